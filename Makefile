@@ -1,0 +1,33 @@
+# Two commands for a fresh clone:  make run   |   make test
+# Both create (or reuse) the virtual environment in .venv themselves.
+PY ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test bench eval check clean
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { echo "ntm-bot cần Python 3.11 trở lên (PY=$(PY))"; exit 1; }
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)  ## set up and start the bot (terminal chat when no channel token is configured)
+	$(BIN)/ntm-bot run
+
+test: $(STAMP)  ## set up and run the whole test suite
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)  ## benchmarks: matching latency, start-up time
+	$(BIN)/python -m bench
+
+eval: $(STAMP)  ## score against the development question set (needs ../shared/eval)
+	$(BIN)/python ../shared/eval/run_eval.py --cmd "$(BIN)/ntm-bot ask --json" --show-misses
+
+check: $(STAMP)  ## validate the knowledge base
+	$(BIN)/ntm-bot kb check
+
+clean:
+	rm -rf $(VENV) *.egg-info

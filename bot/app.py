@@ -1,0 +1,269 @@
+"""The running bot: one event loop, one aiohttp session, one web server, the inbox and outbox workers.
+
+    platform ──► adapter ──► App.submit ──► inbound_event (committed) ──► InboxWorker ──► core.process_chat
+                                                                                     └──► outbox ──► OutboxWorker ──► adapter.send
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import signal
+import time
+from typing import Any, Callable
+
+import aiohttp
+import sqlalchemy as sa
+from aiohttp import web
+
+from bot import core
+from bot.channels.base import ChannelAdapter
+from bot.config import Settings
+from bot.messages import Inbound, utcnow
+from bot.outbox import Limit, OutboxWorker
+from bot.storage.db import Database
+from bot.storage.models import Chat, InboundEvent, KeyValue, OutboxMessage, Staff
+from handlers.base import Services
+from knowledge.kb import KnowledgeBase, KnowledgeBaseError
+
+log = logging.getLogger(__name__)
+
+KB_RELOAD_KEY = "kb_reload_requested_at"
+
+
+class InboxWorker:
+    """Runs pending inbound events through the core, one task per chat so each chat stays in order."""
+
+    def __init__(self, app: "App", max_parallel: int = 64):
+        self.app = app
+        self._active: set[str] = set()
+        self._again: set[str] = set()
+        self._wake = asyncio.Event()
+        self._limit = asyncio.Semaphore(max_parallel)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self.processed = 0
+
+    def schedule(self, key: str) -> None:
+        if self._stopping:
+            return
+        if key in self._active:
+            self._again.add(key)  # a new event arrived while this chat is being processed
+            return
+        self._active.add(key)
+        task = asyncio.create_task(self._process(key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _process(self, key: str) -> None:
+        try:
+            async with self._limit:
+                while True:
+                    self._again.discard(key)
+                    try:
+                        n = await self.app.db.run(core.process_chat, key, self.app.services)
+                    except Exception as err:  # database trouble: count the attempt, retry on the next sweep
+                        log.exception("processing %s failed", key)
+                        await self.app.db.run(core.mark_failed_attempt, key, f"{type(err).__name__}: {err}")
+                        break
+                    self.processed += n
+                    if n:
+                        self.app.outbox.kick()
+                    if key not in self._again:
+                        break
+        finally:
+            self._active.discard(key)
+
+    async def run(self) -> None:
+        """Sweep for events left pending (crash recovery, other instances' leftovers)."""
+        while not self._stopping:
+            try:
+                for key in await self.app.db.run(core.pending_chat_keys, 200):
+                    self.schedule(key)
+            except Exception:  # noqa: BLE001 - keep sweeping
+                log.exception("inbox sweep failed")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
+            except asyncio.TimeoutError:
+                pass
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+
+class App:
+    def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow):
+        self.settings = settings
+        self.db = db or Database(settings.effective_database_url)
+        self.kb = kb or load_kb(settings)
+        self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock)
+        self.adapters: dict[str, ChannelAdapter] = {}
+        self.http: aiohttp.ClientSession = None  # type: ignore[assignment]  # created in start()
+        self.inbox = InboxWorker(self)
+        self.outbox = OutboxWorker(
+            self.db, self.adapters, self._limits, concurrency=settings.send_concurrency,
+            max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock,
+        )
+        self.web = web.Application(client_max_size=1024 * 1024)
+        self._runner: web.AppRunner | None = None
+        self._background: list[asyncio.Task[Any]] = []
+        self._kb_loaded_at = time.time()
+        self.started = False
+
+    # ---------------------------------------------------------- setup
+    def add_adapter(self, adapter: ChannelAdapter) -> None:
+        self.adapters[adapter.name] = adapter
+
+    def _limits(self, msg: dict[str, Any]) -> list[Limit]:
+        fn = getattr(self.adapters.get(msg["channel"]), "limits", None)
+        return fn(msg) if fn else []
+
+    def configure_channels(self) -> None:
+        """Adapters for every channel configured in the settings."""
+        if self.settings.telegram_enabled:
+            from bot.channels.telegram import TelegramChannel
+
+            tg = TelegramChannel(self)
+            self.add_adapter(tg)
+            self.web.router.add_post("/telegram/webhook", tg.webhook)
+
+    async def start(self, serve_http: bool = True) -> None:
+        """Migrate, open the HTTP client, start workers, adapters and the web server."""
+        await asyncio.get_running_loop().run_in_executor(None, self.db.migrate)
+        await self.db.run(seed_staff, self.settings.seed_admin_ids)
+        self.http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=100, limit_per_host=64, ttl_dns_cache=300),
+            timeout=aiohttp.ClientTimeout(total=60, sock_connect=10),
+        )
+        from bot.server import add_routes
+
+        add_routes(self)
+        self._background.append(asyncio.create_task(self.inbox.run(), name="inbox"))
+        self._background.append(asyncio.create_task(self.outbox.run(), name="outbox"))
+        self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
+        if serve_http:
+            self._runner = web.AppRunner(self.web, access_log=None, handle_signals=False)
+            await self._runner.setup()
+            await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
+            log.info("HTTP on %s:%s", self.settings.http_host, self.settings.http_port)
+        for adapter in self.adapters.values():
+            await adapter.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        """Stop accepting, drain what was accepted, then close."""
+        if self._runner is not None:
+            await self._runner.cleanup()  # no new webhook requests; in-flight ones finish first
+        for adapter in list(self.adapters.values()):
+            await adapter.stop()
+        await self.inbox.stop()
+        await self.outbox.stop()
+        for t in self._background:
+            t.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if self.http is not None:
+            await self.http.close()
+        self.db.dispose()
+        self.started = False
+
+    # ---------------------------------------------------------- inbound
+    async def submit(self, inbound: Inbound) -> bool:
+        """Store an event durably and schedule it. False if it was a redelivery."""
+        inserted = await self.db.run(core.ingest, inbound)
+        if inserted:
+            self.inbox.schedule(core.chat_key(inbound.channel, inbound.chat_id))
+        return inserted
+
+    async def set_blocked(self, channel: str, chat_id: str, blocked: bool) -> None:
+        def apply(session: Any) -> None:
+            chat = core.get_or_create_chat(session, channel, chat_id)
+            chat.blocked_at = utcnow() if blocked else None
+            session.add(chat)
+
+        await self.db.run(apply)
+
+    async def wait_quiet(self, key: str, timeout: float = 10.0) -> None:
+        """Until nothing is pending for a chat, inbound or outbound (terminal chat, tests)."""
+        def busy(session: Any) -> bool:
+            pending_in = session.execute(
+                sa.select(sa.func.count()).select_from(InboundEvent).where(InboundEvent.chat_key == key, InboundEvent.status == "pending")
+            ).scalar_one()
+            pending_out = session.execute(
+                sa.select(sa.func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.chat_key == key, OutboxMessage.status.in_(("pending", "sending")),
+                    OutboxMessage.next_attempt_at <= utcnow() + dt.timedelta(seconds=5),
+                )
+            ).scalar_one()
+            return bool(pending_in or pending_out)
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not await self.db.run(busy):
+                return
+            await asyncio.sleep(0.02)
+
+    # ---------------------------------------------------------- knowledge base
+    def reload_kb(self) -> bool:
+        """Swap in freshly loaded content; on any error keep serving the old content."""
+        try:
+            new = load_kb(self.settings)
+        except KnowledgeBaseError as err:
+            log.error("knowledge base reload refused, keeping %d entries: %s", len(self.kb.entries), err)
+            return False
+        except Exception:  # noqa: BLE001 - a broken file must never take the bot down
+            log.exception("knowledge base reload failed, keeping the old content")
+            return False
+        self.kb = new
+        self._kb_loaded_at = time.time()
+        log.info("knowledge base reloaded: %d entries", len(new.entries))
+        return True
+
+    async def _watch_kb(self) -> None:
+        """Reload when `ntm-bot kb reload` asks (through the database, so every instance hears it)."""
+        while True:
+            await asyncio.sleep(5)
+            try:
+                row = await self.db.run(lambda s: s.get(KeyValue, KB_RELOAD_KEY))
+                if row and (row.value or {}).get("at", 0) > self._kb_loaded_at:
+                    await asyncio.get_running_loop().run_in_executor(None, self.reload_kb)
+                    self._kb_loaded_at = max(self._kb_loaded_at, (row.value or {}).get("at", 0))
+            except Exception:  # noqa: BLE001
+                log.exception("kb watch failed")
+
+    def install_signal_handlers(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, self.reload_kb))
+
+
+def load_kb(settings: Settings) -> KnowledgeBase:
+    return KnowledgeBase.load(settings.kb_dir) if settings.kb_dir else KnowledgeBase.load()
+
+
+def seed_staff(session: Any, admin_ids: list[str]) -> None:
+    """STAFF_USER_IDS are admins from the first start on."""
+    from sqlmodel import select
+
+    for uid in admin_ids:
+        row = session.exec(select(Staff).where(Staff.user_id == uid)).first()
+        if row is None:
+            session.add(Staff(user_id=uid, role="admin", added_by="STAFF_USER_IDS"))
+        elif row.role != "admin" or not row.active:
+            row.role, row.active = "admin", True
+            session.add(row)
+
+
+def request_kb_reload(session: Any) -> None:
+    row = session.get(KeyValue, KB_RELOAD_KEY) or KeyValue(key=KB_RELOAD_KEY)
+    row.value = {"at": time.time()}
+    row.updated_at = utcnow()
+    session.add(row)
+
+
+__all__ = ["App", "Chat"]

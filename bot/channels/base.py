@@ -1,0 +1,93 @@
+"""The contract between the core and a channel adapter.
+
+The core only needs to know what a channel can show (`Caps`) to shape replies; an adapter turns
+platform events into `Inbound` and sends outbox payloads, reporting what happened as a `SendResult`.
+"""
+from __future__ import annotations
+
+import abc
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Caps:
+    buttons: bool  # inline buttons; without them choices become numbered text
+    max_len: int  # characters per message (after NFC)
+    markup: bool = True  # renders **bold**; otherwise it is stripped
+
+
+CAPS: dict[str, Caps] = {
+    "telegram": Caps(buttons=True, max_len=4000),  # 4096 minus room for HTML entities
+    "zalo": Caps(buttons=False, max_len=2000, markup=False),
+    "zalo_oa": Caps(buttons=False, max_len=2000, markup=False),
+    "terminal": Caps(buttons=False, max_len=100_000, markup=False),
+}
+
+
+def caps_of(channel: str) -> Caps:
+    return CAPS.get(channel, Caps(buttons=False, max_len=2000, markup=False))
+
+
+@dataclass(frozen=True)
+class SendResult:
+    ok: bool
+    message_id: str | None = None
+    retry_after: float | None = None  # platform asked us to wait (429)
+    blocked: bool = False  # the person blocked the bot / left: stop sending to them
+    permanent: bool = False  # will never succeed (bad request): do not retry
+    error: str = ""
+    new_chat_id: str | None = None  # the chat moved (Telegram group -> supergroup)
+    extra: dict[str, Any] | None = None  # adapter-specific result (e.g. a created forum topic id)
+
+    @property
+    def transient(self) -> bool:
+        return not (self.ok or self.blocked or self.permanent)
+
+
+class ChannelAdapter(abc.ABC):
+    """One platform. `send` must never raise for platform errors: it reports them."""
+
+    name: str
+
+    @abc.abstractmethod
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> SendResult: ...
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Begin receiving (polling loop), if the adapter pulls updates."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Stop receiving; in-flight work is drained by the app."""
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+
+def strip_markup(text: str) -> str:
+    return _BOLD.sub(r"\1", text)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at paragraph, then line, then sentence, then word boundaries; never inside a word."""
+    text = unicodedata.normalize("NFC", text).strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", ". ", " "):
+            cut = window.rfind(sep)
+            if cut >= limit // 3:
+                cut += len(sep)
+                break
+        if cut < limit // 3:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts

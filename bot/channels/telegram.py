@@ -1,0 +1,428 @@
+"""Telegram through python-telegram-bot: typed Bot API, `Update` parsing and error classes.
+
+PTB's `Application`/`Updater` are not used: their in-memory update queue is dropped on `stop()` and the
+Updater confirms a polling offset before our handler has stored the update, so a crash would lose
+messages. Instead every update goes through the durable inbox (`App.submit`) before it is acknowledged,
+and every send goes through the durable outbox. PTB's HTTP goes through `AiohttpRequest`, on the app's
+one shared aiohttp session (PTB's default httpx stack is the bottleneck of a webhook bot).
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import html
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any, Callable
+
+import aiohttp
+from aiohttp import web
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    LinkPreviewOptions,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.request import BaseRequest, RequestData
+
+from bot.channels.base import ChannelAdapter, SendResult
+from bot.messages import TELEGRAM, Attachment, Inbound
+from bot.outbox import Limit
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+_DEFAULT = type(BaseRequest.DEFAULT_NONE)
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+
+class AiohttpRequest(BaseRequest):
+    """PTB's pluggable HTTP layer on a shared `aiohttp.ClientSession` (owned by the app)."""
+
+    def __init__(
+        self,
+        session: Callable[[], aiohttp.ClientSession],
+        read_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        write_timeout: float = 10.0,
+        media_write_timeout: float = 30.0,
+    ):
+        self._session = session
+        self._read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
+        self._write_timeout = write_timeout
+        self._media_write_timeout = media_write_timeout
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """The session belongs to the app; nothing to open here."""
+
+    async def shutdown(self) -> None:
+        """The app closes the shared session."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        from telegram.error import NetworkError, TimedOut
+
+        files = request_data.multipart_data if request_data and request_data.contains_files else None
+        read = self._read_timeout if isinstance(read_timeout, _DEFAULT) else read_timeout
+        connect = self._connect_timeout if isinstance(connect_timeout, _DEFAULT) else connect_timeout
+        write = (self._media_write_timeout if files else self._write_timeout) if isinstance(write_timeout, _DEFAULT) else write_timeout
+        pool = connect if isinstance(pool_timeout, _DEFAULT) else pool_timeout
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=(pool or 0) + (connect or 0) or None,
+            sock_connect=connect,
+            sock_read=(read or 0) + (write or 0) or None,
+        )
+        data: Any = None
+        if request_data is not None:
+            params = request_data.json_parameters
+            if files:
+                form = aiohttp.FormData()
+                for k, v in params.items():
+                    form.add_field(k, v)
+                for name, spec in files.items():
+                    filename, content, mime = spec if len(spec) == 3 else (*spec, None)  # type: ignore[misc]
+                    form.add_field(name, content, filename=filename, content_type=mime)
+                data = form
+            else:
+                data = params
+        try:
+            async with self._session().request(
+                method, url, data=data, timeout=timeout, headers={"User-Agent": self.USER_AGENT}
+            ) as resp:
+                return resp.status, await resp.read()
+        except asyncio.TimeoutError as err:
+            raise TimedOut from err
+        except aiohttp.ClientError as err:
+            raise NetworkError(f"aiohttp.{type(err).__name__}") from err
+
+
+def render_html(text: str) -> str:
+    """Our `**bold**` markup to Telegram HTML; everything else escaped."""
+    return _BOLD.sub(r"<b>\1</b>", html.escape(text, quote=False))
+
+
+def keyboard(rows: list[list[dict[str, str]]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton(b["label"], callback_data=b["data"]) for b in row] for row in rows])
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """The channel-neutral view of a Telegram update (None for updates we do not act on)."""
+    key = f"u{update.update_id}"
+    if update.callback_query is not None:
+        q = update.callback_query
+        msg = q.message
+        chat = msg.chat if msg is not None else None
+        user = q.from_user
+        return Inbound(
+            channel=TELEGRAM,
+            chat_id=str(chat.id if chat else user.id),
+            user_id=str(user.id),
+            display_name=user.full_name or "",
+            username=user.username or "",
+            chat_type="private" if chat is None or chat.type == "private" else "group",
+            callback=q.data or "",
+            callback_id=q.id,
+            thread_id=str(msg.message_thread_id) if msg is not None and getattr(msg, "is_topic_message", False) else None,
+            message_id=str(msg.message_id) if msg is not None else None,
+            event_key=key,
+        )
+    msg = update.message
+    if msg is None or msg.from_user is None:
+        return None
+    attachments: list[Attachment] = []
+    if msg.photo:
+        attachments.append(Attachment("photo", msg.photo[-1].file_id))
+    if msg.document:
+        attachments.append(Attachment("document", msg.document.file_id, msg.document.file_name or "", msg.document.mime_type or ""))
+    for kind in ("video", "voice", "audio", "sticker"):
+        media = getattr(msg, kind, None)
+        if media is not None:
+            attachments.append(Attachment(kind, media.file_id))
+    if msg.location is not None:
+        attachments.append(Attachment("location", f"{msg.location.latitude},{msg.location.longitude}"))
+    user = msg.from_user
+    return Inbound(
+        channel=TELEGRAM,
+        chat_id=str(msg.chat.id),
+        user_id=str(user.id),
+        text=msg.text or msg.caption or "",
+        display_name=user.full_name or "",
+        username=user.username or "",
+        chat_type="private" if msg.chat.type == "private" else "group",
+        attachments=tuple(attachments),
+        reply_to=str(msg.reply_to_message.message_id) if msg.reply_to_message else None,
+        thread_id=str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None,
+        message_id=str(msg.message_id),
+        event_key=key,
+    )
+
+
+def _retry_seconds(value: Any) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+class TelegramChannel(ChannelAdapter):
+    name = TELEGRAM
+
+    def __init__(self, app: "App"):
+        s = app.settings
+        self.app = app
+        self.token = s.telegram_bot_token
+        self.bot = Bot(
+            self.token,
+            base_url=s.telegram_api_base_url,
+            base_file_url=s.telegram_api_base_url.replace("/bot", "/file/bot"),
+            request=AiohttpRequest(lambda: app.http, read_timeout=s.telegram_read_timeout),
+            get_updates_request=AiohttpRequest(lambda: app.http, read_timeout=40.0),
+        )
+        self.global_rate = s.telegram_global_rate
+        self.chat_rate = s.telegram_chat_rate
+        self.chat_burst = max(1, s.telegram_chat_burst)
+        self.group_per_minute = s.telegram_group_per_minute
+        self._poller: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    # ---------------------------------------------------------- lifecycle
+    async def initialize(self) -> None:
+        """getMe (with retries: the network may come up after us), then the command menu."""
+        delay = 1.0
+        while True:
+            try:
+                await self.bot.initialize()
+                break
+            except TelegramError as err:
+                log.warning("Telegram not reachable yet (%s); retrying in %.0fs", self.redact(str(err)), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60)
+        try:
+            await self.set_commands()
+        except TelegramError as err:
+            log.warning("setMyCommands failed: %s", self.redact(str(err)))
+
+    async def set_commands(self) -> None:
+        from handlers.base import COMMANDS
+
+        citizen = [BotCommand(c.name, c.description) for c in COMMANDS.values() if c.menu and c.description]
+        await self.bot.set_my_commands(citizen, scope=BotCommandScopeDefault())
+        staff_chat = self.app.settings.staff_chat_id
+        if staff_chat:
+            staff = [BotCommand(c.name, c.description) for c in COMMANDS.values() if c.staff and c.description]
+            if staff:
+                await self.bot.set_my_commands(staff, scope=BotCommandScopeChat(int(staff_chat)))
+
+    async def start(self) -> None:
+        await self.initialize()
+        if self.app.settings.telegram_mode == "polling":
+            self._poller = asyncio.create_task(self.poll(), name="telegram-poll")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._poller is not None:
+            self._poller.cancel()
+            try:
+                await self._poller
+            except (asyncio.CancelledError, Exception):
+                pass
+        try:
+            await self.bot.shutdown()
+        except Exception:  # noqa: BLE001 - best effort on shutdown
+            pass
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.token, "<token>") if self.token else text
+
+    # ---------------------------------------------------------- receiving
+    async def poll(self) -> None:
+        """Long polling. An update is stored before the next getUpdates confirms it to Telegram."""
+        try:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+        except TelegramError as err:
+            log.warning("deleteWebhook failed: %s", self.redact(str(err)))
+        offset: int | None = None
+        delay = 1.0
+        while not self._stopping:
+            try:
+                updates = await self.bot.get_updates(offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES)
+                delay = 1.0
+            except asyncio.CancelledError:
+                raise
+            except RetryAfter as err:
+                await asyncio.sleep(_retry_seconds(err.retry_after))
+                continue
+            except TelegramError as err:
+                log.warning("getUpdates failed: %s; retrying in %.0fs", self.redact(str(err)), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+                continue
+            for update in updates:
+                await self.accept(update)
+                offset = update.update_id + 1
+
+    async def accept(self, update: Update) -> None:
+        """Store one update durably (or apply a membership change)."""
+        member = update.my_chat_member
+        if member is not None:
+            blocked = member.new_chat_member.status in ("kicked", "left")
+            await self.app.set_blocked(TELEGRAM, str(member.chat.id), blocked)
+            return
+        inbound = to_inbound(update)
+        if inbound is not None:
+            await self.app.submit(inbound)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """POST /telegram/webhook: verify the secret, store the update, answer at once."""
+        secret = self.app.settings.telegram_webhook_secret
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            log.warning("telegram webhook: bad secret from %s", request.remote)
+            return web.Response(status=403, text="forbidden")
+        try:
+            data = await request.json(loads=json.loads)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(data, self.bot)
+        except web.HTTPException:
+            raise  # e.g. 413 for a body over the size limit
+        except Exception:  # noqa: BLE001 - malformed input is the sender's problem
+            return web.Response(status=400, text="bad update")
+        await self.accept(update)
+        return web.Response(text="ok")
+
+    # ---------------------------------------------------------- sending
+    def limits(self, msg: dict[str, Any]) -> list[Limit]:
+        if msg["payload"].get("kind") == "callback_answer":
+            return []
+        chat_id = msg["chat_id"]
+        if chat_id.startswith("-"):  # groups and supergroups
+            per_chat = Limit(f"tg:chat:{chat_id}", self.group_per_minute, 60.0)
+        else:
+            per_chat = Limit(f"tg:chat:{chat_id}", self.chat_burst, self.chat_burst / self.chat_rate)
+        return [per_chat, Limit("tg:all", max(1, int(self.global_rate)), 1.0)]
+
+    async def send(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
+        try:
+            return await self._send(chat_id, payload)
+        except RetryAfter as err:
+            return SendResult(False, retry_after=_retry_seconds(err.retry_after), error="429 retry after")
+        except Forbidden as err:
+            return SendResult(False, blocked=True, error=self.redact(str(err)))
+        except ChatMigrated as err:
+            return SendResult(False, new_chat_id=str(err.new_chat_id), error="chat migrated")
+        except BadRequest as err:
+            text = str(err).lower()
+            if "not modified" in text or "query is too old" in text or "query id is invalid" in text:
+                return SendResult(True)
+            if "chat not found" in text or "user not found" in text:
+                return SendResult(False, blocked=True, error=self.redact(str(err)))
+            return SendResult(False, permanent=True, error=self.redact(str(err)))
+        except TelegramError as err:  # TimedOut, NetworkError (5xx), InvalidToken, Conflict …
+            return SendResult(False, error=f"{type(err).__name__}: {self.redact(str(err))}")
+
+    async def _send(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
+        kind = payload.get("kind")
+        extra = payload.get("extra") or {}
+        if kind == "callback_answer":
+            await self.bot.answer_callback_query(extra["callback_id"], text=extra.get("text"))
+            return SendResult(True)
+        op = extra.get("op")
+        if op:
+            return await self._topic_op(chat_id, op, extra)
+        thread = int(payload["thread_id"]) if payload.get("thread_id") else None
+        reply = ReplyParameters(int(payload["reply_to"]), allow_sending_without_reply=True) if payload.get("reply_to") else None
+        markup = keyboard(payload.get("buttons"))
+        text = payload.get("text") or ""
+        photos = [a for a in payload.get("attachments") or [] if a["kind"] == "photo"]
+        others = [a for a in payload.get("attachments") or [] if a["kind"] != "photo"]
+        first_id: str | None = None
+        if len(photos) == 1 and len(text) <= 1000:
+            m = await self.bot.send_photo(
+                chat_id, photos[0]["ref"], caption=render_html(text) or None, parse_mode=ParseMode.HTML,
+                message_thread_id=thread, reply_parameters=reply, reply_markup=markup,
+            )
+            return SendResult(True, message_id=str(m.message_id))
+        if photos:
+            group = [InputMediaPhoto(p["ref"]) for p in photos[:10]]
+            sent = await self.bot.send_media_group(chat_id, group, message_thread_id=thread, reply_parameters=reply)
+            first_id = str(sent[0].message_id)
+            reply = None
+        for a in others:
+            m = await self._send_media(chat_id, a, thread)
+            if m is not None:
+                first_id = first_id or str(m.message_id)
+        if text:
+            try:
+                m = await self.bot.send_message(
+                    chat_id, render_html(text), parse_mode=ParseMode.HTML, reply_markup=markup,
+                    message_thread_id=thread, reply_parameters=reply,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except BadRequest as err:
+                if "parse entities" not in str(err).lower():
+                    raise
+                m = await self.bot.send_message(chat_id, text.replace("**", ""), reply_markup=markup,
+                                                message_thread_id=thread, reply_parameters=reply)
+            return SendResult(True, message_id=first_id or str(m.message_id))
+        return SendResult(True, message_id=first_id)
+
+    async def _send_media(self, chat_id: str, a: dict[str, str], thread: int | None) -> Any:
+        kind, ref = a["kind"], a["ref"]
+        if kind == "location":
+            lat, lon = (float(x) for x in ref.split(","))
+            return await self.bot.send_location(chat_id, lat, lon, message_thread_id=thread)
+        senders = {
+            "document": self.bot.send_document,
+            "video": self.bot.send_video,
+            "voice": self.bot.send_voice,
+            "audio": self.bot.send_audio,
+            "sticker": self.bot.send_sticker,
+        }
+        sender = senders.get(kind)
+        return await sender(chat_id, ref, message_thread_id=thread) if sender else None
+
+    async def _topic_op(self, chat_id: str, op: str, extra: dict[str, Any]) -> SendResult:
+        """Forum topic operations for the staff inbox (one topic per ticket)."""
+        if op == "create_topic":
+            topic = await self.bot.create_forum_topic(chat_id, extra["name"][:128], icon_color=extra.get("icon_color"))
+            return SendResult(True, message_id=str(topic.message_thread_id), extra={"thread_id": str(topic.message_thread_id)})
+        thread = int(extra["thread_id"])
+        if op == "edit_topic":
+            await self.bot.edit_forum_topic(chat_id, thread, name=extra["name"][:128])
+        elif op == "close_topic":
+            await self.bot.close_forum_topic(chat_id, thread)
+        elif op == "reopen_topic":
+            await self.bot.reopen_forum_topic(chat_id, thread)
+        else:
+            return SendResult(False, permanent=True, error=f"unknown op {op}")
+        return SendResult(True)
+
+    async def set_webhook(self, url: str, secret: str) -> None:
+        await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, max_connections=40)

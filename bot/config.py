@@ -1,0 +1,86 @@
+"""Settings, loaded from the environment and `.env` (see `.env.example` for every key)."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def split_list(v: str) -> list[str]:
+    """"1, 2;3" -> ["1", "2", "3"] (lists in the environment are comma-separated)."""
+    return [x.strip() for x in v.replace(";", ",").split(",") if x.strip()]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- storage
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite file under data/")
+    data_dir: Path = PROJECT_ROOT / "data"
+
+    # --- knowledge base (default: the curated content shipped in knowledge/data)
+    kb_dir: Path | None = None
+
+    # --- agency shown to citizens
+    agency_name: str = "Văn phòng Điều phối nông thôn mới tỉnh An Giang"
+    agency_contact: str = "Ủy ban nhân dân xã, phường nơi bạn cư trú"
+    contact_retention_months: int = 24
+
+    # --- HTTP server (webhooks, health)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    # --- Telegram
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_mode: str = Field(default="polling", pattern="^(polling|webhook)$")
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_read_timeout: float = 10.0  # seconds to wait for a Bot API answer before retrying later
+
+    # --- staff
+    staff_chat_id: str = ""
+    staff_user_ids: str = ""  # comma-separated Telegram user ids of the first admins
+
+    # --- outbound delivery
+    send_concurrency: int = 16
+    telegram_global_rate: float = 30.0  # messages per second, whole bot
+    telegram_chat_rate: float = 1.0  # messages per second in one private chat
+    telegram_chat_burst: int = 3  # short bursts tolerated in one private chat
+    telegram_group_per_minute: int = 20
+    outbox_max_age_hours: float = 72.0  # transient failures are retried this long, then marked dead
+
+    # --- matching thresholds (0..100)
+    faq_answer_threshold: float = 62.0
+    faq_suggest_threshold: float = 42.0
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    @field_validator("kb_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if v in ("", None) else v
+
+    @property
+    def seed_admin_ids(self) -> list[str]:
+        return split_list(self.staff_user_ids)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ntm-bot.sqlite3').as_posix()}"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,236 @@
+"""The channel-neutral pipeline, as database transactions.
+
+    ingest(inbound)      store the event (once: redeliveries are ignored), before the platform is answered
+    process_chat(key)    run every pending event of one chat, in order, through the router; the handler's
+                         changes, the queued replies and the event's "done" mark commit together
+    deliver(reply)       shape a reply for its channel (numbered options instead of buttons, markup,
+                         length) and queue it in the outbox
+
+All functions here are synchronous and take a Session; `bot.app` runs them off the event loop.
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from bot.channels.base import caps_of, split_text, strip_markup
+from bot.messages import Inbound, Reply
+from bot.storage.models import Chat, InboundEvent, OutboxMessage
+from handlers import texts
+from handlers.base import Ctx, Services
+
+log = logging.getLogger(__name__)
+
+PRIORITY = {"callback_answer": -1, "reply": 0, "notice": 0, "staff": 1, "broadcast": 5}
+MAX_EVENT_ATTEMPTS = 5
+
+
+def chat_key(channel: str, chat_id: str) -> str:
+    return f"{channel}:{chat_id}"
+
+
+def insert_ignore(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING; True if a row was inserted."""
+    dialect = session.get_bind().dialect.name
+    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    result = session.execute(ins.values(**values).on_conflict_do_nothing(index_elements=conflict))
+    return bool(result.rowcount)
+
+
+# ------------------------------------------------------------------ inbound
+def ingest(session: Session, inbound: Inbound) -> bool:
+    """Store an accepted platform event. False if it was already stored (a redelivery)."""
+    key = inbound.event_key or f"{inbound.message_id or ''}:{inbound.callback_id or ''}"
+    return insert_ignore(
+        session,
+        InboundEvent.__table__,
+        {
+            "channel": inbound.channel,
+            "event_key": key,
+            "chat_key": chat_key(inbound.channel, inbound.chat_id),
+            "payload": inbound.to_dict(),
+            "status": "pending",
+            "attempts": 0,
+            "received_at": _now(session),
+        },
+        ["channel", "event_key"],
+    )
+
+
+def pending_chat_keys(session: Session, limit: int = 100) -> list[str]:
+    """Chats with unprocessed events, the longest-waiting first."""
+    rows = session.execute(
+        sa.select(InboundEvent.chat_key, sa.func.min(InboundEvent.id).label("first"))
+        .where(InboundEvent.status == "pending")
+        .group_by(InboundEvent.chat_key)
+        .order_by(sa.text("first"))
+        .limit(limit)
+    ).all()
+    return [r[0] for r in rows]
+
+
+def lock_chat(session: Session, key: str) -> None:
+    """Serialise work on one chat across instances (PostgreSQL); SQLite has a single writer anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
+def process_chat(session: Session, key: str, services: Services) -> int:
+    """Process every pending event of one chat in arrival order. Returns how many were processed."""
+    lock_chat(session, key)
+    events = session.exec(
+        select(InboundEvent).where(InboundEvent.chat_key == key, InboundEvent.status == "pending").order_by(InboundEvent.id)
+    ).all()
+    for event in events:
+        process_event(session, event, services)
+    return len(events)
+
+
+def process_event(session: Session, event: InboundEvent, services: Services) -> None:
+    inbound = Inbound.from_dict(event.payload or {})
+    now = services.clock()
+    chat = touch_chat(session, inbound, now)
+    ctx = Ctx(inbound=inbound, session=session, chat=chat, services=services)
+    savepoint = session.begin_nested()
+    try:
+        from handlers.router import route
+
+        route(ctx)
+        session.flush()
+        savepoint.commit()
+        event.status = "done"
+    except Exception as err:  # a handler bug must not stall the chat: apologise, record, move on
+        savepoint.rollback()
+        session.refresh(chat)
+        log.exception("handler failed for %s event %s", event.channel, event.id)
+        ctx.replies = [Reply(texts.INTERNAL_ERROR)]
+        event.status = "failed"
+        event.error = "".join(traceback.format_exception_only(type(err), err))[-500:]
+    if inbound.callback_id:
+        ctx.replies.insert(0, Reply("", kind="callback_answer", extra={"callback_id": inbound.callback_id}))
+    for reply in ctx.replies:
+        deliver(session, reply, default=chat, now=now)
+    event.attempts += 1
+    event.processed_at = now
+    session.add(event)
+
+
+def touch_chat(session: Session, inbound: Inbound, now: Any) -> Chat:
+    chat = get_or_create_chat(session, inbound.channel, inbound.chat_id, inbound.chat_type)
+    chat.last_seen_at = now
+    chat.message_count += 1
+    chat.blocked_at = None  # they wrote to us: they can be reached again
+    if inbound.user_id:
+        chat.user_id = inbound.user_id[:64]
+    if inbound.display_name:
+        chat.display_name = inbound.display_name[:128]
+    if inbound.username:
+        chat.username = inbound.username[:64]
+    return chat
+
+
+def get_or_create_chat(session: Session, channel: str, chat_id: str, chat_type: str = "private") -> Chat:
+    stmt = select(Chat).where(Chat.channel == channel, Chat.chat_id == chat_id)
+    chat = session.exec(stmt).first()
+    if chat is None:
+        insert_ignore(
+            session,
+            Chat.__table__,
+            {
+                "channel": channel,
+                "chat_id": chat_id,
+                "chat_type": chat_type,
+                "user_id": "",
+                "display_name": "",
+                "username": "",
+                "message_count": 0,
+                "first_seen_at": _now(session),
+                "last_seen_at": _now(session),
+            },
+            ["channel", "chat_id"],
+        )
+        chat = session.exec(stmt).one()
+    return chat
+
+
+def mark_failed_attempt(session: Session, key: str, error: str) -> None:
+    """Processing a chat crashed outside the handlers (e.g. the database): count it, give up after a few."""
+    for event in session.exec(
+        select(InboundEvent).where(InboundEvent.chat_key == key, InboundEvent.status == "pending").order_by(InboundEvent.id).limit(1)
+    ):
+        event.attempts += 1
+        event.error = error[-500:]
+        if event.attempts >= MAX_EVENT_ATTEMPTS:
+            event.status = "failed"
+        session.add(event)
+
+
+# ------------------------------------------------------------------ outbound
+def deliver(session: Session, reply: Reply, default: Chat | None = None, now: Any = None) -> list[OutboxMessage]:
+    """Queue a reply for its channel. Buttons become numbered options where the channel has none."""
+    channel = reply.channel or (default.channel if default else None)
+    chat_id = reply.chat_id or (default.chat_id if default else None)
+    if not channel or not chat_id:
+        raise ValueError("reply without a target")
+    now = now or _now(session)
+    key = chat_key(channel, chat_id)
+    base: dict[str, Any] = {"kind": reply.kind, "extra": dict(reply.extra)}
+    if reply.thread_id:
+        base["thread_id"] = reply.thread_id
+    if reply.kind == "callback_answer":
+        return [_outbox(session, channel, chat_id, key, reply, dict(base, text=""), now)]
+
+    caps = caps_of(channel)
+    text = reply.text
+    buttons = [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons]
+    target = default if default and (default.channel, default.chat_id) == (channel, chat_id) else None
+    if buttons and not caps.buttons:
+        flat = [b for row in reply.buttons for b in row]
+        text = text + "\n\n" + "\n".join(f"{i}. {b.label}" for i, b in enumerate(flat, 1)) + "\n" + texts.OPTIONS_HINT
+        buttons = []
+        target = target or get_or_create_chat(session, channel, chat_id)
+        target.options = [[b.label, b.data] for b in flat]
+    elif target is not None and reply.kind == "reply":
+        target.options = None  # a new answer replaces the choices offered before
+    if not caps.markup:
+        text = strip_markup(text)
+    parts = split_text(text, caps.max_len) or [""]
+    rows = []
+    for i, part in enumerate(parts):
+        payload = dict(base, text=part)
+        if i == 0:
+            if reply.reply_to:
+                payload["reply_to"] = reply.reply_to
+            if reply.attachments:
+                payload["attachments"] = [a.to_dict() for a in reply.attachments]
+        if i == len(parts) - 1 and buttons:
+            payload["buttons"] = buttons
+        rows.append(_outbox(session, channel, chat_id, key, reply, payload, now))
+    return rows
+
+
+def _outbox(session: Session, channel: str, chat_id: str, key: str, reply: Reply, payload: dict[str, Any], now: Any) -> OutboxMessage:
+    row = OutboxMessage(
+        channel=channel,
+        chat_id=chat_id,
+        chat_key=key,
+        kind=reply.kind,
+        priority=PRIORITY.get(reply.kind, 0),
+        payload=payload,
+        ref=reply.ref,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(row)
+    return row
+
+
+def _now(session: Session) -> Any:
+    from bot.messages import utcnow
+
+    return utcnow()

@@ -1,0 +1,291 @@
+"""Deliver queued messages: at the platforms' rates, in order per chat, retried until they arrive.
+
+A row is claimed by setting it to `sending` with a lease, in its own committed transaction; the send
+happens outside any transaction; the outcome is recorded afterwards. A crash between the send and the
+record leaves the row `sending`; when the lease expires it is sent again. That is the in-flight window:
+at most the messages being sent at the moment of a crash may arrive twice, none is lost.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from bot.channels.base import ChannelAdapter, SendResult
+from bot.messages import utcnow
+from bot.storage.db import Database
+from bot.storage.models import Chat, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(seconds=120)
+MAX_BACKOFF = 600.0
+
+# Hooks run in the transaction that records an outcome: (session, row, result). Features use them to
+# react (store a created forum topic id, tell staff a message could not be delivered, …).
+OutcomeHook = Callable[[Session, OutboxMessage, SendResult], None]
+OUTCOME_HOOKS: list[OutcomeHook] = []
+
+
+def on_outcome(fn: OutcomeHook) -> OutcomeHook:
+    OUTCOME_HOOKS.append(fn)
+    return fn
+
+
+# ------------------------------------------------------------------ rate limits
+class SlidingWindow:
+    """At most `limit` events in any `period` seconds (exact, unlike a token bucket's bursts)."""
+
+    def __init__(self, limit: int, period: float):
+        self.limit, self.period = limit, period
+        self.events: collections.deque[float] = collections.deque()
+        self.lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                while self.events and now - self.events[0] >= self.period:
+                    self.events.popleft()
+                if len(self.events) < self.limit:
+                    self.events.append(now)
+                    return
+                await asyncio.sleep(self.events[0] + self.period - now + 0.001)
+
+    def idle(self) -> bool:
+        return not self.events or time.monotonic() - self.events[-1] >= self.period
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    limit: int
+    period: float
+
+
+class RateLimiter:
+    """Named sliding windows created on demand, plus per-channel pauses after a 429."""
+
+    def __init__(self) -> None:
+        self.windows: dict[str, SlidingWindow] = {}
+        self.paused_until: dict[str, float] = {}
+        self._last_cleanup = time.monotonic()
+
+    async def acquire(self, channel: str, limits: Iterable[Limit]) -> None:
+        for lim in limits:  # narrow (per chat) first, then broad (whole bot)
+            window = self.windows.get(lim.key)
+            if window is None:
+                window = self.windows[lim.key] = SlidingWindow(lim.limit, lim.period)
+            await window.acquire()
+        pause = self.paused_until.get(channel, 0.0) - time.monotonic()
+        if pause > 0:
+            await asyncio.sleep(pause)
+        self._cleanup()
+
+    def pause(self, channel: str, seconds: float) -> None:
+        self.paused_until[channel] = max(self.paused_until.get(channel, 0.0), time.monotonic() + seconds)
+
+    def _cleanup(self) -> None:
+        now = time.monotonic()
+        if now - self._last_cleanup < 60 or len(self.windows) < 10_000:
+            return
+        self._last_cleanup = now
+        for key in [k for k, w in self.windows.items() if w.idle() and not w.lock.locked()]:
+            del self.windows[key]
+
+
+# ------------------------------------------------------------------ database side
+def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetime) -> list[dict[str, Any]]:
+    """Claim due messages, at most the oldest unsent one per chat (so a chat's messages keep their order)."""
+    o = OutboxMessage.__table__
+    p = o.alias("p")
+    earlier_unsent = (
+        sa.select(sa.literal(1))
+        .where(p.c.chat_key == o.c.chat_key, p.c.id < o.c.id, p.c.status.in_(("pending", "sending")))
+        .exists()
+    )
+    stmt = (
+        sa.select(o.c.id)
+        .where(o.c.status == "pending", o.c.next_attempt_at <= now, o.c.channel.in_(channels), ~earlier_unsent)
+        .order_by(o.c.priority, o.c.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=o)
+    ids = [r[0] for r in session.execute(stmt)]
+    if not ids:
+        return []
+    session.execute(
+        sa.update(o).where(o.c.id.in_(ids)).values(status="sending", lease_until=now + LEASE)
+    )
+    rows = session.execute(
+        sa.select(o.c.id, o.c.channel, o.c.chat_id, o.c.kind, o.c.payload, o.c.attempts, o.c.created_at)
+        .where(o.c.id.in_(ids))
+        .order_by(o.c.priority, o.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def reclaim_expired(session: Session, now: dt.datetime) -> int:
+    """Rows left `sending` by a crashed sender go back to the queue once their lease is over."""
+    o = OutboxMessage.__table__
+    res = session.execute(
+        sa.update(o).where(o.c.status == "sending", o.c.lease_until < now).values(status="pending", lease_until=None)
+    )
+    return res.rowcount or 0
+
+
+def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.datetime, max_age: dt.timedelta) -> None:
+    row = session.get(OutboxMessage, msg_id)
+    if row is None:
+        return
+    row.attempts += 1
+    row.lease_until = None
+    if result.ok:
+        row.status = "sent"
+        row.sent_at = now
+        row.platform_message_id = result.message_id
+        row.last_error = None
+    elif result.new_chat_id:
+        _move_chat(session, row, result.new_chat_id)
+        row.status = "pending"
+        row.next_attempt_at = now
+    elif result.blocked:
+        row.status = "blocked"
+        row.last_error = result.error[:500]
+        chat = session.exec(select(Chat).where(Chat.channel == row.channel, Chat.chat_id == row.chat_id)).first()
+        if chat is not None and chat.blocked_at is None:
+            chat.blocked_at = now
+            session.add(chat)
+    elif result.permanent:
+        row.status = "failed"
+        row.last_error = result.error[:500]
+        log.warning("outbox %s to %s:%s failed for good: %s", row.id, row.channel, row.chat_id, result.error)
+    else:
+        row.last_error = (result.error or "transient error")[:500]
+        if now - row.created_at > max_age:
+            row.status = "dead"
+            log.error("outbox %s to %s:%s gave up after %s attempts", row.id, row.channel, row.chat_id, row.attempts)
+        else:
+            delay = result.retry_after if result.retry_after is not None else backoff(row.attempts)
+            row.status = "pending"
+            row.next_attempt_at = now + dt.timedelta(seconds=delay)
+    session.add(row)
+    for hook in OUTCOME_HOOKS:
+        hook(session, row, result)
+
+
+def backoff(attempts: int) -> float:
+    """1 s, 2 s, 4 s … up to 10 minutes, with jitter so retries of many messages spread out."""
+    return min(MAX_BACKOFF, 2.0 ** min(max(attempts - 1, 0), 10)) * random.uniform(0.8, 1.2)
+
+
+def _move_chat(session: Session, row: OutboxMessage, new_chat_id: str) -> None:
+    o = OutboxMessage.__table__
+    session.execute(
+        sa.update(o)
+        .where(o.c.channel == row.channel, o.c.chat_id == row.chat_id, o.c.status == "pending")
+        .values(chat_id=new_chat_id, chat_key=f"{row.channel}:{new_chat_id}")
+    )
+    row.chat_id = new_chat_id
+    row.chat_key = f"{row.channel}:{new_chat_id}"
+
+
+# ------------------------------------------------------------------ the worker
+class OutboxWorker:
+    def __init__(
+        self,
+        db: Database,
+        adapters: dict[str, ChannelAdapter],
+        limits: Callable[[dict[str, Any]], list[Limit]],
+        concurrency: int = 16,
+        max_age: dt.timedelta = dt.timedelta(hours=72),
+        clock: Callable[[], dt.datetime] = utcnow,
+    ):
+        self.db = db
+        self.adapters = adapters
+        self.limits = limits  # claimed message -> rate limits to respect
+        self.concurrency = concurrency
+        self.max_age = max_age
+        self.clock = clock
+        self.limiter = RateLimiter()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.sent = 0
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        last_reclaim = 0.0
+        while not self._stopping:
+            if time.monotonic() - last_reclaim > 15:
+                last_reclaim = time.monotonic()
+                await self.db.run(reclaim_expired, self.clock())
+            free = self.concurrency - len(self._tasks)
+            batch: list[dict[str, Any]] = []
+            if free > 0 and self.adapters:
+                batch = await self.db.run(claim_due, list(self.adapters), free, self.clock())
+            for msg in batch:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._send(msg))
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+            if not self._tasks:
+                self._idle.set()
+            if batch and len(batch) == free:
+                continue  # more may be waiting
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                pass
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        self._wake.set()
+        if task.cancelled():
+            return
+        if task.exception():
+            log.error("outbox send task crashed", exc_info=task.exception())
+
+    async def _send(self, msg: dict[str, Any]) -> None:
+        self._idle.clear()
+        adapter = self.adapters[msg["channel"]]
+        await self.limiter.acquire(msg["channel"], self.limits(msg))
+        try:
+            result = await adapter.send(msg["chat_id"], msg["payload"])
+        except Exception as err:  # adapters should report, not raise; treat a raise as transient
+            log.exception("adapter %s raised", msg["channel"])
+            result = SendResult(ok=False, error=f"{type(err).__name__}: {err}")
+        if result.retry_after:
+            self.limiter.pause(msg["channel"], result.retry_after)
+        if result.ok:
+            self.sent += 1
+        await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait until nothing is being sent (used on shutdown and by the terminal chat)."""
+        deadline = time.monotonic() + timeout
+        while self._tasks and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        self._stopping = True
+        self._wake.set()
+        await self.drain(timeout)
+        for t in list(self._tasks):
+            t.cancel()

@@ -1,0 +1,6 @@
+"""Import every table module so `SQLModel.metadata` knows the whole schema (used by migrations and tests)."""
+from sqlmodel import SQLModel
+
+from bot.storage import models  # noqa: F401
+
+metadata = SQLModel.metadata

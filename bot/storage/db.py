@@ -1,0 +1,126 @@
+"""Engine, transactions and migrations.
+
+All database work is plain synchronous SQLAlchemy inside one transaction (`Database.run`), executed off
+the event loop: on SQLite by a single thread (SQLite has one writer; one thread means no lock waits), on
+PostgreSQL by a small pool.
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import functools
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_LOCK_ID = 0x4E544D  # "NTM": advisory lock taken while migrating PostgreSQL
+
+
+def make_engine(url: str, pool_size: int = 8) -> Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _is_retryable(err: Exception) -> bool:
+    """Serialization failures / deadlocks (PostgreSQL) and a busy SQLite database are worth one more try."""
+    if isinstance(err, OperationalError) and "locked" in str(err).lower():
+        return True
+    if isinstance(err, DBAPIError):
+        code = getattr(getattr(err, "orig", None), "sqlstate", None)
+        return code in ("40001", "40P01")
+    return False
+
+
+class Database:
+    def __init__(self, url: str, workers: int | None = None):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self.is_postgres = url.startswith("postgres")
+        if workers is None:
+            workers = 1 if self.is_sqlite else 4
+        self.engine = make_engine(url, pool_size=max(workers, 2))
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
+
+    # -- transactions
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error."""
+        with Session(self.engine, expire_on_commit=False) as s:
+            try:
+                yield s
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run fn(session, …) in one transaction, retrying transient conflicts a few times."""
+        for attempt in range(5):
+            try:
+                with self.session() as s:
+                    return fn(s, *args, **kwargs)
+            except Exception as err:  # noqa: BLE001 - re-raised unless retryable
+                if attempt < 4 and _is_retryable(err):
+                    time.sleep(0.05 * (attempt + 1))
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """`call` off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self.call, fn, *args, **kwargs))
+
+    # -- schema
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision (safe with several instances on PostgreSQL)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        with self.engine.connect() as conn:
+            if self.is_postgres:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK_ID})
+                conn.commit()
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "heads")
+                conn.commit()
+            finally:
+                if self.is_postgres:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_ID})
+                    conn.commit()
+
+    def dispose(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.engine.dispose()

@@ -1,0 +1,83 @@
+"""/start, /help, /huy and small talk: how a citizen finds their way."""
+from __future__ import annotations
+
+import re
+
+from bot.messages import Button
+from handlers import texts
+from handlers.base import MENU, Ctx, command, menu_item, text_handler
+from knowledge.normalize import fold
+
+
+@command("start", aliases=("bat dau", "menu"), description=texts.CMD_START)
+def start(ctx: Ctx) -> None:
+    """Welcome, what the bot can do, and a menu of what works."""
+    name = ctx.inbound.display_name.strip()
+    ctx.reply(
+        texts.WELCOME.format(name=f" {name}" if name else "", agency=ctx.settings.agency_name),
+        buttons=[b for _, make in MENU if (b := make(ctx)) is not None],
+    )
+
+
+@command("help", aliases=("huong dan", "tro giup", "giup do"), description=texts.CMD_HELP)
+def help_(ctx: Ctx) -> None:
+    entry = ctx.kb.entries.get("bot.gioi-thieu")
+    if entry is None:
+        ctx.reply(texts.HELP_FALLBACK)
+        return
+    ctx.reply(ctx.kb.render(entry, ctx.services.placeholder_values))
+
+
+@command(
+    "huy",
+    aliases=("huy", "huy bo", "thoi huy", "dung lai", "cancel"),
+    description=texts.CMD_CANCEL,
+    interrupts=True,
+)
+def cancel(ctx: Ctx) -> None:
+    """Cancel whatever is going on (a report being written, a choice being offered)."""
+    busy = bool(ctx.chat.state)
+    ctx.clear_state()
+    ctx.chat.options = None
+    ctx.reply(texts.CANCELLED if busy else texts.NOTHING_TO_CANCEL)
+
+
+@menu_item(10)
+def _menu_ntm(ctx: Ctx) -> Button:
+    return Button(texts.BTN_ASK_NTM, "menu:ntm")
+
+
+@menu_item(20)
+def _menu_ocop(ctx: Ctx) -> Button:
+    return Button(texts.BTN_ASK_OCOP, "menu:ocop")
+
+
+@menu_item(30)
+def _menu_ag(ctx: Ctx) -> Button | None:
+    return Button(texts.BTN_ASK_AG, "menu:an-giang") if ctx.kb.by_topic("an-giang") else None
+
+
+@menu_item(90)
+def _menu_help(ctx: Ctx) -> Button:
+    return Button(texts.BTN_HELP, "help:")
+
+
+# Short social messages deserve a short human answer, not a knowledge-base search.
+_GREETING = re.compile(r"^(xin )?(chao|hello|hi|alo|hey)( (ban|ad|admin|bot|anh|chi|em|moi nguoi))?( a| nha| nhe)?$")
+_THANKS = re.compile(r"^(cam on|thank|thanks|tks|thank you|cam on nhieu)( (ban|ad|admin|bot|nhieu|nhe|nha|a))*$")
+_BYE = re.compile(r"^(tam biet|bye|bai|goodbye|hen gap lai)( (ban|ad|nha|nhe|a))*$")
+_ACK = re.compile(r"^(ok|oke|okay|uh|u|da|vang|ừ|dc|duoc roi|hieu roi|da hieu|ok ban|ok ad|ok cam on)$")
+
+
+@text_handler(10)
+def small_talk(ctx: Ctx) -> bool:
+    folded = fold(ctx.inbound.text)
+    if _GREETING.match(folded):
+        ctx.reply(texts.GREETING_REPLY)
+    elif _THANKS.match(folded) or _ACK.match(folded):
+        ctx.reply(texts.THANKS_REPLY)
+    elif _BYE.match(folded):
+        ctx.reply(texts.BYE_REPLY)
+    else:
+        return False
+    return True

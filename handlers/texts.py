@@ -1,0 +1,73 @@
+"""Everything the bot says that is not knowledge-base content, in one place for review.
+
+`**bold**` is the only markup; channels render or strip it.
+"""
+
+WELCOME = (
+    "Xin chào{name}! 👋 Tôi là trợ lý tự động của **{agency}** về Chương trình xây dựng nông thôn mới "
+    "và Chương trình OCOP (Mỗi xã một sản phẩm).\n\n"
+    "Bạn có thể hỏi tôi bằng lời của mình, có dấu hay không dấu đều được, ví dụ:\n"
+    "• «Xã nông thôn mới cần đạt bao nhiêu tiêu chí?»\n"
+    "• «ocop 4 sao la bao nhieu diem»\n\n"
+    "Câu trả lời lấy từ văn bản chính thức và luôn ghi nguồn. Tôi là máy trả lời tự động, không phải cán bộ.\n"
+    "Chọn một mục bên dưới hoặc gõ câu hỏi:"
+)
+HELP_FALLBACK = (
+    "**Tôi có thể giúp gì?**\n"
+    "• Gõ câu hỏi về nông thôn mới hoặc OCOP, có dấu hay không dấu đều được.\n"
+    "• /start: menu chính\n"
+    "• /huy: hủy việc đang làm\n"
+    "• /help: hướng dẫn này"
+)
+CANCELLED = "Đã hủy. Bạn cần gì cứ gõ câu hỏi hoặc /start để xem menu."
+NOTHING_TO_CANCEL = "Hiện không có việc gì đang làm dở. Bạn cứ gõ câu hỏi hoặc /start để xem menu."
+UNKNOWN_COMMAND = "Xin lỗi, tôi không có lệnh này. Gõ /help để xem các lệnh, hoặc gõ câu hỏi của bạn."
+NOT_STAFF = "Xin lỗi, lệnh này chỉ dành cho cán bộ tiếp nhận phản ánh. Bạn cần gì cứ gõ câu hỏi hoặc /help."
+EMPTY_MESSAGE = "Tôi chưa đọc được nội dung. Bạn gõ câu hỏi bằng chữ giúp tôi nhé, hoặc gõ /help để xem hướng dẫn."
+MEDIA_OUTSIDE_REPORT = (
+    "Tôi đã nhận được tệp/ảnh nhưng chỉ xem được ảnh khi bạn gửi kèm một phản ánh. "
+    "Bạn gõ câu hỏi bằng chữ, hoặc gõ /help để xem hướng dẫn."
+)
+TOO_LONG = "Tin nhắn dài quá nên tôi chỉ đọc phần đầu (khoảng 4.000 ký tự)."
+STALE_BUTTON = "Nút này đã cũ, không còn dùng được. Bạn gõ /start để xem menu mới nhé."
+UNSUPPORTED_CONTENT = (
+    "Xin lỗi, tôi không đọc được tin nhắn này (nền tảng không chuyển nội dung cho tôi). "
+    "Bạn vui lòng liên hệ trực tiếp: {contact}."
+)
+INTERNAL_ERROR = (
+    "Xin lỗi, tôi gặp trục trặc khi xử lý tin nhắn này. Bạn thử lại sau ít phút nhé; "
+    "nếu đang gửi phản ánh, phần đã nhập vẫn được giữ."
+)
+SLOW_DOWN = "Bạn gửi nhanh quá, tôi xin phép trả lời chậm lại một chút nhé. 🙏"
+
+# FAQ
+NOT_SURE = (
+    "Xin lỗi, tôi chưa chắc hiểu đúng câu hỏi này nên không muốn trả lời sai. 🙏\n\n"
+    "Tôi trả lời được các câu hỏi về:\n"
+    "• Bộ tiêu chí xã nông thôn mới (giai đoạn 2021–2025 và 2026–2030), công nhận, đóng góp của người dân\n"
+    "• Chương trình OCOP: đăng ký, chấm điểm, hạng sao, giấy chứng nhận\n"
+    "• Nông thôn mới, OCOP ở An Giang\n\n"
+    "Bạn thử hỏi lại ngắn gọn hơn, ví dụ «tiêu chí nông thôn mới mới nhất» hay «đăng ký OCOP thế nào»."
+)
+DID_YOU_MEAN = "Có phải bạn muốn hỏi một trong các câu sau? Chọn câu đúng ý bạn:"
+SEE_ALSO = "Xem thêm:"
+MENU_NTM = "Một số câu hỏi thường gặp về **nông thôn mới**. Chọn một câu hoặc gõ câu hỏi của bạn:"
+MENU_OCOP = "Một số câu hỏi thường gặp về **OCOP** (Mỗi xã một sản phẩm). Chọn một câu hoặc gõ câu hỏi của bạn:"
+MENU_AG = "Thông tin về **nông thôn mới và OCOP ở An Giang**. Chọn một câu hoặc gõ câu hỏi của bạn:"
+BTN_ASK_NTM = "🏡 Hỏi về nông thôn mới"
+BTN_ASK_OCOP = "⭐ Hỏi về OCOP"
+BTN_ASK_AG = "📍 An Giang"
+BTN_HELP = "❓ Hướng dẫn"
+
+# Small talk
+THANKS_REPLY = "Dạ không có gì ạ! Bạn cần hỏi thêm gì cứ nhắn nhé. 🌾"
+GREETING_REPLY = "Xin chào! Bạn muốn hỏi gì về nông thôn mới hay OCOP? Gõ câu hỏi, hoặc /start để xem menu."
+BYE_REPLY = "Chúc bạn một ngày tốt lành! Khi cần cứ nhắn cho tôi nhé. 🌾"
+
+# Numbered options on channels without buttons
+OPTIONS_HINT = "(Trả lời bằng số thứ tự, ví dụ «1».)"
+
+# Telegram command menu (setMyCommands)
+CMD_START = "Menu chính"
+CMD_HELP = "Hướng dẫn sử dụng"
+CMD_CANCEL = "Hủy việc đang làm"

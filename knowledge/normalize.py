@@ -1,0 +1,204 @@
+"""Vietnamese text normalisation for matching.
+
+`fold` maps any way of typing to one form: NFC/NFD, case, diacritics (with and without), đ/d, emoji,
+punctuation. `tokens` then expands abbreviations and teencode and drops filler words, so
+"cho e hoi tc ntm la j vay ad" and "Tiêu chí nông thôn mới là gì?" meet in the middle.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_NON_WORD = re.compile(r"[^0-9a-z%]+")
+_REPEAT = re.compile(r"([a-z])\1{2,}")  # "hoiiii" -> "hoi"
+_NUM_DOT = re.compile(r"(?<=\d)[.,](?=\d{3}\b)")  # 6.084 -> 6084 (thousands separator)
+_STAR = re.compile(r"(\d)\s*(\*|⭐|★|s\b)")  # 4* / 4⭐ / 4s -> 4 sao
+
+
+def strip_accents(text: str) -> str:
+    text = unicodedata.normalize("NFD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.replace("đ", "d").replace("Đ", "D")
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Lowercase, no diacritics, no punctuation or emoji, single spaces."""
+    text = unicodedata.normalize("NFC", text).lower()
+    text = _STAR.sub(r"\1 sao ", text)
+    text = strip_accents(text)
+    text = _NUM_DOT.sub("", text)
+    text = _NON_WORD.sub(" ", text)
+    text = _REPEAT.sub(r"\1", text)
+    return " ".join(text.split())
+
+
+# Abbreviations and teencode -> folded full words. Only unambiguous ones; ambiguous short forms
+# (e.g. "kh") are left alone rather than guessed.
+ABBREVIATIONS: dict[str, str] = {
+    "ntm": "nong thon moi",
+    "nongthonmoi": "nong thon moi",
+    "mtqg": "muc tieu quoc gia",
+    "ctmtqg": "chuong trinh muc tieu quoc gia",
+    "ct": "chuong trinh",
+    "tc": "tieu chi",
+    "tchi": "tieu chi",
+    "ko": "khong",
+    "k": "khong",
+    "kg": "khong",
+    "hok": "khong",
+    "hong": "khong",
+    "hem": "khong",
+    "khg": "khong",
+    "dc": "duoc",
+    "dk": "dang ky",
+    "dky": "dang ky",
+    "dkien": "dieu kien",
+    "j": "gi",
+    "ji": "gi",
+    "bnhieu": "bao nhieu",
+    "bnhiu": "bao nhieu",
+    "bn": "bao nhieu",
+    "baonhieu": "bao nhieu",
+    "nhiu": "nhieu",
+    "sp": "san pham",
+    "hd": "hoat dong",
+    "hdnd": "hoi dong nhan dan",
+    "ubnd": "uy ban nhan dan",
+    "ubtvqh": "uy ban thuong vu quoc hoi",
+    "htx": "hop tac xa",
+    "thtx": "to hop tac",
+    "dn": "doanh nghiep",
+    "qd": "quyet dinh",
+    "nq": "nghi quyet",
+    "tt": "thong tu",
+    "nd": "nghi dinh",
+    "ktxh": "kinh te xa hoi",
+    "xd": "xay dung",
+    "bhyt": "bao hiem y te",
+    "attp": "an toan thuc pham",
+    "antt": "an ninh trat tu",
+    "pctt": "phong chong thien tai",
+    "dtts": "dan toc thieu so",
+    "nsnn": "ngan sach nha nuoc",
+    "nstw": "ngan sach trung uong",
+    "tw": "trung uong",
+    "ttg": "thu tuong",
+    "ttcp": "thu tuong chinh phu",
+    "vpdp": "van phong dieu phoi",
+    "bnn": "bo nong nghiep",
+    "nn": "nong nghiep",
+    "ptnt": "phat trien nong thon",
+    "cds": "chuyen doi so",
+    "tp": "thanh pho",
+    "tx": "thi xa",
+    "ag": "an giang",
+    "angiang": "an giang",
+    "ntn": "nhu the nao",
+    "ntnao": "nhu the nao",
+    "vs": "voi",
+    "mn": "moi nguoi",
+    "r": "roi",
+    "cx": "cung",
+    "lm": "lam",
+    "ng": "nguoi",
+    "nguoii": "nguoi",
+    "wa": "qua",
+    "bik": "biet",
+    "bit": "biet",
+    "zay": "vay",
+    "zi": "gi",
+    "gj": "gi",
+    "mik": "minh",
+    "mk": "minh",
+    "t": "toi",
+    "tui": "toi",
+    "e": "em",
+    "sx": "san xuat",
+    "tm": "thuong mai",
+    "dl": "du lich",
+    "gddt": "giao duc dao tao",
+    "vh": "van hoa",
+    "mt": "moi truong",
+    "gnbv": "giam ngheo ben vung",
+    "hs": "ho so",
+    "tthc": "thu tuc hanh chinh",
+    "pa": "phan anh",
+}
+
+# Multi-word teencode / spelling variants (applied on the folded string, whole words).
+PHRASES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"\b{a}\b"), b)
+    for a, b in [
+        (r"bao nhiu", "bao nhieu"),
+        (r"la j", "la gi"),
+        (r"mot xa mot san pham", "moi xa mot san pham"),
+        (r"(?:moi|1) xa (?:1|mot) san pham", "moi xa mot san pham"),
+        (r"o cop", "ocop"),
+        (r"ki", "ky"),
+    ]
+]
+
+# Words that carry no meaning for matching: politeness, pronouns, particles. Only words whose folded
+# form cannot also be a content word ("chi" is in "tiêu chí", "sao" in "4 sao", "thi" in "đô thị").
+FILLERS: frozenset[str] = frozenset(
+    """
+    a ah ak ad admin oi em e toi tui nhe nha nhen nghen ha hen nhi vay z
+    la gi nao khong co duoc hay di roi va cua o voi ve cac nhung mot nay kia ay phai muon biet xin vui giup dum
+    """.split()
+)
+# Fillers stripped only at the start of a message ("cho em hỏi …", "ad ơi …").
+_LEADING = re.compile(
+    r"^(?:(?:xin )?(?:cho|cko|choa) (?:em|e|toi|t|minh|chau|con|tui|anh|chi) (?:hoi|hoi chut|hoi xiu)|"
+    r"(?:ad|admin|ban|anh|chi|em|bot) oi|xin hoi|cho hoi|hoi chut|xin chao|chao (?:ad|ban|anh|chi|bot)|alo|"
+    r"em muon hoi|toi muon hoi|minh muon hoi|cho em hoi ve|cho hoi ve)\b\s*"
+)
+
+
+@lru_cache(maxsize=65536)
+def tokens(text: str) -> tuple[str, ...]:
+    """Folded, expanded tokens of a text (filler words kept; see `content_tokens`)."""
+    s = fold(text)
+    for pat, rep in PHRASES:
+        s = pat.sub(rep, s)
+    while True:
+        stripped = _LEADING.sub("", s)
+        if stripped == s:
+            break
+        s = stripped
+    out: list[str] = []
+    words = s.split()
+    for i, tok in enumerate(words):
+        if tok == "kh":  # "KH 328" is a plan (kế hoạch); otherwise teencode for "không"
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            out.extend(("ke", "hoach") if nxt[:1].isdigit() else ("khong",))
+            continue
+        exp = ABBREVIATIONS.get(tok)
+        if exp:
+            out.extend(exp.split())
+        else:
+            out.extend(_split_alnum(tok))
+    return tuple(out)
+
+
+def _split_alnum(tok: str) -> list[str]:
+    """"tc15" -> ["tieu", "chi", "15"]; "2021-2025" was already split by fold."""
+    m = re.fullmatch(r"([a-z]+)(\d+)", tok) or re.fullmatch(r"(\d+)([a-z]+)", tok)
+    if not m:
+        return [tok]
+    parts: list[str] = []
+    for p in m.groups():
+        exp = ABBREVIATIONS.get(p)
+        parts.extend(exp.split() if exp else [p])
+    return parts
+
+
+def content_tokens(text: str) -> tuple[str, ...]:
+    """Tokens that carry meaning: no fillers."""
+    return tuple(t for t in tokens(text) if t not in FILLERS)
+
+
+def normalized(text: str) -> str:
+    """Expanded folded text as one string, for fuzzy comparison."""
+    return " ".join(tokens(text))

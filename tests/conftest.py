@@ -1,0 +1,130 @@
+"""Shared fixtures: settings on a temporary SQLite file, the fake Telegram API, a running App."""
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+import pytest
+import sqlalchemy as sa
+
+from bot.config import Settings
+from tests.fakes.telegram_api import FakeTelegram
+
+HERE = Path(__file__).resolve().parent
+MINI_KB = HERE / "data" / "kb"
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("NTM_REQUIRE_PG") == "1"
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "data_dir": tmp_path,
+        "telegram_bot_token": "",
+        "staff_user_ids": "",
+        "staff_chat_id": "",
+        "http_host": "127.0.0.1",
+        "http_port": 0,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def fake_tg() -> AsyncIterator[FakeTelegram]:
+    fake = FakeTelegram()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def eventually(check: Callable[[], object], timeout: float = 10.0, interval: float = 0.05) -> object:
+    """Poll until check() returns something truthy (a database state reached by background workers)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not reached within {timeout}s (last value {value!r})")
+        await asyncio.sleep(interval)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+async def make_app(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
+    """Start Apps (stopped at the end of the test). Returns the running App."""
+    from bot.app import App
+
+    apps: list[App] = []
+
+    async def factory(settings: Settings | None = None, *, kb_dir: Path | None = None, serve_http: bool = True,
+                      adapters: tuple[object, ...] = (), **overrides: object) -> App:
+        s = settings or make_settings(tmp_path, **overrides)
+        if kb_dir is not None:
+            s = s.model_copy(update={"kb_dir": kb_dir})
+        if serve_http and not s.http_port:
+            s = s.model_copy(update={"http_port": free_port()})
+        app = App(s)
+        app.configure_channels()
+        for a in adapters:
+            app.add_adapter(a)  # type: ignore[arg-type]
+        await app.start(serve_http=serve_http)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in reversed(apps):
+        if app.started:
+            await app.stop()
+
+
+def tg_settings(tmp_path: Path, fake: FakeTelegram, **overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "telegram_bot_token": fake.token,
+        "telegram_api_base_url": fake.base_url,
+        "telegram_mode": "polling",
+        "kb_dir": MINI_KB,
+    }
+    base.update(overrides)
+    return make_settings(tmp_path, **base)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """A fresh PostgreSQL database for this test session (dropped at the end)."""
+    try:
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+    except Exception as err:  # noqa: BLE001
+        if REQUIRE_PG:
+            pytest.fail(f"PostgreSQL is required (NTM_REQUIRE_PG=1) but not reachable at {PG_ADMIN_URL}: {err}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {err}")
+    name = f"ntm_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as c:
+        c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()

@@ -1,0 +1,65 @@
+"""Vietnamese normalisation: every way of typing the same words meets in one form."""
+import unicodedata
+
+import pytest
+
+from knowledge.normalize import content_tokens, fold, tokens
+
+
+def test_nfc_nfd_case_and_diacritics_fold_the_same():
+    nfc = "Tiêu chí Nông thôn mới"
+    nfd = unicodedata.normalize("NFD", nfc)
+    assert nfd != nfc
+    assert fold(nfc) == fold(nfd) == fold("TIEU CHI NONG THON MOI") == "tieu chi nong thon moi"
+
+
+def test_d_stroke():
+    assert fold("Đăng ký đánh giá") == fold("dang ky danh gia")
+
+
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("ntm", ("nong", "thon", "moi")),
+        ("tc ntm", ("tieu", "chi", "nong", "thon", "moi")),
+        ("ko dc", ("khong", "duoc")),
+        ("hok", ("khong",)),
+        ("đc", ("duoc",)),
+        ("bnhieu", ("bao", "nhieu")),
+        ("sp ocop", ("san", "pham", "ocop")),
+        ("ubnd xa", ("uy", "ban", "nhan", "dan", "xa")),
+        ("htx", ("hop", "tac", "xa")),
+        ("mtqg", ("muc", "tieu", "quoc", "gia")),
+        ("hđ", ("hoat", "dong")),
+        ("la j", ("la", "gi")),
+        ("tc15", ("tieu", "chi", "15")),
+        ("KH 328", ("ke", "hoach", "328")),
+        ("4*", ("4", "sao")),
+    ],
+)
+def test_abbreviations_and_teencode(typed, expected):
+    assert tokens(typed) == expected
+
+
+def test_fillers_and_emoji_do_not_count():
+    a = content_tokens("Cho em hỏi ad ơi 🌾 tiêu chí nông thôn mới là gì vậy ạ???")
+    b = content_tokens("tieu chi nong thon moi")
+    assert a == b
+
+
+def test_meaningful_words_survive():
+    # "chí" (criterion), "sao" (star), "thị" (town) look like particles once folded; they must stay.
+    assert "chi" in content_tokens("tiêu chí")
+    assert "sao" in content_tokens("ocop 4 sao")
+    assert content_tokens("thôn thông minh") == ("thon", "thong", "minh")
+
+
+def test_numbers_keep_their_meaning():
+    assert "6084" in tokens("Cả nước có 6.084 xã")
+    assert tokens("51/2025") == ("51", "2025")
+
+
+@pytest.mark.parametrize("junk", ["", "   ", "🌾🌾🌾", "<b>&amp;</b>", "\u0000\u200b", "?" * 5000])
+def test_junk_does_not_break(junk):
+    fold(junk)
+    tokens(junk)
