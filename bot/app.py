@@ -19,6 +19,7 @@ from aiohttp import web
 from bot import core
 from bot.channels.base import ChannelAdapter
 from bot.config import Settings
+from bot.jobs import Scheduler
 from bot.messages import Inbound, utcnow
 from bot.outbox import Limit, OutboxWorker
 from bot.storage.db import Database
@@ -109,6 +110,7 @@ class App:
             self.db, self.adapters, self._limits, concurrency=settings.send_concurrency,
             max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock,
         )
+        self.scheduler = Scheduler(self.db, self.services)
         self.web = web.Application(client_max_size=1024 * 1024)
         self._runner: web.AppRunner | None = None
         self._background: list[asyncio.Task[Any]] = []
@@ -146,6 +148,7 @@ class App:
         self._background.append(asyncio.create_task(self.inbox.run(), name="inbox"))
         self._background.append(asyncio.create_task(self.outbox.run(), name="outbox"))
         self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
+        self._background.append(asyncio.create_task(self.scheduler.run(), name="jobs"))
         if serve_http:
             self._runner = web.AppRunner(self.web, access_log=None, handle_signals=False)
             await self._runner.setup()
