@@ -20,9 +20,10 @@ CODE_RE = re.compile(r"PA-\d{6}")
 def ticket_settings(tmp_path, fake: FakeTelegram, **overrides: Any):
     from tests.conftest import tg_settings
 
-    # Private chats are paced at Telegram's 1 msg/s in production; tests walk a dozen steps, so faster here.
+    # Production pacing is Telegram's (1 msg/s per private chat, 20/min per group); these tests walk dozens of
+    # steps in seconds, so they pace faster (the pacing itself is tested in test_delivery and the fault test).
     base: dict[str, Any] = {"staff_chat_id": str(STAFF), "staff_user_ids": str(OFFICER),
-                            "telegram_chat_rate": 50.0, "telegram_chat_burst": 10}
+                            "telegram_chat_rate": 50.0, "telegram_chat_burst": 10, "telegram_group_per_minute": 600}
     if overrides.get("telegram_mode") == "webhook":
         base["telegram_webhook_secret"] = SECRET
     base.update(overrides)

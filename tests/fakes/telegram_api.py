@@ -342,7 +342,7 @@ class FakeTelegram:
             raise _ApiError(400, "Bad Request: invalid forum topic name specified")
         tid = next(self._thread_ids)
         topic = {"message_thread_id": tid, "name": str(p.get("name")), "icon_color": int(p.get("icon_color") or 0x6FB9F0),
-                 "chat_id": str(p.get("chat_id")), "closed": False}
+                 "chat_id": str(p.get("chat_id")), "closed": False, "at": time.monotonic()}
         self.topics[tid] = topic
         self.calls.append(("_topic_created", topic))
         return {k: topic[k] for k in ("message_thread_id", "name", "icon_color")}
