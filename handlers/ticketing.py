@@ -55,6 +55,7 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_ATTACHMENTS = 10
 TOPIC_SLOT_KEY = "tickets:topic-slot"
 TOPIC_LANE = "/topics"  # outbox chat_key suffix: topic creation waits for its slot without blocking the chat
+STAFF_LANES = 4  # ticket messages in the staff chat go out on this many ordered lanes (by ticket id)
 WEEKDAYS = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "templates.yaml"
 
@@ -260,8 +261,19 @@ def staff_reply(settings: Settings, ticket: Ticket | None, text: str, *, track: 
                  ref=ticket.code if ticket is not None else None, extra=extra, **kw)
 
 
+def _deliver_staff(session: Session, reply: Reply, ticket: Ticket | None) -> list[OutboxMessage]:
+    """Queue for the staff chat on the ticket's lane: a ticket's messages keep their order, while a message
+    that keeps failing for one ticket does not hold up the others (at most STAFF_LANES in flight, so waiting
+    for the group's 20/min window never takes every sender)."""
+    rows = _deliver(session, reply)
+    if ticket is not None and ticket.id is not None:
+        for row in rows:
+            row.chat_key += f"#{ticket.id % STAFF_LANES}"
+    return rows
+
+
 def notify_staff(session: Session, settings: Settings, ticket: Ticket | None, text: str, **kw: Any) -> None:
-    _deliver(session, staff_reply(settings, ticket, text, **kw))
+    _deliver_staff(session, staff_reply(settings, ticket, text, **kw), ticket)
 
 
 def notify_citizen(session: Session, ticket: Ticket, text: str, buttons: list[Button] | None = None,
@@ -335,7 +347,8 @@ def _topic_op(session: Session, settings: Settings, ticket: Ticket, op: str) -> 
     extra: dict[str, Any] = {"op": op, "thread_id": ticket.staff_thread_id}
     if op == "edit_topic":
         extra["name"] = topic_title(ticket)
-    _deliver(session, Reply(text="", channel=channel, chat_id=chat_id, kind="staff", ref=ticket.code, extra=extra))
+    _deliver_staff(session, Reply(text="", channel=channel, chat_id=chat_id, kind="staff", ref=ticket.code, extra=extra),
+                   ticket)
 
 
 def queue_email(session: Session, settings: Settings, ticket: Ticket, attachments: int) -> None:

@@ -56,6 +56,16 @@ class Driver:
         raise AssertionError("webhook not reachable")
 
 
+def inbox_of(fake: FakeTelegram, chat_id: int | str) -> list[Sent]:
+    """fake.to(chat_id), indexed incrementally (hundreds of people polling their inboxes)."""
+    index: dict[str, list[Sent]] = fake.__dict__.setdefault("_by_chat", {})
+    done = fake.__dict__.get("_indexed", 0)
+    for m in fake.sent[done:]:
+        index.setdefault(m.chat_id, []).append(m)
+    fake.__dict__["_indexed"] = len(fake.sent)
+    return index.get(str(chat_id), [])
+
+
 class Person:
     """One Telegram user in one chat, reading the bot's messages in order."""
 
@@ -68,9 +78,10 @@ class Person:
         self.name = name
         self.username = username
         self.seen = 0  # messages to this chat already read
+        self.poll = 0.02
 
     def inbox(self) -> list[Sent]:
-        return self.fake.to(self.chat_id)
+        return inbox_of(self.fake, self.chat_id)
 
     async def say(self, text: str = "", **kw: Any) -> None:
         await self.d.send(self.fake.make_message(self.chat_id, text, user_id=self.user_id, name=self.name,
@@ -92,7 +103,7 @@ class Person:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{self.chat_id}: no message with {needle!r}; got "
                                      f"{[plain(m.text)[:70] for m in msgs[self.seen:]]}")
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(self.poll)
 
 
 def plain(text: str) -> str:
