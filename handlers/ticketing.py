@@ -371,7 +371,7 @@ def queue_email(session: Session, settings: Settings, ticket: Ticket, attachment
     for addr in split_list(settings.agency_email):
         _deliver(session, Reply(
             text=body, channel="email", chat_id=addr, kind="staff", ref=ticket.code,
-            extra={"subject": f"[{ticket.code}] Phản ánh mới: {ticket.category_label} · {ticket.commune_name or 'chưa rõ nơi'}"},
+            extra={"subject": f"[{ticket.code}] Phản ánh mới: {ticket.category_label} - {ticket.commune_name or 'chưa rõ nơi'}"},
         ))
 
 
