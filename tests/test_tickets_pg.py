@@ -14,6 +14,11 @@ from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, file_report, t
 
 
 async def test_report_loop_on_postgres(pg_url, tmp_path, fake_tg, make_app):
+    import itertools
+
+    # The PostgreSQL database is shared by the session's tests; a new fake Bot API would reuse update ids
+    # that an earlier test already stored (and the inbox would rightly ignore them as redeliveries).
+    fake_tg._update_ids = itertools.count(10_000_000)
     app = await make_app(ticket_settings(tmp_path, fake_tg, database_url=pg_url, staff_forum_topics=True,
                                          staff_topics_per_minute=120))
     assert app.db.is_postgres
