@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 import yaml
 from pydantic import ValidationError
 
-from knowledge.matcher import Matcher, MatchResult
+from knowledge.matcher import Matcher, MatchResult, Params
 from knowledge.normalize import normalized
 from knowledge.schema import PERIOD_END, Entry, EntryFile
 
@@ -71,6 +71,14 @@ class KnowledgeBase:
             {e.id: e.tags for e in self.entries.values()},
         )
 
+    def with_params(self, params: "Params") -> "KnowledgeBase":
+        """The same content matched with other weights (tuning)."""
+        other = KnowledgeBase.__new__(KnowledgeBase)
+        other.entries, other.files, other.problems, other.loaded_at = self.entries, self.files, self.problems, self.loaded_at
+        other.matcher = Matcher({e.id: [*e.questions, e.title] for e in self.entries.values()},
+                                {e.id: e.tags for e in self.entries.values()}, params)
+        return other
+
     # -- loading
     @classmethod
     def load(cls, data_dir: Path | str = DATA_DIR, today: dt.date | None = None) -> "KnowledgeBase":
@@ -85,8 +93,9 @@ class KnowledgeBase:
         return cls({e.id: e for e in entries})
 
     # -- querying
-    def decide(self, question: str, answer_at: float, suggest_at: float, margin: float = 3.0) -> Decision:
-        result = self.matcher.match(question)
+    def decide(self, question: str, answer_at: float, suggest_at: float, margin: float = 3.0,
+               exclude: tuple[str, str] | None = None) -> Decision:
+        result = self.matcher.match(question, exclude=exclude)
         best = result.best
         if best is None or best.score < suggest_at:
             return Decision("unknown", None, [], best.score if best else 0.0, result)

@@ -183,20 +183,51 @@ def tokens(text: str) -> tuple[str, ...]:
 
 
 def _split_alnum(tok: str) -> list[str]:
-    """"tc15" -> ["tieu", "chi", "15"]; "2021-2025" was already split by fold."""
+    """"tc15" -> ["tieu", "chi", "15"] when the letters are a known abbreviation; "qh15" stays one token
+    (it is part of a document number, "Nghị quyết 25/2021/QH15", not criterion 15)."""
     m = re.fullmatch(r"([a-z]+)(\d+)", tok) or re.fullmatch(r"(\d+)([a-z]+)", tok)
     if not m:
         return [tok]
-    parts: list[str] = []
-    for p in m.groups():
-        exp = ABBREVIATIONS.get(p)
-        parts.extend(exp.split() if exp else [p])
-    return parts
+    letters = m.group(1) if m.group(1).isalpha() else m.group(2)
+    exp = ABBREVIATIONS.get(letters)
+    if exp is None:
+        return [tok]
+    return [p for part in m.groups() for p in (exp.split() if part == letters else [part])]
 
 
+# Question scaffolding: multi-word phrases that frame a question without saying what it is about. Removed
+# as whole phrases (never single syllables, which after folding may be topical: "cần" vs "cán bộ").
+SCAFFOLD: tuple[tuple[str, ...], ...] = tuple(
+    tuple(p.split())
+    for p in """
+    nhu the nao|the nao|ra sao|la sao|nhu nao|the nay|hien nay|hien tai|can dat|can phai|can nhung|
+    co phai|phai khong|dung khong|co dung|duoc khong|co duoc|co the|cho biet|giai thich|nghia la|tim hieu|
+    hoi ve|thong tin ve|noi ve|lien quan|o dau vay|la cai|cai gi|dieu gi|nhung gi|nhung cai|
+    muon hoi|can hoi|hoi thu|hoi xiu|hoi chut|xin hoi|tu van|ho tro em|giup em|giup toi|giup minh
+    """.replace("\n", " ").split("|")
+)
+_SCAFFOLD_MAX = max(len(p) for p in SCAFFOLD)
+_SCAFFOLD_SET = frozenset(SCAFFOLD)
+
+
+def drop_scaffold(words: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(_SCAFFOLD_MAX, 1, -1):
+            if tuple(words[i : i + n]) in _SCAFFOLD_SET:
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
 def content_tokens(text: str) -> tuple[str, ...]:
-    """Tokens that carry meaning: no fillers."""
-    return tuple(t for t in tokens(text) if t not in FILLERS)
+    """Tokens that carry meaning: no question scaffolding, no fillers."""
+    return tuple(t for t in drop_scaffold(tokens(text)) if t not in FILLERS)
 
 
 def normalized(text: str) -> str:
