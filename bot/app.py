@@ -246,7 +246,7 @@ class App:
 
 
 def load_kb(settings: Settings) -> KnowledgeBase:
-    return KnowledgeBase.load(settings.kb_dir) if settings.kb_dir else KnowledgeBase.load()
+    return KnowledgeBase.for_settings(settings)
 
 
 def seed_staff(session: Any, admin_ids: list[str]) -> None:
