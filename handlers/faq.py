@@ -20,8 +20,8 @@ from knowledge.schema import Entry
 
 # Entries offered first in the topic menus (if they exist); the rest of the topic fills up to MENU_SIZE.
 MENU_QUESTIONS: dict[str, list[str]] = {
-    "ntm": ["ntm26.bo-tieu-chi", "ntm.so-tieu-chi-xa-2021-2025", "ntm.dong-gop-tu-nguyen", "ntm.nong-thon-moi-la-gi"],
-    "ocop": ["ocop.la-gi", "ocop.cach-dang-ky", "ocop.thang-diem", "ocop.hang-sao"],
+    "ntm": ["ntm26.bo-tieu-chi", "ntm.so-tieu-chi-xa-2021-2025", "ntm.dong-gop-tu-nguyen", "ntm.la-gi"],
+    "ocop": ["ocop.la-gi", "ocop.quy-trinh-dang-ky", "ocop.thang-diem-100", "ocop.phan-hang-sao"],
     "an-giang": ["ag.tien-do-ntm", "ag.ocop-an-giang", "ag.ke-hoach-328"],
 }
 MENU_SIZE = 5
