@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     outbox_max_age_hours: float = 72.0  # transient failures are retried this long, then marked dead
 
     # --- matching thresholds (0..100)
-    faq_answer_threshold: float = 62.0
+    faq_answer_threshold: float = 58.0
     faq_suggest_threshold: float = 42.0
 
     log_level: str = "INFO"

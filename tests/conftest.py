@@ -131,9 +131,10 @@ def pg_url() -> str:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    """Print the leave-one-out figure of the shipped knowledge base (issue 3) when its test ran."""
+    """Print the answer-quality figures of the shipped knowledge base (leave-one-out, regression set)."""
     import sys
 
-    report = getattr(sys.modules.get("tests.test_kb_quality"), "REPORT", None)
-    if report is not None:
-        terminalreporter.write_line(report.summary().splitlines()[0])
+    for module in ("tests.test_kb_quality", "tests.test_quality"):
+        report = getattr(sys.modules.get(module), "REPORT", None)
+        if report is not None:
+            terminalreporter.write_line(report.summary().splitlines()[0])
