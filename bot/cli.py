@@ -43,10 +43,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Answer questions as a citizen would see them (no database needed)."""
     from handlers.base import Services
     from handlers.faq import best_decision, render_decision
-    from bot.app import load_kb
+    from knowledge.kb import KnowledgeBase
 
     settings = get_settings()
-    kb = load_kb(settings)
+    kb = KnowledgeBase.for_settings(settings)
     values = Services(settings=settings, kb_ref=lambda: kb).placeholder_values
 
     def one(question: str) -> dict[str, Any]:
@@ -178,6 +178,14 @@ def cmd_kb(args: argparse.Namespace) -> int:
         db.call(request_kb_reload)
         print("Đã yêu cầu nạp lại cơ sở tri thức; bot đang chạy sẽ nạp trong vài giây.")
         return 0
+    if args.action == "quality":
+        from knowledge.quality import leave_one_out
+
+        report = leave_one_out(load_kb(settings), settings.faq_answer_threshold, settings.faq_suggest_threshold)
+        print(report.summary())
+        if args.json:
+            print(report.details())
+        return 0
     if args.action == "unanswered":
         from bot.unanswered import print_unanswered
 
@@ -257,8 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_ask)
 
-    p = sub.add_parser("kb", help="cơ sở tri thức: check | list | export | reload | unanswered")
-    p.add_argument("action", choices=["check", "list", "export", "reload", "unanswered"])
+    p = sub.add_parser("kb", help="cơ sở tri thức: check | list | export | reload | unanswered | quality")
+    p.add_argument("action", choices=["check", "list", "export", "reload", "unanswered", "quality"])
     p.add_argument("--json", action="store_true")
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--limit", type=int, default=30)

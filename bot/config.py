@@ -24,6 +24,7 @@ class Settings(BaseSettings):
 
     # --- knowledge base (default: the curated content shipped in knowledge/data)
     kb_dir: Path | None = None
+    kb_watch_seconds: float = 5.0  # how often a running bot checks whether `ntm-bot kb reload` was asked
 
     # --- agency shown to citizens
     agency_name: str = "Văn phòng Điều phối nông thôn mới tỉnh An Giang"
@@ -56,7 +57,7 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 120.0  # a send claimed by a process that died is retried after this long
 
     # --- matching thresholds (0..100)
-    faq_answer_threshold: float = 62.0
+    faq_answer_threshold: float = 58.0
     faq_suggest_threshold: float = 42.0
 
     # --- tickets (citizen reports, staff inbox): see docs/tickets-config.md

@@ -7,32 +7,33 @@ staff see what to write next).
 from __future__ import annotations
 
 import re
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bot.messages import Button
-from bot.storage.models import UnansweredQuestion
 from handlers import texts
 from handlers.base import Ctx, callback, text_handler
-from bot.config import Settings
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.storage.models import UnansweredQuestion
 from knowledge.kb import Decision, KnowledgeBase
 from knowledge.normalize import fold
 from knowledge.schema import Entry
 
 # Entries offered first in the topic menus (if they exist); the rest of the topic fills up to MENU_SIZE.
 MENU_QUESTIONS: dict[str, list[str]] = {
-    "ntm": ["ntm26.bo-tieu-chi", "ntm.so-tieu-chi-xa-2021-2025", "ntm.dong-gop-tu-nguyen", "ntm.nong-thon-moi-la-gi"],
-    "ocop": ["ocop.la-gi", "ocop.cach-dang-ky", "ocop.thang-diem", "ocop.hang-sao"],
+    "ntm": ["ntm26.bo-tieu-chi", "ntm.so-tieu-chi-xa-2021-2025", "ntm.dong-gop-tu-nguyen", "ntm.la-gi"],
+    "ocop": ["ocop.la-gi", "ocop.quy-trinh-dang-ky", "ocop.thang-diem-100", "ocop.phan-hang-sao"],
     "an-giang": ["ag.tien-do-ntm", "ag.ocop-an-giang", "ag.ke-hoach-328"],
 }
 MENU_SIZE = 5
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!\n])\s+")
 
 
-def decide(kb: KnowledgeBase, settings: Settings, question: str) -> Decision:
+def decide(kb: KnowledgeBase, settings: "Settings", question: str) -> Decision:
     return kb.decide(question, settings.faq_answer_threshold, settings.faq_suggest_threshold)
 
 
-def best_decision(kb: KnowledgeBase, settings: Settings, text: str) -> Decision:
+def best_decision(kb: KnowledgeBase, settings: "Settings", text: str) -> Decision:
     """Long messages: the question is usually one of the sentences, often the last."""
     whole = decide(kb, settings, text)
     if whole.kind == "answer":
@@ -69,7 +70,7 @@ def answer_entry(ctx: Ctx, entry: Entry) -> None:
 
 # Extra buttons under a "not sure" or "did you mean" reply: fn(ctx, logged question) -> Button | None
 # (e.g. "Gửi câu hỏi cho cán bộ", which turns the logged question into a ticket).
-UNSURE_BUTTONS: list[Callable[[Ctx, UnansweredQuestion], Button | None]] = []
+UNSURE_BUTTONS: list[Callable[[Ctx, "UnansweredQuestion"], Button | None]] = []
 
 
 @text_handler(100)
@@ -84,7 +85,9 @@ def answer_question(ctx: Ctx) -> bool:
     return True
 
 
-def log_unanswered(ctx: Ctx, text: str, d: Decision) -> UnansweredQuestion:
+def log_unanswered(ctx: Ctx, text: str, d: Decision) -> "UnansweredQuestion":
+    from bot.storage.models import UnansweredQuestion
+
     best = d.result.best
     row = UnansweredQuestion(
         channel=ctx.inbound.channel,

@@ -16,11 +16,12 @@ from typing import Iterable, Mapping
 import yaml
 from pydantic import ValidationError
 
-from knowledge.matcher import Matcher, MatchResult
+from knowledge.matcher import Matcher, MatchResult, Params
 from knowledge.normalize import normalized
 from knowledge.schema import PERIOD_END, Entry, EntryFile
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when available (10x faster)
 # Platform text limits (characters after NFC): Telegram 4096, Zalo 2000.
 CHANNEL_LIMITS = {"telegram": 4096, "zalo": 2000}
 PHONE_SCREEN = 1500  # an answer longer than this should be split into "xem thêm" follow-ups
@@ -71,6 +72,14 @@ class KnowledgeBase:
             {e.id: e.tags for e in self.entries.values()},
         )
 
+    def with_params(self, params: "Params") -> "KnowledgeBase":
+        """The same content matched with other weights (tuning)."""
+        other = KnowledgeBase.__new__(KnowledgeBase)
+        other.entries, other.files, other.problems, other.loaded_at = self.entries, self.files, self.problems, self.loaded_at
+        other.matcher = Matcher({e.id: [*e.questions, e.title] for e in self.entries.values()},
+                                {e.id: e.tags for e in self.entries.values()}, params)
+        return other
+
     # -- loading
     @classmethod
     def load(cls, data_dir: Path | str = DATA_DIR, today: dt.date | None = None) -> "KnowledgeBase":
@@ -81,12 +90,19 @@ class KnowledgeBase:
         return cls({e.id: e for _, e in entries}, files, problems)
 
     @classmethod
+    def for_settings(cls, settings: object) -> "KnowledgeBase":
+        """The content the settings point at (KB_DIR), or the curated content shipped with the bot."""
+        kb_dir = getattr(settings, "kb_dir", None)
+        return cls.load(kb_dir) if kb_dir else cls.load()
+
+    @classmethod
     def from_entries(cls, entries: Iterable[Entry]) -> "KnowledgeBase":
         return cls({e.id: e for e in entries})
 
     # -- querying
-    def decide(self, question: str, answer_at: float, suggest_at: float, margin: float = 3.0) -> Decision:
-        result = self.matcher.match(question)
+    def decide(self, question: str, answer_at: float, suggest_at: float, margin: float = 3.0,
+               exclude: tuple[str, str] | None = None) -> Decision:
+        result = self.matcher.match(question, exclude=exclude)
         best = result.best
         if best is None or best.score < suggest_at:
             return Decision("unknown", None, [], best.score if best else 0.0, result)
@@ -129,7 +145,7 @@ def read_entries(data_dir: Path) -> tuple[list[Located], list[Path], list[Proble
     for path in files:
         rel = path.relative_to(data_dir).as_posix()
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
             parsed = EntryFile.model_validate(raw)
         except yaml.YAMLError as err:
             problems.append(Problem("error", rel, f"YAML không hợp lệ: {err}"))

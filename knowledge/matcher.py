@@ -1,16 +1,21 @@
 """Match a citizen's question to knowledge-base entries.
 
-Scoring per candidate entry blends three signals, each in 0..1:
-- coverage: how much of the question's meaning (IDF-weighted content words) the entry's vocabulary covers.
-  Words the knowledge base has never seen weigh like the rarest word, so "giá cá tra hôm nay" stays
-  uncovered and is not answered with something unrelated;
+Each candidate entry gets four signals in 0..1, blended into a score out of 100:
+- cosine: IDF-weighted cosine between the question's words and the closest paraphrase (precision and recall
+  against one way of asking);
+- coverage: how much of the question's meaning the entry's whole vocabulary (all paraphrases, title,
+  tags) covers. Words the knowledge base has never seen weigh like the rarest word, so "giá cá tra hôm
+  nay" stays uncovered and is not answered with something unrelated;
 - phrase: how many of the question's adjacent word pairs occur in one of the entry's paraphrases;
 - fuzzy: rapidfuzz similarity with the closest paraphrase (typos, word order).
-Candidates come from an inverted index, so cost grows with the words of the question, not the size of
-the knowledge base. Typos in words outside the vocabulary are corrected to the closest known word.
+Numbers must agree: a question naming a number (a criterion, a star rating, a year) that the entry never
+mentions is penalised. Candidates come from an inverted index, so cost grows with the words of the
+question, not with the size of the knowledge base. Typos outside the vocabulary are corrected to the
+closest known word.
 """
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,28 +23,48 @@ from typing import Iterable
 
 from rapidfuzz import fuzz, process
 
-from knowledge.normalize import FILLERS, tokens
+from knowledge.normalize import content_tokens
 
-# Weights of the three signals.
-W_COVERAGE, W_PHRASE, W_FUZZY = 0.55, 0.20, 0.25
-NUMBER_MISMATCH = 0.55  # factor when the question names a number the entry never mentions
 CANDIDATES = 40
+POSTINGS_BUDGET = 1500  # entries visited while shortlisting; the most common words are skipped beyond it
+# Topic words: a question that names one is about that topic, however common the word is in the base
+# (and so however low its IDF). An entry that never mentions it is penalised.
+ANCHORS: tuple[tuple[str, ...], ...] = (("ocop",), ("an", "giang"), ("nong", "thon", "moi"))
 
 
 @dataclass(frozen=True)
+class Params:
+    w_cosine: float = 0.40
+    w_coverage: float = 0.30
+    w_phrase: float = 0.12
+    w_fuzzy: float = 0.18
+    number_mismatch: float = 0.55  # the question names a small number (criterion, stars) the entry never mentions
+    year_mismatch: float = 0.85  # … a year the entry never mentions
+    anchor_missing: float = 0.80  # the question names a topic word the entry never mentions
+    novelty: float = 0.35  # weight of word pairs the whole base has never seen (other subjects)
+    min_information: float = 2.0  # total IDF below which a question is too vague to answer outright
+    vague: float = 0.75  # factor for such questions ("có bão không": "bão" folds to the "bao" of "bao nhiêu")
+    anchor_information: float = 3.0  # a topic word alone ("ocop là gì") is specific enough
+
+
 class Doc:
     """A matchable text of an entry: one paraphrase, or the title."""
 
-    entry_id: str
-    text: str  # normalised string for fuzzy comparison
-    words: tuple[str, ...]  # content tokens
-    pairs: frozenset[tuple[str, str]]
+    __slots__ = ("entry_id", "text", "words", "pairs", "norm")
+
+    def __init__(self, entry_id: str, text: str, words: frozenset[str], pairs: frozenset[tuple[str, str]]):
+        self.entry_id = entry_id
+        self.text = text  # normalised words joined, for fuzzy comparison
+        self.words = words
+        self.pairs = pairs
+        self.norm = 1.0  # IDF length, set once the IDF is known
 
 
 @dataclass
 class Candidate:
     entry_id: str
     score: float
+    cosine: float = 0.0
     coverage: float = 0.0
     phrase: float = 0.0
     fuzzy: float = 0.0
@@ -55,49 +80,71 @@ class MatchResult:
         return self.candidates[0] if self.candidates else None
 
 
+def content_words(text: str) -> tuple[str, ...]:
+    return content_tokens(text)
+
+
 def _pairs(words: tuple[str, ...]) -> frozenset[tuple[str, str]]:
     return frozenset(zip(words, words[1:]))
 
 
-def _content(text: str) -> tuple[tuple[str, ...], str]:
-    toks = tokens(text)
-    words = tuple(t for t in toks if t not in FILLERS)
-    return words, " ".join(words)
+def _contains(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
+    n = len(phrase)
+    return any(words[i : i + n] == phrase for i in range(len(words) - n + 1))
 
 
 class Matcher:
-    def __init__(self, docs_by_entry: dict[str, list[str]], extra_words: dict[str, Iterable[str]] | None = None):
+    def __init__(self, docs_by_entry: dict[str, list[str]], extra_words: dict[str, Iterable[str]] | None = None,
+                 params: Params | None = None):
         """docs_by_entry: entry id -> texts (paraphrases, title). extra_words: entry id -> tags etc."""
-        self.docs: list[Doc] = []
-        self.docs_of: dict[str, list[Doc]] = defaultdict(list)
-        self.vocab_of: dict[str, frozenset[str]] = {}
-        self.pairs_of: dict[str, frozenset[tuple[str, str]]] = {}
+        self.params = params or Params()
+        self.docs_of: dict[str, list[Doc]] = {}
+        self.extra_of: dict[str, frozenset[str]] = {}
         postings: dict[str, set[str]] = defaultdict(set)
         for entry_id, texts in docs_by_entry.items():
-            vocab: set[str] = set()
-            pairs: set[tuple[str, str]] = set()
+            docs = []
             for text in texts:
-                words, norm = _content(text)
-                if not words:
-                    continue
-                doc = Doc(entry_id, norm, words, _pairs(words))
-                self.docs.append(doc)
-                self.docs_of[entry_id].append(doc)
-                vocab.update(words)
-                pairs.update(doc.pairs)
+                words = content_words(text)
+                if words:
+                    docs.append(Doc(entry_id, " ".join(words), frozenset(words), _pairs(words)))
+            self.docs_of[entry_id] = docs
+            extra: set[str] = set()
             for w in (extra_words or {}).get(entry_id, ()):
-                vocab.update(_content(w)[0])
-            self.vocab_of[entry_id] = frozenset(vocab)
-            self.pairs_of[entry_id] = frozenset(pairs)
-            for w in vocab:
+                extra.update(content_words(w.replace("-", " ")))
+            self.extra_of[entry_id] = frozenset(extra)
+            for w in self._vocab(entry_id):
                 postings[w].add(entry_id)
-        n = max(len(self.vocab_of), 1)
+        n = max(len(self.docs_of), 1)
         self.idf: dict[str, float] = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self.max_idf = math.log((n + 1) / 0.5)
         self.postings: dict[str, tuple[str, ...]] = {w: tuple(ids) for w, ids in postings.items()}
         self.vocabulary: list[str] = sorted(w for w in postings if len(w) >= 3 and not w.isdigit())
+        for docs in self.docs_of.values():
+            for d in docs:
+                d.norm = self._length(d.words)
+        self.texts_of: dict[str, list[str]] = {e: [d.text for d in docs] for e, docs in self.docs_of.items()}
+        self.vocab_of: dict[str, frozenset[str]] = {e: self._vocab(e) for e in self.docs_of}
+        self.pairs_of: dict[str, frozenset[tuple[str, str]]] = {
+            e: frozenset().union(*(d.pairs for d in docs)) for e, docs in self.docs_of.items()
+        }
+        self._inv_vocab_norm: dict[str, float] = {e: 1.0 / self._length(v) for e, v in self.vocab_of.items()}
+        self.known_pairs: frozenset[tuple[str, str]] = frozenset(
+            p for docs in self.docs_of.values() for d in docs for p in d.pairs
+        )
 
-    # -- query side
+    def _vocab(self, entry_id: str, skip: Doc | None = None) -> frozenset[str]:
+        words: set[str] = set(self.extra_of.get(entry_id, ()))
+        for d in self.docs_of[entry_id]:
+            if d is not skip:
+                words |= d.words
+        return frozenset(words)
+
+    def _weight(self, word: str) -> float:
+        return self.idf.get(word, self.max_idf)
+
+    def _length(self, words: Iterable[str]) -> float:
+        return math.sqrt(sum(self._weight(w) ** 2 for w in words)) or 1.0
+
     def _correct(self, word: str) -> tuple[str, float]:
         """Known word, or the closest known word for a typo (with a confidence factor)."""
         if word in self.idf or word.isdigit() or len(word) < 4:
@@ -107,47 +154,98 @@ class Matcher:
             return word, 1.0
         return hit[0], 0.85
 
-    def _weight(self, word: str) -> float:
-        return self.idf.get(word, self.max_idf)
-
-    def match(self, query: str, limit: int = 5) -> MatchResult:
-        words, _ = _content(query)
-        if not words:
+    def match(self, query: str, limit: int = 5, exclude: tuple[str, str] | None = None) -> MatchResult:
+        """Rank entries for a question. `exclude=(entry_id, text)` hides one paraphrase (leave-one-out)."""
+        raw = content_words(query)
+        if not raw:
             return MatchResult(query)
-        corrected: list[str] = []
         trust: dict[str, float] = {}
-        for w in words:
+        words: list[str] = []
+        for w in raw:
             c, f = self._correct(w)
-            corrected.append(c)
+            words.append(c)
             trust[c] = min(trust.get(c, 1.0), f)
-        q_words = tuple(corrected)
-        q_set = set(q_words)
+        q_words = tuple(words)
+        q_set = frozenset(q_words)
         q_pairs = _pairs(q_words)
         q_text = " ".join(q_words)
         q_numbers = {w for w in q_set if w.isdigit()}
-        total = sum(self._weight(w) for w in q_set)
+        q_anchors = [a for a in ANCHORS if _contains(q_words, a)]
+        # Word pairs no paraphrase of the whole base contains: "kết hôn" folds to two known syllables
+        # ("kết" of "kết quả", "hơn"), but the pair is foreign to this subject.
+        novelty = (len([p for p in q_pairs if p not in self.known_pairs]) / len(q_pairs)) if q_pairs else 0.0
+        prm = self.params
+        q_weight = {w: self._weight(w) * trust[w] for w in q_set}
+        total = sum(q_weight.values())
+        q_len = math.sqrt(sum(v * v for v in q_weight.values())) or 1.0
+        information = sum(q_weight[w] for w in q_set if not any(w in a for a in q_anchors))
+        information += prm.anchor_information * len(q_anchors)
+        vague = prm.vague if information < prm.min_information else 1.0
 
-        # Candidate entries by accumulated IDF of shared words.
+        skip_entry, skip_doc = None, None
+        if exclude is not None:
+            skip_entry = exclude[0]
+            target = " ".join(content_words(exclude[1]))
+            skip_doc = next((d for d in self.docs_of.get(skip_entry, []) if d.text == target), None)
+
+        # Rarest words first; stop walking postings of very common words once the budget is spent (they
+        # still count fully when the shortlisted candidates are scored).
         acc: dict[str, float] = defaultdict(float)
-        for w in q_set:
-            ids = self.postings.get(w)
-            if ids:
-                weight = self._weight(w)
-                for entry_id in ids:
-                    acc[entry_id] += weight
+        visited = 0
+        for w in sorted(q_set, key=lambda x: len(self.postings.get(x, ())), reverse=False):
+            ids = self.postings.get(w, ())
+            if visited and visited + len(ids) > POSTINGS_BUDGET:
+                break
+            visited += len(ids)
+            weight = q_weight[w]
+            for entry_id in ids:
+                acc[entry_id] += weight
         if not acc:
             return MatchResult(query)
-        shortlist = sorted(acc, key=acc.__getitem__, reverse=True)[:CANDIDATES]
+        # Shortlist by raw overlap and by overlap relative to the entry's size, so that a short, exact entry
+        # ("nông thôn mới là gì") is not crowded out by long entries that merely mention the same words.
+        inv = self._inv_vocab_norm
+        items = acc.items()
+        by_overlap = [e for _, e in heapq.nlargest(CANDIDATES // 2, ((v, e) for e, v in items))]
+        by_density = [e for _, e in heapq.nlargest(CANDIDATES // 2, ((v * inv[e], e) for e, v in items))]
+        shortlist = list(dict.fromkeys(by_overlap + by_density))
 
+        # Per-word products for the cosine, computed once per question.
+        q_idf = {w: q_weight[w] * self._weight(w) for w in q_set}
         scored: list[Candidate] = []
         for entry_id in shortlist:
-            vocab = self.vocab_of[entry_id]
-            coverage = sum(self._weight(w) * trust[w] for w in q_set if w in vocab) / total
-            phrase = (len(q_pairs & self.pairs_of[entry_id]) / len(q_pairs)) if q_pairs else coverage
-            fuzzy = max(fuzz.token_sort_ratio(q_text, d.text) for d in self.docs_of[entry_id]) / 100.0
-            score = 100.0 * (W_COVERAGE * coverage + W_PHRASE * phrase + W_FUZZY * fuzzy)
-            if q_numbers and not q_numbers <= vocab:
-                score *= NUMBER_MISMATCH
-            scored.append(Candidate(entry_id, round(score, 2), coverage, phrase, fuzzy))
+            if skip_doc is not None and entry_id == skip_entry:
+                docs = [d for d in self.docs_of[entry_id] if d is not skip_doc]
+                vocab = self._vocab(entry_id, skip_doc)
+                pairs = frozenset().union(*(d.pairs for d in docs))
+            else:
+                docs, vocab, pairs = self.docs_of[entry_id], self.vocab_of[entry_id], self.pairs_of[entry_id]
+            if not docs:
+                continue
+            coverage = sum(q_weight[w] for w in q_set if w in vocab) / total
+            best_dot = 0.0
+            for d in docs:
+                dot = 0.0
+                for w in q_set & d.words:
+                    dot += q_idf[w]
+                dot /= d.norm
+                if dot > best_dot:
+                    best_dot = dot
+            cosine = best_dot / q_len
+            if q_pairs:
+                phrase = len(q_pairs & pairs) / len(q_pairs)
+            else:
+                phrase = coverage
+            texts = self.texts_of[entry_id] if len(docs) == len(self.docs_of[entry_id]) else [d.text for d in docs]
+            fuzzy = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio)[1] / 100.0
+            score = 100.0 * (prm.w_cosine * cosine + prm.w_coverage * coverage + prm.w_phrase * phrase
+                             + prm.w_fuzzy * fuzzy)
+            score *= (1.0 - prm.novelty * novelty) * vague
+            for n in q_numbers - vocab:
+                score *= prm.year_mismatch if len(n) == 4 else prm.number_mismatch
+            for a in q_anchors:
+                if not set(a) <= vocab:
+                    score *= prm.anchor_missing
+            scored.append(Candidate(entry_id, round(score, 2), cosine, coverage, phrase, fuzzy))
         scored.sort(key=lambda c: c.score, reverse=True)
         return MatchResult(query, scored[:limit])

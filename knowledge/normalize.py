@@ -140,14 +140,22 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
     ]
 ]
 
-# Words that carry no meaning for matching: politeness, pronouns, particles. Only words whose folded
-# form cannot also be a content word ("chi" is in "tiêu chí", "sao" in "4 sao", "thi" in "đô thị").
+# Words that carry no meaning for matching: pronouns, copulas, question words, linking words. Only words
+# whose folded form is not also a content word ("chi" is in "tiêu chí", "sao" in "4 sao", "thi" in "đô thị",
+# "nha" in "nhà ở", "a" in "phần A", "vui" in "khu vui chơi").
 FILLERS: frozenset[str] = frozenset(
     """
-    a ah ak ad admin oi em e toi tui nhe nha nhen nghen ha hen nhi vay z
-    la gi nao khong co duoc hay di roi va cua o voi ve cac nhung mot nay kia ay phai muon biet xin vui giup dum
+    e em toi tui ad admin oi
+    la gi nao khong co duoc hay di roi va cua o voi ve cac nhung mot nay kia ay phai muon biet xin giup dum
     """.split()
 )
+# Particles that end a sentence ("… vậy ạ", "… nha", "… hả ad"): dropped only at the end of the message,
+# because elsewhere the same letters are words ("nhà", "phần A", "hạ tầng", "vay vốn").
+FINAL_PARTICLES: frozenset[str] = frozenset(
+    "a ah ak nha nhe nhen nghen ha hen nhi vay z ad admin oi ne luon voi".split()
+)
+# Forms of address that end a sentence after a particle ("… vậy anh", "… nha chị", "… ạ bác").
+ADDRESS: frozenset[str] = frozenset("anh chi em ban bac co chu chau cau ad admin".split())
 # Fillers stripped only at the start of a message ("cho em hỏi …", "ad ơi …").
 _LEADING = re.compile(
     r"^(?:(?:xin )?(?:cho|cko|choa) (?:em|e|toi|t|minh|chau|con|tui|anh|chi) (?:hoi|hoi chut|hoi xiu)|"
@@ -183,20 +191,60 @@ def tokens(text: str) -> tuple[str, ...]:
 
 
 def _split_alnum(tok: str) -> list[str]:
-    """"tc15" -> ["tieu", "chi", "15"]; "2021-2025" was already split by fold."""
+    """"tc15" -> ["tieu", "chi", "15"] when the letters are a known abbreviation; "qh15" stays one token
+    (it is part of a document number, "Nghị quyết 25/2021/QH15", not criterion 15)."""
     m = re.fullmatch(r"([a-z]+)(\d+)", tok) or re.fullmatch(r"(\d+)([a-z]+)", tok)
     if not m:
         return [tok]
-    parts: list[str] = []
-    for p in m.groups():
-        exp = ABBREVIATIONS.get(p)
-        parts.extend(exp.split() if exp else [p])
-    return parts
+    letters = m.group(1) if m.group(1).isalpha() else m.group(2)
+    exp = ABBREVIATIONS.get(letters)
+    if exp is None:
+        return [tok]
+    return [p for part in m.groups() for p in (exp.split() if part == letters else [part])]
 
 
+# Question scaffolding: multi-word phrases that frame a question without saying what it is about. Removed
+# as whole phrases (never single syllables, which after folding may be topical: "cần" vs "cán bộ").
+SCAFFOLD: tuple[tuple[str, ...], ...] = tuple(
+    tuple(p.split())
+    for p in """
+    nghia la sao|nhu the nao|the nao|ra sao|la sao|nhu nao|the nay|can dat|can phai|can nhung|
+    co phai|phai khong|dung khong|co dung|duoc khong|co duoc|co the|cho biet|giai thich|nghia la|tim hieu|
+    hoi ve|thong tin ve|noi ve|lien quan|o dau vay|la cai|cai gi|dieu gi|nhung gi|nhung cai|
+    muon hoi|can hoi|hoi thu|hoi xiu|hoi chut|xin hoi|tu van|ho tro em|giup em|giup toi|giup minh
+    """.replace("\n", " ").split("|")
+)
+_SCAFFOLD_MAX = max(len(p) for p in SCAFFOLD)
+_SCAFFOLD_SET = frozenset(SCAFFOLD)
+
+
+def drop_scaffold(words: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(_SCAFFOLD_MAX, 1, -1):
+            if tuple(words[i : i + n]) in _SCAFFOLD_SET:
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return tuple(out)
+
+
+@lru_cache(maxsize=65536)
 def content_tokens(text: str) -> tuple[str, ...]:
-    """Tokens that carry meaning: no fillers."""
-    return tuple(t for t in tokens(text) if t not in FILLERS)
+    """Tokens that carry meaning: no question scaffolding, no fillers, no sentence-final particles."""
+    words = list(drop_scaffold(tokens(text)))
+    ending = FINAL_PARTICLES | FILLERS
+    while words:
+        if words[-1] in ending:
+            words.pop()
+        elif words[-1] in ADDRESS and len(words) > 1 and words[-2] in ending | ADDRESS:
+            words.pop()
+        else:
+            break
+    return tuple(t for t in words if t not in FILLERS)
 
 
 def normalized(text: str) -> str:

@@ -128,3 +128,13 @@ def pg_url() -> str:
         c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
         c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Print the answer-quality figures of the shipped knowledge base (leave-one-out, regression set)."""
+    import sys
+
+    for module in ("tests.test_kb_quality", "tests.test_quality"):
+        report = getattr(sys.modules.get(module), "REPORT", None)
+        if report is not None:
+            terminalreporter.write_line(report.summary().splitlines()[0])

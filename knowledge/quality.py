@@ -1,0 +1,101 @@
+"""Measures of the knowledge base as a whole.
+
+Leave-one-out: every paraphrase of every entry is removed from its entry, the matcher is rebuilt, and the
+paraphrase is asked as a question. It should still find its own entry; when it finds another one, the
+two entries collide (their wording is too close) and a citizen asking that way gets the wrong answer.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from knowledge.kb import KnowledgeBase
+
+
+@dataclass
+class LooReport:
+    total: int = 0
+    top1: int = 0  # the entry ranks first
+    answered: int = 0  # … and the bot would answer it with confidence
+    misses: list[tuple[str, str, str | None]] = field(default_factory=list)  # (entry, paraphrase, found instead)
+
+    @property
+    def top1_rate(self) -> float:
+        return self.top1 / self.total if self.total else 0.0
+
+    @property
+    def answer_rate(self) -> float:
+        return self.answered / self.total if self.total else 0.0
+
+    def collisions(self) -> list[tuple[tuple[str, str], int]]:
+        pairs = Counter(tuple(sorted((a, b))) for a, _, b in self.misses if b)
+        return pairs.most_common()
+
+    def summary(self) -> str:
+        lines = [
+            f"leave-one-out: {self.top1}/{self.total} = {100 * self.top1_rate:.1f}% paraphrases find their own entry "
+            f"({100 * self.answer_rate:.1f}% with a confident answer)"
+        ]
+        for (a, b), n in self.collisions()[:15]:
+            lines.append(f"  collision x{n}: {a} <-> {b}")
+        return "\n".join(lines)
+
+    def details(self) -> str:
+        return "\n".join(f"  [{a}] {q!r} -> {b}" for a, q, b in self.misses)
+
+
+def leave_one_out(kb: KnowledgeBase, answer_at: float, suggest_at: float) -> LooReport:
+    report = LooReport()
+    for entry in kb.entries.values():
+        for question in entry.questions:
+            d = kb.decide(question, answer_at, suggest_at, exclude=(entry.id, question))
+            best = d.result.best
+            report.total += 1
+            if best is not None and best.entry_id == entry.id:
+                report.top1 += 1
+                report.answered += d.kind == "answer"
+            else:
+                report.misses.append((entry.id, question, best.entry_id if best else None))
+    return report
+
+
+@dataclass
+class RegressionReport:
+    answered_right: int = 0
+    in_scope: int = 0
+    rejected: int = 0
+    out_of_scope: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float:
+        return self.answered_right / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def rejection(self) -> float:
+        return self.rejected / self.out_of_scope if self.out_of_scope else 0.0
+
+    def summary(self) -> str:
+        return (f"regression: {self.answered_right}/{self.in_scope} = {100 * self.accuracy:.1f}% answered with the "
+                f"expected entry; {self.rejected}/{self.out_of_scope} = {100 * self.rejection:.1f}% out-of-scope rejected")
+
+
+def regression(kb: KnowledgeBase, cases: list[dict], decide) -> RegressionReport:  # type: ignore[no-untyped-def]
+    """cases: {"q", "expect": [entry ids]} or {"q", "oos": true}; decide(text) -> Decision."""
+    r = RegressionReport()
+    for case in cases:
+        d = decide(case["q"])
+        got = d.entry.id if d.kind == "answer" and d.entry else None
+        if case.get("oos"):
+            r.out_of_scope += 1
+            r.rejected += got is None
+            if got:
+                r.misses.append(f"OOS answered: {case['q']!r} -> {got} ({d.score})")
+        else:
+            r.in_scope += 1
+            ok = got in case["expect"]
+            r.answered_right += ok
+            if not ok:
+                top = [(c.entry_id, c.score) for c in d.result.candidates[:3]]
+                r.misses.append(f"MISS {case['q']!r}: want {case['expect']} got {d.kind} {got} {top}")
+    return r
