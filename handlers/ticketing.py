@@ -5,6 +5,8 @@ Every function works inside the caller's transaction and queues what must be sai
 
 Staff inbox: `STAFF_CHAT_ID` (a Telegram supergroup). Plain mode: one card message per ticket; a reply to
 any message the bot posted about a ticket answers it (`TicketStaffMessage`, recorded from send outcomes).
+A ticket's staff messages go out on one of STAFF_LANES ordered outbox lanes (chat_key + "#n"), so they keep
+their order while a failing message of one ticket does not hold up the others.
 Topic mode (`STAFF_FORUM_TOPICS`): one forum topic per ticket. Topics are created on their own outbox lane
 at `STAFF_TOPICS_PER_MINUTE` (each creation gets a time slot, so waiting for a slot never holds up other
 messages), and the card and files are queued by the outcome hook once the topic exists, in that same

@@ -21,6 +21,12 @@ async def test_full_report_loop(mode, topics, tmp_path, fake_tg, make_app):
     farmer = Person(d, 4101, name="Út Lành")
     officer = Person(d, STAFF, user_id=OFFICER, name="Cán Bộ Hai", username="canbo2")
 
+    # The staff chat has its own command menu, in Vietnamese; citizens see /phananh and /tracuu.
+    staff_menu = {c["command"]: c["description"] for c in fake_tg.commands[f"chat:{STAFF}"]}
+    assert staff_menu["reply"] == "Trả lời người dân" and {"close", "inbox", "export", "staff"} <= set(staff_menu)
+    citizen_menu = {c["command"] for c in fake_tg.commands["default"]}
+    assert {"phananh", "tracuu"} <= citizen_menu and "reply" not in citizen_menu
+
     code = await file_report(farmer, photo="PHOTO-1", contact=("Nguyễn Văn Út", "0912 345 678"))
     assert code == "PA-000001"
     receipt = farmer.inbox()[farmer.seen - 1]
