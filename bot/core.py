@@ -74,10 +74,17 @@ def pending_chat_keys(session: Session, limit: int = 100) -> list[str]:
     return [r[0] for r in rows]
 
 
+CHAT_LOCK_SPACE = 0x4E54  # first key of the two-key advisory lock: keeps chat locks apart from others
+
+
 def lock_chat(session: Session, key: str) -> None:
-    """Serialise work on one chat across instances (PostgreSQL); SQLite has a single writer anyway."""
+    """Serialise work on one chat across instances (PostgreSQL); SQLite has a single writer anyway.
+
+    Transaction-scoped: released at commit/rollback. Taken before the pending events are read, so (READ
+    COMMITTED) the read sees whatever another instance committed while we waited: nothing runs twice.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:k))"), {"space": CHAT_LOCK_SPACE, "k": key})
 
 
 def process_chat(session: Session, key: str, services: Services) -> int:
@@ -156,6 +163,12 @@ def get_or_create_chat(session: Session, channel: str, chat_id: str, chat_type: 
         )
         chat = session.exec(stmt).one()
     return chat
+
+
+def queue_notice(session: Session, inbound: Inbound, text: str) -> None:
+    """A message to the sender of an update that is not stored (flood control's one "slow down")."""
+    chat = get_or_create_chat(session, inbound.channel, inbound.chat_id, inbound.chat_type)
+    deliver(session, Reply(text, kind="notice", thread_id=inbound.thread_id), default=chat)
 
 
 def mark_failed_attempt(session: Session, key: str, error: str) -> None:

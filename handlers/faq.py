@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot import metrics
 from bot.messages import Button
 from bot.storage.models import UnansweredQuestion
 from handlers import texts
@@ -72,6 +73,7 @@ def answer_question(ctx: Ctx) -> bool:
     d = best_decision(ctx.kb, ctx.settings, text)
     reply_text, buttons = render_decision(ctx.kb, ctx.services.placeholder_values, d)
     ctx.reply(reply_text, buttons=buttons)
+    metrics.answer_outcome(d.kind)
     if d.kind != "answer":
         log_unanswered(ctx, text, d)
     return True

@@ -284,8 +284,22 @@ class TelegramChannel(ChannelAdapter):
                 delay = min(delay * 2, 30)
                 continue
             for update in updates:
-                await self.accept(update)
+                if not await self._accept_polled(update):
+                    return  # shutting down: the rest stays unconfirmed at Telegram
                 offset = update.update_id + 1
+
+    async def _accept_polled(self, update: Update) -> bool:
+        """Store one polled update; on overload wait and retry (the offset only moves once it is stored)."""
+        from bot.app import Busy
+
+        while True:
+            try:
+                await self.accept(update)
+                return True
+            except Busy:
+                if self._stopping or not self.app.accepting:
+                    return False
+                await asyncio.sleep(0.2)
 
     async def accept(self, update: Update) -> None:
         """Store one update durably (or apply a membership change)."""
@@ -299,10 +313,20 @@ class TelegramChannel(ChannelAdapter):
             await self.app.submit(inbound)
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /telegram/webhook: verify the secret, store the update, answer at once."""
+        """POST /telegram/webhook: verify the secret, store the update, answer at once.
+
+        200 only once the update is committed (or deliberately dropped: a redelivery, flood control);
+        503 while shutting down or over the channel cap, so Telegram delivers it again later.
+        """
+        from bot import metrics
+        from bot.app import Busy
+
+        if not self.app.accepting:
+            return web.Response(status=503, text="shutting down", headers={"Retry-After": "5"})
         secret = self.app.settings.telegram_webhook_secret
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "secret").inc()
             log.warning("telegram webhook: bad secret from %s", request.remote)
             return web.Response(status=403, text="forbidden")
         try:
@@ -311,10 +335,15 @@ class TelegramChannel(ChannelAdapter):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.bot)
         except web.HTTPException:
+            metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "too_large").inc()
             raise  # e.g. 413 for a body over the size limit
         except Exception:  # noqa: BLE001 - malformed input is the sender's problem
+            metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "malformed").inc()
             return web.Response(status=400, text="bad update")
-        await self.accept(update)
+        try:
+            await self.accept(update)
+        except Busy:
+            return web.Response(status=503, text="busy", headers={"Retry-After": "1"})
         return web.Response(text="ok")
 
     # ---------------------------------------------------------- sending
