@@ -10,7 +10,9 @@ All functions here are synchronous and take a Session; `bot.app` runs them off t
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -35,16 +37,35 @@ def chat_key(channel: str, chat_id: str) -> str:
 
 
 def insert_ignore(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True if a row was inserted."""
+    """INSERT … ON CONFLICT DO NOTHING; True if a row was inserted.
+
+    RETURNING tells for sure: with SQLAlchemy 2.1 + psycopg the rowcount of this statement is -1 (unknown).
+    """
     dialect = session.get_bind().dialect.name
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    result = session.execute(ins.values(**values).on_conflict_do_nothing(index_elements=conflict))
-    return bool(result.rowcount)
+    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=conflict).returning(sa.literal_column("1"))
+    return session.execute(stmt).first() is not None
 
 
 # ------------------------------------------------------------------ inbound
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_STORED_TEXT = 4100  # the router answers anything over 4000 characters with "too long" anyway
+
+
+def clean_inbound(inbound: Inbound) -> Inbound:
+    """No control characters (PostgreSQL refuses NUL in text), no unbounded text in the database."""
+    text = _CONTROL.sub("", inbound.text or "")[:MAX_STORED_TEXT]
+    name = _CONTROL.sub("", inbound.display_name or "")[:128]
+    username = _CONTROL.sub("", inbound.username or "")[:64]
+    callback = _CONTROL.sub("", inbound.callback) if inbound.callback else inbound.callback
+    if (text, name, username, callback) == (inbound.text, inbound.display_name, inbound.username, inbound.callback):
+        return inbound
+    return dataclasses.replace(inbound, text=text, display_name=name, username=username, callback=callback)
+
+
 def ingest(session: Session, inbound: Inbound) -> bool:
     """Store an accepted platform event. False if it was already stored (a redelivery)."""
+    inbound = clean_inbound(inbound)
     key = inbound.event_key or f"{inbound.message_id or ''}:{inbound.callback_id or ''}"
     return insert_ignore(
         session,

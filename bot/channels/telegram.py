@@ -186,6 +186,12 @@ def to_inbound(update: Update) -> Inbound | None:
     )
 
 
+def _plausible(inbound: Inbound) -> bool:
+    """Telegram ids are at most 52-bit integers; anything else is forged (and would not fit our columns)."""
+    return all(len(v) <= 24 for v in (inbound.chat_id, inbound.user_id, inbound.message_id or "", inbound.thread_id or "",
+                                        inbound.reply_to or "", inbound.callback_id or ""))
+
+
 def _retry_seconds(value: Any) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
@@ -301,14 +307,15 @@ class TelegramChannel(ChannelAdapter):
                     return False
                 await asyncio.sleep(0.2)
 
-    async def accept(self, update: Update) -> None:
+    async def accept(self, update: Update, inbound: Inbound | None = None) -> None:
         """Store one update durably (or apply a membership change)."""
         member = update.my_chat_member
         if member is not None:
-            blocked = member.new_chat_member.status in ("kicked", "left")
-            await self.app.set_blocked(TELEGRAM, str(member.chat.id), blocked)
+            if len(str(member.chat.id)) <= 24:
+                blocked = member.new_chat_member.status in ("kicked", "left")
+                await self.app.set_blocked(TELEGRAM, str(member.chat.id), blocked)
             return
-        inbound = to_inbound(update)
+        inbound = inbound or to_inbound(update)
         if inbound is not None:
             await self.app.submit(inbound)
 
@@ -331,9 +338,12 @@ class TelegramChannel(ChannelAdapter):
             return web.Response(status=403, text="forbidden")
         try:
             data = await request.json(loads=json.loads)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or not 0 <= data["update_id"] < 2**53:
                 raise ValueError("not an update")
             update = Update.de_json(data, self.bot)
+            inbound = None if update.my_chat_member is not None else to_inbound(update)
+            if inbound is not None and not _plausible(inbound):
+                raise ValueError("ids out of range")
         except web.HTTPException:
             metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "too_large").inc()
             raise  # e.g. 413 for a body over the size limit
@@ -341,7 +351,7 @@ class TelegramChannel(ChannelAdapter):
             metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "malformed").inc()
             return web.Response(status=400, text="bad update")
         try:
-            await self.accept(update)
+            await self.accept(update, inbound)
         except Busy:
             return web.Response(status=503, text="busy", headers={"Retry-After": "1"})
         return web.Response(text="ok")
