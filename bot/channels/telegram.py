@@ -187,9 +187,16 @@ def to_inbound(update: Update) -> Inbound | None:
 
 
 def _plausible(inbound: Inbound) -> bool:
-    """Telegram ids are at most 52-bit integers; anything else is forged (and would not fit our columns)."""
-    return all(len(v) <= 24 for v in (inbound.chat_id, inbound.user_id, inbound.message_id or "", inbound.thread_id or "",
-                                        inbound.reply_to or "", inbound.callback_id or ""))
+    """Telegram ids are at most 52-bit integers and texts are strings; anything else is forged (PTB's
+    de_json does not check types) and would not fit our columns."""
+    strings = (inbound.text, inbound.display_name, inbound.username, inbound.callback or "", inbound.chat_id,
+               inbound.user_id, inbound.message_id or "", inbound.thread_id or "", inbound.reply_to or "",
+               inbound.callback_id or "")
+    if not all(isinstance(v, str) for v in strings):
+        return False
+    if not all(isinstance(a.ref, str) and isinstance(a.name, str) and isinstance(a.mime, str) for a in inbound.attachments):
+        return False
+    return all(len(v) <= 24 for v in strings[4:])
 
 
 def _retry_seconds(value: Any) -> float:
