@@ -19,6 +19,26 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET = "ops-Secret_0123456789"
 
 
+def fresh_pg_database(admin_url: str) -> tuple[str, Any]:
+    """A new empty PostgreSQL database (URL, drop function): tests that must not share the session's."""
+    import uuid
+
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"ntm_t_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as c:
+        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
+
+
 def free_port() -> int:
     import socket
 

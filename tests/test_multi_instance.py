@@ -8,10 +8,11 @@ import random
 import textwrap
 
 import aiohttp
+import pytest
 import sqlalchemy as sa
 
 from tests.conftest import MINI_KB
-from tests.instances import BotProcess, metric_value, post_update, scrape
+from tests.instances import BotProcess, fresh_pg_database, metric_value, post_update, scrape
 
 ANSWER = "Mỗi xã một sản phẩm"  # the mini KB's answer to "OCOP là gì?"
 PROBE_JOB = textwrap.dedent('''
@@ -30,7 +31,18 @@ def _bot(tmp_path, fake, db_url, name, **kw) -> BotProcess:
                       kb_dir=MINI_KB, name=name, **kw)
 
 
-async def test_two_instances_share_one_postgres(pg_url, tmp_path, fake_tg):
+@pytest.fixture
+def own_pg(pg_url):
+    """A database of its own: fake update ids restart at 1000 in every test, and would look like redeliveries."""
+    from tests.conftest import PG_ADMIN_URL
+
+    url, drop = fresh_pg_database(PG_ADMIN_URL)
+    yield url
+    drop()
+
+
+async def test_two_instances_share_one_postgres(own_pg, tmp_path, fake_tg):
+    pg_url = own_pg
     (tmp_path / "probe_job.py").write_text(PROBE_JOB)
     bots = [_bot(tmp_path, fake_tg, pg_url, f"i{n}", preload=("probe_job",), pythonpath=(str(tmp_path),))
             for n in (1, 2)]
