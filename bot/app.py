@@ -16,20 +16,26 @@ import aiohttp
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot import core
+from bot import core, logs, metrics, retention  # noqa: F401  (retention registers its @job)
 from bot.channels.base import CHANNEL_HOOKS, ChannelAdapter
 from bot.config import Settings
+from bot.flood import FloodGuard
 from bot.jobs import Scheduler
 from bot.messages import Inbound, utcnow
 from bot.outbox import Limit, OutboxWorker
 from bot.storage.db import Database
 from bot.storage.models import Chat, InboundEvent, KeyValue, OutboxMessage, Staff
+from handlers import texts
 from handlers.base import Services
 from knowledge.kb import KnowledgeBase, KnowledgeBaseError
 
 log = logging.getLogger(__name__)
 
 KB_RELOAD_KEY = "kb_reload_requested_at"
+
+
+class Busy(Exception):
+    """The app cannot take this update now (shutting down, or the channel is over its cap): answer 503."""
 
 
 class InboxWorker:
@@ -89,6 +95,24 @@ class InboxWorker:
             except asyncio.TimeoutError:
                 pass
 
+    async def drain(self, timeout: float) -> None:
+        """Process everything pending (the final sweep on shutdown), for at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                keys = await self.app.db.run(core.pending_chat_keys, 200)
+            except Exception:  # noqa: BLE001 - the database is gone: nothing more to do here
+                log.exception("inbox drain: sweep failed")
+                return
+            for key in keys:
+                self.schedule(key)
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+            elif not keys:
+                return
+            else:
+                await asyncio.sleep(0.05)
+
     async def stop(self, timeout: float = 15.0) -> None:
         self._stopping = True
         self._wake.set()
@@ -100,6 +124,9 @@ class App:
     def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.settings = settings
+        logs.install_record_factory()
+        logs.add_secret(settings.telegram_bot_token)
+        logs.add_secret(settings.telegram_webhook_secret)
         self.db = db or Database(settings.effective_database_url)
         self.kb = kb or load_kb(settings)
         self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock)
@@ -117,6 +144,8 @@ class App:
         self._background: list[asyncio.Task[Any]] = []
         self._kb_loaded_at = time.time()
         self.started = False
+        self.accepting = False  # True between start() and stop(): webhooks answer 503 otherwise
+        self.flood = FloodGuard(settings.flood_chat_limit, settings.flood_chat_period, settings.flood_channel_per_second)
 
     # ---------------------------------------------------------- setup
     def add_adapter(self, adapter: ChannelAdapter) -> None:
@@ -153,22 +182,37 @@ class App:
         self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
         self._background.append(asyncio.create_task(self.scheduler.run(), name="jobs"))
         if serve_http:
-            self._runner = web.AppRunner(self.web, access_log=None, handle_signals=False)
+            access = logging.getLogger("aiohttp.access") if self.settings.http_access_log else None
+            self._runner = web.AppRunner(self.web, access_log=access, handle_signals=False,
+                                         shutdown_timeout=max(1.0, self.settings.shutdown_drain_seconds))
             await self._runner.setup()
             await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
             log.info("HTTP on %s:%s", self.settings.http_host, self.settings.http_port)
+        self.accepting = True
         for adapter in self.adapters.values():
             await adapter.start()
         self.started = True
+        metrics.INFO.set(1)
 
     async def stop(self) -> None:
-        """Stop accepting, drain what was accepted, then close."""
+        """Stop accepting, drain what was accepted, then close (SIGTERM never loses an acknowledged update).
+
+        1. new webhook requests get 503 (the platform redelivers them), the listener closes, requests being
+           handled finish (each one is committed before its 200); polling stops confirming updates;
+        2. every pending inbound event is processed and the replies that are due are sent, for at most
+           SHUTDOWN_DRAIN_SECONDS each; whatever is left stays in the database for the next start.
+        """
+        self.accepting = False
         if self._runner is not None:
-            await self._runner.cleanup()  # no new webhook requests; in-flight ones finish first
+            await self._runner.cleanup()
+        drain = self.settings.shutdown_drain_seconds
+        await self.inbox.drain(drain)
+        await self.outbox.drain_due(drain)
         for adapter in list(self.adapters.values()):
             await adapter.stop()
         await self.inbox.stop()
         await self.outbox.stop()
+        metrics.INFO.set(0)
         for t in self._background:
             t.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -179,10 +223,29 @@ class App:
 
     # ---------------------------------------------------------- inbound
     async def submit(self, inbound: Inbound) -> bool:
-        """Store an event durably and schedule it. False if it was a redelivery."""
+        """Store an event durably and schedule it. False if it was a redelivery or dropped by flood control.
+
+        Raises Busy when the update must not be acknowledged (shutting down, channel over its cap).
+        """
+        if not self.accepting:
+            metrics.UPDATES.labels(inbound.channel, "busy").inc()
+            raise Busy("shutting down")
+        if not self.flood.channel_ok(inbound.channel):
+            metrics.UPDATES.labels(inbound.channel, "busy").inc()
+            raise Busy("channel over its cap")
+        key = core.chat_key(inbound.channel, inbound.chat_id)
+        verdict = self.flood.check(key)
+        if verdict != "ok":
+            metrics.UPDATES.labels(inbound.channel, "flood_dropped").inc()
+            if verdict == "warn":
+                log.info("flood control: %s over %d messages in %.0fs", key, self.flood.limit, self.flood.period)
+                await self.db.run(core.queue_notice, inbound, texts.SLOW_DOWN)
+                self.outbox.kick()
+            return False
         inserted = await self.db.run(core.ingest, inbound)
+        metrics.UPDATES.labels(inbound.channel, "stored" if inserted else "duplicate").inc()
         if inserted:
-            self.inbox.schedule(core.chat_key(inbound.channel, inbound.chat_id))
+            self.inbox.schedule(key)
         return inserted
 
     async def set_blocked(self, channel: str, chat_id: str, blocked: bool) -> None:

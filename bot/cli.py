@@ -23,10 +23,10 @@ def subcommand(name: str, help_: str, add_arguments: Callable[[argparse.Argument
     return register
 
 
-def setup_logging(level: str = "INFO", json_logs: bool = False) -> None:
+def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False) -> None:
     from bot.logs import configure
 
-    configure(level, json_logs)
+    configure(level, json_logs, access_log)
 
 
 # ------------------------------------------------------------------ ask
@@ -144,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.telegram_enabled and not _other_channels_configured(settings):
         print("Chưa cấu hình kênh nào (TELEGRAM_BOT_TOKEN, …): mở trò chuyện trong terminal.\n")
         return cmd_chat(args)
-    setup_logging(settings.log_level, settings.log_json)
+    setup_logging(settings.log_level, settings.log_json, settings.http_access_log)
     asyncio.run(_run_app(with_terminal=False, serve_http=True))
     return 0
 

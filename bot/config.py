@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # --- operations (issue 7): flood control, shutdown, access log, retention
+    flood_chat_limit: int = 40  # messages stored per chat in any flood_chat_period seconds (0 = off); a person
+    # filling a report with buttons can send ~20 in a minute, a script sends hundreds
+    flood_chat_period: float = 60.0
+    flood_channel_per_second: int = 1000  # updates accepted per channel per second by one instance (0 = off)
+    shutdown_drain_seconds: float = 10.0  # on SIGTERM: time to finish accepted work before exiting
+    http_access_log: bool = False  # aiohttp access log lines (redacted like every log)
+    retention_inbound_days: int = 30  # message texts of processed inbound events are erased after this
+    retention_outbox_days: int = 30  # texts of delivered outbox messages are erased after this
+    retention_unanswered_days: int = 180  # unanswered questions (KB work list) are deleted after this
+
     @field_validator("kb_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:

@@ -10,7 +10,9 @@ All functions here are synchronous and take a Session; `bot.app` runs them off t
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -37,16 +39,35 @@ def chat_key(channel: str, chat_id: str) -> str:
 
 
 def insert_ignore(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True if a row was inserted."""
+    """INSERT … ON CONFLICT DO NOTHING; True if a row was inserted.
+
+    RETURNING tells for sure: with SQLAlchemy 2.1 + psycopg the rowcount of this statement is -1 (unknown).
+    """
     dialect = session.get_bind().dialect.name
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    result = session.execute(ins.values(**values).on_conflict_do_nothing(index_elements=conflict))
-    return bool(result.rowcount)
+    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=conflict).returning(sa.literal_column("1"))
+    return session.execute(stmt).first() is not None
 
 
 # ------------------------------------------------------------------ inbound
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_STORED_TEXT = 4100  # the router answers anything over 4000 characters with "too long" anyway
+
+
+def clean_inbound(inbound: Inbound) -> Inbound:
+    """No control characters (PostgreSQL refuses NUL in text), no unbounded text in the database."""
+    text = _CONTROL.sub("", inbound.text or "")[:MAX_STORED_TEXT]
+    name = _CONTROL.sub("", inbound.display_name or "")[:128]
+    username = _CONTROL.sub("", inbound.username or "")[:64]
+    callback = _CONTROL.sub("", inbound.callback) if inbound.callback else inbound.callback
+    if (text, name, username, callback) == (inbound.text, inbound.display_name, inbound.username, inbound.callback):
+        return inbound
+    return dataclasses.replace(inbound, text=text, display_name=name, username=username, callback=callback)
+
+
 def ingest(session: Session, inbound: Inbound) -> bool:
     """Store an accepted platform event. False if it was already stored (a redelivery)."""
+    inbound = clean_inbound(inbound)
     key = inbound.event_key or f"{inbound.message_id or ''}:{inbound.callback_id or ''}"
     return insert_ignore(
         session,
@@ -76,10 +97,17 @@ def pending_chat_keys(session: Session, limit: int = 100) -> list[str]:
     return [r[0] for r in rows]
 
 
+CHAT_LOCK_SPACE = 0x4E54  # first key of the two-key advisory lock: keeps chat locks apart from others
+
+
 def lock_chat(session: Session, key: str) -> None:
-    """Serialise work on one chat across instances (PostgreSQL); SQLite has a single writer anyway."""
+    """Serialise work on one chat across instances (PostgreSQL); SQLite has a single writer anyway.
+
+    Transaction-scoped: released at commit/rollback. Taken before the pending events are read, so (READ
+    COMMITTED) the read sees whatever another instance committed while we waited: nothing runs twice.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:k))"), {"space": CHAT_LOCK_SPACE, "k": key})
 
 
 def process_chat(session: Session, key: str, services: Services) -> int:
@@ -158,6 +186,12 @@ def get_or_create_chat(session: Session, channel: str, chat_id: str, chat_type: 
         )
         chat = session.exec(stmt).one()
     return chat
+
+
+def queue_notice(session: Session, inbound: Inbound, text: str) -> None:
+    """A message to the sender of an update that is not stored (flood control's one "slow down")."""
+    chat = get_or_create_chat(session, inbound.channel, inbound.chat_id, inbound.chat_type)
+    deliver(session, Reply(text, kind="notice", thread_id=inbound.thread_id), default=chat)
 
 
 def mark_failed_attempt(session: Session, key: str, error: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Callable
 
+from bot import metrics
 from bot.messages import Button
 from handlers import texts
 from handlers.base import Ctx, callback, text_handler
@@ -82,6 +83,7 @@ def answer_question(ctx: Ctx) -> bool:
         row = log_unanswered(ctx, text, d)
         buttons = buttons + [b for hook in UNSURE_BUTTONS if (b := hook(ctx, row)) is not None]
     ctx.reply(reply_text, buttons=buttons)
+    metrics.answer_outcome(d.kind)
     return True
 
 

@@ -188,6 +188,19 @@ def to_inbound(update: Update) -> Inbound | None:
     )
 
 
+def _plausible(inbound: Inbound) -> bool:
+    """Telegram ids are at most 52-bit integers and texts are strings; anything else is forged (PTB's
+    de_json does not check types) and would not fit our columns."""
+    strings = (inbound.text, inbound.display_name, inbound.username, inbound.callback or "", inbound.chat_id,
+               inbound.user_id, inbound.message_id or "", inbound.thread_id or "", inbound.reply_to or "",
+               inbound.callback_id or "")
+    if not all(isinstance(v, str) for v in strings):
+        return False
+    if not all(isinstance(a.ref, str) and isinstance(a.name, str) and isinstance(a.mime, str) for a in inbound.attachments):
+        return False
+    return all(len(v) <= 24 for v in strings[4:])
+
+
 def _retry_seconds(value: Any) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
@@ -286,37 +299,70 @@ class TelegramChannel(ChannelAdapter):
                 delay = min(delay * 2, 30)
                 continue
             for update in updates:
-                await self.accept(update)
+                if not await self._accept_polled(update):
+                    return  # shutting down: the rest stays unconfirmed at Telegram
                 offset = update.update_id + 1
 
-    async def accept(self, update: Update) -> None:
+    async def _accept_polled(self, update: Update) -> bool:
+        """Store one polled update; on overload wait and retry (the offset only moves once it is stored)."""
+        from bot.app import Busy
+
+        while True:
+            try:
+                await self.accept(update)
+                return True
+            except Busy:
+                if self._stopping or not self.app.accepting:
+                    return False
+                await asyncio.sleep(0.2)
+
+    async def accept(self, update: Update, inbound: Inbound | None = None) -> None:
         """Store one update durably (or apply a membership change)."""
         member = update.my_chat_member
         if member is not None:
-            blocked = member.new_chat_member.status in ("kicked", "left")
-            await self.app.set_blocked(TELEGRAM, str(member.chat.id), blocked)
+            if len(str(member.chat.id)) <= 24:
+                blocked = member.new_chat_member.status in ("kicked", "left")
+                await self.app.set_blocked(TELEGRAM, str(member.chat.id), blocked)
             return
-        inbound = to_inbound(update)
+        inbound = inbound or to_inbound(update)
         if inbound is not None:
             await self.app.submit(inbound)
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /telegram/webhook: verify the secret, store the update, answer at once."""
+        """POST /telegram/webhook: verify the secret, store the update, answer at once.
+
+        200 only once the update is committed (or deliberately dropped: a redelivery, flood control);
+        503 while shutting down or over the channel cap, so Telegram delivers it again later.
+        """
+        from bot import metrics
+        from bot.app import Busy
+
+        if not self.app.accepting:
+            return web.Response(status=503, text="shutting down", headers={"Retry-After": "5"})
         secret = self.app.settings.telegram_webhook_secret
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+            metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "secret").inc()
             log.warning("telegram webhook: bad secret from %s", request.remote)
             return web.Response(status=403, text="forbidden")
         try:
             data = await request.json(loads=json.loads)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int) or not 0 <= data["update_id"] < 2**53:
                 raise ValueError("not an update")
             update = Update.de_json(data, self.bot)
+            inbound = None if update.my_chat_member is not None else to_inbound(update)
+            if inbound is not None and not _plausible(inbound):
+                raise ValueError("ids out of range")
         except web.HTTPException:
+            metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "too_large").inc()
             raise  # e.g. 413 for a body over the size limit
         except Exception:  # noqa: BLE001 - malformed input is the sender's problem
+            metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "malformed").inc()
             return web.Response(status=400, text="bad update")
-        await self.accept(update)
+        try:
+            await self.accept(update, inbound)
+        except Busy:
+            return web.Response(status=503, text="busy", headers={"Retry-After": "1"})
         return web.Response(text="ok")
 
     # ---------------------------------------------------------- sending

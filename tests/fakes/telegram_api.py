@@ -81,6 +81,7 @@ class FakeTelegram:
         self.port = 0
         self.delay = 0.0  # artificial latency per call
         self._waiters: list[asyncio.Event] = []
+        self.on_send: Callable[[Sent], None] | None = None  # called for every message recorded (benchmarks)
         self._stopping = False
 
     # ------------------------------------------------------------------ server
@@ -216,7 +217,10 @@ class FakeTelegram:
         if method in SEND_METHODS:
             self._account(chat_id)
         mid = next(self._message_ids)
-        self.sent.append(Sent(method, chat_id, text, params, mid))
+        sent = Sent(method, chat_id, text, params, mid)
+        self.sent.append(sent)
+        if self.on_send is not None:
+            self.on_send(sent)
         for w in self._waiters:
             w.set()
         return self._message(chat_id, mid, text, params)
