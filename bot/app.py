@@ -23,6 +23,7 @@ from bot.flood import FloodGuard
 from bot.jobs import Scheduler
 from bot.messages import Inbound, utcnow
 from bot.outbox import Limit, OutboxWorker
+from bot.pipeline import Pipeline
 from bot.storage.db import Database
 from bot.storage.models import Chat, InboundEvent, KeyValue, OutboxMessage, Staff
 from handlers import texts
@@ -138,6 +139,9 @@ class App:
             max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock,
             lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
         )
+        self.pipeline = Pipeline(self) if settings.group_commit else None
+        if self.pipeline is not None:
+            self.outbox.recorder = self.pipeline.record
         self.scheduler = Scheduler(self.db, self.services)
         self.web = web.Application(client_max_size=1024 * 1024)
         self._runner: web.AppRunner | None = None
@@ -179,6 +183,8 @@ class App:
         add_routes(self)
         self._background.append(asyncio.create_task(self.inbox.run(), name="inbox"))
         self._background.append(asyncio.create_task(self.outbox.run(), name="outbox"))
+        if self.pipeline is not None:
+            self._background.append(asyncio.create_task(self.pipeline.run(), name="pipeline"))
         self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
         self._background.append(asyncio.create_task(self.scheduler.run(), name="jobs"))
         if serve_http:
@@ -206,12 +212,16 @@ class App:
         if self._runner is not None:
             await self._runner.cleanup()
         drain = self.settings.shutdown_drain_seconds
+        if self.pipeline is not None:
+            await self.pipeline.drain(drain)  # every acknowledged update is committed
         await self.inbox.drain(drain)
         await self.outbox.drain_due(drain)
         for adapter in list(self.adapters.values()):
             await adapter.stop()
         await self.inbox.stop()
         await self.outbox.stop()
+        if self.pipeline is not None:
+            await self.pipeline.drain(drain)  # outcomes of the last sends
         metrics.INFO.set(0)
         for t in self._background:
             t.cancel()
@@ -242,10 +252,13 @@ class App:
                 await self.db.run(core.queue_notice, inbound, texts.SLOW_DOWN)
                 self.outbox.kick()
             return False
-        inserted = await self.db.run(core.ingest, inbound)
+        if self.pipeline is not None:
+            inserted = await self.pipeline.ingest(inbound)  # stored and, in the same commit, processed
+        else:
+            inserted = await self.db.run(core.ingest, inbound)
+            if inserted:
+                self.inbox.schedule(key)
         metrics.UPDATES.labels(inbound.channel, "stored" if inserted else "duplicate").inc()
-        if inserted:
-            self.inbox.schedule(key)
         return inserted
 
     async def set_blocked(self, channel: str, chat_id: str, blocked: bool) -> None:

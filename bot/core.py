@@ -110,18 +110,21 @@ def lock_chat(session: Session, key: str) -> None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:k))"), {"space": CHAT_LOCK_SPACE, "k": key})
 
 
-def process_chat(session: Session, key: str, services: Services) -> int:
-    """Process every pending event of one chat in arrival order. Returns how many were processed."""
+def process_chat(session: Session, key: str, services: Services, created: list[OutboxMessage] | None = None) -> int:
+    """Process every pending event of one chat in arrival order. Returns how many were processed.
+
+    `created` collects the outbox rows queued (the pipeline claims them for sending at once)."""
     lock_chat(session, key)
     events = session.exec(
         select(InboundEvent).where(InboundEvent.chat_key == key, InboundEvent.status == "pending").order_by(InboundEvent.id)
     ).all()
     for event in events:
-        process_event(session, event, services)
+        process_event(session, event, services, created)
     return len(events)
 
 
-def process_event(session: Session, event: InboundEvent, services: Services) -> None:
+def process_event(session: Session, event: InboundEvent, services: Services,
+                  created: list[OutboxMessage] | None = None) -> None:
     inbound = Inbound.from_dict(event.payload or {})
     now = services.clock()
     chat = touch_chat(session, inbound, now)
@@ -144,7 +147,9 @@ def process_event(session: Session, event: InboundEvent, services: Services) -> 
     if inbound.callback_id:
         ctx.replies.insert(0, Reply("", kind="callback_answer", extra={"callback_id": inbound.callback_id}))
     for reply in ctx.replies:
-        deliver(session, reply, default=chat, now=now)
+        rows = deliver(session, reply, default=chat, now=now)
+        if created is not None:
+            created.extend(rows)
     event.attempts += 1
     event.processed_at = now
     session.add(event)
@@ -219,7 +224,8 @@ def deliver(session: Session, reply: Reply, default: Chat | None = None, now: An
     if reply.thread_id:
         base["thread_id"] = reply.thread_id
     if reply.kind == "callback_answer":
-        return [_outbox(session, channel, chat_id, key, reply, dict(base, text=""), now)]
+        # Acknowledging a button press is not a message in the chat: it must not wait behind (or hold up) one.
+        return [_outbox(session, channel, chat_id, f"{key}:cb", reply, dict(base, text=""), now)]
 
     caps = caps_of(channel)
     text = reply.text

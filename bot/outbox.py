@@ -248,9 +248,26 @@ class OutboxWorker:
         self._idle = asyncio.Event()
         self._idle.set()
         self.sent = 0
+        # Where outcomes go: a group-commit recorder (the pipeline) or one transaction per send.
+        self.recorder: Callable[[int, SendResult, dt.datetime], None] | None = None
 
     def kick(self) -> None:
         self._wake.set()
+
+    def dispatch(self, msgs: list[dict[str, Any]]) -> None:
+        """Send messages already claimed elsewhere (the pipeline claims fresh replies in their own commit)."""
+        for msg in msgs:
+            task = asyncio.create_task(self._send_when_free(msg))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send_when_free(self, msg: dict[str, Any]) -> None:
+        await self._slots.acquire()
+        try:
+            await self._send(msg)
+        finally:
+            self._slots.release()
+            self._wake.set()
 
     async def run(self) -> None:
         last_reclaim = 0.0
@@ -258,7 +275,7 @@ class OutboxWorker:
             if time.monotonic() - last_reclaim > 15:
                 last_reclaim = time.monotonic()
                 await self.db.run(reclaim_expired, self.clock())
-            free = self.concurrency - len(self._tasks)
+            free = max(0, self.concurrency - len(self._tasks))
             batch: list[dict[str, Any]] = []
             channels = [c for c in self.adapters if not self.limiter.paused(c)]
             if free > 0 and channels:
@@ -309,7 +326,10 @@ class OutboxWorker:
             metrics.SENT.labels(msg["channel"]).inc()
         else:
             metrics.SEND_ERRORS.labels(msg["channel"], metrics.error_code(result)).inc()
-        await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age)
+        if self.recorder is not None:
+            self.recorder(msg["id"], result, self.clock())
+        else:
+            await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until nothing is being sent (used on shutdown and by the terminal chat)."""
