@@ -108,7 +108,7 @@ class App:
         self.inbox = InboxWorker(self)
         self.outbox = OutboxWorker(
             self.db, self.adapters, self._limits, concurrency=settings.send_concurrency,
-            max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock,
+            max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock, services=self.services,
         )
         self.scheduler = Scheduler(self.db, self.services)
         self.web = web.Application(client_max_size=1024 * 1024)
@@ -133,6 +133,12 @@ class App:
             tg = TelegramChannel(self)
             self.add_adapter(tg)
             self.web.router.add_post("/telegram/webhook", tg.webhook)
+        if self.settings.zalo_bot_enabled:
+            from bot.channels.zalo_bot import ZaloBotChannel
+
+            zalo = ZaloBotChannel(self)
+            self.add_adapter(zalo)
+            self.web.router.add_post("/zalo/webhook", zalo.webhook)
 
     async def start(self, serve_http: bool = True) -> None:
         """Migrate, open the HTTP client, start workers, adapters and the web server."""
