@@ -139,6 +139,12 @@ class App:
             zalo = ZaloBotChannel(self)
             self.add_adapter(zalo)
             self.web.router.add_post("/zalo/webhook", zalo.webhook)
+        if self.settings.zalo_oa_enabled:
+            from bot.channels.zalo_oa import ZaloOAChannel
+
+            oa = ZaloOAChannel(self)
+            self.add_adapter(oa)
+            self.web.router.add_post("/zalo-oa/webhook", oa.webhook)
 
     async def start(self, serve_http: bool = True) -> None:
         """Migrate, open the HTTP client, start workers, adapters and the web server."""
