@@ -57,7 +57,7 @@ async def test_question_by_polling(tmp_path, fake_zalo, make_app):
 
 
 async def test_polling_treats_408_as_no_update_and_keeps_going(tmp_path, fake_zalo, make_app):
-    app = await make_app(zalo_settings(tmp_path, fake_zalo, zalo_bot_mode="polling", zalo_bot_poll_timeout=1))
+    await make_app(zalo_settings(tmp_path, fake_zalo, zalo_bot_mode="polling", zalo_bot_poll_timeout=1))
     await eventually(lambda: sum(m == "getUpdates" for m, _ in fake_zalo.calls) >= 2, timeout=5)  # 408s came back
     fake_zalo.push(fake_zalo.text(CHAT, "OCOP là gì?"))
     await fake_zalo.wait_text(CHAT, "Mỗi xã một sản phẩm")
@@ -238,7 +238,7 @@ async def test_photo_by_url_with_caption(tmp_path, fake_zalo, make_app):
     app = await make_app(zalo_settings(tmp_path, fake_zalo))
     queue(app, CHAT, Reply("Ảnh **công trình** đã hoàn thành", attachments=(
         Attachment("photo", "https://ntm.angiang.gov.vn/anh/cau.jpg"), Attachment("photo", "AgACAgUAAxkBAAIB-telegram-file-id"))))
-    sent = await fake_zalo.wait_for(lambda m: m.chat_id == CHAT)
+    await fake_zalo.wait_for(lambda m: m.chat_id == CHAT)
     await app.wait_quiet(f"zalo:{CHAT}")
     assert [(m.method, m.params["photo"], m.text) for m in fake_zalo.to(CHAT)] == [
         ("sendPhoto", "https://ntm.angiang.gov.vn/anh/cau.jpg", "Ảnh công trình đã hoàn thành")]
@@ -359,3 +359,46 @@ async def test_cli_set_webhook_info_delete(tmp_path, fake_zalo):
     assert code == 2 and "8–256" in err
     code, out, err = await run("info", ZALO_BOT_TOKEN="1:wrong-token-value")
     assert code == 1 and "401" in err and "wrong-token-value" not in out + err
+
+
+async def test_a_staff_answer_zalo_refuses_for_good_is_reported_to_staff(tmp_path, fake_zalo, fake_tg, make_app):
+    from tests.conftest import tg_settings
+
+    staff = "-1009876543210"
+    fake_zalo.fault_fn = lambda method, params: ("404", 0) if method == "sendMessage" else None
+    tg = tg_settings(tmp_path, fake_tg, staff_chat_id=staff).model_dump(
+        include={"telegram_bot_token", "telegram_api_base_url", "telegram_mode", "staff_chat_id"})
+    app = await make_app(zalo_settings(tmp_path, fake_zalo, **tg))
+    queue(app, CHAT, Reply("Xã đã sửa xong đoạn đường.", kind="staff_answer", ref="PA-000777"))
+    notice = await fake_tg.wait_text(staff, "PA-000777")
+    assert "Không gửi được trả lời" in notice.text and "Xã đã sửa xong" in notice.text and "404" in notice.text
+    assert outbox(app, CHAT)[0][0] == "failed"
+
+
+async def test_a_staff_answer_that_runs_out_of_retries_is_reported(tmp_path, fake_zalo, fake_tg, make_app):
+    from tests.conftest import tg_settings
+
+    staff = "-1009876543211"
+    fake_zalo.fault_fn = lambda method, params: ("500", 0) if method == "sendMessage" else None
+    tg = tg_settings(tmp_path, fake_tg, staff_chat_id=staff).model_dump(
+        include={"telegram_bot_token", "telegram_api_base_url", "telegram_mode", "staff_chat_id"})
+    app = await make_app(zalo_settings(tmp_path, fake_zalo, outbox_max_age_hours=0.0003, **tg))  # ~1 s
+    queue(app, CHAT, Reply("Trả lời phản ánh.", kind="staff_answer", ref="PA-000778"))
+    notice = await fake_tg.wait_text(staff, "PA-000778", timeout=15)
+    assert "sau nhiều lần thử" in notice.text
+    assert outbox(app, CHAT)[0][0] == "dead" and outbox(app, CHAT)[0][1] >= 2
+
+
+async def test_rate_limits_come_from_the_settings(tmp_path, fake_zalo, make_app):
+    app = await make_app(zalo_settings(tmp_path, fake_zalo, zalo_bot_rate=4, zalo_bot_chat_rate=0.5,
+                                       zalo_bot_chat_burst=2))
+    limits = app.adapters["zalo"].limits({"chat_id": CHAT, "payload": {}})
+    assert [(lim.key, lim.limit, lim.period) for lim in limits] == [(f"zalo:chat:{CHAT}", 2, 4.0), ("zalo:all", 4, 1.0)]
+    import time
+
+    start = time.monotonic()
+    for i in range(5):  # 5 messages to 5 chats at 4/s overall: the fifth waits for the window
+        queue(app, f"r{i:019d}", Reply(f"Tin {i}"))
+    await fake_zalo.wait_for(lambda m: m.chat_id.startswith("r"), count=5)
+    times = sorted(m.at for m in fake_zalo.sent if m.chat_id.startswith("r"))
+    assert times[4] - times[0] >= 0.95 and time.monotonic() - start < 10

@@ -26,6 +26,7 @@ from bot.channels.base import ChannelAdapter, SendResult, caps_of, split_text, s
 from bot.channels.zalo_common import ThrottledAlert, redact
 from bot.messages import ZALO, Attachment, Inbound
 from bot.outbox import Limit
+from handlers import texts_zalo
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -315,7 +316,7 @@ class ZaloBotChannel(ChannelAdapter):
             self._log_error(err, "send")
             return SendResult(False, retry_after=self.settings.zalo_bot_unauthorized_pause, error=error)
         if code in PERMANENT_CODES:
-            return SendResult(False, permanent=True, error=error)
+            return SendResult(False, permanent=True, error=texts_zalo.REASON_PERMANENT.format(detail=error))
         if code not in (None, 403, 408) and not 500 <= code < 600:
             log.warning("zalo: unexpected error %s; will retry", error)
         return SendResult(False, error=error)

@@ -12,7 +12,6 @@ import logging
 import time
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot import logs
@@ -64,6 +63,8 @@ def report_undelivered_staff_answer(session: Session, row: OutboxMessage, result
     if row.channel not in ZALO_CHANNELS or row.kind != STAFF_ANSWER or row.status not in TERMINAL_STATUSES:
         return
     reason = row.last_error or result.error or "không rõ"
+    if row.status == "dead":  # transient errors until OUTBOX_MAX_AGE_HOURS ran out
+        reason = texts_zalo.REASON_GAVE_UP.format(detail=reason)
     parts = [row]
     if (result.extra or {}).get(CHAT_UNREACHABLE) or row.status == "blocked":
         # The rest of this answer cannot arrive either: stop it now and report the answer once.
@@ -100,8 +101,3 @@ def report_undelivered_staff_answer(session: Session, row: OutboxMessage, result
                                 kind=UNDELIVERED_KIND, ref=row.ref))
     log.warning("staff answer %s to %s undelivered (%s); staff told", row.ref or row.id, row.chat_key, reason)
 
-
-def count_pending(session: Session, channel: str) -> int:
-    return int(session.execute(
-        sa.select(sa.func.count()).select_from(OutboxMessage).where(OutboxMessage.channel == channel, OutboxMessage.status == "pending")
-    ).scalar_one())
