@@ -264,6 +264,29 @@ async def test_dead_refresh_token_alerts_and_keeps_messages(tmp_path, fake_zalo_
     assert row.status == "pending" and "refresh" in row.last_error  # kept for a retry after the fix
     assert "ntm-bot zalo oa-tokens" in caplog.text
     assert "-14014" in (token_row(app).last_error or "")
+    queue(app, user, Reply("Tin thứ hai"))  # more messages while the grant is dead: no OAuth call for each
+    await eventually(lambda: rows(app, user)[0].attempts >= 2 or fake.refresh_calls > 1, timeout=5)
+    assert fake.refresh_calls == 1
+
+    # The operator stores a new pair (as `ntm-bot zalo oa-tokens` does): the queued messages go out.
+    from bot.channels.zalo_oa import replace_tokens
+
+    access, refresh = fake.issue_tokens()
+    app.db.call(replace_tokens, fake.app_id, access, refresh, utcnow())
+    await fake.wait_text(user, "Trả lời của cơ quan", timeout=15)
+    await fake.wait_text(user, "Tin thứ hai", timeout=15)
+
+
+async def test_no_token_at_all_alerts_the_operator(tmp_path, fake_zalo_oa, make_app, caplog):
+    fake = fake_zalo_oa
+    app = await make_app(zalo_oa_settings(tmp_path, fake, ("", "")))
+    user = uid()
+    seen(app, user)
+    with caplog.at_level(logging.ERROR):
+        queue(app, user, Reply("Một"))
+        await eventually(lambda: rows(app, user)[0].attempts >= 1)
+    assert rows(app, user)[0].status == "pending" and "no access token" in caplog.text
+    assert fake.cs_calls == []
 
 
 # ---------------------------------------------------------------- sending

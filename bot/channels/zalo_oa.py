@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import socket
+import time
 import unicodedata
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
@@ -52,6 +53,7 @@ MAX_BODY = 1024 * 1024
 SIGNATURE_HEADER = "X-ZEvent-Signature"
 REFRESH_LEASE = dt.timedelta(seconds=60)
 OAUTH_TIMEOUT = 20.0  # well inside the lease: nobody else may refresh while our call may still succeed
+REFRESH_COOLDOWN = 30.0  # after a failed refresh, queued messages do not each call OAuth again
 DEFAULT_EXPIRES_IN = 90000  # seconds (25 h), documented as the string "90000"
 FREE_WINDOW = dt.timedelta(hours=48)
 
@@ -250,6 +252,7 @@ class OATokens:
         self._lock = asyncio.Lock()
         self.alert = ThrottledAlert(log)
         self.refresh_calls = 0  # OAuth calls made by this process
+        self._retry_at = 0.0  # monotonic time before which a failed refresh is not tried again
 
     def now(self) -> dt.datetime:
         return self.app.services.clock()
@@ -273,6 +276,9 @@ class OATokens:
     async def refresh(self, seen_version: int) -> tuple[str, int] | None:
         """Make sure the token is newer than `seen_version`: refresh it ourselves, or wait for whoever is."""
         async with self._lock:  # one refresher per process; the lease makes it one across processes
+            if time.monotonic() < self._retry_at:
+                row = await self.app.db.run(load_token, self.app_id)  # another process may have fixed it
+                return (row.access_token, row.version) if row and row.version != seen_version else None
             waited = 0.0
             while True:
                 state, refresh_token = await self.app.db.run(
@@ -289,6 +295,7 @@ class OATokens:
             try:
                 access, new_refresh, expires_in = await self._call_oauth(refresh_token)
             except OAuthError as err:
+                self._retry_at = time.monotonic() + REFRESH_COOLDOWN
                 await self.app.db.run(release_refresh, self.app_id, self.owner, str(err), self.now())
                 self.alert("refresh", "Zalo OA token refresh failed: %s. Messages stay queued. If the refresh token "
                            "is no longer valid, an OA admin must grant access again (docs/zalo.md) and the new "
@@ -464,7 +471,9 @@ class ZaloOAChannel(ChannelAdapter):
     async def _send_cs(self, body: dict[str, Any]) -> str | None:
         token, version = await self.tokens.get()
         if not token:
-            raise CSError(None, "no access token: set ZALO_OA_ACCESS_TOKEN/ZALO_OA_REFRESH_TOKEN (docs/zalo.md)")
+            self.alert("no-token", "Zalo OA has no access token: set ZALO_OA_ACCESS_TOKEN and ZALO_OA_REFRESH_TOKEN "
+                       "(docs/zalo.md) and restart, or run `ntm-bot zalo oa-tokens`. Messages stay queued.")
+            raise CSError(None, "no access token")
         try:
             return await self._post_cs(body, token)
         except CSError as err:
