@@ -241,7 +241,7 @@ class App:
     async def _watch_kb(self) -> None:
         """Reload when `ntm-bot kb reload` asks (through the database, so every instance hears it)."""
         while True:
-            await asyncio.sleep(5)
+            await asyncio.sleep(self.settings.kb_watch_seconds)
             try:
                 row = await self.db.run(lambda s: s.get(KeyValue, KB_RELOAD_KEY))
                 if row and (row.value or {}).get("at", 0) > self._kb_loaded_at:
@@ -258,7 +258,7 @@ class App:
 
 
 def load_kb(settings: Settings) -> KnowledgeBase:
-    return KnowledgeBase.load(settings.kb_dir) if settings.kb_dir else KnowledgeBase.load()
+    return KnowledgeBase.for_settings(settings)
 
 
 def seed_staff(session: Any, admin_ids: list[str]) -> None:

@@ -43,10 +43,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Answer questions as a citizen would see them (no database needed)."""
     from handlers.base import Services
     from handlers.faq import best_decision, render_decision
-    from bot.app import load_kb
+    from knowledge.kb import KnowledgeBase
 
     settings = get_settings()
-    kb = load_kb(settings)
+    kb = KnowledgeBase.for_settings(settings)
     values = Services(settings=settings, kb_ref=lambda: kb).placeholder_values
 
     def one(question: str) -> dict[str, Any]:

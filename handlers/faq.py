@@ -7,12 +7,13 @@ staff see what to write next).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from bot.messages import Button
-from bot.storage.models import UnansweredQuestion
 from handlers import texts
 from handlers.base import Ctx, callback, text_handler
-from bot.config import Settings
+if TYPE_CHECKING:
+    from bot.config import Settings
 from knowledge.kb import Decision, KnowledgeBase
 from knowledge.normalize import fold
 from knowledge.schema import Entry
@@ -27,11 +28,11 @@ MENU_SIZE = 5
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!\n])\s+")
 
 
-def decide(kb: KnowledgeBase, settings: Settings, question: str) -> Decision:
+def decide(kb: KnowledgeBase, settings: "Settings", question: str) -> Decision:
     return kb.decide(question, settings.faq_answer_threshold, settings.faq_suggest_threshold)
 
 
-def best_decision(kb: KnowledgeBase, settings: Settings, text: str) -> Decision:
+def best_decision(kb: KnowledgeBase, settings: "Settings", text: str) -> Decision:
     """Long messages: the question is usually one of the sentences, often the last."""
     whole = decide(kb, settings, text)
     if whole.kind == "answer":
@@ -78,6 +79,8 @@ def answer_question(ctx: Ctx) -> bool:
 
 
 def log_unanswered(ctx: Ctx, text: str, d: Decision) -> None:
+    from bot.storage.models import UnansweredQuestion
+
     best = d.result.best
     ctx.session.add(
         UnansweredQuestion(

@@ -15,6 +15,7 @@ closest known word.
 """
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from rapidfuzz import fuzz, process
 from knowledge.normalize import content_tokens
 
 CANDIDATES = 40
+POSTINGS_BUDGET = 1500  # entries visited while shortlisting; the most common words are skipped beyond it
 # Topic words: a question that names one is about that topic, however common the word is in the base
 # (and so however low its IDF). An entry that never mentions it is penalised.
 ANCHORS: tuple[tuple[str, ...], ...] = (("ocop",), ("an", "giang"), ("nong", "thon", "moi"))
@@ -42,14 +44,17 @@ class Params:
     novelty: float = 0.35  # weight of word pairs the whole base has never seen (other subjects)
 
 
-@dataclass(frozen=True)
 class Doc:
     """A matchable text of an entry: one paraphrase, or the title."""
 
-    entry_id: str
-    text: str  # normalised words joined, for fuzzy comparison
-    words: frozenset[str]
-    pairs: frozenset[tuple[str, str]]
+    __slots__ = ("entry_id", "text", "words", "pairs", "norm")
+
+    def __init__(self, entry_id: str, text: str, words: frozenset[str], pairs: frozenset[tuple[str, str]]):
+        self.entry_id = entry_id
+        self.text = text  # normalised words joined, for fuzzy comparison
+        self.words = words
+        self.pairs = pairs
+        self.norm = 1.0  # IDF length, set once the IDF is known
 
 
 @dataclass
@@ -111,8 +116,15 @@ class Matcher:
         self.max_idf = math.log((n + 1) / 0.5)
         self.postings: dict[str, tuple[str, ...]] = {w: tuple(ids) for w, ids in postings.items()}
         self.vocabulary: list[str] = sorted(w for w in postings if len(w) >= 3 and not w.isdigit())
-        self._norm: dict[Doc, float] = {d: self._length(d.words) for docs in self.docs_of.values() for d in docs}
-        self._vocab_norm: dict[str, float] = {e: self._length(self._vocab(e)) for e in self.docs_of}
+        for docs in self.docs_of.values():
+            for d in docs:
+                d.norm = self._length(d.words)
+        self.texts_of: dict[str, list[str]] = {e: [d.text for d in docs] for e, docs in self.docs_of.items()}
+        self.vocab_of: dict[str, frozenset[str]] = {e: self._vocab(e) for e in self.docs_of}
+        self.pairs_of: dict[str, frozenset[tuple[str, str]]] = {
+            e: frozenset().union(*(d.pairs for d in docs)) for e, docs in self.docs_of.items()
+        }
+        self._inv_vocab_norm: dict[str, float] = {e: 1.0 / self._length(v) for e, v in self.vocab_of.items()}
         self.known_pairs: frozenset[tuple[str, str]] = frozenset(
             p for docs in self.docs_of.values() for d in docs for p in d.pairs
         )
@@ -170,35 +182,56 @@ class Matcher:
             target = " ".join(content_words(exclude[1]))
             skip_doc = next((d for d in self.docs_of.get(skip_entry, []) if d.text == target), None)
 
+        # Rarest words first; stop walking postings of very common words once the budget is spent (they
+        # still count fully when the shortlisted candidates are scored).
         acc: dict[str, float] = defaultdict(float)
-        for w in q_set:
-            for entry_id in self.postings.get(w, ()):
-                acc[entry_id] += q_weight[w]
+        visited = 0
+        for w in sorted(q_set, key=lambda x: len(self.postings.get(x, ())), reverse=False):
+            ids = self.postings.get(w, ())
+            if visited and visited + len(ids) > POSTINGS_BUDGET:
+                break
+            visited += len(ids)
+            weight = q_weight[w]
+            for entry_id in ids:
+                acc[entry_id] += weight
         if not acc:
             return MatchResult(query)
         # Shortlist by raw overlap and by overlap relative to the entry's size, so that a short, exact entry
         # ("nông thôn mới là gì") is not crowded out by long entries that merely mention the same words.
-        by_overlap = sorted(acc, key=acc.__getitem__, reverse=True)[: CANDIDATES // 2]
-        by_density = sorted(acc, key=lambda e: acc[e] / self._vocab_norm[e], reverse=True)[: CANDIDATES // 2]
+        inv = self._inv_vocab_norm
+        items = acc.items()
+        by_overlap = [e for _, e in heapq.nlargest(CANDIDATES // 2, ((v, e) for e, v in items))]
+        by_density = [e for _, e in heapq.nlargest(CANDIDATES // 2, ((v * inv[e], e) for e, v in items))]
         shortlist = list(dict.fromkeys(by_overlap + by_density))
 
+        # Per-word products for the cosine, computed once per question.
+        q_idf = {w: q_weight[w] * self._weight(w) for w in q_set}
         scored: list[Candidate] = []
         for entry_id in shortlist:
-            skip = skip_doc if entry_id == skip_entry else None
-            vocab = self._vocab(entry_id, skip)
-            docs = [d for d in self.docs_of[entry_id] if d is not skip]
+            if skip_doc is not None and entry_id == skip_entry:
+                docs = [d for d in self.docs_of[entry_id] if d is not skip_doc]
+                vocab = self._vocab(entry_id, skip_doc)
+                pairs = frozenset().union(*(d.pairs for d in docs))
+            else:
+                docs, vocab, pairs = self.docs_of[entry_id], self.vocab_of[entry_id], self.pairs_of[entry_id]
             if not docs:
                 continue
             coverage = sum(q_weight[w] for w in q_set if w in vocab) / total
-            cosine = max(
-                sum(q_weight[w] * self._weight(w) for w in q_set & d.words) / (q_len * self._norm[d]) for d in docs
-            )
+            best_dot = 0.0
+            for d in docs:
+                dot = 0.0
+                for w in q_set & d.words:
+                    dot += q_idf[w]
+                dot /= d.norm
+                if dot > best_dot:
+                    best_dot = dot
+            cosine = best_dot / q_len
             if q_pairs:
-                pairs = frozenset().union(*(d.pairs for d in docs))
                 phrase = len(q_pairs & pairs) / len(q_pairs)
             else:
                 phrase = coverage
-            fuzzy = max(fuzz.token_sort_ratio(q_text, d.text) for d in docs) / 100.0
+            texts = self.texts_of[entry_id] if len(docs) == len(self.docs_of[entry_id]) else [d.text for d in docs]
+            fuzzy = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio)[1] / 100.0
             score = 100.0 * (prm.w_cosine * cosine + prm.w_coverage * coverage + prm.w_phrase * phrase
                              + prm.w_fuzzy * fuzzy)
             score *= 1.0 - prm.novelty * novelty

@@ -1,0 +1,1 @@
+"""Benchmarks. `python -m bench` runs the matching benchmark; other modules run on their own."""
