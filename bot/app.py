@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot import core
-from bot.channels.base import ChannelAdapter
+from bot.channels.base import CHANNEL_HOOKS, ChannelAdapter
 from bot.config import Settings
 from bot.jobs import Scheduler
 from bot.messages import Inbound, utcnow
@@ -109,6 +109,7 @@ class App:
         self.outbox = OutboxWorker(
             self.db, self.adapters, self._limits, concurrency=settings.send_concurrency,
             max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock, services=self.services,
+            lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
         )
         self.scheduler = Scheduler(self.db, self.services)
         self.web = web.Application(client_max_size=1024 * 1024)
@@ -145,6 +146,8 @@ class App:
             oa = ZaloOAChannel(self)
             self.add_adapter(oa)
             self.web.router.add_post("/zalo-oa/webhook", oa.webhook)
+        for hook in CHANNEL_HOOKS:
+            hook(self)
 
     async def start(self, serve_http: bool = True) -> None:
         """Migrate, open the HTTP client, start workers, adapters and the web server."""

@@ -89,10 +89,35 @@ class Settings(BaseSettings):
     telegram_chat_burst: int = 3  # short bursts tolerated in one private chat
     telegram_group_per_minute: int = 20
     outbox_max_age_hours: float = 72.0  # transient failures are retried this long, then marked dead
+    outbox_lease_seconds: float = 120.0  # a send claimed by a process that died is retried after this long
 
     # --- matching thresholds (0..100)
-    faq_answer_threshold: float = 62.0
+    faq_answer_threshold: float = 58.0
     faq_suggest_threshold: float = 42.0
+
+    # --- tickets (citizen reports, staff inbox): see docs/tickets-config.md
+    # "Label:working days" pairs; the order is the order of the buttons citizens see.
+    ticket_categories: str = (
+        "Giao thông:10, Thủy lợi:10, Điện:10, Nước sạch:10, Môi trường:10, Trường học:10, Y tế:10, "
+        "Văn hóa:10, OCOP:10, Góp ý chương trình NTM:15, Khác:10"
+    )
+    ticket_holidays: str = "01-01, 04-30, 05-01, 09-02"  # MM-DD every year, or YYYY-MM-DD once (Tết, Giỗ Tổ: add yearly)
+    ticket_due_soon_days: int = 2  # the daily reminder also lists tickets due within this many working days
+    staff_forum_topics: bool = False  # one forum topic per ticket in STAFF_CHAT_ID (a forum supergroup)
+    staff_topics_per_minute: int = 5  # forum topics created at most this often (abuse gets bots banned)
+    draft_remind_minutes: int = 30  # a report left unfinished is reminded once after this long…
+    draft_expire_hours: int = 24  # …and dropped after this long
+    low_rating: int = 2  # a rating at or below this reopens the ticket for a supervisor
+    # optional e-mail copy of each new ticket
+    agency_email: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True  # STARTTLS on a plain connection (port 587)
+    smtp_ssl: bool = False  # implicit TLS (port 465)
+    smtp_from: str = ""
+    smtp_timeout: float = 20.0
 
     log_level: str = "INFO"
     log_json: bool = False

@@ -21,10 +21,12 @@ from sqlmodel import Session, select
 from bot.channels.base import caps_of, split_text, strip_markup
 from bot.messages import Inbound, Reply
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
+import handlers
 from handlers import texts
 from handlers.base import Ctx, Services
 
 log = logging.getLogger(__name__)
+handlers.load_features()  # feature handlers register with the running bot
 
 PRIORITY = {"callback_answer": -1, "reply": 0, "notice": 0, "staff": 1, "broadcast": 5}
 MAX_EVENT_ATTEMPTS = 5

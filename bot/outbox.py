@@ -104,7 +104,7 @@ class RateLimiter:
 
 
 # ------------------------------------------------------------------ database side
-def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetime) -> list[dict[str, Any]]:
+def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetime, lease: dt.timedelta = LEASE) -> list[dict[str, Any]]:
     """Claim due messages, at most the oldest unsent one per chat (so a chat's messages keep their order)."""
     o = OutboxMessage.__table__
     p = o.alias("p")
@@ -125,7 +125,7 @@ def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetim
     if not ids:
         return []
     session.execute(
-        sa.update(o).where(o.c.id.in_(ids)).values(status="sending", lease_until=now + LEASE)
+        sa.update(o).where(o.c.id.in_(ids)).values(status="sending", lease_until=now + lease)
     )
     rows = session.execute(
         sa.select(o.c.id, o.c.channel, o.c.chat_id, o.c.kind, o.c.payload, o.c.attempts, o.c.created_at)
@@ -213,9 +213,11 @@ class OutboxWorker:
         concurrency: int = 16,
         max_age: dt.timedelta = dt.timedelta(hours=72),
         clock: Callable[[], dt.datetime] = utcnow,
+        lease: dt.timedelta = LEASE,
         services: Any = None,
     ):
         self.db = db
+        self.lease = lease
         self.services = services  # handed to outcome hooks (session.info["services"])
         self.adapters = adapters
         self.limits = limits  # claimed message -> rate limits to respect
@@ -243,7 +245,7 @@ class OutboxWorker:
             free = self.concurrency - len(self._tasks)
             batch: list[dict[str, Any]] = []
             if free > 0 and self.adapters:
-                batch = await self.db.run(claim_due, list(self.adapters), free, self.clock())
+                batch = await self.db.run(claim_due, list(self.adapters), free, self.clock(), self.lease)
             for msg in batch:
                 await self._slots.acquire()
                 task = asyncio.create_task(self._send(msg))

@@ -12,6 +12,7 @@ import re
 
 from sqlmodel import select
 
+from bot.messages import TERMINAL_STAFF
 from bot.storage.models import Staff
 from handlers import texts
 from handlers.base import CALLBACKS, COMMANDS, STEPS, TEXT_HANDLERS, Command, Ctx
@@ -52,6 +53,8 @@ def _args_after(text: str, alias: str) -> str:
 
 
 def is_staff(ctx: Ctx) -> bool:
+    if ctx.inbound.channel == TERMINAL_STAFF:  # the local officers' terminal: only reachable on this machine
+        return True
     if ctx.inbound.channel != "telegram":
         return False
     uid = ctx.inbound.user_id
@@ -155,10 +158,17 @@ def route(ctx: Ctx) -> None:
 
     # 7. free text
     if not text.strip():
+        if inbound.chat_type == "group":
+            # Photos, joins… in a group are not addressed to the bot; early handlers (e.g. a staff answer
+            # with a photo, replying to a ticket) may still take them. The FAQ (order 100) never does.
+            for order, fn in TEXT_HANDLERS:
+                if order < 100 and fn(ctx):
+                    return
+            return
         if inbound.attachments and all(a.kind == "sticker" for a in inbound.attachments):
             ctx.reply(texts.STICKER_REPLY)
-        else:
-            ctx.reply(texts.EMPTY_MESSAGE if not inbound.attachments else texts.MEDIA_OUTSIDE_REPORT)
+            return
+        ctx.reply(texts.EMPTY_MESSAGE if not inbound.attachments else texts.MEDIA_OUTSIDE_REPORT)
         return
     for _, fn in TEXT_HANDLERS:
         if fn(ctx):

@@ -42,6 +42,9 @@ class Params:
     year_mismatch: float = 0.85  # … a year the entry never mentions
     anchor_missing: float = 0.80  # the question names a topic word the entry never mentions
     novelty: float = 0.35  # weight of word pairs the whole base has never seen (other subjects)
+    min_information: float = 2.0  # total IDF below which a question is too vague to answer outright
+    vague: float = 0.75  # factor for such questions ("có bão không": "bão" folds to the "bao" of "bao nhiêu")
+    anchor_information: float = 3.0  # a topic word alone ("ocop là gì") is specific enough
 
 
 class Doc:
@@ -175,6 +178,9 @@ class Matcher:
         q_weight = {w: self._weight(w) * trust[w] for w in q_set}
         total = sum(q_weight.values())
         q_len = math.sqrt(sum(v * v for v in q_weight.values())) or 1.0
+        information = sum(q_weight[w] for w in q_set if not any(w in a for a in q_anchors))
+        information += prm.anchor_information * len(q_anchors)
+        vague = prm.vague if information < prm.min_information else 1.0
 
         skip_entry, skip_doc = None, None
         if exclude is not None:
@@ -234,7 +240,7 @@ class Matcher:
             fuzzy = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio)[1] / 100.0
             score = 100.0 * (prm.w_cosine * cosine + prm.w_coverage * coverage + prm.w_phrase * phrase
                              + prm.w_fuzzy * fuzzy)
-            score *= 1.0 - prm.novelty * novelty
+            score *= (1.0 - prm.novelty * novelty) * vague
             for n in q_numbers - vocab:
                 score *= prm.year_mismatch if len(n) == 4 else prm.number_mismatch
             for a in q_anchors:

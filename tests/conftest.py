@@ -134,6 +134,16 @@ def pg_url() -> str:
     admin.dispose()
 
 
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Print the answer-quality figures of the shipped knowledge base (leave-one-out, regression set)."""
+    import sys
+
+    for module in ("tests.test_kb_quality", "tests.test_quality"):
+        report = getattr(sys.modules.get(module), "REPORT", None)
+        if report is not None:
+            terminalreporter.write_line(report.summary().splitlines()[0])
+
+
 # ---------------------------------------------------------------- Zalo (fake Bot Platform and OA API)
 ZALO_SECRET = "zalo-Webhook_secret-42"
 

@@ -9,6 +9,7 @@ one shared aiohttp session (PTB's default httpx stack is the bottleneck of a web
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import hmac
 import html
@@ -26,6 +27,7 @@ from telegram import (
     BotCommandScopeDefault,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     InputMediaPhoto,
     LinkPreviewOptions,
     ReplyParameters,
@@ -339,7 +341,7 @@ class TelegramChannel(ChannelAdapter):
             return SendResult(False, new_chat_id=str(err.new_chat_id), error="chat migrated")
         except BadRequest as err:
             text = str(err).lower()
-            if "not modified" in text or "query is too old" in text or "query id is invalid" in text:
+            if "not modified" in text or "not_modified" in text or "query is too old" in text or "query id is invalid" in text:
                 return SendResult(True)
             if "chat not found" in text or "user not found" in text:
                 return SendResult(False, blocked=True, error=self.redact(str(err)))
@@ -369,15 +371,18 @@ class TelegramChannel(ChannelAdapter):
                 message_thread_id=thread, reply_parameters=reply, reply_markup=markup,
             )
             return SendResult(True, message_id=str(m.message_id))
+        ids: list[str] = []  # every message sent, so a reply to any of them can be traced back
         if photos:
             group = [InputMediaPhoto(p["ref"]) for p in photos[:10]]
             sent = await self.bot.send_media_group(chat_id, group, message_thread_id=thread, reply_parameters=reply)
             first_id = str(sent[0].message_id)
+            ids += [str(m.message_id) for m in sent]
             reply = None
         for a in others:
             m = await self._send_media(chat_id, a, thread)
             if m is not None:
                 first_id = first_id or str(m.message_id)
+                ids.append(str(m.message_id))
         if text:
             try:
                 m = await self.bot.send_message(
@@ -390,11 +395,18 @@ class TelegramChannel(ChannelAdapter):
                     raise
                 m = await self.bot.send_message(chat_id, text.replace("**", ""), reply_markup=markup,
                                                 message_thread_id=thread, reply_parameters=reply)
-            return SendResult(True, message_id=first_id or str(m.message_id))
-        return SendResult(True, message_id=first_id)
+            ids.append(str(m.message_id))
+            return SendResult(True, message_id=first_id or str(m.message_id), extra={"message_ids": ids})
+        return SendResult(True, message_id=first_id, extra={"message_ids": ids})
 
     async def _send_media(self, chat_id: str, a: dict[str, str], thread: int | None) -> Any:
         kind, ref = a["kind"], a["ref"]
+        if kind == "document" and ref.startswith("data:"):  # a file we made (e.g. a CSV export), sent by bytes
+            content = base64.b64decode(ref.split(",", 1)[1])
+            return await self.bot.send_document(
+                chat_id, InputFile(content, filename=a.get("name") or "tep"), message_thread_id=thread,
+                read_timeout=30.0,
+            )
         if kind == "location":
             lat, lon = (float(x) for x in ref.split(","))
             return await self.bot.send_location(chat_id, lat, lon, message_thread_id=thread)
