@@ -336,12 +336,16 @@ async def test_staff_answer_outside_the_window_is_reported_in_the_staff_inbox(tm
     queue(app, recent, Reply("Xã đã tiếp nhận.", kind="staff_answer", ref="PA-000124",
                              extra={"staff_thread_id": str(topic)}))
     queue(app, plain, Reply("Một câu trả lời tự động"))  # not a staff answer: fails quietly, no staff notice
+    owned = uid()  # a ticket's own message: reported by the tickets feature, not twice by this hook
+    seen(app, owned, dt.timedelta(days=10))
+    queue(app, owned, Reply("Trả lời phản ánh", kind="staff_answer", ref="PA-999999",
+                            extra={"ticket_id": 999999, "to_citizen": True}))
 
     n1 = await fake_tg.wait_text(STAFF_CHAT, "PA-000123")
     assert "7 ngày" in n1.text and "xã đã sửa" in n1.text and "2 tin nhắn" in n1.text
     n2 = await fake_tg.wait_text(STAFF_CHAT, "PA-000124")
     assert "-230" in n2.text and n2.thread_id == topic
-    await eventually(lambda: {r.status for r in rows(app, plain)} == {"failed"})
+    await eventually(lambda: {r.status for r in rows(app, plain)} == {"failed"} == {r.status for r in rows(app, owned)})
     await asyncio.sleep(0.3)
     assert len(fake_tg.to(STAFF_CHAT)) == 2  # one notice per undelivered answer, none for the plain reply
     assert [r.status for r in rows(app, late)] == ["failed", "failed"]

@@ -62,6 +62,9 @@ def report_undelivered_staff_answer(session: Session, row: OutboxMessage, result
     """An officer's answer that will never reach a Zalo citizen is reported in the staff inbox."""
     if row.channel not in ZALO_CHANNELS or row.kind != STAFF_ANSWER or row.status not in TERMINAL_STATUSES:
         return
+    extra = (row.payload or {}).get("extra") or {}
+    if extra.get("ticket_id") and extra.get("to_citizen"):
+        return  # the tickets feature reports its own undelivered messages (handlers/ticketing.py)
     reason = row.last_error or result.error or "không rõ"
     if row.status == "dead":  # transient errors until OUTBOX_MAX_AGE_HOURS ran out
         reason = texts_zalo.REASON_GAVE_UP.format(detail=reason)
@@ -94,7 +97,7 @@ def report_undelivered_staff_answer(session: Session, row: OutboxMessage, result
         parts=f"{len(parts)} tin nhắn",
         text=quote or "(trống)",
     )
-    thread = ((row.payload or {}).get("extra") or {}).get("staff_thread_id")
+    thread = extra.get("staff_thread_id")
     from bot import core  # late: core imports the handlers package
 
     core.deliver(session, Reply(text, channel=TELEGRAM, chat_id=str(staff_chat), thread_id=str(thread) if thread else None,
