@@ -136,7 +136,7 @@ class App:
         self.inbox = InboxWorker(self)
         self.outbox = OutboxWorker(
             self.db, self.adapters, self._limits, concurrency=settings.send_concurrency,
-            max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock,
+            max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock, services=self.services,
             lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
         )
         self.pipeline = Pipeline(self) if settings.group_commit else None
@@ -167,6 +167,18 @@ class App:
             tg = TelegramChannel(self)
             self.add_adapter(tg)
             self.web.router.add_post("/telegram/webhook", tg.webhook)
+        if self.settings.zalo_bot_enabled:
+            from bot.channels.zalo_bot import ZaloBotChannel
+
+            zalo = ZaloBotChannel(self)
+            self.add_adapter(zalo)
+            self.web.router.add_post("/zalo/webhook", zalo.webhook)
+        if self.settings.zalo_oa_enabled:
+            from bot.channels.zalo_oa import ZaloOAChannel
+
+            oa = ZaloOAChannel(self)
+            self.add_adapter(oa)
+            self.web.router.add_post("/zalo-oa/webhook", oa.webhook)
         for hook in CHANNEL_HOOKS:
             hook(self)
 

@@ -280,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["set-webhook", "delete-webhook", "set-commands"])
     p.set_defaults(fn=cmd_telegram)
 
-    for name, help_, add_arguments, fn in SUBCOMMANDS:
+    # Plugins register into the imported `bot.cli`, which is not this module under `python -m bot.cli`.
+    import importlib
+
+    for name, help_, add_arguments, fn in importlib.import_module("bot.cli").SUBCOMMANDS:
         p = sub.add_parser(name, help=help_)
         add_arguments(p)
         p.set_defaults(fn=fn)

@@ -43,6 +43,41 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str = ""
     telegram_read_timeout: float = 10.0  # seconds to wait for a Bot API answer before retrying later
 
+    # --- Zalo Bot Platform (bot.zaloplatforms.com; see docs/zalo.md)
+    zalo_bot_token: str = ""  # "{bot_id}:{secret}" from Zalo Bot Creator; empty disables the channel
+    zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_bot_mode: str = Field(default="", pattern="^(|polling|webhook)$")  # empty: webhook if a URL is set
+    zalo_bot_webhook_url: str = ""  # public HTTPS URL of /zalo/webhook
+    zalo_bot_webhook_secret: str = ""  # 8–256 characters, echoed by Zalo in X-Bot-Api-Secret-Token
+    zalo_bot_poll_timeout: int = 30  # getUpdates long-poll seconds
+    zalo_bot_read_timeout: float = 10.0  # seconds to wait for a send before retrying later
+    zalo_bot_rate: float = 10.0  # messages per second, whole bot (Zalo publishes no number)
+    zalo_bot_chat_rate: float = 1.0  # messages per second in one chat
+    zalo_bot_chat_burst: int = 3
+    zalo_bot_retry_after: float = 5.0  # back-off after a 429 when Zalo does not say how long
+    zalo_bot_unauthorized_pause: float = 60.0  # after a 401 (token reset): pause sending, keep messages queued
+
+    # --- Zalo Official Account API v3 (openapi.zalo.me; see docs/zalo.md)
+    zalo_oa_app_id: str = ""  # app id on developers.zalo.me; empty disables the channel
+    zalo_oa_app_secret: str = ""  # app secret key (OAuth header secret_key)
+    zalo_oa_id: str = ""  # the OA's id (only needed for the oa_id signature variant)
+    zalo_oa_secret_key: str = ""  # "OA Secret Key" shown when the app is linked to the OA (webhook MAC)
+    zalo_oa_access_token: str = ""  # first tokens, seeded into the database once; the database copy wins after
+    zalo_oa_refresh_token: str = ""
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+    # Webhook MAC = sha256(ID + body + timestamp + SECRET); sources disagree on ID and SECRET, so every listed
+    # combination is accepted (all are our own secrets) and the one that matched is logged.
+    zalo_oa_mac_ids: str = "app_id,oa_id"  # app_id | oa_id
+    zalo_oa_mac_secrets: str = "oa_secret_key,app_secret"  # oa_secret_key | app_secret
+    zalo_oa_refresh_ahead_minutes: float = 60.0  # refresh the access token this long before it expires
+    zalo_oa_token_check_minutes: float = 10.0
+    zalo_oa_reply_window_hours: float = 168.0  # OA may answer only within 7 days of the citizen's last message
+    zalo_oa_read_timeout: float = 10.0
+    zalo_oa_rate: float = 10.0  # messages per second, whole OA (documented: 4,000 requests/minute per app)
+    zalo_oa_chat_rate: float = 1.0
+    zalo_oa_chat_burst: int = 3
+
     # --- staff
     staff_chat_id: str = ""
     staff_user_ids: str = ""  # comma-separated Telegram user ids of the first admins
@@ -117,6 +152,18 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
+
+    @property
+    def zalo_bot_enabled(self) -> bool:
+        return bool(self.zalo_bot_token)
+
+    @property
+    def zalo_bot_effective_mode(self) -> str:
+        return self.zalo_bot_mode or ("webhook" if self.zalo_bot_webhook_url else "polling")
+
+    @property
+    def zalo_oa_enabled(self) -> bool:
+        return bool(self.zalo_oa_app_id)
 
 
 @functools.lru_cache(maxsize=1)

@@ -31,7 +31,8 @@ LEASE = dt.timedelta(seconds=120)
 MAX_BACKOFF = 600.0
 
 # Hooks run in the transaction that records an outcome: (session, row, result). Features use them to
-# react (store a created forum topic id, tell staff a message could not be delivered, …).
+# react (store a created forum topic id, tell staff a message could not be delivered, …). The running
+# app's `Services` (settings, clock) are in `session.info["services"]` when the worker has them.
 OutcomeHook = Callable[[Session, OutboxMessage, SendResult], None]
 OUTCOME_HOOKS: list[OutcomeHook] = []
 
@@ -165,7 +166,10 @@ def reclaim_expired(session: Session, now: dt.datetime) -> int:
     return res.rowcount or 0
 
 
-def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.datetime, max_age: dt.timedelta) -> None:
+def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.datetime, max_age: dt.timedelta,
+                   services: Any = None) -> None:
+    if services is not None:
+        session.info["services"] = services
     row = session.get(OutboxMessage, msg_id)
     if row is None or row.status not in ("sending", "pending"):
         return  # already settled (another instance re-sent it after our lease ran out)
@@ -232,9 +236,11 @@ class OutboxWorker:
         max_age: dt.timedelta = dt.timedelta(hours=72),
         clock: Callable[[], dt.datetime] = utcnow,
         lease: dt.timedelta = LEASE,
+        services: Any = None,
     ):
         self.db = db
         self.lease = lease
+        self.services = services  # handed to outcome hooks (session.info["services"])
         self.adapters = adapters
         self.limits = limits  # claimed message -> rate limits to respect
         self.concurrency = concurrency
@@ -329,7 +335,7 @@ class OutboxWorker:
         if self.recorder is not None:
             self.recorder(msg["id"], result, self.clock())
         else:
-            await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age)
+            await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age, self.services)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until nothing is being sent (used on shutdown and by the terminal chat)."""

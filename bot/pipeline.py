@@ -64,7 +64,7 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
     from bot.outbox import record_outcome
 
     for r in records:
-        record_outcome(session, r.msg_id, r.result, r.at, max_age)
+        record_outcome(session, r.msg_id, r.result, r.at, max_age, services)
     inserted = [core.ingest(session, i) for i in inbounds]
     keys = list(dict.fromkeys(core.chat_key(i.channel, i.chat_id) for i, ok in zip(inbounds, inserted) if ok))
     created: list[OutboxMessage] = []
@@ -175,7 +175,7 @@ class Pipeline:
         app = self.app
         for r in records:
             try:
-                await app.db.run(record_outcome, r.msg_id, r.result, r.at, app.outbox.max_age)
+                await app.db.run(record_outcome, r.msg_id, r.result, r.at, app.outbox.max_age, app.services)
             except Exception:  # noqa: BLE001 - the lease makes it resend; never lost
                 log.exception("recording outcome of outbox %s failed", r.msg_id)
         for op in ingests:
