@@ -49,9 +49,25 @@ QUESTIONS = [
 ]
 
 
+def question_pool() -> list[str]:
+    """What citizens ask in the run: the questions above, every paraphrase of the shipped knowledge base and
+    the regression set (in- and out-of-scope) — about two thousand distinct texts, so the bot's decision
+    cache helps only as much as real repetition would."""
+    import json
+
+    from knowledge.kb import KnowledgeBase
+
+    pool = list(QUESTIONS)
+    pool += [q for e in KnowledgeBase.load().entries.values() for q in e.questions]
+    reg = ROOT / "tests" / "data" / "regression.jsonl"
+    pool += [json.loads(line)["q"] for line in reg.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return pool
+
+
 class Run:
     def __init__(self, fake: FakeTelegram):
         self.fake = fake
+        self.pool = question_pool()
         self.waiting: dict[str, tuple[float, asyncio.Future[float]]] = {}
         self.latencies: list[float] = []
         self.errors = 0
@@ -66,7 +82,7 @@ class Run:
 async def citizen(run: Run, http: aiohttp.ClientSession, urls: list[str], chat: int, messages: int, rng: random.Random) -> None:
     await asyncio.sleep(rng.uniform(0, 1.0))  # arrivals spread over the first second
     for i in range(messages):
-        update = run.fake.make_message(chat, rng.choice(QUESTIONS))
+        update = run.fake.make_message(chat, rng.choice(run.pool))
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         run.waiting[str(chat)] = (time.perf_counter(), fut)
         url = urls[(chat + i) % len(urls)]

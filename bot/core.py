@@ -65,24 +65,42 @@ def clean_inbound(inbound: Inbound) -> Inbound:
     return dataclasses.replace(inbound, text=text, display_name=name, username=username, callback=callback)
 
 
+def _event_row(inbound: Inbound, now: Any) -> dict[str, Any]:
+    inbound = clean_inbound(inbound)
+    return {
+        "channel": inbound.channel,
+        "event_key": inbound.event_key or f"{inbound.message_id or ''}:{inbound.callback_id or ''}",
+        "chat_key": chat_key(inbound.channel, inbound.chat_id),
+        "payload": inbound.to_dict(),
+        "status": "pending",
+        "attempts": 0,
+        "received_at": now,
+    }
+
+
 def ingest(session: Session, inbound: Inbound) -> bool:
     """Store an accepted platform event. False if it was already stored (a redelivery)."""
-    inbound = clean_inbound(inbound)
-    key = inbound.event_key or f"{inbound.message_id or ''}:{inbound.callback_id or ''}"
-    return insert_ignore(
-        session,
-        InboundEvent.__table__,
-        {
-            "channel": inbound.channel,
-            "event_key": key,
-            "chat_key": chat_key(inbound.channel, inbound.chat_id),
-            "payload": inbound.to_dict(),
-            "status": "pending",
-            "attempts": 0,
-            "received_at": _now(session),
-        },
-        ["channel", "event_key"],
+    return insert_ignore(session, InboundEvent.__table__, _event_row(inbound, _now(session)), ["channel", "event_key"])
+
+
+def ingest_many(session: Session, inbounds: list[Inbound]) -> list[bool]:
+    """`ingest` for a batch, in one multi-row statement. A key repeated in the batch counts once (the first)."""
+    if not inbounds:
+        return []
+    now = _now(session)
+    rows = [_event_row(i, now) for i in inbounds]
+    t = InboundEvent.__table__
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing(
+        index_elements=["channel", "event_key"]
     )
+    new = {(r.channel, r.event_key) for r in session.execute(ins.returning(t.c.channel, t.c.event_key), rows)}
+    out = []
+    for r in rows:
+        key = (r["channel"], r["event_key"])
+        out.append(key in new)
+        new.discard(key)  # a second copy in the same batch is a redelivery
+    return out
 
 
 def pending_chat_keys(session: Session, limit: int = 100) -> list[str]:
@@ -123,12 +141,69 @@ def process_chat(session: Session, key: str, services: Services, created: list[O
     return len(events)
 
 
+def process_chats(session: Session, keys: list[str], services: Services,
+                  created: list[OutboxMessage] | None = None) -> int:
+    """`process_chat` for many chats at once (group commit): one pass of locks, one read of their pending
+    events and one of their chat rows, then every event in arrival order."""
+    keys = sorted(set(keys))  # the same lock order in every instance: no deadlock
+    for key in keys:
+        lock_chat(session, key)
+    events: list[InboundEvent] = []
+    chats: dict[tuple[str, str], Chat] = {}
+    for part in _chunks(keys, 500):
+        events += session.exec(
+            select(InboundEvent).where(InboundEvent.chat_key.in_(part), InboundEvent.status == "pending")
+        ).all()
+        ids = [k.split(":", 1)[1] for k in part]
+        for chat in session.exec(select(Chat).where(Chat.chat_id.in_(ids))):
+            chats[(chat.channel, chat.chat_id)] = chat
+    events.sort(key=lambda e: e.id)
+    missing = {}
+    for e in events:
+        p = e.payload or {}
+        if (p.get("channel"), p.get("chat_id")) not in chats:
+            missing[(p.get("channel"), p.get("chat_id"))] = p.get("chat_type") or "private"
+    if missing:  # first contact of several people: create their rows in one statement
+        now = _now(session)
+        t = Chat.__table__
+        dialect = session.get_bind().dialect.name
+        ins = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing(
+            index_elements=["channel", "chat_id"])
+        session.execute(ins, [{"channel": c, "chat_id": i, "chat_type": kind, "user_id": "", "display_name": "",
+                               "username": "", "message_count": 0, "first_seen_at": now, "last_seen_at": now}
+                              for (c, i), kind in missing.items()])
+        for chat in session.exec(select(Chat).where(Chat.chat_id.in_([i for _, i in missing]))):
+            chats[(chat.channel, chat.chat_id)] = chat
+    for event in events:
+        process_event(session, event, services, created, chats, isolate=False)
+    return len(events)
+
+
+def _chunks(items: list[str], n: int) -> list[list[str]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
 def process_event(session: Session, event: InboundEvent, services: Services,
-                  created: list[OutboxMessage] | None = None) -> None:
+                  created: list[OutboxMessage] | None = None, chats: dict[tuple[str, str], Chat] | None = None,
+                  isolate: bool = True) -> None:
+    """Run one event through the router and queue its replies.
+
+    isolate=True (the inbox worker): a handler error rolls back only this event's changes (a savepoint), the
+    person gets an apology and the event is marked failed. isolate=False (the group-commit fast path): no
+    savepoint per event; a handler error propagates, the caller rolls the batch back and leaves its events to
+    the inbox worker, which runs them again isolated.
+    """
     inbound = Inbound.from_dict(event.payload or {})
     now = services.clock()
-    chat = touch_chat(session, inbound, now)
+    chat = touch_chat(session, inbound, now, chats)
     ctx = Ctx(inbound=inbound, session=session, chat=chat, services=services)
+    if not isolate:
+        from handlers.router import route
+
+        route(ctx)
+        event.status = "done"
+        _finish_event(session, event, inbound, ctx, chat, now, created)
+        return
     savepoint = session.begin_nested()
     try:
         from handlers.router import route
@@ -144,6 +219,11 @@ def process_event(session: Session, event: InboundEvent, services: Services,
         ctx.replies = [Reply(texts.INTERNAL_ERROR)]
         event.status = "failed"
         event.error = "".join(traceback.format_exception_only(type(err), err))[-500:]
+    _finish_event(session, event, inbound, ctx, chat, now, created)
+
+
+def _finish_event(session: Session, event: InboundEvent, inbound: Inbound, ctx: Ctx, chat: Chat, now: Any,
+                  created: list[OutboxMessage] | None) -> None:
     if inbound.callback_id:
         ctx.replies.insert(0, Reply("", kind="callback_answer", extra={"callback_id": inbound.callback_id}))
     for reply in ctx.replies:
@@ -155,8 +235,12 @@ def process_event(session: Session, event: InboundEvent, services: Services,
     session.add(event)
 
 
-def touch_chat(session: Session, inbound: Inbound, now: Any) -> Chat:
-    chat = get_or_create_chat(session, inbound.channel, inbound.chat_id, inbound.chat_type)
+def touch_chat(session: Session, inbound: Inbound, now: Any, chats: dict[tuple[str, str], Chat] | None = None) -> Chat:
+    chat = chats.get((inbound.channel, inbound.chat_id)) if chats is not None else None
+    if chat is None:
+        chat = get_or_create_chat(session, inbound.channel, inbound.chat_id, inbound.chat_type)
+        if chats is not None:
+            chats[(inbound.channel, inbound.chat_id)] = chat
     chat.last_seen_at = now
     chat.message_count += 1
     chat.blocked_at = None  # they wrote to us: they can be reached again

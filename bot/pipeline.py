@@ -63,23 +63,25 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
     """One transaction: record outcomes, store updates, process their chats, claim the new replies."""
     from bot.outbox import record_outcome
 
+    # Load the rows in one query and keep them referenced (the session's identity map holds objects weakly):
+    # record_outcome then finds each one without a query.
+    loaded = list(session.execute(sa.select(OutboxMessage).where(OutboxMessage.id.in_([r.msg_id for r in records]))).scalars()) if records else []
     for r in records:
         record_outcome(session, r.msg_id, r.result, r.at, max_age, services)
-    inserted = [core.ingest(session, i) for i in inbounds]
+    inserted = core.ingest_many(session, inbounds)
     keys = list(dict.fromkeys(core.chat_key(i.channel, i.chat_id) for i, ok in zip(inbounds, inserted) if ok))
     created: list[OutboxMessage] = []
     unprocessed: list[str] = []
     processed = 0
-    for key in keys:
-        mark = len(created)
+    if keys:
         try:
-            with session.begin_nested():
-                processed += core.process_chat(session, key, services, created=created)
-        except Exception:  # noqa: BLE001 - isolate one chat's failure; the inbox worker retries it
-            log.exception("fast path failed for %s; left to the inbox worker", key)
-            del created[mark:]
-            unprocessed.append(key)
+            with session.begin_nested():  # handler errors are caught per event; this catches the rest
+                processed = core.process_chats(session, keys, services, created=created)
+        except Exception:  # noqa: BLE001 - the updates stay stored and pending: the inbox worker retries them
+            log.exception("fast path failed for %d chats; left to the inbox worker", len(keys))
+            created, unprocessed, processed = [], keys, 0
     claimed = claim_created(session, created, channels, services.clock(), lease) if created else []
+    del loaded
     return BatchResult(inserted, claimed, unprocessed, processed)
 
 

@@ -385,9 +385,9 @@ async def test_a_staff_answer_that_runs_out_of_retries_is_reported(tmp_path, fak
     fake_zalo.fault_fn = lambda method, params: ("500", 0) if method == "sendMessage" else None
     tg = tg_settings(tmp_path, fake_tg, staff_chat_id=staff).model_dump(
         include={"telegram_bot_token", "telegram_api_base_url", "telegram_mode", "staff_chat_id"})
-    app = await make_app(zalo_settings(tmp_path, fake_zalo, outbox_max_age_hours=0.0003, **tg))  # ~1 s
+    app = await make_app(zalo_settings(tmp_path, fake_zalo, outbox_max_age_hours=0.001, **tg))  # 3.6 s
     queue(app, CHAT, Reply("Trả lời phản ánh.", kind="staff_answer", ref="PA-000778"))
-    notice = await fake_tg.wait_text(staff, "PA-000778", timeout=15)
+    notice = await fake_tg.wait_text(staff, "PA-000778", timeout=30)
     assert "sau nhiều lần thử" in notice.text
     assert outbox(app, CHAT)[0][0] == "dead" and outbox(app, CHAT)[0][1] >= 2
 
