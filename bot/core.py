@@ -341,6 +341,7 @@ def deliver(session: Session, reply: Reply, default: Chat | None = None, now: An
 
 
 def _outbox(session: Session, channel: str, chat_id: str, key: str, reply: Reply, payload: dict[str, Any], now: Any) -> OutboxMessage:
+    session.info["outbox_new"] = session.info.get("outbox_new", 0) + 1  # the pipeline reads it
     row = OutboxMessage(
         channel=channel,
         chat_id=chat_id,

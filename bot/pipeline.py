@@ -56,6 +56,7 @@ class BatchResult:
     claimed: list[dict[str, Any]]  # replies claimed for this process to send now
     unprocessed: list[str]  # chat keys whose processing failed here (left to the inbox worker)
     processed: int
+    more_to_send: bool  # queued messages the outbox worker must claim (not claimed here, or freed by a send)
 
 
 def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record], services: Any,
@@ -63,6 +64,7 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
     """One transaction: record outcomes, store updates, process their chats, claim the new replies."""
     from bot.outbox import record_outcome
 
+    session.info["outbox_new"] = 0
     # Load the rows in one query and keep them referenced (the session's identity map holds objects weakly):
     # record_outcome then finds each one without a query.
     loaded = list(session.execute(sa.select(OutboxMessage).where(OutboxMessage.id.in_([r.msg_id for r in records]))).scalars()) if records else []
@@ -81,8 +83,15 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
             log.exception("fast path failed for %d chats; left to the inbox worker", len(keys))
             created, unprocessed, processed = [], keys, 0
     claimed = claim_created(session, created, channels, services.clock(), lease) if created else []
+    more = session.info.get("outbox_new", 0) > len(claimed)  # split answers, other channels, hooks' messages
+    if not more and records:  # a finished send lets the next message of its chat go
+        o = OutboxMessage.__table__
+        keys = list({row.chat_key for row in loaded})
+        more = session.execute(
+            sa.select(o.c.id).where(o.c.chat_key.in_(keys), o.c.status == "pending").limit(1)
+        ).first() is not None
     del loaded
-    return BatchResult(inserted, claimed, unprocessed, processed)
+    return BatchResult(inserted, claimed, unprocessed, processed, more)
 
 
 def claim_created(session: Session, rows: list[OutboxMessage], channels: list[str], now: dt.datetime,
@@ -168,7 +177,7 @@ class Pipeline:
         app.inbox.processed += res.processed
         if res.claimed:
             app.outbox.dispatch(res.claimed)
-        if records or res.processed:
+        if res.more_to_send:
             app.outbox.kick()
 
     async def _fallback(self, ingests: list[_Ingest], records: list[_Record], err: Exception) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from operator import mul
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -123,6 +124,8 @@ class Matcher:
             for d in docs:
                 d.norm = self._length(d.words)
         self.texts_of: dict[str, list[str]] = {e: [d.text for d in docs] for e, docs in self.docs_of.items()}
+        self.doc_index_of: dict[str, dict[str, list[int]]] = {e: self._doc_index(docs) for e, docs in self.docs_of.items()}
+        self.inv_norms_of: dict[str, list[float]] = {e: [1.0 / d.norm for d in docs] for e, docs in self.docs_of.items()}
         self.vocab_of: dict[str, frozenset[str]] = {e: self._vocab(e) for e in self.docs_of}
         self.pairs_of: dict[str, frozenset[tuple[str, str]]] = {
             e: frozenset().union(*(d.pairs for d in docs)) for e, docs in self.docs_of.items()
@@ -138,6 +141,15 @@ class Matcher:
             if d is not skip:
                 words |= d.words
         return frozenset(words)
+
+    @staticmethod
+    def _doc_index(docs: list[Doc]) -> dict[str, list[int]]:
+        """word -> positions of the entry's paraphrases that contain it."""
+        index: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            for w in d.words:
+                index[w].append(i)
+        return dict(index)
 
     def _weight(self, word: str) -> float:
         return self.idf.get(word, self.max_idf)
@@ -204,48 +216,60 @@ class Matcher:
             return MatchResult(query)
         # Shortlist by raw overlap and by overlap relative to the entry's size, so that a short, exact entry
         # ("nông thôn mới là gì") is not crowded out by long entries that merely mention the same words.
-        inv = self._inv_vocab_norm
-        items = acc.items()
-        by_overlap = [e for _, e in heapq.nlargest(CANDIDATES // 2, ((v, e) for e, v in items))]
-        by_density = [e for _, e in heapq.nlargest(CANDIDATES // 2, ((v * inv[e], e) for e, v in items))]
+        half = CANDIDATES // 2
+        if len(acc) <= CANDIDATES:
+            by_overlap, by_density = list(acc), []
+        else:
+            keys = list(acc)
+            density = dict(zip(keys, map(mul, acc.values(), map(self._inv_vocab_norm.__getitem__, keys))))
+            by_overlap = heapq.nlargest(half, keys, key=acc.__getitem__)
+            by_density = heapq.nlargest(half, keys, key=density.__getitem__)
         shortlist = list(dict.fromkeys(by_overlap + by_density))
 
         # Per-word products for the cosine, computed once per question.
         q_idf = {w: q_weight[w] * self._weight(w) for w in q_set}
-        scored: list[Candidate] = []
+        # Three signals and the penalties first; fuzzy last, and only where it can still change the top `limit`.
+        common = (1.0 - prm.novelty * novelty) * vague
+        partial: list[tuple[float, float, str, float, float, float, float, list[str]]] = []
         for entry_id in shortlist:
             if skip_doc is not None and entry_id == skip_entry:
                 docs = [d for d in self.docs_of[entry_id] if d is not skip_doc]
                 vocab = self._vocab(entry_id, skip_doc)
                 pairs = frozenset().union(*(d.pairs for d in docs))
+                texts = [d.text for d in docs]
+                doc_words = self._doc_index(docs)
+                inv_norms = [1.0 / d.norm for d in docs]
             else:
                 docs, vocab, pairs = self.docs_of[entry_id], self.vocab_of[entry_id], self.pairs_of[entry_id]
+                texts, doc_words = self.texts_of[entry_id], self.doc_index_of[entry_id]
+                inv_norms = self.inv_norms_of[entry_id]
             if not docs:
                 continue
-            coverage = sum(q_weight[w] for w in q_set if w in vocab) / total
-            best_dot = 0.0
-            for d in docs:
-                dot = 0.0
-                for w in q_set & d.words:
-                    dot += q_idf[w]
-                dot /= d.norm
-                if dot > best_dot:
-                    best_dot = dot
-            cosine = best_dot / q_len
-            if q_pairs:
-                phrase = len(q_pairs & pairs) / len(q_pairs)
-            else:
-                phrase = coverage
-            texts = self.texts_of[entry_id] if len(docs) == len(self.docs_of[entry_id]) else [d.text for d in docs]
-            fuzzy = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio)[1] / 100.0
-            score = 100.0 * (prm.w_cosine * cosine + prm.w_coverage * coverage + prm.w_phrase * phrase
-                             + prm.w_fuzzy * fuzzy)
-            score *= (1.0 - prm.novelty * novelty) * vague
+            shared = [w for w in q_set if w in vocab]
+            coverage = sum(q_weight[w] for w in shared) / total
+            dots = [0.0] * len(docs)
+            for w in shared:  # dot products only with the paraphrases that contain the word
+                weight = q_idf[w]
+                for i in doc_words.get(w, ()):
+                    dots[i] += weight
+            cosine = max(map(mul, dots, inv_norms)) / q_len
+            phrase = len(q_pairs & pairs) / len(q_pairs) if q_pairs else coverage
+            mult = common
             for n in q_numbers - vocab:
-                score *= prm.year_mismatch if len(n) == 4 else prm.number_mismatch
+                mult *= prm.year_mismatch if len(n) == 4 else prm.number_mismatch
             for a in q_anchors:
                 if not set(a) <= vocab:
-                    score *= prm.anchor_missing
+                    mult *= prm.anchor_missing
+            base = 100.0 * (prm.w_cosine * cosine + prm.w_coverage * coverage + prm.w_phrase * phrase)
+            upper = (base + 100.0 * prm.w_fuzzy) * mult  # fuzzy is at most 1
+            partial.append((upper, base, entry_id, mult, cosine, coverage, phrase, texts))
+        partial.sort(key=lambda p: p[0], reverse=True)
+        scored: list[Candidate] = []
+        for upper, base, entry_id, mult, cosine, coverage, phrase, texts in partial:
+            if len(scored) >= limit and upper < scored[limit - 1].score:
+                break  # neither this candidate nor any after it can enter the top `limit`
+            fuzzy = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio)[1] / 100.0
+            score = (base + 100.0 * prm.w_fuzzy * fuzzy) * mult
             scored.append(Candidate(entry_id, round(score, 2), cosine, coverage, phrase, fuzzy))
-        scored.sort(key=lambda c: c.score, reverse=True)
+            scored.sort(key=lambda c: c.score, reverse=True)
         return MatchResult(query, scored[:limit])

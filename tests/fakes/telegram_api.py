@@ -154,7 +154,12 @@ class FakeTelegram:
     async def _params(self, request: web.Request) -> dict[str, Any]:
         out: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
-            out.update(await request.json())
+            for k, v in (await request.json()).items():
+                # like a form field, a string value may hold a JSON-serialized object (PTB sends them so)
+                try:
+                    out[k] = json.loads(v) if isinstance(v, str) else v
+                except ValueError:
+                    out[k] = v
             return out
         if request.can_read_body:
             form = await request.post()
