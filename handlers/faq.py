@@ -93,6 +93,7 @@ def log_unanswered(ctx: Ctx, text: str, d: Decision) -> "UnansweredQuestion":
     best = d.result.best
     row = UnansweredQuestion(
         channel=ctx.inbound.channel,
+        chat_key=f"{ctx.inbound.channel}:{ctx.inbound.chat_id}",
         text=text[:1000],
         folded=fold(text)[:1000],
         best_entry_id=best.entry_id if best else None,

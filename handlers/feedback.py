@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 import uuid
 
 from bot.messages import Attachment, Button
-from bot.storage.models import KeyValue, UnansweredQuestion
+from sqlmodel import select
+
+from bot.storage.models import UnansweredQuestion
 from handlers import texts_tickets as T
 from handlers import ticketing
 from handlers.base import Ctx, callback, command, menu_item, step, text_handler
@@ -360,31 +363,31 @@ def send(ctx: Ctx, draft: str) -> None:
 
 
 # ------------------------------------------------------------------ from the FAQ: "Gửi câu hỏi cho cán bộ"
-ASK_KEY = "faq-ask:{chat}"
-ASK_REMEMBER = 10
+ASK_LOOKBACK = 20  # the person's recent unanswered questions a button can still refer to
+
+
+def question_digest(text: str) -> str:
+    """A short fingerprint of a question for the button (callback data is small and can be forged: the
+    question itself is looked up among the presser's own questions)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
 def offer_question_button(ctx: Ctx, row: UnansweredQuestion) -> Button | None:
     """FAQ hook: the question the bot could not answer can go to an officer with one tap."""
     if ctx.inbound.chat_type != "private" or ticketing.in_staff_chat(ctx.settings, ctx.inbound):
         return None
-    ctx.session.flush()
-    key = ASK_KEY.format(chat=f"{ctx.inbound.channel}:{ctx.inbound.chat_id}")
-    kv = ctx.session.get(KeyValue, key) or KeyValue(key=key, value={"ids": []})
-    ids = ([*(kv.value or {}).get("ids", []), row.id])[-ASK_REMEMBER:]
-    kv.value = {"ids": ids}  # only this chat may turn these questions into tickets
-    kv.updated_at = ctx.now
-    ctx.session.add(kv)
-    return Button(T.BTN_ASK_OFFICER, f"fb:ask:{row.id}")
+    return Button(T.BTN_ASK_OFFICER, f"fb:ask:{question_digest(row.text)}")
 
 
 def question_to_officer(ctx: Ctx, arg: str) -> None:
     inbound = ctx.inbound
-    key = ASK_KEY.format(chat=f"{inbound.channel}:{inbound.chat_id}")
-    kv = ctx.session.get(KeyValue, key)
-    allowed = (kv.value or {}).get("ids", []) if kv else []
-    qid = int(arg) if arg.isdigit() else -1
-    row = ctx.session.get(UnansweredQuestion, qid) if qid in allowed else None
+    recent = ctx.session.exec(
+        select(UnansweredQuestion)
+        .where(UnansweredQuestion.chat_key == f"{inbound.channel}:{inbound.chat_id}")
+        .order_by(UnansweredQuestion.id.desc())
+        .limit(ASK_LOOKBACK)
+    ).all()
+    row = next((q for q in recent if question_digest(q.text) == arg), None)  # only the presser's own questions
     if row is None:
         ctx.reply(T.QUESTION_GONE)
         return
