@@ -1,6 +1,8 @@
 # Two commands for a fresh clone:  make run   |   make test
 # Both create (or reuse) the virtual environment in .venv themselves.
-PY ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+# The first Python >= 3.11 that actually runs (a pyenv shim may exist for a version that is not installed).
+PY ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1 && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
@@ -8,7 +10,7 @@ STAMP := $(VENV)/.installed-dev
 .PHONY: run test bench eval check clean
 
 $(STAMP): pyproject.toml
-	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || { echo "ntm-bot cần Python 3.11 trở lên (PY=$(PY))"; exit 1; }
+	@test -n "$(PY)" || { echo "ntm-bot cần Python 3.11 trở lên (không tìm thấy python3.11+)"; exit 1; }
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
 	@$(BIN)/python -m pip install --quiet -e '.[dev]'
