@@ -151,7 +151,18 @@ RATE_LOW_THANKS = (
 )
 RATE_ALREADY = "Bạn đã đánh giá phản ánh {code} rồi ({stars}). Cảm ơn bạn!"
 RATE_NOT_CLOSED = "Phản ánh {code} chưa đóng nên chưa đánh giá được."
-DELIVERY_FAILED_STAFF = "⚠️ Không gửi được tin tới người dân của phản ánh {code} ({why}). Hãy liên hệ bằng cách khác nếu có."
+# Posted in the ticket's place in the staff inbox when a message to the citizen will never arrive. The reason is
+# the one the channel gave (e.g. the Zalo OA 7-day reply window), in Vietnamese.
+DELIVERY_FAILED_STAFF = (
+    "⚠️ **Không gửi được tin tới người dân** (phản ánh {code}, kênh {channel}).\n"
+    "Lý do: {reason}.\n"
+    "Nội dung chưa gửi ({parts} tin nhắn):\n«{text}»\n\n"
+    "Vui lòng liên hệ người dân bằng cách khác, hoặc chờ người dân nhắn lại rồi gửi lại.{phone}"
+)
+DELIVERY_FAILED_PHONE = "\nNgười dân có để lại số điện thoại: /ticket {code} hien-sdt"
+REASON_GAVE_UP = "{channel} không nhận tin sau nhiều lần thử ({detail})"
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "zalo_oa": "Zalo OA", "terminal": "máy tính (thử nghiệm)",
+                 "email": "e-mail"}
 
 # ---------------------------------------------------------------- staff: the inbox
 CARD = (

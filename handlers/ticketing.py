@@ -26,7 +26,7 @@ import sqlalchemy as sa
 import yaml
 from sqlmodel import Session, select
 
-from bot.channels.base import SendResult, caps_of
+from bot.channels.base import CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
 from bot.config import Settings, split_list
 from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows
 from bot.outbox import on_outcome
@@ -215,6 +215,10 @@ def contact_of(ticket: Ticket, reveal: bool = False) -> str:
         return "Ẩn danh" if ticket.contact_erased_at is None else "Đã xóa thông tin liên hệ (hết thời hạn lưu)"
     phone = ticket.contact_phone if reveal else mask_phone(ticket.contact_phone)
     return f"{ticket.contact_name or ''} · {phone}".strip(" ·")
+
+
+def channel_name(channel: str) -> str:
+    return T.CHANNEL_NAMES.get(channel, channel)
 
 
 def short(text: str, n: int = 80) -> str:
@@ -593,16 +597,13 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         return
-    from bot.config import get_settings
-
-    settings = _SETTINGS.get("current") or get_settings()
+    settings = _hook_settings(session)
     if extra.get("op") == "create_topic":
         _topic_created(session, settings, row, ticket, result)
         return
     if extra.get("to_citizen"):
-        if row.status in ("blocked", "failed", "dead"):
-            why = "người dân đã chặn bot" if row.status == "blocked" else "lỗi nền tảng"
-            notify_staff(session, settings, ticket, T.DELIVERY_FAILED_STAFF.format(code=ticket.code, why=why), track=False)
+        if row.status in UNDELIVERED_STATUSES:
+            _report_undelivered(session, settings, ticket, row, result)
         return
     if result.ok and row.channel == TELEGRAM:
         ids = list((result.extra or {}).get("message_ids") or [])
@@ -617,6 +618,50 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
         if extra.get("card") and result.message_id:
             ticket.card_message_id = result.message_id
             session.add(ticket)
+
+
+def _hook_settings(session: Session) -> Settings:
+    services = session.info.get("services")
+    if services is not None:
+        return services.settings
+    from bot.config import get_settings
+
+    return _SETTINGS.get("current") or get_settings()
+
+
+UNDELIVERED_STATUSES = ("failed", "blocked", "dead")
+QUOTE_LIMIT = 1500
+
+
+def _report_undelivered(session: Session, settings: Settings, ticket: Ticket, row: OutboxMessage,
+                        result: SendResult) -> None:
+    """A message for the citizen that will never arrive (an officer's answer past the Zalo OA reply window, a
+    blocked bot, retries run out): the officers are told once, where they work on the ticket, with the reason
+    the channel gave and the words that did not arrive. When the chat itself cannot be reached, the rest of what
+    is queued for this ticket there is stopped and reported in the same notice."""
+    reason = row.last_error or result.error or "không rõ"
+    if row.status == "dead":  # transient errors until OUTBOX_MAX_AGE_HOURS ran out
+        reason = T.REASON_GAVE_UP.format(channel=channel_name(row.channel), detail=reason)
+    parts = [row]
+    if row.status == "blocked" or (result.extra or {}).get(CHAT_UNREACHABLE):
+        o = OutboxMessage
+        queued = session.exec(
+            select(o).where(o.chat_key == row.chat_key, o.ref == row.ref, o.status == "pending", o.id != row.id).order_by(o.id)
+        ).all()
+        for other in queued:
+            other_extra = (other.payload or {}).get("extra") or {}
+            if other_extra.get("to_citizen") and other_extra.get("ticket_id") == ticket.id:
+                other.status, other.last_error = row.status, row.last_error
+                session.add(other)
+                parts.append(other)
+    quote = "\n".join(strip_markup((p.payload or {}).get("text") or "") for p in parts).strip()
+    if len(quote) > QUOTE_LIMIT:
+        quote = quote[:QUOTE_LIMIT].rstrip() + "…"
+    notify_staff(session, settings, ticket, T.DELIVERY_FAILED_STAFF.format(
+        code=ticket.code, channel=channel_name(row.channel), reason=reason.rstrip(". "), parts=len(parts),
+        text=quote or "(trống)", phone=T.DELIVERY_FAILED_PHONE.format(code=ticket.code) if ticket.contact_phone else "",
+    ), track=False)
+    log.warning("message for %s to %s undelivered (%s); staff told", ticket.code, row.chat_key, reason)
 
 
 def _topic_created(session: Session, settings: Settings, row: OutboxMessage, ticket: Ticket, result: SendResult) -> None:

@@ -69,6 +69,11 @@ class SendResult:
         return not (self.ok or self.blocked or self.permanent)
 
 
+# SendResult.extra flag: the chat itself cannot be reached (e.g. the Zalo OA reply window has passed), not just
+# this message; what else is queued for it will not arrive either.
+CHAT_UNREACHABLE = "chat_unreachable"
+
+
 class ChannelAdapter(abc.ABC):
     """One platform. `send` must never raise for platform errors: it reports them."""
 
