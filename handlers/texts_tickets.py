@@ -167,6 +167,7 @@ CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "zalo_oa": "Zalo OA", "
 # ---------------------------------------------------------------- staff: the inbox
 CARD = (
     "🆕 **{code}** · {category}{source}\n"
+    "💬 Người dân gửi qua **{channel}**\n"
     "📍 {place}\n"
     "⏰ Hạn trả lời: {due}\n"
     "👤 {contact}\n"
@@ -176,6 +177,7 @@ CARD = (
 CARD_TOPIC_HINT = "Trả lời người dân: gõ thẳng vào chủ đề này (tin không bắt đầu bằng /), hoặc /reply {code} nội dung"
 CARD_SOURCE_FAQ = " · câu hỏi bot chưa trả lời được"
 CARD_MEDIA = "\n📎 {n} tệp/ảnh kèm theo (bên dưới)"
+MEDIA_LINK = "\n🔗 {url}"
 CARD_MEDIA_CAPTION = "📎 {code}: tệp/ảnh người dân gửi"
 BTN_TAKE = "🙋 Tôi nhận xử lý"
 CITIZEN_ADDED_INFO = "✍️ **{code}**: người dân bổ sung thông tin:\n{text}{media}"
