@@ -294,7 +294,7 @@ async def test_a_citizen_who_blocked_the_bot_is_reported_once_with_the_reason(tm
     fake_tg.blocked.add("5501")
     await officer.say("Xã đã cử người xuống kiểm tra.", reply_to=card.message_id)
     notice = await officer.expect("Không gửi được tin tới người dân")
-    assert code in plain(notice.text) and "người dân đã chặn bot" in plain(notice.text)
+    assert code in plain(notice.text) and "người nhận đã chặn bot" in plain(notice.text)
     assert "Xã đã cử người xuống kiểm tra." in plain(notice.text) and f"/ticket {code} hien-sdt" in plain(notice.text)
     await officer.say(f"/status {code} đã xử lý")
     await officer.expect("Không gửi được tin tới người dân")  # a later message fails on its own: told again

@@ -392,7 +392,7 @@ class TelegramChannel(ChannelAdapter):
         except RetryAfter as err:
             return SendResult(False, retry_after=_retry_seconds(err.retry_after), error="429 retry after")
         except Forbidden as err:  # errors that end a message are worded for the officers who may read them
-            return SendResult(False, blocked=True, error=f"người dân đã chặn bot hoặc rời Telegram ({self.redact(str(err))})")
+            return SendResult(False, blocked=True, error=f"người nhận đã chặn bot hoặc rời cuộc trò chuyện ({self.redact(str(err))})")
         except ChatMigrated as err:
             return SendResult(False, new_chat_id=str(err.new_chat_id), error="chat migrated")
         except BadRequest as err:
