@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_attribute
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from bot.channels.base import caps_of, split_text, strip_markup
+from bot.channels.base import caps_of, for_caps, split_text, strip_markup
 from bot.messages import Inbound, Reply
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
 import handlers
@@ -303,7 +303,8 @@ def mark_failed_attempt(session: Session, key: str, error: str) -> None:
 
 # ------------------------------------------------------------------ outbound
 def deliver(session: Session, reply: Reply, default: Chat | None = None, now: Any = None) -> list[OutboxMessage]:
-    """Queue a reply for its channel. Buttons become numbered options where the channel has none."""
+    """Queue a reply for its channel. Buttons become numbered options where the channel has none, and words
+    marked with `by_caps` ("bấm"/"gõ") are the ones for that channel."""
     channel = reply.channel or (default.channel if default else None)
     chat_id = reply.chat_id or (default.chat_id if default else None)
     if not channel or not chat_id:
@@ -318,7 +319,7 @@ def deliver(session: Session, reply: Reply, default: Chat | None = None, now: An
         return [_outbox(session, channel, chat_id, f"{key}:cb", reply, dict(base, text=""), now)]
 
     caps = caps_of(channel)
-    text = reply.text
+    text = for_caps(reply.text, caps)  # "bấm" where there are buttons, "gõ" where choices are typed
     buttons = [[{"label": b.label, "data": b.data} for b in row] for row in reply.buttons]
     target = default if default and (default.channel, default.chat_id) == (channel, chat_id) else None
     if buttons and not caps.buttons:

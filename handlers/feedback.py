@@ -171,15 +171,19 @@ def show_summary(ctx: Ctx) -> None:
     ctx.reply(
         T.SUMMARY.format(category=cat.label if cat else "?", place=place, description=ticketing.short(d.get("description", ""), 600),
                          media=T.SUMMARY_MEDIA.format(n=n) if n else "", contact=contact),
-        buttons=[
-            Button(T.BTN_SEND, f"fb:send:{d['draft']}"),
-            Button(T.BTN_EDIT_CATEGORY, "fb:edit:category"),
-            Button(T.BTN_EDIT_DESCRIPTION, "fb:edit:description"),
-            Button(T.BTN_EDIT_LOCATION, "fb:edit:location"),
-            Button(T.BTN_EDIT_CONTACT, "fb:edit:contact"),
-            Button(T.BTN_CANCEL, "fb:cancel"),
-        ],
+        buttons=summary_buttons(d),
     )
+
+
+def summary_buttons(d: dict) -> list[Button]:
+    return [
+        Button(T.BTN_SEND, f"fb:send:{d['draft']}"),
+        Button(T.BTN_EDIT_CATEGORY, "fb:edit:category"),
+        Button(T.BTN_EDIT_DESCRIPTION, "fb:edit:description"),
+        Button(T.BTN_EDIT_LOCATION, "fb:edit:location"),
+        Button(T.BTN_EDIT_CONTACT, "fb:edit:contact"),
+        Button(T.BTN_CANCEL, "fb:cancel"),
+    ]
 
 
 # ------------------------------------------------------------------ steps (the next message of the citizen)
@@ -330,7 +334,7 @@ def on_confirm_text(ctx: Ctx) -> None:
     if fold(ctx.inbound.text) in _SEND_WORDS:
         send(ctx, ctx.data.get("draft", ""))
         return
-    ctx.reply(T.CONFIRM_HINT)
+    ctx.reply(T.CONFIRM_HINT, buttons=summary_buttons(ctx.data))  # the choices again (typed numbers need them)
 
 
 # ------------------------------------------------------------------ filing

@@ -269,7 +269,7 @@ def ticket_cmd(ctx: Ctx) -> None:
         code=t.code, category=t.category_label, source=T.CARD_SOURCE_FAQ if t.source == "faq" else "",
         status=STATUS_LABELS.get(t.status, t.status), due=ticketing.fmt_date(t.due_date), late=late,
         place=ticketing.place_of(t), contact=contact, assigned=t.assigned_name or "(chưa giao)",
-        created=ticketing.fmt_time(t.created_at), channel=t.channel,
+        created=ticketing.fmt_time(t.created_at), channel=ticketing.channel_name(t.channel),
     )]
     lines.append(T.TICKET_HISTORY)
     messages = ctx.session.exec(select(TicketMessage).where(TicketMessage.ticket_id == t.id).order_by(TicketMessage.id)).all()

@@ -1,7 +1,9 @@
 """Everything the bot says that is not knowledge-base content, in one place for review.
 
-`**bold**` is the only markup; channels render or strip it.
+`**bold**` is the only markup; channels render or strip it. Words about pressing buttons are marked with
+`by_caps(with buttons, typed)`: the core keeps the ones for the channel a message goes to.
 """
+from bot.channels.base import by_caps
 
 WELCOME = (
     "Xin chào{name}! 👋 Tôi là trợ lý tự động của **{agency}** về Chương trình xây dựng nông thôn mới "
@@ -29,7 +31,7 @@ MEDIA_OUTSIDE_REPORT = (
     "Bạn gõ câu hỏi bằng chữ, hoặc gõ /help để xem hướng dẫn."
 )
 TOO_LONG = "Tin nhắn dài quá nên tôi chỉ đọc phần đầu (khoảng 4.000 ký tự)."
-STALE_BUTTON = "Nút này đã cũ, không còn dùng được. Bạn gõ /start để xem menu mới nhé."
+STALE_BUTTON = by_caps("Nút này", "Lựa chọn này") + " đã cũ, không còn dùng được. Bạn gõ /start để xem menu mới nhé."
 UNSUPPORTED_CONTENT = (
     "Xin lỗi, tôi không đọc được tin nhắn này (nền tảng không chuyển nội dung cho tôi). "
     "Bạn vui lòng liên hệ trực tiếp: {contact}."

@@ -1,4 +1,9 @@
-"""What citizens and officers read about reports (phản ánh). `**bold**` is the only markup."""
+"""What citizens and officers read about reports (phản ánh). `**bold**` is the only markup.
+
+Where a text tells people to press a button, `by_caps` gives the words for channels with buttons and for
+channels where choices are typed (numbered options): "bấm «Bỏ qua»" / "gõ «bỏ qua»".
+"""
+from bot.channels.base import by_caps
 
 # ---------------------------------------------------------------- commands (Telegram menu, /help)
 CMD_REPORT = "Gửi phản ánh, kiến nghị"
@@ -36,7 +41,9 @@ LOCATION_NOT_FOUND = (
 BTN_KEEP_AS_TYPED = "Giữ nguyên như tôi ghi"
 BTN_NONE_OF_THESE = "Không phải các nơi trên"
 LOCATION_RETYPE = "Bạn gõ lại tên xã, phường, đặc khu giúp tôi nhé (ví dụ «xã Mỹ Khánh»)."
-ASK_HAMLET = "Bước 4/5: Ở **ấp, khóm** hay địa chỉ cụ thể nào? (Không rõ thì bấm «Bỏ qua».)"
+ASK_HAMLET = (
+    "Bước 4/5: Ở **ấp, khóm** hay địa chỉ cụ thể nào? (Không rõ thì " + by_caps("bấm «Bỏ qua»", "gõ «bỏ qua»") + ".)"
+)
 BTN_SKIP = "Bỏ qua"
 ASK_CONTACT = (
     "Bước 5/5: Bạn muốn gửi **ẩn danh**, hay để lại **họ tên và số điện thoại** để cán bộ liên hệ khi cần?\n"
@@ -64,7 +71,8 @@ SUMMARY = (
     "• Nơi xảy ra: {place}\n"
     "• Nội dung: {description}{media}\n"
     "• Liên hệ: {contact}\n\n"
-    "Nếu đúng, bấm **Gửi phản ánh**. Muốn sửa phần nào thì bấm nút tương ứng."
+    "Nếu đúng, " + by_caps("bấm **Gửi phản ánh**", "gõ «gửi»") + ". "
+    "Muốn sửa phần nào thì " + by_caps("bấm nút tương ứng", "gõ số của mục đó") + "."
 )
 SUMMARY_MEDIA = "\n• Tệp/ảnh kèm theo: {n}"
 CONTACT_ANONYMOUS = "ẩn danh"
@@ -74,7 +82,10 @@ BTN_EDIT_DESCRIPTION = "✏️ Sửa nội dung"
 BTN_EDIT_LOCATION = "✏️ Sửa nơi xảy ra"
 BTN_EDIT_CONTACT = "✏️ Sửa cách liên hệ"
 BTN_CANCEL = "❌ Hủy phản ánh"
-CONFIRM_HINT = "Bạn bấm **Gửi phản ánh** để gửi, chọn một mục để sửa, hoặc gõ /huy để hủy."
+CONFIRM_HINT = (
+    "Bạn " + by_caps("bấm **Gửi phản ánh** để gửi, chọn một mục để sửa", "gõ «gửi» để gửi, gõ số của mục cần sửa")
+    + ", hoặc gõ /huy để hủy."
+)
 REPORT_CANCELLED = "Đã hủy phản ánh, không có gì được gửi đi. Khi cần, gõ /phananh để gửi lại."
 RECEIPT = (
     "✅ **Đã tiếp nhận phản ánh của bạn.**\n"
@@ -86,7 +97,8 @@ RECEIPT = (
 ALREADY_SENT = "Phản ánh này đã được gửi rồi, mã **{code}**. Gõ /tracuu {code} để xem tình trạng."
 DRAFT_GONE = "Phản ánh đang soạn không còn nữa (đã gửi, đã hủy hoặc đã hết hạn). Gõ /phananh để bắt đầu lại."
 DRAFT_REMINDER = (
-    "⏰ Bạn còn một phản ánh **chưa gửi xong**. Bạn trả lời tiếp câu hỏi trước, bấm «Tiếp tục», hoặc gõ /huy để bỏ.\n"
+    "⏰ Bạn còn một phản ánh **chưa gửi xong**. Bạn trả lời tiếp câu hỏi trước, "
+    + by_caps("bấm «Tiếp tục»", "gõ «tiếp tục»") + ", hoặc gõ /huy để bỏ.\n"
     "Phản ánh chưa gửi sẽ tự hủy sau {hours} giờ."
 )
 BTN_RESUME = "▶️ Tiếp tục"
@@ -117,11 +129,14 @@ INFO_ADDED = "✅ Đã gửi thông tin bổ sung cho phản ánh **{code}** t�
 CLOSED_NO_ADD = "Phản ánh {code} đã đóng. Nếu còn vấn đề, bạn gõ /phananh để gửi phản ánh mới."
 ANSWER_TO_CITIZEN = "📩 **Trả lời phản ánh {code}** từ {agency}:\n\n{text}"
 ANSWER_MEDIA_ELSEWHERE = "\n\n(Kèm {n} tệp/ảnh; bạn liên hệ {contact} để nhận.)"
-ANSWER_FOOTER = "\n\nGõ /tracuu {code} để xem lại. Cần bổ sung thông tin thì bấm nút bên dưới."
+ANSWER_FOOTER = (
+    "\n\nGõ /tracuu {code} để xem lại. Cần bổ sung thông tin thì "
+    + by_caps("bấm nút bên dưới", "gõ «bổ sung thông tin»") + "."
+)
 STATUS_TO_CITIZEN = "🔔 Phản ánh **{code}** đã chuyển sang trạng thái: **{status}**."
 NEED_INFO_TO_CITIZEN = (
     "🔔 Phản ánh **{code}**: cán bộ cần bạn **bổ sung thông tin** để xử lý tiếp.{reason}\n"
-    "Bấm «Bổ sung thông tin» rồi gõ nội dung (có thể gửi kèm ảnh)."
+    + by_caps("Bấm «Bổ sung thông tin»", "Gõ «bổ sung thông tin»") + " rồi gõ nội dung (có thể gửi kèm ảnh)."
 )
 CLOSED_TO_CITIZEN = (
     "✅ Phản ánh **{code}** đã được **đóng** bởi {agency}.\n**Kết quả:** {reason}\n\n"
@@ -131,15 +146,28 @@ REOPENED_TO_CITIZEN = "🔔 Phản ánh **{code}** đã được **mở lại** 
 RATE_THANKS = "Cảm ơn bạn đã đánh giá {stars} cho phản ánh {code}. 🌾"
 RATE_LOW_THANKS = (
     "Cảm ơn bạn đã đánh giá {stars}. Rất tiếc bạn chưa hài lòng: phản ánh **{code}** đã được **mở lại** và chuyển "
-    "lãnh đạo xem xét. Bạn có thể bấm «Bổ sung thông tin» để nói rõ điều chưa ổn."
+    "lãnh đạo xem xét. Bạn có thể " + by_caps("bấm «Bổ sung thông tin»", "gõ «bổ sung thông tin»")
+    + " để nói rõ điều chưa ổn."
 )
 RATE_ALREADY = "Bạn đã đánh giá phản ánh {code} rồi ({stars}). Cảm ơn bạn!"
 RATE_NOT_CLOSED = "Phản ánh {code} chưa đóng nên chưa đánh giá được."
-DELIVERY_FAILED_STAFF = "⚠️ Không gửi được tin tới người dân của phản ánh {code} ({why}). Hãy liên hệ bằng cách khác nếu có."
+# Posted in the ticket's place in the staff inbox when a message to the citizen will never arrive. The reason is
+# the one the channel gave (e.g. the Zalo OA 7-day reply window), in Vietnamese.
+DELIVERY_FAILED_STAFF = (
+    "⚠️ **Không gửi được tin tới người dân** (phản ánh {code}, kênh {channel}).\n"
+    "Lý do: {reason}.\n"
+    "Nội dung chưa gửi ({parts} tin nhắn):\n«{text}»\n\n"
+    "Vui lòng liên hệ người dân bằng cách khác, hoặc chờ người dân nhắn lại rồi gửi lại.{phone}"
+)
+DELIVERY_FAILED_PHONE = "\nNgười dân có để lại số điện thoại: /ticket {code} hien-sdt"
+REASON_GAVE_UP = "{channel} không nhận tin sau nhiều lần thử ({detail})"
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "zalo_oa": "Zalo OA", "terminal": "máy tính (thử nghiệm)",
+                 "email": "e-mail"}
 
 # ---------------------------------------------------------------- staff: the inbox
 CARD = (
     "🆕 **{code}** · {category}{source}\n"
+    "💬 Người dân gửi qua **{channel}**\n"
     "📍 {place}\n"
     "⏰ Hạn trả lời: {due}\n"
     "👤 {contact}\n"
@@ -149,6 +177,7 @@ CARD = (
 CARD_TOPIC_HINT = "Trả lời người dân: gõ thẳng vào chủ đề này (tin không bắt đầu bằng /), hoặc /reply {code} nội dung"
 CARD_SOURCE_FAQ = " · câu hỏi bot chưa trả lời được"
 CARD_MEDIA = "\n📎 {n} tệp/ảnh kèm theo (bên dưới)"
+MEDIA_LINK = "\n🔗 {url}"
 CARD_MEDIA_CAPTION = "📎 {code}: tệp/ảnh người dân gửi"
 BTN_TAKE = "🙋 Tôi nhận xử lý"
 CITIZEN_ADDED_INFO = "✍️ **{code}**: người dân bổ sung thông tin:\n{text}{media}"
@@ -238,7 +267,7 @@ STAFF_UNKNOWN_USER = (
 STAFF_NOT_FOUND = "{who} không có trong danh sách cán bộ."
 STAFF_LIST_TITLE = "**Cán bộ** ({n}):"
 ROLE_LABELS = {"admin": "quản trị viên", "supervisor": "lãnh đạo", "officer": "cán bộ"}
-STAFF_BUTTON_ONLY = "Xin lỗi, nút này chỉ dành cho cán bộ tiếp nhận phản ánh."
+STAFF_BUTTON_ONLY = "Xin lỗi, " + by_caps("nút này", "lựa chọn này") + " chỉ dành cho cán bộ tiếp nhận phản ánh."
 NOT_STAFF_ANSWER = "Bạn chưa được đăng ký là cán bộ tiếp nhận nên tin này không được gửi cho người dân."
 STAFF_ROOM_HINT = "Đây là phòng cán bộ. Gõ /inbox để xem phản ánh, /help_staff để xem các lệnh."
 

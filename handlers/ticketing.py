@@ -26,7 +26,7 @@ import sqlalchemy as sa
 import yaml
 from sqlmodel import Session, select
 
-from bot.channels.base import SendResult, caps_of
+from bot.channels.base import CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
 from bot.config import Settings, split_list
 from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows
 from bot.outbox import on_outcome
@@ -217,6 +217,10 @@ def contact_of(ticket: Ticket, reveal: bool = False) -> str:
     return f"{ticket.contact_name or ''} · {phone}".strip(" ·")
 
 
+def channel_name(channel: str) -> str:
+    return T.CHANNEL_NAMES.get(channel, channel)
+
+
 def short(text: str, n: int = 80) -> str:
     text = " ".join((text or "").split())
     return text if len(text) <= n else text[: n - 1] + "…"
@@ -229,16 +233,32 @@ def topic_title(ticket: Ticket) -> str:
     return title if len(title) <= 128 else title[:127] + "…"
 
 
-def card_text(ticket: Ticket, settings: Settings, media: int) -> str:
+def portable(attachments: Iterable[Attachment], source: str, target: str) -> list[Attachment]:
+    """The files a channel can show from another: a platform's file ids only there, public URLs anywhere."""
+    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://"))]
+
+
+def links(attachments: Iterable[Attachment], source: str, target: str) -> str:
+    """Links to files that came from another platform, written out too: if the staff platform cannot fetch one
+    (it has expired, it is not public), the officers can still open it."""
+    urls = [a.ref for a in attachments if source != target and a.ref.startswith(("https://", "http://"))]
+    return "".join(T.MEDIA_LINK.format(url=u) for u in urls[:MAX_ATTACHMENTS])
+
+
+def card_text(ticket: Ticket, settings: Settings, attachments: list[Attachment]) -> str:
+    media = ""
+    if attachments:
+        media = T.CARD_MEDIA.format(n=len(attachments)) + links(attachments, ticket.channel, staff_target(settings)[0])
     text = T.CARD.format(
         code=ticket.code,
         category=ticket.category_label,
         source=T.CARD_SOURCE_FAQ if ticket.source == "faq" else "",
+        channel=channel_name(ticket.channel),
         place=place_of(ticket),
         due=fmt_date(ticket.due_date, weekday=True),
         contact=contact_of(ticket),
         description=ticket.description,
-        media=T.CARD_MEDIA.format(n=media) if media else "",
+        media=media,
     )
     if ticket.staff_thread_id:
         text = text.rsplit("\n", 1)[0] + "\n" + T.CARD_TOPIC_HINT.format(code=ticket.code)
@@ -290,11 +310,12 @@ def notify_citizen(session: Session, ticket: Ticket, text: str, buttons: list[Bu
 def _queue_card(session: Session, settings: Settings, ticket: Ticket, attachments: list[Attachment]) -> None:
     channel, _ = staff_target(settings)
     buttons = [Button(T.BTN_TAKE, f"st:take:{ticket.id}")] if caps_of(channel).buttons else []
-    notify_staff(session, settings, ticket, card_text(ticket, settings, len(attachments)), buttons=button_rows(buttons),
+    notify_staff(session, settings, ticket, card_text(ticket, settings, attachments), buttons=button_rows(buttons),
                  extra={"card": True})
-    if attachments and channel == TELEGRAM:
-        photos = [a for a in attachments if a.kind == "photo"]
-        others = [a for a in attachments if a.kind != "photo"]
+    shown = portable(attachments, ticket.channel, channel)
+    if shown and channel == TELEGRAM:
+        photos = [a for a in shown if a.kind == "photo"]
+        others = [a for a in shown if a.kind != "photo"]
         caption = T.CARD_MEDIA_CAPTION.format(code=ticket.code)
         if photos:  # one album (or one captioned photo) after the card
             notify_staff(session, settings, ticket, caption if len(photos) == 1 else "", attachments=tuple(photos[:10]))
@@ -302,7 +323,7 @@ def _queue_card(session: Session, settings: Settings, ticket: Ticket, attachment
                 notify_staff(session, settings, ticket, caption)
         if others:
             notify_staff(session, settings, ticket, caption if not photos else "", attachments=tuple(others))
-    elif attachments:  # the terminal: list them
+    elif attachments and channel != TELEGRAM:  # the terminal: list them
         lines = "\n".join(f"[{a.kind}: {a.name or a.ref}]" for a in attachments)
         notify_staff(session, settings, ticket, T.CARD_MEDIA_CAPTION.format(code=ticket.code) + "\n" + lines)
 
@@ -362,7 +383,7 @@ def queue_email(session: Session, settings: Settings, ticket: Ticket, attachment
         f"Nơi xảy ra: {place_of(ticket)}",
         f"Hạn trả lời: {fmt_date(ticket.due_date, weekday=True)}",
         f"Liên hệ: {contact_of(ticket)}",
-        f"Gửi lúc: {fmt_time(ticket.created_at)} qua {ticket.channel}",
+        f"Gửi lúc: {fmt_time(ticket.created_at)} qua {channel_name(ticket.channel)}",
         f"Tệp/ảnh kèm theo: {attachments}" if attachments else "",
         "",
         "Nội dung:",
@@ -458,12 +479,9 @@ def answer(session: Session, settings: Settings, now: dt.datetime, ticket: Ticke
     if ticket.first_answer_at is None:
         ticket.first_answer_at = now
     body = T.ANSWER_TO_CITIZEN.format(code=ticket.code, agency=settings.agency_name, text=text)
-    send_files: list[Attachment] = []
-    if attachments:
-        if ticket.channel == TELEGRAM:
-            send_files = attachments
-        else:  # a Telegram file id means nothing on another platform
-            body += T.ANSWER_MEDIA_ELSEWHERE.format(n=len(attachments), contact=settings.agency_contact)
+    send_files = portable(attachments, staff_target(settings)[0], ticket.channel)
+    if len(send_files) < len(attachments):  # a Telegram file id means nothing on another platform
+        body += T.ANSWER_MEDIA_ELSEWHERE.format(n=len(attachments) - len(send_files), contact=settings.agency_contact)
     body += T.ANSWER_FOOTER.format(code=ticket.code)
     notify_citizen(session, ticket, body, buttons=[Button(T.BTN_ADD_INFO, f"tk:add:{ticket.id}")], attachments=send_files)
     if ticket.status == NEW:
@@ -555,12 +573,13 @@ def citizen_added_info(session: Session, settings: Settings, now: dt.datetime, t
     session.add(TicketMessage(ticket_id=ticket.id, kind="citizen", author="citizen", text=text,
                               attachments=[a.to_dict() for a in attachments], created_at=now))
     add_event(session, ticket, "info_added", actor, now)
-    media = T.CARD_MEDIA.format(n=len(attachments)) if attachments else ""
+    channel, _ = staff_target(settings)
+    media = T.CARD_MEDIA.format(n=len(attachments)) + links(attachments, ticket.channel, channel) if attachments else ""
     notify_staff(session, settings, ticket, T.CITIZEN_ADDED_INFO.format(code=ticket.code, text=text or "(không có chữ)",
                                                                        media=media))
-    channel, _ = staff_target(settings)
-    if attachments and channel == TELEGRAM and ticket.channel == TELEGRAM:
-        notify_staff(session, settings, ticket, "", attachments=tuple(attachments[:10]))
+    shown = portable(attachments, ticket.channel, channel)
+    if shown and channel == TELEGRAM:
+        notify_staff(session, settings, ticket, "", attachments=tuple(shown[:10]))
     if ticket.status == NEED_INFO:
         set_status(session, settings, now, ticket, IN_PROGRESS, actor, reason="người dân đã bổ sung", tell_citizen=False)
     _touch(ticket, now, session)
@@ -593,16 +612,13 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         return
-    from bot.config import get_settings
-
-    settings = _SETTINGS.get("current") or get_settings()
+    settings = _hook_settings(session)
     if extra.get("op") == "create_topic":
         _topic_created(session, settings, row, ticket, result)
         return
     if extra.get("to_citizen"):
-        if row.status in ("blocked", "failed", "dead"):
-            why = "người dân đã chặn bot" if row.status == "blocked" else "lỗi nền tảng"
-            notify_staff(session, settings, ticket, T.DELIVERY_FAILED_STAFF.format(code=ticket.code, why=why), track=False)
+        if row.status in UNDELIVERED_STATUSES:
+            _report_undelivered(session, settings, ticket, row, result)
         return
     if result.ok and row.channel == TELEGRAM:
         ids = list((result.extra or {}).get("message_ids") or [])
@@ -617,6 +633,50 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
         if extra.get("card") and result.message_id:
             ticket.card_message_id = result.message_id
             session.add(ticket)
+
+
+def _hook_settings(session: Session) -> Settings:
+    services = session.info.get("services")
+    if services is not None:
+        return services.settings
+    from bot.config import get_settings
+
+    return _SETTINGS.get("current") or get_settings()
+
+
+UNDELIVERED_STATUSES = ("failed", "blocked", "dead")
+QUOTE_LIMIT = 1500
+
+
+def _report_undelivered(session: Session, settings: Settings, ticket: Ticket, row: OutboxMessage,
+                        result: SendResult) -> None:
+    """A message for the citizen that will never arrive (an officer's answer past the Zalo OA reply window, a
+    blocked bot, retries run out): the officers are told once, where they work on the ticket, with the reason
+    the channel gave and the words that did not arrive. When the chat itself cannot be reached, the rest of what
+    is queued for this ticket there is stopped and reported in the same notice."""
+    reason = row.last_error or result.error or "không rõ"
+    if row.status == "dead":  # transient errors until OUTBOX_MAX_AGE_HOURS ran out
+        reason = T.REASON_GAVE_UP.format(channel=channel_name(row.channel), detail=reason)
+    parts = [row]
+    if row.status == "blocked" or (result.extra or {}).get(CHAT_UNREACHABLE):
+        o = OutboxMessage
+        queued = session.exec(
+            select(o).where(o.chat_key == row.chat_key, o.ref == row.ref, o.status == "pending", o.id != row.id).order_by(o.id)
+        ).all()
+        for other in queued:
+            other_extra = (other.payload or {}).get("extra") or {}
+            if other_extra.get("to_citizen") and other_extra.get("ticket_id") == ticket.id:
+                other.status, other.last_error = row.status, row.last_error
+                session.add(other)
+                parts.append(other)
+    quote = "\n".join(strip_markup((p.payload or {}).get("text") or "") for p in parts).strip()
+    if len(quote) > QUOTE_LIMIT:
+        quote = quote[:QUOTE_LIMIT].rstrip() + "…"
+    notify_staff(session, settings, ticket, T.DELIVERY_FAILED_STAFF.format(
+        code=ticket.code, channel=channel_name(row.channel), reason=reason.rstrip(". "), parts=len(parts),
+        text=quote or "(trống)", phone=T.DELIVERY_FAILED_PHONE.format(code=ticket.code) if ticket.contact_phone else "",
+    ), track=False)
+    log.warning("message for %s to %s undelivered (%s); staff told", ticket.code, row.chat_key, reason)
 
 
 def _topic_created(session: Session, settings: Settings, row: OutboxMessage, ticket: Ticket, result: SendResult) -> None:

@@ -279,3 +279,27 @@ def test_commune_finder_ambiguous_and_unknown():
     assert f.find("Vĩnh Hòa").kind == "choices"
     for nothing in ("", "😀😀", "xyz qwe", "an"):
         assert f.find(nothing).kind == "none", nothing
+
+
+async def test_a_citizen_who_blocked_the_bot_is_reported_once_with_the_reason(tmp_path, fake_tg, make_app):
+    """The one undelivered-message hook works for every channel: here Telegram's "blocked", with the reason in
+    Vietnamese and the words that did not arrive; each later message that fails is reported on its own."""
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    farmer = Person(d, 5501)
+    officer = Person(d, STAFF, user_id=OFFICER)
+    code = await file_report(farmer, contact=("Lê Văn Năm", "0912 000 555"))
+    card = await wait_card(fake_tg, code)
+    await app.wait_quiet("telegram:5501")
+    fake_tg.blocked.add("5501")
+    await officer.say("Xã đã cử người xuống kiểm tra.", reply_to=card.message_id)
+    notice = await officer.expect("Không gửi được tin tới người dân")
+    assert code in plain(notice.text) and "người nhận đã chặn bot" in plain(notice.text)
+    assert "Xã đã cử người xuống kiểm tra." in plain(notice.text) and f"/ticket {code} hien-sdt" in plain(notice.text)
+    await officer.say(f"/status {code} đã xử lý")
+    await officer.expect("Không gửi được tin tới người dân")  # a later message fails on its own: told again
+    await app.wait_quiet("telegram:5501")
+    assert len([m for m in fake_tg.to(STAFF) if "Không gửi được" in plain(m.text)]) == 2
+    statuses = app.db.call(lambda s: [r.status for r in s.execute(
+        sa.select(OutboxMessage).where(OutboxMessage.chat_id == "5501", OutboxMessage.kind == "notice")).scalars()])
+    assert statuses == ["blocked", "blocked"]

@@ -365,31 +365,37 @@ async def test_cli_set_webhook_info_delete(tmp_path, fake_zalo):
 
 
 async def test_a_staff_answer_zalo_refuses_for_good_is_reported_to_staff(tmp_path, fake_zalo, fake_tg, make_app):
-    from tests.conftest import tg_settings
+    from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, wait_card
+    from tests.zalo_helpers import file_ticket, zalo_ticket_settings
 
-    staff = "-1009876543210"
-    fake_zalo.fault_fn = lambda method, params: ("404", 0) if method == "sendMessage" else None
-    tg = tg_settings(tmp_path, fake_tg, staff_chat_id=staff).model_dump(
-        include={"telegram_bot_token", "telegram_api_base_url", "telegram_mode", "staff_chat_id"})
-    app = await make_app(zalo_settings(tmp_path, fake_zalo, **tg))
-    queue(app, CHAT, Reply("Xã đã sửa xong đoạn đường.", kind="staff_answer", ref="PA-000777"))
-    notice = await fake_tg.wait_text(staff, "PA-000777")
-    assert "Không gửi được trả lời" in notice.text and "Xã đã sửa xong" in notice.text and "404" in notice.text
-    assert outbox(app, CHAT)[0][0] == "failed"
+    fake_zalo.fault_fn = lambda method, params: (
+        ("404", 0) if method == "sendMessage" and "Trả lời phản ánh" in params.get("text", "") else None)
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo))
+    code = file_ticket(app, "zalo", CHAT)
+    card = await wait_card(fake_tg, code)
+    officer = Person(Driver(fake_tg, app), STAFF, user_id=OFFICER)
+    await officer.say("Xã đã sửa xong đoạn đường.", reply_to=card.message_id)
+    notice = await officer.expect("Không gửi được tin tới người dân")
+    assert code in notice.text and "Xã đã sửa xong" in notice.text
+    assert "Zalo từ chối tin nhắn" in notice.text and "404" in notice.text  # the reason Zalo gave, in Vietnamese
+    assert outbox(app, CHAT)[-1][0] == "failed"
+    await asyncio.sleep(0.3)
+    assert sum("Không gửi được" in m.text for m in fake_tg.to(STAFF)) == 1
 
 
 async def test_a_staff_answer_that_runs_out_of_retries_is_reported(tmp_path, fake_zalo, fake_tg, make_app):
-    from tests.conftest import tg_settings
+    from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, wait_card
+    from tests.zalo_helpers import file_ticket, zalo_ticket_settings
 
-    staff = "-1009876543211"
     fake_zalo.fault_fn = lambda method, params: ("500", 0) if method == "sendMessage" else None
-    tg = tg_settings(tmp_path, fake_tg, staff_chat_id=staff).model_dump(
-        include={"telegram_bot_token", "telegram_api_base_url", "telegram_mode", "staff_chat_id"})
-    app = await make_app(zalo_settings(tmp_path, fake_zalo, outbox_max_age_hours=0.001, **tg))  # 3.6 s
-    queue(app, CHAT, Reply("Trả lời phản ánh.", kind="staff_answer", ref="PA-000778"))
-    notice = await fake_tg.wait_text(staff, "PA-000778", timeout=30)
-    assert "sau nhiều lần thử" in notice.text
-    assert outbox(app, CHAT)[0][0] == "dead" and outbox(app, CHAT)[0][1] >= 2
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo, outbox_max_age_hours=0.001))  # 3.6 s
+    code = file_ticket(app, "zalo", CHAT)
+    await wait_card(fake_tg, code)
+    officer = Person(Driver(fake_tg, app), STAFF, user_id=OFFICER)
+    await officer.say(f"/reply {code} Trả lời phản ánh.")
+    notice = await officer.expect("Không gửi được tin tới người dân", timeout=30)
+    assert code in notice.text and "Zalo không nhận tin sau nhiều lần thử" in notice.text and "500" in notice.text
+    assert outbox(app, CHAT)[-1][0] == "dead" and outbox(app, CHAT)[-1][1] >= 2
 
 
 async def test_rate_limits_come_from_the_settings(tmp_path, fake_zalo, make_app):

@@ -13,9 +13,7 @@ from bot import core
 from bot.messages import Reply, utcnow
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
 from bot.storage.zalo import ZaloOAToken
-from tests.conftest import eventually, tg_settings, zalo_oa_settings
-
-STAFF_CHAT = "-1001234567890"
+from tests.conftest import eventually, zalo_oa_settings
 
 
 def hook_url(app) -> str:
@@ -319,39 +317,49 @@ async def test_operator_errors_alert_and_keep_messages(tmp_path, fake_zalo_oa, m
 
 
 # ---------------------------------------------------------------- the 7-day window: staff are told
-async def test_staff_answer_outside_the_window_is_reported_in_the_staff_inbox(tmp_path, fake_zalo_oa, fake_tg, make_app):
+async def test_staff_answer_outside_the_window_is_reported_in_the_ticket_topic(tmp_path, fake_zalo_oa, fake_tg, make_app):
+    from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, wait_card
+    from tests.zalo_helpers import OACitizen, file_ticket, zalo_ticket_settings
+
     fake = fake_zalo_oa
-    settings = zalo_oa_settings(tmp_path, fake, **tg_settings(tmp_path, fake_tg, staff_chat_id=STAFF_CHAT).model_dump(
-        include={"telegram_bot_token", "telegram_api_base_url", "telegram_mode", "staff_chat_id"}))
-    app = await make_app(settings)
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, oa=fake, staff_forum_topics=True,
+                                              staff_topics_per_minute=60))
+    officer = Person(Driver(fake_tg, app), STAFF, user_id=OFFICER)
     late, recent, plain = uid(), uid(), uid()
     seen(app, late, dt.timedelta(days=8))
     seen(app, recent, dt.timedelta(hours=3))
     seen(app, plain, dt.timedelta(days=9))
-    topic = fake_tg.m_createForumTopic({"chat_id": STAFF_CHAT, "name": "PA-000124"})["message_thread_id"]
+    code_late = file_ticket(app, "zalo_oa", late, phone="0912345678")
+    code_recent = file_ticket(app, "zalo_oa", recent, description="Cống ấp 2 bị nghẹt, nước ngập đường")
+    card_late, card_recent = await wait_card(fake_tg, code_late), await wait_card(fake_tg, code_recent)
     fake.window_closed.add(recent)  # our record says 3 h, Zalo says no: -230
 
     long_answer = "Kính gửi ông/bà, **xã đã sửa** đoạn đường. " + "Chi tiết thi công. " * 150  # two parts
-    queue(app, late, Reply(long_answer, kind="staff_answer", ref="PA-000123"))
-    queue(app, recent, Reply("Xã đã tiếp nhận.", kind="staff_answer", ref="PA-000124",
-                             extra={"staff_thread_id": str(topic)}))
-    queue(app, plain, Reply("Một câu trả lời tự động"))  # not a staff answer: fails quietly, no staff notice
-    owned = uid()  # a ticket's own message: reported by the tickets feature, not twice by this hook
-    seen(app, owned, dt.timedelta(days=10))
-    queue(app, owned, Reply("Trả lời phản ánh", kind="staff_answer", ref="PA-999999",
-                            extra={"ticket_id": 999999, "to_citizen": True}))
-
-    n1 = await fake_tg.wait_text(STAFF_CHAT, "PA-000123")
-    assert "7 ngày" in n1.text and "xã đã sửa" in n1.text and "2 tin nhắn" in n1.text
-    n2 = await fake_tg.wait_text(STAFF_CHAT, "PA-000124")
-    assert "-230" in n2.text and n2.thread_id == topic
-    await eventually(lambda: {r.status for r in rows(app, plain)} == {"failed"} == {r.status for r in rows(app, owned)})
+    await officer.say(long_answer, thread_id=card_late.thread_id)
+    n1 = await officer.expect(f"phản ánh {code_late}")
+    assert "Không gửi được tin tới người dân" in n1.text and n1.thread_id == card_late.thread_id
+    assert "quá 7 ngày kể từ tin nhắn cuối của người dân" in n1.text and "kênh Zalo OA" in n1.text
+    assert "xã đã sửa" in n1.text and "2 tin nhắn" in n1.text
+    assert f"/ticket {code_late} hien-sdt" in n1.text  # the phone the citizen left is one command away
+    await officer.say("Xã đã tiếp nhận, sẽ kiểm tra.", thread_id=card_recent.thread_id)
+    n2 = await officer.expect(f"phản ánh {code_recent}")
+    assert "-230" in n2.text and "quá 7 ngày" in n2.text and n2.thread_id == card_recent.thread_id
+    queue(app, plain, Reply("Một câu trả lời tự động"))  # not for a ticket: fails quietly, no staff notice
+    await eventually(lambda: {r.status for r in rows(app, plain)} == {"failed"})
     await asyncio.sleep(0.3)
-    assert len(fake_tg.to(STAFF_CHAT)) == 2  # one notice per undelivered answer, none for the plain reply
+    notices = [m for m in fake_tg.to(STAFF) if "Không gửi được" in m.text]
+    assert len(notices) == 2  # once per undelivered answer (the two parts of the long one in one notice)
     assert [r.status for r in rows(app, late)] == ["failed", "failed"]
-    assert all("7 ngày" in r.last_error for r in rows(app, late))
-    assert not any(u in (late, plain) for u, _ in [(b["recipient"]["user_id"], t) for t, b in fake.cs_calls])
-    assert [s.user_id for s in fake.sent] == []  # nothing reached Zalo, and nobody was left unaware
+    assert all("quá 7 ngày" in r.last_error for r in rows(app, late))
+    assert not any(b["recipient"]["user_id"] in (late, plain) for _, b in fake.cs_calls)
+    assert fake.sent == []
+
+    # The citizen writes again: the window is open again and the officer's next answer arrives.
+    citizen = OACitizen(fake, app, late)
+    await citizen.say("Cho hỏi phản ánh của tôi sao rồi?")
+    await officer.say(f"/reply {code_late} Xã đã sửa xong đoạn đường.")
+    answer = await citizen.expect(f"Trả lời phản ánh {code_late}")
+    assert "Xã đã sửa xong đoạn đường." in answer.text
 
 
 # ---------------------------------------------------------------- operator commands

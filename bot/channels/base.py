@@ -32,6 +32,27 @@ def caps_of(channel: str) -> Caps:
     return CAPS.get(channel, Caps(buttons=False, max_len=2000, markup=False))
 
 
+# Words that depend on whether a channel shows buttons: "bấm «Bỏ qua»" on Telegram, "gõ «bỏ qua»" where choices
+# are typed. Texts mark both with `by_caps()`; `core.deliver` keeps the one for the channel the message goes to
+# (whoever builds the message, e.g. a staff answer to a Zalo citizen). The markers are control characters, which
+# inbound text never contains (the core strips them), so nothing people wrote is ever rewritten.
+_ALT_OPEN, _ALT_SEP, _ALT_CLOSE = "\x1e", "\x1f", "\x1d"
+_ALT = re.compile(f"{_ALT_OPEN}([^{_ALT_OPEN}{_ALT_SEP}{_ALT_CLOSE}]*){_ALT_SEP}([^{_ALT_OPEN}{_ALT_SEP}{_ALT_CLOSE}]*){_ALT_CLOSE}")
+_ALT_STRAY = re.compile(f"[{_ALT_OPEN}{_ALT_SEP}{_ALT_CLOSE}]")
+
+
+def by_caps(with_buttons: str, typed: str) -> str:
+    """Mark words that differ by channel: `by_caps("bấm «Bỏ qua»", "gõ «bỏ qua»")`."""
+    return f"{_ALT_OPEN}{with_buttons}{_ALT_SEP}{typed}{_ALT_CLOSE}"
+
+
+def for_caps(text: str, caps: Caps) -> str:
+    """Keep, of every `by_caps` pair in text, the words for a channel with these caps."""
+    if _ALT_OPEN not in text:
+        return text
+    return _ALT_STRAY.sub("", _ALT.sub(r"\1" if caps.buttons else r"\2", text))
+
+
 @dataclass(frozen=True)
 class SendResult:
     ok: bool
@@ -46,6 +67,11 @@ class SendResult:
     @property
     def transient(self) -> bool:
         return not (self.ok or self.blocked or self.permanent)
+
+
+# SendResult.extra flag: the chat itself cannot be reached (e.g. the Zalo OA reply window has passed), not just
+# this message; what else is queued for it will not arrive either.
+CHAT_UNREACHABLE = "chat_unreachable"
 
 
 class ChannelAdapter(abc.ABC):

@@ -449,8 +449,8 @@ class TelegramChannel(ChannelAdapter):
             return await self._send(chat_id, payload)
         except RetryAfter as err:
             return SendResult(False, retry_after=_retry_seconds(err.retry_after), error="429 retry after")
-        except Forbidden as err:
-            return SendResult(False, blocked=True, error=self.redact(str(err)))
+        except Forbidden as err:  # errors that end a message are worded for the officers who may read them
+            return SendResult(False, blocked=True, error=f"người nhận đã chặn bot hoặc rời cuộc trò chuyện ({self.redact(str(err))})")
         except ChatMigrated as err:
             return SendResult(False, new_chat_id=str(err.new_chat_id), error="chat migrated")
         except BadRequest as err:
@@ -458,8 +458,8 @@ class TelegramChannel(ChannelAdapter):
             if "not modified" in text or "not_modified" in text or "query is too old" in text or "query id is invalid" in text:
                 return SendResult(True)
             if "chat not found" in text or "user not found" in text:
-                return SendResult(False, blocked=True, error=self.redact(str(err)))
-            return SendResult(False, permanent=True, error=self.redact(str(err)))
+                return SendResult(False, blocked=True, error=f"không còn cuộc trò chuyện này trên Telegram ({self.redact(str(err))})")
+            return SendResult(False, permanent=True, error=f"Telegram từ chối tin nhắn ({self.redact(str(err))})")
         except TelegramError as err:  # TimedOut, NetworkError (5xx), InvalidToken, Conflict …
             return SendResult(False, error=f"{type(err).__name__}: {self.redact(str(err))}")
 

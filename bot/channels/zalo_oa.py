@@ -8,7 +8,7 @@ combination is tried in constant time and the one that matched is logged. Events
 
 Sending: `POST {base}/v3.0/oa/message/cs` with header `access_token`. Errors come with HTTP 200 and a non-zero
 `error` in the body. An OA may answer only within 7 days of the citizen's last interaction (`chat.last_seen_at`);
-later answers fail for good with a Vietnamese reason (staff are told by the hook in `zalo_common`).
+later answers fail for good with a Vietnamese reason, which the officers see (the tickets feature tells them).
 
 Tokens: access token ~25 h, refresh token single-use and rotating. One row per app (`zalo_oa_token`); a refresh
 takes a lease on that row (atomic conditional UPDATE, so one refresher across processes and instances),
@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlmodel import Session, select
 
-from bot.channels.base import ChannelAdapter, SendResult, caps_of, split_text, strip_markup
-from bot.channels.zalo_common import CHAT_UNREACHABLE, ThrottledAlert, redact
+from bot.channels.base import CHAT_UNREACHABLE, ChannelAdapter, SendResult, caps_of, split_text, strip_markup
+from bot.channels.zalo_common import ThrottledAlert, redact
 from bot.config import split_list
 from bot.messages import ZALO_OA, Attachment, Inbound
 from bot.outbox import Limit

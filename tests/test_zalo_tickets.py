@@ -1,0 +1,199 @@
+"""The whole citizen experience on Zalo, end to end, with the officers in the Telegram staff inbox: fake Zalo Bot
+Platform / Official Account servers and the fake Telegram Bot API, all over real HTTP.
+
+A citizen asks and is answered; files a report by typing (no buttons on Zalo); the card reaches the officers
+(forum topic or plain group) marked as coming from Zalo; the officers' answers (reply to the card, writing in the
+topic, /reply CODE) arrive on Zalo as plain text in the agency's name; "tra cuu" and /tracuu work; closing asks for
+a rating as numbered options; "5" rates, "2" reopens for a supervisor."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from bot.storage.models import OutboxMessage
+from bot.storage.tickets import Ticket
+from handlers import texts
+from tests.conftest import eventually
+from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, plain, wait_card
+from tests.zalo_helpers import BUTTON_WORDS, BotCitizen, OACitizen, report_by_typing, zalo_ticket_settings
+
+PHOTO = "https://f21-zpc.zdn.vn/jpg/8416/sat-lo-ap-3.jpg"
+MORE_PHOTO = "https://f21-zpc.zdn.vn/jpg/8416/sat-lo-sang-nay.jpg"
+
+
+def ticket(app, code: str) -> Ticket:
+    return app.db.call(lambda s: s.execute(sa.select(Ticket).where(Ticket.id == int(code[3:]))).scalars().one())
+
+
+def not_sent(app) -> list[tuple[str, str, str]]:
+    sel = sa.select(OutboxMessage).where(OutboxMessage.status != "sent")
+    return app.db.call(lambda s: [(r.chat_key, r.status, r.last_error or "") for r in s.execute(sel).scalars()])
+
+
+@pytest.mark.parametrize(("topics", "zalo_mode"), [(False, "webhook"), (True, "polling")],
+                         ids=["plain-group-webhook", "forum-topics-polling"])
+async def test_zalo_bot_citizen_end_to_end(topics, zalo_mode, tmp_path, fake_tg, fake_zalo, make_app):
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo, zalo_bot_mode=zalo_mode,
+                                              staff_forum_topics=topics, staff_topics_per_minute=60))
+    officer = Person(Driver(fake_tg, app), STAFF, user_id=OFFICER, name="Cán Bộ Hai", username="canbo2")
+    tu = BotCitizen(fake_zalo, app, "6ede9afa66b88fe6d6a9", name="Chú Tư")
+    agency = app.settings.agency_name
+
+    # A question, answered from the knowledge base.
+    await tu.say("cho e hoi ocop 4 sao la bao nhieu diem")
+    await tu.expect("70 đến dưới 90")
+
+    # A report, typed, with a photo; the receipt carries the code.
+    code = await report_by_typing(tu, photo=PHOTO)
+    assert code == "PA-000001"
+
+    # The card in the staff inbox says it came from Zalo; the photo follows it (Telegram fetches the URL) and its
+    # link is on the card in case Telegram cannot fetch it.
+    card = await wait_card(fake_tg, code)
+    assert "Người dân gửi qua Zalo" in plain(card.text) and "Phường Bình Đức" in card.text
+    assert PHOTO in card.text and "Ẩn danh" in card.text
+    photo = await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendPhoto")
+    assert photo[0].params["photo"] == PHOTO
+    thread = card.thread_id
+    if topics:
+        assert thread and fake_tg.topics[thread]["name"].startswith(f"{code} · Giao thông")
+    else:
+        assert thread is None
+
+    # Answer 1: replying to the card (plain group) or writing in the ticket's topic.
+    first = "Xã đã nhận thông tin, sẽ cử người kiểm tra."
+    if topics:
+        await officer.say(first, thread_id=thread)
+    else:
+        await officer.say(first, reply_to=card.message_id)
+    answer1 = await tu.expect(f"Trả lời phản ánh {code}")
+    assert first in answer1.text and f"từ {agency}" in answer1.text
+    assert "Cán Bộ Hai" not in answer1.text and "canbo2" not in answer1.text  # the agency speaks, not the officer
+    assert "**" not in answer1.text and "<b>" not in answer1.text  # plain text
+    assert "gõ «bổ sung thông tin»" in answer1.text and "1. ✍️ Bổ sung thông tin" in answer1.text
+
+    # Answer 2: the command.
+    await officer.say(f"/reply {code} Đã sửa xong đoạn sạt lở, mời bà con kiểm tra.", thread_id=thread)
+    await officer.expect("Đã gửi trả lời")
+    answer2 = await tu.expect(f"Trả lời phản ánh {code}")
+    assert "Đã sửa xong đoạn sạt lở" in answer2.text
+
+    # The citizen adds information with another photo, by typing the offered choice's words.
+    await tu.say("bổ sung thông tin")
+    await tu.expect(f"thông tin bổ sung cho phản ánh {code}")
+    await tu.photo(MORE_PHOTO, "Sáng nay sạt thêm một đoạn")
+    await tu.expect("Đã gửi thông tin bổ sung")
+    added = await officer.expect("người dân bổ sung thông tin")
+    assert "Sáng nay sạt thêm một đoạn" in added.text and MORE_PHOTO in added.text
+    await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.params.get("photo") == MORE_PHOTO)
+
+    # Looking it up, in words without "/", and the list with "/tracuu".
+    await tu.say(f"tra cuu {code}")
+    shown = await tu.expect(f"Phản ánh {code}")
+    assert first in shown.text and "Đã sửa xong đoạn sạt lở" in shown.text and "Đang xử lý" in shown.text
+    await tu.say("/tracuu")
+    mine = await tu.expect("Các phản ánh bạn đã gửi")
+    assert code in mine.text
+
+    # Closing asks for a rating as numbered options; "5" rates.
+    await officer.say(f"/close {code} Đã khắc phục sạt lở ấp 3", thread_id=thread)
+    await officer.expect("Đã đóng")
+    closing = await tu.expect("đã được đóng")
+    assert "Đã khắc phục sạt lở ấp 3" in closing.text
+    assert all(f"{n}. {n} ⭐" in closing.text for n in range(1, 6)) and texts.OPTIONS_HINT in closing.text
+    await tu.say("5")
+    await tu.expect("Cảm ơn bạn đã đánh giá 5/5")
+    await eventually(lambda: ticket(app, code).rating == 5)
+
+    # A second report, with name and phone given after consent; closed, rated "2": reopened for a supervisor.
+    code2 = await report_by_typing(tu, description="Kênh nội đồng ấp 5 bị bồi lắng, nước không vào ruộng",
+                                   contact=("Nguyễn Văn Tư", "0912 345 678"))
+    card2 = await wait_card(fake_tg, code2)
+    assert "Nguyễn Văn Tư" in card2.text and "09xx xxx 678" in card2.text and "0912345678" not in card2.text
+    await officer.say(f"/close {code2} Đã nạo vét xong", thread_id=card2.thread_id)
+    await tu.expect(f"{code2} đã được đóng")
+    await tu.say("2")
+    low = await tu.expect("mở lại")
+    assert "gõ «bổ sung thông tin»" in low.text
+    alert = await officer.expect(f"{code2} bị người dân đánh giá 2/5")
+    assert alert.thread_id == card2.thread_id
+    await eventually(lambda: (t := ticket(app, code2)).status == "in_progress" and t.rating == 2)
+
+    # Everything arrived, and nothing the citizen read speaks of buttons or carries markup.
+    await eventually(lambda: not not_sent(app))
+    for m in tu.inbox():
+        assert not BUTTON_WORDS.search(m.text), m.text
+        assert "**" not in m.text
+
+
+async def test_zalo_oa_citizen_report_answer_and_lookup(tmp_path, fake_tg, fake_zalo_oa, make_app):
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, oa=fake_zalo_oa))
+    officer = Person(Driver(fake_tg, app), STAFF, user_id=OFFICER, name="Cán Bộ Hai")
+    ba = OACitizen(fake_zalo_oa, app, "5812345678901234567", name="Cô Ba")
+
+    await ba.say("ocop 3 sao la bao nhieu diem")
+    await ba.expect("50 đến dưới 70")
+    code = await report_by_typing(ba, photo=PHOTO, contact=("Trần Thị Ba", "0987654321"))
+
+    card = await wait_card(fake_tg, code)
+    assert "Người dân gửi qua Zalo OA" in plain(card.text) and PHOTO in card.text
+    await officer.say(f"/reply {code} Xã sẽ khảo sát trong tuần này.")
+    answer = await ba.expect(f"Trả lời phản ánh {code}")
+    assert f"từ {app.settings.agency_name}" in answer.text and "**" not in answer.text
+    assert answer.body["recipient"] == {"user_id": ba.chat_id}  # a consultation (CS) message to that citizen
+
+    await ba.say(f"tra cuu {code}")
+    shown = await ba.expect(f"Phản ánh {code}")
+    assert "Xã sẽ khảo sát trong tuần này." in shown.text
+    await eventually(lambda: not not_sent(app))
+    assert not any(BUTTON_WORDS.search(m.text) for m in ba.inbox())
+
+
+async def test_typed_choices_after_a_hint_and_a_reminder(tmp_path, fake_tg, fake_zalo, make_app):
+    """Numbers keep working where a plain reply would have dropped the choices: the confirm step's hint offers them
+    again, and the abandoned-draft reminder says what to type."""
+    import datetime as dt
+
+    from bot.storage.models import Chat
+    from handlers.base import Services
+    from handlers.feedback import remind_and_expire_drafts
+
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo))
+    c = BotCitizen(fake_zalo, app, "a1b2c3d4e5f6a7b8c9d0")
+    await c.say("/phananh")
+    await c.expect("Bước 1/5")
+    await c.say("moi truong")  # the category's words instead of its number
+    await c.expect("Bước 2/5")
+    await c.say("Bãi rác tự phát cạnh chợ, bốc mùi")
+    await c.expect("Bước 3/5")
+
+    def idle(s):
+        chat = s.execute(sa.select(Chat).where(Chat.chat_id == c.chat_id)).scalar_one()
+        chat.state_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=31)
+
+    app.db.call(idle)
+    app.db.call(remind_and_expire_drafts, Services(settings=app.settings, kb_ref=lambda: app.kb))
+    app.outbox.kick()
+    reminder = await c.expect("chưa gửi xong")
+    assert "gõ «tiếp tục»" in reminder.text and "1. ▶️ Tiếp tục" in reminder.text
+    await c.say("tiếp tục")
+    await c.expect("Bước 3/5")
+    await c.say("xa my khanh")
+    await c.expect("Bước 4/5")
+    await c.say("1")  # "Bỏ qua"
+    await c.expect("Bước 5/5")
+    await c.say("1")  # anonymous
+    await c.expect("Xem lại phản ánh")
+    await c.say("để tôi xem lại")  # neither a choice nor "gửi"
+    hint = await c.expect("gõ «gửi» để gửi")
+    assert "3. ✏️ Sửa nội dung" in hint.text
+    await c.say("3")
+    await c.expect("Bước 2/5")
+    await c.say("Bãi rác tự phát cạnh chợ Mỹ Khánh, bốc mùi cả tuần nay")
+    summary = await c.expect("Xem lại phản ánh")
+    assert "cả tuần nay" in summary.text and "Môi trường" in summary.text
+    await c.say("1")  # "Gửi phản ánh"
+    await c.expect("Đã tiếp nhận phản ánh")
+    t = ticket(app, "PA-000001")
+    assert (t.category, t.description, t.hamlet, t.channel) == (
+        "moi-truong", "Bãi rác tự phát cạnh chợ Mỹ Khánh, bốc mùi cả tuần nay", "", "zalo")
