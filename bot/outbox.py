@@ -32,7 +32,7 @@ MAX_BACKOFF = 600.0
 
 # Hooks run in the transaction that records an outcome: (session, row, result). Features use them to
 # react (store a created forum topic id, tell staff a message could not be delivered, …). The running
-# app's `Services` (settings, clock) are in `session.info["services"]` when the worker has them.
+# app's `Services` (settings, clock) are in `session.info["services"]`.
 OutcomeHook = Callable[[Session, OutboxMessage, SendResult], None]
 OUTCOME_HOOKS: list[OutcomeHook] = []
 
@@ -167,9 +167,8 @@ def reclaim_expired(session: Session, now: dt.datetime) -> int:
 
 
 def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.datetime, max_age: dt.timedelta,
-                   services: Any = None) -> None:
-    if services is not None:
-        session.info["services"] = services
+                   services: Any) -> None:
+    session.info["services"] = services  # outcome hooks read the app's settings and clock here
     row = session.get(OutboxMessage, msg_id)
     if row is None or row.status not in ("sending", "pending"):
         return  # already settled (another instance re-sent it after our lease ran out)

@@ -636,12 +636,8 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
 
 
 def _hook_settings(session: Session) -> Settings:
-    services = session.info.get("services")
-    if services is not None:
-        return services.settings
-    from bot.config import get_settings
-
-    return _SETTINGS.get("current") or get_settings()
+    """The running app's settings: every outcome is recorded with the app's services in the session."""
+    return session.info["services"].settings
 
 
 UNDELIVERED_STATUSES = ("failed", "blocked", "dead")
@@ -707,14 +703,6 @@ def _first_attachments(session: Session, ticket: Ticket) -> list[Attachment]:
     return [Attachment(**a) for a in (first.attachments or [])] if first else []
 
 
-# Outcome hooks get no settings; the running app registers its own here (tests run several apps in turn).
-_SETTINGS: dict[str, Settings] = {}
-
-
-def use_settings(settings: Settings) -> None:
-    _SETTINGS["current"] = settings
-
-
 # ------------------------------------------------------------------ queries
 def ticket_for_staff_message(session: Session, settings: Settings, inbound: Inbound) -> Ticket | None:
     """The ticket a staff chat message belongs to: its forum topic, or the bot message it replies to."""
@@ -746,10 +734,9 @@ def overdue_lines(session: Session, settings: Settings, today: dt.date) -> list[
 
 # ------------------------------------------------------------------ wiring
 def _configure_app(app: Any) -> None:
-    """Channel hook: the running app's settings for outcome hooks; the e-mail adapter when configured."""
+    """Channel hook: the e-mail adapter when configured."""
     from bot import mailer
 
-    use_settings(app.settings)
     mailer.configure(app)
     if app.settings.telegram_enabled and not app.settings.staff_chat_id:
         log.warning("STAFF_CHAT_ID is not set: new tickets wait for the local staff room (`ntm-bot chat --staff`)")
