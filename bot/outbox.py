@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import heapq
+import itertools
 import logging
 import random
 import time
@@ -41,27 +43,91 @@ def on_outcome(fn: OutcomeHook) -> OutcomeHook:
 
 
 # ------------------------------------------------------------------ rate limits
+# Who gets the next free slot when several sends wait for the same window: lower goes first, so replies
+# to people chatting overtake a running broadcast (which also leaves part of the rate unused, see
+# BROADCAST_TELEGRAM_RATE).
+PRIORITY_CONVERSATION = 0
+PRIORITY_BROADCAST = 10
+_seq = itertools.count()
+
+
 class SlidingWindow:
-    """At most `limit` events in any `period` seconds (exact, unlike a token bucket's bursts)."""
+    """At most `limit` events in any `period` seconds (exact, unlike a token bucket's bursts).
+
+    Waiters are served by priority, then in arrival order.
+    """
 
     def __init__(self, limit: int, period: float):
         self.limit, self.period = limit, period
         self.events: collections.deque[float] = collections.deque()
-        self.lock = asyncio.Lock()
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
 
-    async def acquire(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                while self.events and now - self.events[0] >= self.period:
-                    self.events.popleft()
-                if len(self.events) < self.limit:
-                    self.events.append(now)
-                    return
-                await asyncio.sleep(self.events[0] + self.period - now + 0.001)
+    def _prune(self, now: float) -> None:
+        while self.events and now - self.events[0] >= self.period:
+            self.events.popleft()
+
+    async def acquire(self, priority: int = PRIORITY_CONVERSATION) -> None:
+        now = time.monotonic()
+        self._prune(now)
+        if not self._waiters and len(self.events) < self.limit:
+            self.events.append(now)
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(_seq), fut))
+        self._dispatch()
+        await fut
+
+    def _dispatch(self) -> None:
+        now = time.monotonic()
+        self._prune(now)
+        while self._waiters and len(self.events) < self.limit:
+            _, _, fut = heapq.heappop(self._waiters)
+            if fut.done():  # the waiter was cancelled
+                continue
+            self.events.append(now)
+            fut.set_result(None)
+        while self._waiters and self._waiters[0][2].done():
+            heapq.heappop(self._waiters)
+        if self._waiters and self._timer is None:
+            delay = self.events[0] + self.period - now + 0.0005
+            self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._dispatch()
 
     def idle(self) -> bool:
-        return not self.events or time.monotonic() - self.events[-1] >= self.period
+        return not self._waiters and (not self.events or time.monotonic() - self.events[-1] >= self.period)
+
+
+class Pacer:
+    """Evenly spaced events: consecutive ones at least 3/4 `interval` apart, `interval` apart on average.
+
+    Virtual scheduling: a wake-up that is late by less than a quarter interval (the usual event-loop
+    jitter) is caught up, so it does not push every later event back and the long-run rate stays the
+    configured one; a later one moves the schedule instead of causing a burst.
+    """
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.tolerance = interval / 4
+        self.tat = 0.0  # theoretical time of the next event
+        self.lock = asyncio.Lock()  # one caller at a time, in arrival order
+
+    async def acquire(self, priority: int = PRIORITY_CONVERSATION) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            at = max(self.tat, now - self.tolerance)
+            self.tat = at + self.interval
+            if at > now:
+                await asyncio.sleep(at - now)
+                late = time.monotonic() - at
+                if late > self.tolerance:  # the next one may not crowd in behind a late one
+                    self.tat += late - self.tolerance
+
+    def idle(self) -> bool:
+        return not self.lock.locked() and time.monotonic() - self.tat >= self.interval
 
 
 @dataclass(frozen=True)
@@ -69,22 +135,24 @@ class Limit:
     key: str
     limit: int
     period: float
+    smooth: bool = False  # pace evenly (limit/period per second) instead of allowing bursts within the window
 
 
 class RateLimiter:
-    """Named sliding windows created on demand, plus per-channel pauses after a 429."""
+    """Named windows created on demand, plus per-channel pauses after a 429. One instance per app: the
+    outbox and the broadcast sender share it, so the bot as a whole stays within each platform limit."""
 
     def __init__(self) -> None:
-        self.windows: dict[str, SlidingWindow] = {}
+        self.windows: dict[str, SlidingWindow | Pacer] = {}
         self.paused_until: dict[str, float] = {}
         self._last_cleanup = time.monotonic()
 
-    async def acquire(self, channel: str, limits: Iterable[Limit]) -> None:
+    async def acquire(self, channel: str, limits: Iterable[Limit], priority: int = PRIORITY_CONVERSATION) -> None:
         for lim in limits:  # narrow (per chat) first, then broad (whole bot)
             window = self.windows.get(lim.key)
             if window is None:
-                window = self.windows[lim.key] = SlidingWindow(lim.limit, lim.period)
-            await window.acquire()
+                window = self.windows[lim.key] = Pacer(lim.period / lim.limit) if lim.smooth else SlidingWindow(lim.limit, lim.period)
+            await window.acquire(priority)
         pause = self.paused_until.get(channel, 0.0) - time.monotonic()
         if pause > 0:
             await asyncio.sleep(pause)
@@ -93,12 +161,16 @@ class RateLimiter:
     def pause(self, channel: str, seconds: float) -> None:
         self.paused_until[channel] = max(self.paused_until.get(channel, 0.0), time.monotonic() + seconds)
 
+    def paused_for(self, channel: str) -> float:
+        return max(0.0, self.paused_until.get(channel, 0.0) - time.monotonic())
+
     def _cleanup(self) -> None:
+        """Forget idle per-chat windows, so memory stays flat however many chats a broadcast reaches."""
         now = time.monotonic()
-        if now - self._last_cleanup < 60 or len(self.windows) < 10_000:
+        if now - self._last_cleanup < 5 or len(self.windows) < 512:
             return
         self._last_cleanup = now
-        for key in [k for k, w in self.windows.items() if w.idle() and not w.lock.locked()]:
+        for key in [k for k, w in self.windows.items() if w.idle()]:
             del self.windows[key]
 
 
