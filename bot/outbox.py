@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import datetime as dt
 import heapq
 import itertools
@@ -16,7 +17,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -54,29 +55,42 @@ _seq = itertools.count()
 class SlidingWindow:
     """At most `limit` events in any `period` seconds (exact, unlike a token bucket's bursts).
 
-    Waiters are served by priority, then in arrival order.
+    Waiters are served by priority, then in arrival order. An event taken with `hold=True` counts as
+    happening *now* until `done()` is called (when the platform has answered): the platform counts a
+    message when it arrives, which is between the two, so no stall on the way (garbage collection, a slow
+    network) can make two sends a window apart arrive closer than that.
     """
 
     def __init__(self, limit: int, period: float):
         self.limit, self.period = limit, period
-        self.events: collections.deque[float] = collections.deque()
+        self.events: collections.deque[list[Any]] = collections.deque()  # [time, in flight]
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
 
     def _prune(self, now: float) -> None:
-        while self.events and now - self.events[0] >= self.period:
+        while self.events and not self.events[0][1] and now - self.events[0][0] >= self.period:
             self.events.popleft()
 
-    async def acquire(self, priority: int = PRIORITY_CONVERSATION) -> None:
+    async def acquire(self, priority: int = PRIORITY_CONVERSATION, hold: bool = False) -> list[Any]:
         now = time.monotonic()
         self._prune(now)
         if not self._waiters and len(self.events) < self.limit:
-            self.events.append(now)
-            return
+            event = [now, hold]
+            self.events.append(event)
+            return event
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        event = [0.0, hold]
         heapq.heappush(self._waiters, (priority, next(_seq), fut))
+        fut.event = event  # type: ignore[attr-defined]
         self._dispatch()
         await fut
+        return event
+
+    def done(self, event: list[Any]) -> None:
+        """The send that took this event is over: it counts from now on, and expires a period later."""
+        if event[1]:
+            event[0], event[1] = time.monotonic(), False
+            self._dispatch()
 
     def _dispatch(self) -> None:
         now = time.monotonic()
@@ -85,12 +99,14 @@ class SlidingWindow:
             _, _, fut = heapq.heappop(self._waiters)
             if fut.done():  # the waiter was cancelled
                 continue
-            self.events.append(now)
+            event = fut.event  # type: ignore[attr-defined]
+            event[0] = now
+            self.events.append(event)
             fut.set_result(None)
         while self._waiters and self._waiters[0][2].done():
             heapq.heappop(self._waiters)
-        if self._waiters and self._timer is None:
-            delay = self.events[0] + self.period - now + 0.0005
+        if self._waiters and self._timer is None and not self.events[0][1]:  # (in flight: done() dispatches)
+            delay = self.events[0][0] + self.period - now + 0.0005
             self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._on_timer)
 
     def _on_timer(self) -> None:
@@ -98,7 +114,9 @@ class SlidingWindow:
         self._dispatch()
 
     def idle(self) -> bool:
-        return not self._waiters and (not self.events or time.monotonic() - self.events[-1] >= self.period)
+        if self._waiters or any(e[1] for e in self.events):
+            return False
+        return not self.events or time.monotonic() - self.events[-1][0] >= self.period
 
 
 class Pacer:
@@ -115,7 +133,7 @@ class Pacer:
         self.tat = 0.0  # theoretical time of the next event
         self.lock = asyncio.Lock()  # one caller at a time, in arrival order
 
-    async def acquire(self, priority: int = PRIORITY_CONVERSATION) -> None:
+    async def acquire(self, priority: int = PRIORITY_CONVERSATION, hold: bool = False) -> None:
         async with self.lock:
             now = time.monotonic()
             at = max(self.tat, now - self.tolerance)
@@ -148,15 +166,40 @@ class RateLimiter:
         self._last_cleanup = time.monotonic()
 
     async def acquire(self, channel: str, limits: Iterable[Limit], priority: int = PRIORITY_CONVERSATION) -> None:
-        for lim in limits:  # narrow (per chat) first, then broad (whole bot)
-            window = self.windows.get(lim.key)
-            if window is None:
-                window = self.windows[lim.key] = Pacer(lim.period / lim.limit) if lim.smooth else SlidingWindow(lim.limit, lim.period)
-            await window.acquire(priority)
-        pause = self.paused_until.get(channel, 0.0) - time.monotonic()
-        if pause > 0:
-            await asyncio.sleep(pause)
+        """Wait for a slot in every window (the send is counted from now)."""
+        await self._take(channel, list(limits), priority, hold=False)
+
+    @contextlib.asynccontextmanager
+    async def sending(self, channel: str, limits: Iterable[Limit], priority: int = PRIORITY_CONVERSATION) -> AsyncIterator[None]:
+        """`async with limiter.sending(...): await adapter.send(...)`: the send holds its slots until it is over."""
+        held = await self._take(channel, list(limits), priority, hold=True)
+        try:
+            yield
+        finally:
+            for window, event in held:
+                window.done(event)
+
+    async def _take(self, channel: str, limits: list[Limit], priority: int, hold: bool) -> list[tuple[SlidingWindow, list[Any]]]:
+        while True:
+            # Wait out a pause first: a slot taken before sleeping through it would be stamped a second
+            # early, and every sender held by the pause would then go at once.
+            pause = self.paused_for(channel)
+            if pause > 0:
+                await asyncio.sleep(pause)
+            held: list[tuple[SlidingWindow, list[Any]]] = []
+            for lim in limits:  # narrow (per chat) first, then broad (whole bot)
+                window = self.windows.get(lim.key)
+                if window is None:
+                    window = self.windows[lim.key] = Pacer(lim.period / lim.limit) if lim.smooth else SlidingWindow(lim.limit, lim.period)
+                event = await window.acquire(priority, hold)
+                if isinstance(window, SlidingWindow) and hold:
+                    held.append((window, event))
+            if self.paused_for(channel) <= 0:
+                break
+            for window, event in held:  # a 429 came in while we waited: these count as used; take fresh ones
+                window.done(event)
         self._cleanup()
+        return held
 
     def pause(self, channel: str, seconds: float) -> None:
         self.paused_until[channel] = max(self.paused_until.get(channel, 0.0), time.monotonic() + seconds)
@@ -337,12 +380,12 @@ class OutboxWorker:
     async def _send(self, msg: dict[str, Any]) -> None:
         self._idle.clear()
         adapter = self.adapters[msg["channel"]]
-        await self.limiter.acquire(msg["channel"], self.limits(msg))
-        try:
-            result = await adapter.send(msg["chat_id"], msg["payload"])
-        except Exception as err:  # adapters should report, not raise; treat a raise as transient
-            log.exception("adapter %s raised", msg["channel"])
-            result = SendResult(ok=False, error=f"{type(err).__name__}: {err}")
+        async with self.limiter.sending(msg["channel"], self.limits(msg)):
+            try:
+                result = await adapter.send(msg["chat_id"], msg["payload"])
+            except Exception as err:  # adapters should report, not raise; treat a raise as transient
+                log.exception("adapter %s raised", msg["channel"])
+                result = SendResult(ok=False, error=f"{type(err).__name__}: {err}")
         if result.retry_after:
             self.limiter.pause(msg["channel"], result.retry_after)
         if result.ok:

@@ -68,3 +68,27 @@ async def test_idle_per_chat_windows_are_forgotten():
     limiter._last_cleanup = 0  # due for a cleanup
     await limiter.acquire("telegram", [Limit("tg:chat:last", 1, 0.001)])
     assert len(limiter.windows) < 10  # memory stays flat however many chats a broadcast reaches
+
+
+async def test_a_send_holds_its_slot_until_the_platform_answered():
+    """The platform counts a message when it arrives, somewhere between our request and its answer: a
+    slot counts until the answer, so a stall on the way cannot squeeze two windows' worth into one."""
+    limiter = RateLimiter()
+    limits = [Limit("tg:all", 2, 0.05)]
+    stamps: dict[str, float] = {}
+
+    async def send(name: str, takes: float) -> None:
+        async with limiter.sending("telegram", limits):
+            stamps[name] = time.monotonic()
+            await asyncio.sleep(takes)  # the request is on its way (a slow network, a pause)
+        stamps[name + ".done"] = time.monotonic()
+
+    slow = asyncio.create_task(send("slow", 0.2))
+    await asyncio.sleep(0)
+    await send("quick", 0.0)
+    third = asyncio.create_task(send("third", 0.0))
+    fourth = asyncio.create_task(send("fourth", 0.0))
+    await asyncio.gather(slow, third, fourth)
+    # "third" waits a period after "quick" answered; "fourth" a period after "slow" answered.
+    assert stamps["third"] - stamps["quick.done"] >= 0.05 - 1e-3
+    assert stamps["fourth"] - stamps["slow.done"] >= 0.05 - 1e-3
