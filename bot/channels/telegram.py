@@ -45,6 +45,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# Telegram counts a message when it arrives; our windows hold each send's slot until Telegram answered
+# (RateLimiter.sending), which covers stalls on the way. A little margin on top for clock granularity.
+LIMIT_MARGIN = 0.01  # seconds added to every window
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
@@ -169,6 +172,8 @@ def to_inbound(update: Update) -> Inbound | None:
             attachments.append(Attachment(kind, media.file_id))
     if msg.location is not None:
         attachments.append(Attachment("location", f"{msg.location.latitude},{msg.location.longitude}"))
+    quoted = msg.reply_to_message
+    reply_attachments = (Attachment("photo", quoted.photo[-1].file_id),) if quoted is not None and quoted.photo else ()
     user = msg.from_user
     return Inbound(
         channel=TELEGRAM,
@@ -183,6 +188,7 @@ def to_inbound(update: Update) -> Inbound | None:
         thread_id=str(msg.message_thread_id) if msg.is_topic_message and msg.message_thread_id else None,
         message_id=str(msg.message_id),
         event_key=key,
+        reply_attachments=reply_attachments,
     )
 
 
@@ -323,10 +329,10 @@ class TelegramChannel(ChannelAdapter):
             return []
         chat_id = msg["chat_id"]
         if chat_id.startswith("-"):  # groups and supergroups
-            per_chat = Limit(f"tg:chat:{chat_id}", self.group_per_minute, 60.0)
+            per_chat = Limit(f"tg:chat:{chat_id}", self.group_per_minute, 60.0 + LIMIT_MARGIN)
         else:
-            per_chat = Limit(f"tg:chat:{chat_id}", self.chat_burst, self.chat_burst / self.chat_rate)
-        return [per_chat, Limit("tg:all", max(1, int(self.global_rate)), 1.0)]
+            per_chat = Limit(f"tg:chat:{chat_id}", self.chat_burst, self.chat_burst / self.chat_rate + LIMIT_MARGIN)
+        return [per_chat, Limit("tg:all", max(1, int(self.global_rate)), 1.0 + LIMIT_MARGIN)]
 
     async def send(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
         try:
