@@ -111,6 +111,9 @@ class App:
             max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock,
         )
         self.scheduler = Scheduler(self.db, self.services)
+        from bot.broadcast_worker import BroadcastWorker
+
+        self.broadcasts = BroadcastWorker(self)  # subscribers' broadcasts, through outbox.limiter
         self.web = web.Application(client_max_size=1024 * 1024)
         self._runner: web.AppRunner | None = None
         self._background: list[asyncio.Task[Any]] = []
@@ -149,6 +152,7 @@ class App:
         self._background.append(asyncio.create_task(self.outbox.run(), name="outbox"))
         self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
         self._background.append(asyncio.create_task(self.scheduler.run(), name="jobs"))
+        self._background.append(asyncio.create_task(self.broadcasts.run(), name="broadcasts"))
         if serve_http:
             self._runner = web.AppRunner(self.web, access_log=None, handle_signals=False)
             await self._runner.setup()
@@ -165,6 +169,7 @@ class App:
         for adapter in list(self.adapters.values()):
             await adapter.stop()
         await self.inbox.stop()
+        await self.broadcasts.stop()
         await self.outbox.stop()
         for t in self._background:
             t.cancel()
