@@ -1,2 +1,2 @@
 """Channel-neutral handlers. Importing this package registers every command, button and step."""
-from handlers import faq, start  # noqa: F401  (registration by import)
+from handlers import broadcast_staff, faq, start, subscribe  # noqa: F401  (registration by import)
