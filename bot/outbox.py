@@ -208,9 +208,10 @@ class RateLimiter:
         return max(0.0, self.paused_until.get(channel, 0.0) - time.monotonic())
 
     def _cleanup(self) -> None:
-        """Forget idle per-chat windows, so memory stays flat however many chats a broadcast reaches."""
+        """Forget idle per-chat windows (at most once a second, once there are 512), so memory stays flat
+        however many chats a broadcast reaches."""
         now = time.monotonic()
-        if now - self._last_cleanup < 5 or len(self.windows) < 512:
+        if len(self.windows) < 512 or (now - self._last_cleanup < 1.0 and len(self.windows) < 8192):
             return
         self._last_cleanup = now
         for key in [k for k, w in self.windows.items() if w.idle()]:
