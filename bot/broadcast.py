@@ -12,6 +12,7 @@ crash (BROADCAST_CONCURRENCY per channel) may be missing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import unicodedata
@@ -44,28 +45,38 @@ _TOPIC_KEY = re.compile(r"^[a-z0-9-]{1,16}$")
 # ------------------------------------------------------------------ configuration helpers
 def topics(settings: Settings) -> dict[str, str]:
     """BROADCAST_TOPICS "ntm=Tin nông thôn mới; ocop=…" -> {"ntm": "Tin nông thôn mới", …} (in order)."""
-    out: dict[str, str] = {}
-    for part in settings.broadcast_topics.split(";"):
+    return dict(_parse_topics(settings.broadcast_topics))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_topics(value: str) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for part in value.split(";"):
         key, sep, label = part.partition("=")
         key, label = key.strip().lower(), label.strip()
         if sep and _TOPIC_KEY.match(key) and label:
-            out[key] = label
+            out.append((key, label))
         elif part.strip():
             log.warning("BROADCAST_TOPICS: ignoring %r (want key=Label, key of a-z 0-9 -)", part)
-    return out
+    return tuple(out)
 
 
 def quiet_window(settings: Settings) -> tuple[dt.time, dt.time] | None:
-    """BROADCAST_QUIET_HOURS "21:00-07:00" -> (21:00, 07:00); empty or invalid -> None (never quiet)."""
-    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$", settings.broadcast_quiet_hours or "")
-    if not m:
-        if (settings.broadcast_quiet_hours or "").strip():
-            log.warning("BROADCAST_QUIET_HOURS %r not understood; no quiet window", settings.broadcast_quiet_hours)
-        return None
-    h1, m1, h2, m2 = (int(x) for x in m.groups())
-    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59 or (h1, m1) == (h2, m2):
-        return None
-    return dt.time(h1, m1), dt.time(h2, m2)
+    """BROADCAST_QUIET_HOURS "21:00-07:00" -> (21:00, 07:00); empty -> None (never quiet)."""
+    return _parse_quiet(settings.broadcast_quiet_hours or "")
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_quiet(value: str) -> tuple[dt.time, dt.time] | None:
+    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$", value)
+    if m:
+        h1, m1, h2, m2 = (int(x) for x in m.groups())
+        if h1 <= 23 and h2 <= 23 and m1 <= 59 and m2 <= 59 and (h1, m1) != (h2, m2):
+            return dt.time(h1, m1), dt.time(h2, m2)
+    if value.strip():  # a typo must not silently allow sending at night: keep the default window
+        log.error("BROADCAST_QUIET_HOURS %r not understood (want e.g. 21:00-07:00); using 21:00-07:00", value)
+        return dt.time(21, 0), dt.time(7, 0)
+    return None
 
 
 def in_quiet(settings: Settings, now: dt.datetime) -> bool:
@@ -128,7 +139,8 @@ _WHEN = re.compile(
     r"(?:\s+|T)(?P<h>\d{1,2})\s*[:hg]\s*(?P<mi>\d{2})\s*$",
     re.IGNORECASE,
 )
-_WHEN_LOOSE = re.compile(r"\s\b(?:lúc|luc)\s+[\d/:\-hg\sT]{4,}$", re.IGNORECASE)
+# Looks like an attempt at a date (has a year) but is not one: say so rather than send at the wrong time.
+_WHEN_LOOSE = re.compile(r"\s\b(?:lúc|luc)\s+(?=[\d/:\-hg\sT]*\d{4})[\d/:\-hg\sT]{6,}$", re.IGNORECASE)
 
 
 def parse_schedule(text: str, now: dt.datetime) -> tuple[str, dt.datetime | None, str | None]:

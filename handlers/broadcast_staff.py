@@ -191,7 +191,7 @@ def commune_step(ctx: Ctx) -> None:
         ctx.reply(texts.STALE_BUTTON)
         return
     text = ctx.inbound.text.strip()
-    found = communes.find(text)
+    found = communes.find(text) if text else []
     if len(found) == 1:
         set_commune_target(ctx, b, found[0].code)
     elif found:

@@ -126,6 +126,9 @@ def done(ctx: Ctx) -> None:
 @step(COMMUNE_STEP)
 def commune_step(ctx: Ctx) -> None:
     text = ctx.inbound.text.strip()
+    if not text:  # a sticker, a photo: ask again
+        ctx.reply(T.SUB_ASK_COMMUNE, buttons=[Button(T.BTN_SKIP, "sub:skip")])
+        return
     found = communes.find(text)
     if len(found) == 1:
         set_commune(ctx, found[0].code)
