@@ -16,20 +16,27 @@ import aiohttp
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot import core
-from bot.channels.base import ChannelAdapter
+from bot import core, logs, metrics, retention  # noqa: F401  (retention registers its @job)
+from bot.channels.base import CHANNEL_HOOKS, ChannelAdapter
 from bot.config import Settings
+from bot.flood import FloodGuard
 from bot.jobs import Scheduler
 from bot.messages import Inbound, utcnow
 from bot.outbox import Limit, OutboxWorker
+from bot.pipeline import Pipeline
 from bot.storage.db import Database
 from bot.storage.models import Chat, InboundEvent, KeyValue, OutboxMessage, Staff
+from handlers import texts
 from handlers.base import Services
 from knowledge.kb import KnowledgeBase, KnowledgeBaseError
 
 log = logging.getLogger(__name__)
 
 KB_RELOAD_KEY = "kb_reload_requested_at"
+
+
+class Busy(Exception):
+    """The app cannot take this update now (shutting down, or the channel is over its cap): answer 503."""
 
 
 class InboxWorker:
@@ -89,6 +96,24 @@ class InboxWorker:
             except asyncio.TimeoutError:
                 pass
 
+    async def drain(self, timeout: float) -> None:
+        """Process everything pending (the final sweep on shutdown), for at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                keys = await self.app.db.run(core.pending_chat_keys, 200)
+            except Exception:  # noqa: BLE001 - the database is gone: nothing more to do here
+                log.exception("inbox drain: sweep failed")
+                return
+            for key in keys:
+                self.schedule(key)
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
+            elif not keys:
+                return
+            else:
+                await asyncio.sleep(0.05)
+
     async def stop(self, timeout: float = 15.0) -> None:
         self._stopping = True
         self._wake.set()
@@ -100,6 +125,9 @@ class App:
     def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
                  clock: Callable[[], dt.datetime] = utcnow):
         self.settings = settings
+        logs.install_record_factory()
+        logs.add_secret(settings.telegram_bot_token)
+        logs.add_secret(settings.telegram_webhook_secret)
         self.db = db or Database(settings.effective_database_url)
         self.kb = kb or load_kb(settings)
         self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock)
@@ -108,8 +136,12 @@ class App:
         self.inbox = InboxWorker(self)
         self.outbox = OutboxWorker(
             self.db, self.adapters, self._limits, concurrency=settings.send_concurrency,
-            max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock,
+            max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock, services=self.services,
+            lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
         )
+        self.pipeline = Pipeline(self) if settings.group_commit else None
+        if self.pipeline is not None:
+            self.outbox.recorder = self.pipeline.record
         self.scheduler = Scheduler(self.db, self.services)
         from bot.broadcast_worker import BroadcastWorker
 
@@ -119,6 +151,8 @@ class App:
         self._background: list[asyncio.Task[Any]] = []
         self._kb_loaded_at = time.time()
         self.started = False
+        self.accepting = False  # True between start() and stop(): webhooks answer 503 otherwise
+        self.flood = FloodGuard(settings.flood_chat_limit, settings.flood_chat_period, settings.flood_channel_per_second)
 
     # ---------------------------------------------------------- setup
     def add_adapter(self, adapter: ChannelAdapter) -> None:
@@ -136,6 +170,20 @@ class App:
             tg = TelegramChannel(self)
             self.add_adapter(tg)
             self.web.router.add_post("/telegram/webhook", tg.webhook)
+        if self.settings.zalo_bot_enabled:
+            from bot.channels.zalo_bot import ZaloBotChannel
+
+            zalo = ZaloBotChannel(self)
+            self.add_adapter(zalo)
+            self.web.router.add_post("/zalo/webhook", zalo.webhook)
+        if self.settings.zalo_oa_enabled:
+            from bot.channels.zalo_oa import ZaloOAChannel
+
+            oa = ZaloOAChannel(self)
+            self.add_adapter(oa)
+            self.web.router.add_post("/zalo-oa/webhook", oa.webhook)
+        for hook in CHANNEL_HOOKS:
+            hook(self)
 
     async def start(self, serve_http: bool = True) -> None:
         """Migrate, open the HTTP client, start workers, adapters and the web server."""
@@ -150,27 +198,48 @@ class App:
         add_routes(self)
         self._background.append(asyncio.create_task(self.inbox.run(), name="inbox"))
         self._background.append(asyncio.create_task(self.outbox.run(), name="outbox"))
+        if self.pipeline is not None:
+            self._background.append(asyncio.create_task(self.pipeline.run(), name="pipeline"))
         self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
         self._background.append(asyncio.create_task(self.scheduler.run(), name="jobs"))
         self._background.append(asyncio.create_task(self.broadcasts.run(), name="broadcasts"))
         if serve_http:
-            self._runner = web.AppRunner(self.web, access_log=None, handle_signals=False)
+            access = logging.getLogger("aiohttp.access") if self.settings.http_access_log else None
+            self._runner = web.AppRunner(self.web, access_log=access, handle_signals=False,
+                                         shutdown_timeout=max(1.0, self.settings.shutdown_drain_seconds))
             await self._runner.setup()
             await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
             log.info("HTTP on %s:%s", self.settings.http_host, self.settings.http_port)
+        self.accepting = True
         for adapter in self.adapters.values():
             await adapter.start()
         self.started = True
+        metrics.INFO.set(1)
 
     async def stop(self) -> None:
-        """Stop accepting, drain what was accepted, then close."""
+        """Stop accepting, drain what was accepted, then close (SIGTERM never loses an acknowledged update).
+
+        1. new webhook requests get 503 (the platform redelivers them), the listener closes, requests being
+           handled finish (each one is committed before its 200); polling stops confirming updates;
+        2. every pending inbound event is processed and the replies that are due are sent, for at most
+           SHUTDOWN_DRAIN_SECONDS each; whatever is left stays in the database for the next start.
+        """
+        self.accepting = False
         if self._runner is not None:
-            await self._runner.cleanup()  # no new webhook requests; in-flight ones finish first
+            await self._runner.cleanup()
+        drain = self.settings.shutdown_drain_seconds
+        if self.pipeline is not None:
+            await self.pipeline.drain(drain)  # every acknowledged update is committed
+        await self.inbox.drain(drain)
+        await self.outbox.drain_due(drain)
+        await self.broadcasts.stop()  # in-flight broadcast sends finish (or go back to the queue) while adapters still work
         for adapter in list(self.adapters.values()):
             await adapter.stop()
         await self.inbox.stop()
-        await self.broadcasts.stop()
         await self.outbox.stop()
+        if self.pipeline is not None:
+            await self.pipeline.drain(drain)  # outcomes of the last sends
+        metrics.INFO.set(0)
         for t in self._background:
             t.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
@@ -181,10 +250,32 @@ class App:
 
     # ---------------------------------------------------------- inbound
     async def submit(self, inbound: Inbound) -> bool:
-        """Store an event durably and schedule it. False if it was a redelivery."""
-        inserted = await self.db.run(core.ingest, inbound)
-        if inserted:
-            self.inbox.schedule(core.chat_key(inbound.channel, inbound.chat_id))
+        """Store an event durably and schedule it. False if it was a redelivery or dropped by flood control.
+
+        Raises Busy when the update must not be acknowledged (shutting down, channel over its cap).
+        """
+        if not self.accepting:
+            metrics.UPDATES.labels(inbound.channel, "busy").inc()
+            raise Busy("shutting down")
+        if not self.flood.channel_ok(inbound.channel):
+            metrics.UPDATES.labels(inbound.channel, "busy").inc()
+            raise Busy("channel over its cap")
+        key = core.chat_key(inbound.channel, inbound.chat_id)
+        verdict = self.flood.check(key)
+        if verdict != "ok":
+            metrics.UPDATES.labels(inbound.channel, "flood_dropped").inc()
+            if verdict == "warn":
+                log.info("flood control: %s over %d messages in %.0fs", key, self.flood.limit, self.flood.period)
+                await self.db.run(core.queue_notice, inbound, texts.SLOW_DOWN)
+                self.outbox.kick()
+            return False
+        if self.pipeline is not None:
+            inserted = await self.pipeline.ingest(inbound)  # stored and, in the same commit, processed
+        else:
+            inserted = await self.db.run(core.ingest, inbound)
+            if inserted:
+                self.inbox.schedule(key)
+        metrics.UPDATES.labels(inbound.channel, "stored" if inserted else "duplicate").inc()
         return inserted
 
     async def set_blocked(self, channel: str, chat_id: str, blocked: bool) -> None:
@@ -234,7 +325,7 @@ class App:
     async def _watch_kb(self) -> None:
         """Reload when `ntm-bot kb reload` asks (through the database, so every instance hears it)."""
         while True:
-            await asyncio.sleep(5)
+            await asyncio.sleep(self.settings.kb_watch_seconds)
             try:
                 row = await self.db.run(lambda s: s.get(KeyValue, KB_RELOAD_KEY))
                 if row and (row.value or {}).get("at", 0) > self._kb_loaded_at:
@@ -251,7 +342,7 @@ class App:
 
 
 def load_kb(settings: Settings) -> KnowledgeBase:
-    return KnowledgeBase.load(settings.kb_dir) if settings.kb_dir else KnowledgeBase.load()
+    return KnowledgeBase.for_settings(settings)
 
 
 def seed_staff(session: Any, admin_ids: list[str]) -> None:

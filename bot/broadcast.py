@@ -132,6 +132,42 @@ def duration(seconds: float) -> str:
     return f"{hours} giờ" + (f" {minutes} phút" if minutes else "")
 
 
+# ------------------------------------------------------------------ communes (knowledge.communes: the tickets' finder)
+@dataclass(frozen=True)
+class Place:
+    code: str
+    name: str  # "Phường Bình Đức"
+    label: str  # shown when choosing: "Phường Bình Đức (gồm xã Mỹ Khánh cũ)"
+
+
+def commune_name(code: str | None) -> str | None:
+    from knowledge.communes import default_finder
+
+    commune = default_finder().by_code.get(code or "")
+    return commune.name if commune else None
+
+
+def find_commune(text: str) -> tuple[bool, list[Place]]:
+    """(sure, places): one sure match, or choices to offer (empty: nothing close)."""
+    from knowledge.communes import default_finder
+
+    text = (text or "").strip()
+    if not text or len(text) > 100:
+        return False, []
+    found = default_finder().find(text)
+    places = [Place(c.commune.code, c.commune.name, c.label) for c in found.candidates]
+    if found.kind != "one":
+        # The finder offers "Xã Hòa Hưng" next to "Xã Mỹ Hòa Hưng" for "my hoa hung"; the full current name
+        # typed exactly (with or without "xã"/"phường") is sure.
+        from knowledge.normalize import fold
+
+        typed = re.sub(r"^(?:xa|phuong|dac khu)\s+", "", fold(text))
+        exact = [p for p in places if p.label == p.name and re.sub(r"^(?:xa|phuong|dac khu)\s+", "", fold(p.name)) == typed]
+        if len(exact) == 1:
+            return True, exact
+    return found.kind == "one", places
+
+
 # ------------------------------------------------------------------ scheduling syntax
 _WHEN = re.compile(
     r"\s*\b(?:lúc|luc|vào lúc|vao luc)\s+"
@@ -245,12 +281,9 @@ def count_recipients(session: Session, b: Broadcast, channels: Sequence[str] | N
 
 
 def target_label(settings: Settings, b: Broadcast) -> str:
-    from knowledge.communes import by_code
-
     parts: list[str] = []
     if b.target_commune:
-        commune = by_code(b.target_commune)
-        parts.append(T.TARGET_COMMUNE.format(name=commune.name if commune else b.target_commune))
+        parts.append(T.TARGET_COMMUNE.format(name=commune_name(b.target_commune) or b.target_commune))
     elif b.target_topic:
         parts.append(T.TARGET_TOPIC.format(label=topics(settings).get(b.target_topic, b.target_topic)))
     if b.target_channel:

@@ -23,10 +23,10 @@ def subcommand(name: str, help_: str, add_arguments: Callable[[argparse.Argument
     return register
 
 
-def setup_logging(level: str = "INFO", json_logs: bool = False) -> None:
+def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False) -> None:
     from bot.logs import configure
 
-    configure(level, json_logs)
+    configure(level, json_logs, access_log)
 
 
 # ------------------------------------------------------------------ ask
@@ -43,10 +43,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Answer questions as a citizen would see them (no database needed)."""
     from handlers.base import Services
     from handlers.faq import best_decision, render_decision
-    from bot.app import load_kb
+    from knowledge.kb import KnowledgeBase
 
     settings = get_settings()
-    kb = load_kb(settings)
+    kb = KnowledgeBase.for_settings(settings)
     values = Services(settings=settings, kb_ref=lambda: kb).placeholder_values
 
     def one(question: str) -> dict[str, Any]:
@@ -77,15 +77,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ chat / run
-async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "Người dân") -> None:
-    from bot.messages import TERMINAL, Inbound
+async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "Người dân", staff: bool = False) -> None:
+    from bot.messages import TERMINAL, TERMINAL_STAFF, Inbound
 
-    key = f"{TERMINAL}:{chat_id}"
+    channel = TERMINAL_STAFF if staff else TERMINAL
+    if staff:
+        chat_id, user = "staff", "Cán bộ (terminal)"
+    key = f"{channel}:{chat_id}"
     interactive = sys.stdin.isatty()
     loop = asyncio.get_running_loop()
-    if interactive:
+    if interactive and staff:
+        print("🏛 Phòng cán bộ (thử tại máy). Phản ánh mới hiện ở đây; /inbox, /reply MÃ nội dung, /help_staff. "
+              "Ctrl+D để thoát.\n")
+    elif interactive:
         print("💬 Trò chuyện thử với ntm-bot. Gõ câu hỏi rồi Enter; /start xem menu; Ctrl+D để thoát.\n")
-    await app.submit(Inbound(TERMINAL, chat_id, "local", text="/start", display_name="", event_key=uuid.uuid4().hex))
+    first = "/inbox" if staff else "/start"
+    await app.submit(Inbound(channel, chat_id, "local", text=first, display_name=user, event_key=uuid.uuid4().hex))
     await app.wait_quiet(key)
     while True:
         try:
@@ -99,22 +106,24 @@ async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "Người
             print(f"👤 {line}")
         if line.strip().lower() in ("/quit", "/exit", "thoat"):
             break
-        await app.submit(Inbound(TERMINAL, chat_id, "local", text=line, display_name=user, event_key=uuid.uuid4().hex))
+        await app.submit(Inbound(channel, chat_id, "local", text=line, display_name=user, event_key=uuid.uuid4().hex))
         await app.wait_quiet(key)
 
 
-async def _run_app(with_terminal: bool, serve_http: bool) -> None:
+async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -> None:
     from bot.app import App
     from bot.channels.terminal import TerminalChannel
+    from bot.channels.terminal_staff import StaffTerminalChannel
 
     app = App(get_settings())
     app.configure_channels()
     if with_terminal:
-        app.add_adapter(TerminalChannel())
+        # Two terminals share the database: the citizen's delivers the citizen's messages, the officers' theirs.
+        app.add_adapter(StaffTerminalChannel(app.settings.data_dir / "exports") if staff else TerminalChannel())
     await app.start(serve_http=serve_http)
     try:
         if with_terminal:
-            await _terminal_chat(app)
+            await _terminal_chat(app, staff=staff)
         else:
             stop = asyncio.Event()
             app.install_signal_handlers(stop)
@@ -126,7 +135,7 @@ async def _run_app(with_terminal: bool, serve_http: bool) -> None:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     setup_logging("WARNING")
-    asyncio.run(_run_app(with_terminal=True, serve_http=False))
+    asyncio.run(_run_app(with_terminal=True, serve_http=False, staff=getattr(args, "staff", False)))
     return 0
 
 
@@ -135,7 +144,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.telegram_enabled and not _other_channels_configured(settings):
         print("Chưa cấu hình kênh nào (TELEGRAM_BOT_TOKEN, …): mở trò chuyện trong terminal.\n")
         return cmd_chat(args)
-    setup_logging(settings.log_level, settings.log_json)
+    setup_logging(settings.log_level, settings.log_json, settings.http_access_log)
     asyncio.run(_run_app(with_terminal=False, serve_http=True))
     return 0
 
@@ -247,7 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="chạy mọi kênh đã cấu hình (không có kênh nào: trò chuyện trong terminal)").set_defaults(fn=cmd_run)
-    sub.add_parser("chat", help="trò chuyện với bot trong terminal").set_defaults(fn=cmd_chat)
+    p = sub.add_parser("chat", help="trò chuyện với bot trong terminal")
+    p.add_argument("--staff", action="store_true", help="mở phòng cán bộ: nhận phản ánh, trả lời bằng lệnh cán bộ")
+    p.set_defaults(fn=cmd_chat)
 
     p = sub.add_parser("ask", help="hỏi một câu (--json: đọc từng dòng từ stdin, in JSON)")
     p.add_argument("question", nargs="*")
@@ -269,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["set-webhook", "delete-webhook", "set-commands"])
     p.set_defaults(fn=cmd_telegram)
 
-    for name, help_, add_arguments, fn in SUBCOMMANDS:
+    # Plugins register into the imported `bot.cli`, which is not this module under `python -m bot.cli`.
+    import importlib
+
+    for name, help_, add_arguments, fn in importlib.import_module("bot.cli").SUBCOMMANDS:
         p = sub.add_parser(name, help=help_)
         add_arguments(p)
         p.set_defaults(fn=fn)

@@ -24,6 +24,7 @@ class Settings(BaseSettings):
 
     # --- knowledge base (default: the curated content shipped in knowledge/data)
     kb_dir: Path | None = None
+    kb_watch_seconds: float = 5.0  # how often a running bot checks whether `ntm-bot kb reload` was asked
 
     # --- agency shown to citizens
     agency_name: str = "Văn phòng Điều phối nông thôn mới tỉnh An Giang"
@@ -42,17 +43,54 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str = ""
     telegram_read_timeout: float = 10.0  # seconds to wait for a Bot API answer before retrying later
 
+    # --- Zalo Bot Platform (bot.zaloplatforms.com; see docs/zalo.md)
+    zalo_bot_token: str = ""  # "{bot_id}:{secret}" from Zalo Bot Creator; empty disables the channel
+    zalo_bot_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_bot_mode: str = Field(default="", pattern="^(|polling|webhook)$")  # empty: webhook if a URL is set
+    zalo_bot_webhook_url: str = ""  # public HTTPS URL of /zalo/webhook
+    zalo_bot_webhook_secret: str = ""  # 8–256 characters, echoed by Zalo in X-Bot-Api-Secret-Token
+    zalo_bot_poll_timeout: int = 30  # getUpdates long-poll seconds
+    zalo_bot_read_timeout: float = 10.0  # seconds to wait for a send before retrying later
+    zalo_bot_rate: float = 10.0  # messages per second, whole bot (Zalo publishes no number)
+    zalo_bot_chat_rate: float = 1.0  # messages per second in one chat
+    zalo_bot_chat_burst: int = 3
+    zalo_bot_retry_after: float = 5.0  # back-off after a 429 when Zalo does not say how long
+    zalo_bot_unauthorized_pause: float = 60.0  # after a 401 (token reset): pause sending, keep messages queued
+
+    # --- Zalo Official Account API v3 (openapi.zalo.me; see docs/zalo.md)
+    zalo_oa_app_id: str = ""  # app id on developers.zalo.me; empty disables the channel
+    zalo_oa_app_secret: str = ""  # app secret key (OAuth header secret_key)
+    zalo_oa_id: str = ""  # the OA's id (only needed for the oa_id signature variant)
+    zalo_oa_secret_key: str = ""  # "OA Secret Key" shown when the app is linked to the OA (webhook MAC)
+    zalo_oa_access_token: str = ""  # first tokens, seeded into the database once; the database copy wins after
+    zalo_oa_refresh_token: str = ""
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    zalo_oauth_base_url: str = "https://oauth.zaloapp.com"
+    # Webhook MAC = sha256(ID + body + timestamp + SECRET); sources disagree on ID and SECRET, so every listed
+    # combination is accepted (all are our own secrets) and the one that matched is logged.
+    zalo_oa_mac_ids: str = "app_id,oa_id"  # app_id | oa_id
+    zalo_oa_mac_secrets: str = "oa_secret_key,app_secret"  # oa_secret_key | app_secret
+    zalo_oa_refresh_ahead_minutes: float = 60.0  # refresh the access token this long before it expires
+    zalo_oa_token_check_minutes: float = 10.0
+    zalo_oa_reply_window_hours: float = 168.0  # OA may answer only within 7 days of the citizen's last message
+    zalo_oa_read_timeout: float = 10.0
+    zalo_oa_rate: float = 10.0  # messages per second, whole OA (documented: 4,000 requests/minute per app)
+    zalo_oa_chat_rate: float = 1.0
+    zalo_oa_chat_burst: int = 3
+
     # --- staff
     staff_chat_id: str = ""
     staff_user_ids: str = ""  # comma-separated Telegram user ids of the first admins
 
     # --- outbound delivery
     send_concurrency: int = 16
+    group_commit: bool = True  # store, process and claim many updates per transaction (see bot/pipeline.py)
     telegram_global_rate: float = 30.0  # messages per second, whole bot
     telegram_chat_rate: float = 1.0  # messages per second in one private chat
     telegram_chat_burst: int = 3  # short bursts tolerated in one private chat
     telegram_group_per_minute: int = 20
     outbox_max_age_hours: float = 72.0  # transient failures are retried this long, then marked dead
+    outbox_lease_seconds: float = 120.0  # a send claimed by a process that died is retried after this long
 
     # --- broadcasts (issue 6): subscriptions, staff broadcasts, slogan of the week
     # Topics citizens can subscribe to: "key=Label; key=Label" (keys: a-z, 0-9, -, _; at most 16 chars).
@@ -71,11 +109,46 @@ class Settings(BaseSettings):
     broadcast_slogan_topic: str = "ntm"  # sent to subscribers of this topic
 
     # --- matching thresholds (0..100)
-    faq_answer_threshold: float = 62.0
+    faq_answer_threshold: float = 58.0
     faq_suggest_threshold: float = 42.0
+
+    # --- tickets (citizen reports, staff inbox): see docs/tickets-config.md
+    # "Label:working days" pairs; the order is the order of the buttons citizens see.
+    ticket_categories: str = (
+        "Giao thông:10, Thủy lợi:10, Điện:10, Nước sạch:10, Môi trường:10, Trường học:10, Y tế:10, "
+        "Văn hóa:10, OCOP:10, Góp ý chương trình NTM:15, Khác:10"
+    )
+    ticket_holidays: str = "01-01, 04-30, 05-01, 09-02"  # MM-DD every year, or YYYY-MM-DD once (Tết, Giỗ Tổ: add yearly)
+    ticket_due_soon_days: int = 2  # the daily reminder also lists tickets due within this many working days
+    staff_forum_topics: bool = False  # one forum topic per ticket in STAFF_CHAT_ID (a forum supergroup)
+    staff_topics_per_minute: int = 5  # forum topics created at most this often (abuse gets bots banned)
+    draft_remind_minutes: int = 30  # a report left unfinished is reminded once after this long…
+    draft_expire_hours: int = 24  # …and dropped after this long
+    low_rating: int = 2  # a rating at or below this reopens the ticket for a supervisor
+    # optional e-mail copy of each new ticket
+    agency_email: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True  # STARTTLS on a plain connection (port 587)
+    smtp_ssl: bool = False  # implicit TLS (port 465)
+    smtp_from: str = ""
+    smtp_timeout: float = 20.0
 
     log_level: str = "INFO"
     log_json: bool = False
+
+    # --- operations (issue 7): flood control, shutdown, access log, retention
+    flood_chat_limit: int = 40  # messages stored per chat in any flood_chat_period seconds (0 = off); a person
+    # filling a report with buttons can send ~20 in a minute, a script sends hundreds
+    flood_chat_period: float = 60.0
+    flood_channel_per_second: int = 1000  # updates accepted per channel per second by one instance (0 = off)
+    shutdown_drain_seconds: float = 10.0  # on SIGTERM: time to finish accepted work before exiting
+    http_access_log: bool = False  # aiohttp access log lines (redacted like every log)
+    retention_inbound_days: int = 30  # message texts of processed inbound events are erased after this
+    retention_outbox_days: int = 30  # texts of delivered outbox messages are erased after this
+    retention_unanswered_days: int = 180  # unanswered questions (KB work list) are deleted after this
 
     @field_validator("kb_dir", mode="before")
     @classmethod
@@ -95,6 +168,18 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return bool(self.telegram_bot_token)
+
+    @property
+    def zalo_bot_enabled(self) -> bool:
+        return bool(self.zalo_bot_token)
+
+    @property
+    def zalo_bot_effective_mode(self) -> str:
+        return self.zalo_bot_mode or ("webhook" if self.zalo_bot_webhook_url else "polling")
+
+    @property
+    def zalo_oa_enabled(self) -> bool:
+        return bool(self.zalo_oa_app_id)
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,7 +10,9 @@ All functions here are synchronous and take a Session; `bot.app` runs them off t
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import traceback
 from typing import Any
 
@@ -21,10 +23,12 @@ from sqlmodel import Session, select
 from bot.channels.base import caps_of, split_text, strip_markup
 from bot.messages import Inbound, Reply
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
+import handlers
 from handlers import texts
 from handlers.base import Ctx, Services
 
 log = logging.getLogger(__name__)
+handlers.load_features()  # feature handlers register with the running bot
 
 PRIORITY = {"callback_answer": -1, "reply": 0, "notice": 0, "staff": 1, "broadcast": 5}
 MAX_EVENT_ATTEMPTS = 5
@@ -35,31 +39,68 @@ def chat_key(channel: str, chat_id: str) -> str:
 
 
 def insert_ignore(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True if a row was inserted."""
+    """INSERT … ON CONFLICT DO NOTHING; True if a row was inserted.
+
+    RETURNING tells for sure: with SQLAlchemy 2.1 + psycopg the rowcount of this statement is -1 (unknown).
+    """
     dialect = session.get_bind().dialect.name
     ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    result = session.execute(ins.values(**values).on_conflict_do_nothing(index_elements=conflict))
-    return bool(result.rowcount)
+    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=conflict).returning(sa.literal_column("1"))
+    return session.execute(stmt).first() is not None
 
 
 # ------------------------------------------------------------------ inbound
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_STORED_TEXT = 4100  # the router answers anything over 4000 characters with "too long" anyway
+
+
+def clean_inbound(inbound: Inbound) -> Inbound:
+    """No control characters (PostgreSQL refuses NUL in text), no unbounded text in the database."""
+    text = _CONTROL.sub("", inbound.text or "")[:MAX_STORED_TEXT]
+    name = _CONTROL.sub("", inbound.display_name or "")[:128]
+    username = _CONTROL.sub("", inbound.username or "")[:64]
+    callback = _CONTROL.sub("", inbound.callback) if inbound.callback else inbound.callback
+    if (text, name, username, callback) == (inbound.text, inbound.display_name, inbound.username, inbound.callback):
+        return inbound
+    return dataclasses.replace(inbound, text=text, display_name=name, username=username, callback=callback)
+
+
+def _event_row(inbound: Inbound, now: Any) -> dict[str, Any]:
+    inbound = clean_inbound(inbound)
+    return {
+        "channel": inbound.channel,
+        "event_key": inbound.event_key or f"{inbound.message_id or ''}:{inbound.callback_id or ''}",
+        "chat_key": chat_key(inbound.channel, inbound.chat_id),
+        "payload": inbound.to_dict(),
+        "status": "pending",
+        "attempts": 0,
+        "received_at": now,
+    }
+
+
 def ingest(session: Session, inbound: Inbound) -> bool:
     """Store an accepted platform event. False if it was already stored (a redelivery)."""
-    key = inbound.event_key or f"{inbound.message_id or ''}:{inbound.callback_id or ''}"
-    return insert_ignore(
-        session,
-        InboundEvent.__table__,
-        {
-            "channel": inbound.channel,
-            "event_key": key,
-            "chat_key": chat_key(inbound.channel, inbound.chat_id),
-            "payload": inbound.to_dict(),
-            "status": "pending",
-            "attempts": 0,
-            "received_at": _now(session),
-        },
-        ["channel", "event_key"],
+    return insert_ignore(session, InboundEvent.__table__, _event_row(inbound, _now(session)), ["channel", "event_key"])
+
+
+def ingest_many(session: Session, inbounds: list[Inbound]) -> list[bool]:
+    """`ingest` for a batch, in one multi-row statement. A key repeated in the batch counts once (the first)."""
+    if not inbounds:
+        return []
+    now = _now(session)
+    rows = [_event_row(i, now) for i in inbounds]
+    t = InboundEvent.__table__
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing(
+        index_elements=["channel", "event_key"]
     )
+    new = {(r.channel, r.event_key) for r in session.execute(ins.returning(t.c.channel, t.c.event_key), rows)}
+    out = []
+    for r in rows:
+        key = (r["channel"], r["event_key"])
+        out.append(key in new)
+        new.discard(key)  # a second copy in the same batch is a redelivery
+    return out
 
 
 def pending_chat_keys(session: Session, limit: int = 100) -> list[str]:
@@ -74,28 +115,95 @@ def pending_chat_keys(session: Session, limit: int = 100) -> list[str]:
     return [r[0] for r in rows]
 
 
+CHAT_LOCK_SPACE = 0x4E54  # first key of the two-key advisory lock: keeps chat locks apart from others
+
+
 def lock_chat(session: Session, key: str) -> None:
-    """Serialise work on one chat across instances (PostgreSQL); SQLite has a single writer anyway."""
+    """Serialise work on one chat across instances (PostgreSQL); SQLite has a single writer anyway.
+
+    Transaction-scoped: released at commit/rollback. Taken before the pending events are read, so (READ
+    COMMITTED) the read sees whatever another instance committed while we waited: nothing runs twice.
+    """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:space, hashtext(:k))"), {"space": CHAT_LOCK_SPACE, "k": key})
 
 
-def process_chat(session: Session, key: str, services: Services) -> int:
-    """Process every pending event of one chat in arrival order. Returns how many were processed."""
+def process_chat(session: Session, key: str, services: Services, created: list[OutboxMessage] | None = None) -> int:
+    """Process every pending event of one chat in arrival order. Returns how many were processed.
+
+    `created` collects the outbox rows queued (the pipeline claims them for sending at once)."""
     lock_chat(session, key)
     events = session.exec(
         select(InboundEvent).where(InboundEvent.chat_key == key, InboundEvent.status == "pending").order_by(InboundEvent.id)
     ).all()
     for event in events:
-        process_event(session, event, services)
+        process_event(session, event, services, created)
     return len(events)
 
 
-def process_event(session: Session, event: InboundEvent, services: Services) -> None:
+def process_chats(session: Session, keys: list[str], services: Services,
+                  created: list[OutboxMessage] | None = None) -> int:
+    """`process_chat` for many chats at once (group commit): one pass of locks, one read of their pending
+    events and one of their chat rows, then every event in arrival order."""
+    keys = sorted(set(keys))  # the same lock order in every instance: no deadlock
+    for key in keys:
+        lock_chat(session, key)
+    events: list[InboundEvent] = []
+    chats: dict[tuple[str, str], Chat] = {}
+    for part in _chunks(keys, 500):
+        events += session.exec(
+            select(InboundEvent).where(InboundEvent.chat_key.in_(part), InboundEvent.status == "pending")
+        ).all()
+        ids = [k.split(":", 1)[1] for k in part]
+        for chat in session.exec(select(Chat).where(Chat.chat_id.in_(ids))):
+            chats[(chat.channel, chat.chat_id)] = chat
+    events.sort(key=lambda e: e.id)
+    missing = {}
+    for e in events:
+        p = e.payload or {}
+        if (p.get("channel"), p.get("chat_id")) not in chats:
+            missing[(p.get("channel"), p.get("chat_id"))] = p.get("chat_type") or "private"
+    if missing:  # first contact of several people: create their rows in one statement
+        now = _now(session)
+        t = Chat.__table__
+        dialect = session.get_bind().dialect.name
+        ins = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing(
+            index_elements=["channel", "chat_id"])
+        session.execute(ins, [{"channel": c, "chat_id": i, "chat_type": kind, "user_id": "", "display_name": "",
+                               "username": "", "message_count": 0, "first_seen_at": now, "last_seen_at": now}
+                              for (c, i), kind in missing.items()])
+        for chat in session.exec(select(Chat).where(Chat.chat_id.in_([i for _, i in missing]))):
+            chats[(chat.channel, chat.chat_id)] = chat
+    for event in events:
+        process_event(session, event, services, created, chats, isolate=False)
+    return len(events)
+
+
+def _chunks(items: list[str], n: int) -> list[list[str]]:
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+def process_event(session: Session, event: InboundEvent, services: Services,
+                  created: list[OutboxMessage] | None = None, chats: dict[tuple[str, str], Chat] | None = None,
+                  isolate: bool = True) -> None:
+    """Run one event through the router and queue its replies.
+
+    isolate=True (the inbox worker): a handler error rolls back only this event's changes (a savepoint), the
+    person gets an apology and the event is marked failed. isolate=False (the group-commit fast path): no
+    savepoint per event; a handler error propagates, the caller rolls the batch back and leaves its events to
+    the inbox worker, which runs them again isolated.
+    """
     inbound = Inbound.from_dict(event.payload or {})
     now = services.clock()
-    chat = touch_chat(session, inbound, now)
+    chat = touch_chat(session, inbound, now, chats)
     ctx = Ctx(inbound=inbound, session=session, chat=chat, services=services)
+    if not isolate:
+        from handlers.router import route
+
+        route(ctx)
+        event.status = "done"
+        _finish_event(session, event, inbound, ctx, chat, now, created)
+        return
     savepoint = session.begin_nested()
     try:
         from handlers.router import route
@@ -111,17 +219,28 @@ def process_event(session: Session, event: InboundEvent, services: Services) -> 
         ctx.replies = [Reply(texts.INTERNAL_ERROR)]
         event.status = "failed"
         event.error = "".join(traceback.format_exception_only(type(err), err))[-500:]
+    _finish_event(session, event, inbound, ctx, chat, now, created)
+
+
+def _finish_event(session: Session, event: InboundEvent, inbound: Inbound, ctx: Ctx, chat: Chat, now: Any,
+                  created: list[OutboxMessage] | None) -> None:
     if inbound.callback_id:
         ctx.replies.insert(0, Reply("", kind="callback_answer", extra={"callback_id": inbound.callback_id}))
     for reply in ctx.replies:
-        deliver(session, reply, default=chat, now=now)
+        rows = deliver(session, reply, default=chat, now=now)
+        if created is not None:
+            created.extend(rows)
     event.attempts += 1
     event.processed_at = now
     session.add(event)
 
 
-def touch_chat(session: Session, inbound: Inbound, now: Any) -> Chat:
-    chat = get_or_create_chat(session, inbound.channel, inbound.chat_id, inbound.chat_type)
+def touch_chat(session: Session, inbound: Inbound, now: Any, chats: dict[tuple[str, str], Chat] | None = None) -> Chat:
+    chat = chats.get((inbound.channel, inbound.chat_id)) if chats is not None else None
+    if chat is None:
+        chat = get_or_create_chat(session, inbound.channel, inbound.chat_id, inbound.chat_type)
+        if chats is not None:
+            chats[(inbound.channel, inbound.chat_id)] = chat
     chat.last_seen_at = now
     chat.message_count += 1
     chat.blocked_at = None  # they wrote to us: they can be reached again
@@ -158,6 +277,12 @@ def get_or_create_chat(session: Session, channel: str, chat_id: str, chat_type: 
     return chat
 
 
+def queue_notice(session: Session, inbound: Inbound, text: str) -> None:
+    """A message to the sender of an update that is not stored (flood control's one "slow down")."""
+    chat = get_or_create_chat(session, inbound.channel, inbound.chat_id, inbound.chat_type)
+    deliver(session, Reply(text, kind="notice", thread_id=inbound.thread_id), default=chat)
+
+
 def mark_failed_attempt(session: Session, key: str, error: str) -> None:
     """Processing a chat crashed outside the handlers (e.g. the database): count it, give up after a few."""
     for event in session.exec(
@@ -183,7 +308,8 @@ def deliver(session: Session, reply: Reply, default: Chat | None = None, now: An
     if reply.thread_id:
         base["thread_id"] = reply.thread_id
     if reply.kind == "callback_answer":
-        return [_outbox(session, channel, chat_id, key, reply, dict(base, text=""), now)]
+        # Acknowledging a button press is not a message in the chat: it must not wait behind (or hold up) one.
+        return [_outbox(session, channel, chat_id, f"{key}:cb", reply, dict(base, text=""), now)]
 
     caps = caps_of(channel)
     text = reply.text
@@ -215,6 +341,7 @@ def deliver(session: Session, reply: Reply, default: Chat | None = None, now: An
 
 
 def _outbox(session: Session, channel: str, chat_id: str, key: str, reply: Reply, payload: dict[str, Any], now: Any) -> OutboxMessage:
+    session.info["outbox_new"] = session.info.get("outbox_new", 0) + 1  # the pipeline reads it
     row = OutboxMessage(
         channel=channel,
         chat_id=chat_id,

@@ -15,6 +15,7 @@ TELEGRAM = "telegram"
 ZALO = "zalo"
 ZALO_OA = "zalo_oa"
 TERMINAL = "terminal"
+TERMINAL_STAFF = "terminal_staff"  # the local officers' room (`ntm-bot chat --staff`) when there is no Telegram
 
 
 def utcnow() -> dt.datetime:

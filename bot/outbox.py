@@ -22,6 +22,7 @@ from typing import Any, AsyncIterator, Callable, Iterable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from bot import metrics
 from bot.channels.base import ChannelAdapter, SendResult
 from bot.messages import utcnow
 from bot.storage.db import Database
@@ -33,7 +34,8 @@ LEASE = dt.timedelta(seconds=120)
 MAX_BACKOFF = 600.0
 
 # Hooks run in the transaction that records an outcome: (session, row, result). Features use them to
-# react (store a created forum topic id, tell staff a message could not be delivered, …).
+# react (store a created forum topic id, tell staff a message could not be delivered, …). The running
+# app's `Services` (settings, clock) are in `session.info["services"]` when the worker has them.
 OutcomeHook = Callable[[Session, OutboxMessage, SendResult], None]
 OUTCOME_HOOKS: list[OutcomeHook] = []
 
@@ -201,6 +203,9 @@ class RateLimiter:
         self._cleanup()
         return held
 
+    def paused(self, channel: str) -> bool:
+        return self.paused_until.get(channel, 0.0) > time.monotonic()
+
     def pause(self, channel: str, seconds: float) -> None:
         self.paused_until[channel] = max(self.paused_until.get(channel, 0.0), time.monotonic() + seconds)
 
@@ -219,8 +224,8 @@ class RateLimiter:
 
 
 # ------------------------------------------------------------------ database side
-def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetime) -> list[dict[str, Any]]:
-    """Claim due messages, at most the oldest unsent one per chat (so a chat's messages keep their order)."""
+def _due(channels: list[str], now: dt.datetime) -> Any:
+    """Due rows that may be sent now: at most the oldest unsent one per chat (so a chat keeps its order)."""
     o = OutboxMessage.__table__
     p = o.alias("p")
     earlier_unsent = (
@@ -228,26 +233,44 @@ def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetim
         .where(p.c.chat_key == o.c.chat_key, p.c.id < o.c.id, p.c.status.in_(("pending", "sending")))
         .exists()
     )
-    stmt = (
-        sa.select(o.c.id)
-        .where(o.c.status == "pending", o.c.next_attempt_at <= now, o.c.channel.in_(channels), ~earlier_unsent)
-        .order_by(o.c.priority, o.c.id)
-        .limit(limit)
-    )
+    return sa.and_(o.c.status == "pending", o.c.next_attempt_at <= now, o.c.channel.in_(channels), ~earlier_unsent)
+
+
+def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetime,
+              lease: dt.timedelta = LEASE) -> list[dict[str, Any]]:
+    """Claim due messages (committed `sending` + lease), sharing the work between instances.
+
+    PostgreSQL: rows locked by another instance's claim are skipped (SKIP LOCKED), and the UPDATE re-checks
+    `status = 'pending'`, so a row claimed and committed by another instance meanwhile is not taken twice.
+    """
+    o = OutboxMessage.__table__
+    if not channels:
+        return []
+    stmt = sa.select(o.c.id).where(_due(channels, now)).order_by(o.c.priority, o.c.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True, of=o)
     ids = [r[0] for r in session.execute(stmt)]
     if not ids:
         return []
-    session.execute(
-        sa.update(o).where(o.c.id.in_(ids)).values(status="sending", lease_until=now + LEASE)
-    )
     rows = session.execute(
-        sa.select(o.c.id, o.c.channel, o.c.chat_id, o.c.kind, o.c.payload, o.c.attempts, o.c.created_at)
-        .where(o.c.id.in_(ids))
-        .order_by(o.c.priority, o.c.id)
+        sa.update(o)
+        .where(o.c.id.in_(ids), o.c.status == "pending")
+        .values(status="sending", lease_until=now + lease)
+        .returning(o.c.id, o.c.channel, o.c.chat_id, o.c.kind, o.c.priority, o.c.payload, o.c.attempts, o.c.created_at)
     ).mappings()
-    return [dict(r) for r in rows]
+    return sorted((dict(r) for r in rows), key=lambda r: (r["priority"], r["id"]))
+
+
+def has_due(session: Session, channels: list[str], now: dt.datetime) -> bool:
+    o = OutboxMessage.__table__
+    return bool(channels) and session.execute(sa.select(o.c.id).where(_due(channels, now)).limit(1)).first() is not None
+
+
+def release(session: Session, msg_id: int, now: dt.datetime) -> None:
+    """Give a claimed row back unsent (its lease would expire before we could send it)."""
+    o = OutboxMessage.__table__
+    session.execute(sa.update(o).where(o.c.id == msg_id, o.c.status == "sending")
+                    .values(status="pending", lease_until=None, next_attempt_at=now))
 
 
 def reclaim_expired(session: Session, now: dt.datetime) -> int:
@@ -259,10 +282,13 @@ def reclaim_expired(session: Session, now: dt.datetime) -> int:
     return res.rowcount or 0
 
 
-def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.datetime, max_age: dt.timedelta) -> None:
+def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.datetime, max_age: dt.timedelta,
+                   services: Any = None) -> None:
+    if services is not None:
+        session.info["services"] = services
     row = session.get(OutboxMessage, msg_id)
-    if row is None:
-        return
+    if row is None or row.status not in ("sending", "pending"):
+        return  # already settled (another instance re-sent it after our lease ran out)
     row.attempts += 1
     row.lease_until = None
     if result.ok:
@@ -325,8 +351,12 @@ class OutboxWorker:
         concurrency: int = 16,
         max_age: dt.timedelta = dt.timedelta(hours=72),
         clock: Callable[[], dt.datetime] = utcnow,
+        lease: dt.timedelta = LEASE,
+        services: Any = None,
     ):
         self.db = db
+        self.lease = lease
+        self.services = services  # handed to outcome hooks (session.info["services"])
         self.adapters = adapters
         self.limits = limits  # claimed message -> rate limits to respect
         self.concurrency = concurrency
@@ -340,9 +370,26 @@ class OutboxWorker:
         self._idle = asyncio.Event()
         self._idle.set()
         self.sent = 0
+        # Where outcomes go: a group-commit recorder (the pipeline) or one transaction per send.
+        self.recorder: Callable[[int, SendResult, dt.datetime], None] | None = None
 
     def kick(self) -> None:
         self._wake.set()
+
+    def dispatch(self, msgs: list[dict[str, Any]]) -> None:
+        """Send messages already claimed elsewhere (the pipeline claims fresh replies in their own commit)."""
+        for msg in msgs:
+            task = asyncio.create_task(self._send_when_free(msg))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send_when_free(self, msg: dict[str, Any]) -> None:
+        await self._slots.acquire()
+        try:
+            await self._send(msg)
+        finally:
+            self._slots.release()
+            self._wake.set()
 
     async def run(self) -> None:
         last_reclaim = 0.0
@@ -350,10 +397,11 @@ class OutboxWorker:
             if time.monotonic() - last_reclaim > 15:
                 last_reclaim = time.monotonic()
                 await self.db.run(reclaim_expired, self.clock())
-            free = self.concurrency - len(self._tasks)
+            free = max(0, self.concurrency - len(self._tasks))
             batch: list[dict[str, Any]] = []
-            if free > 0 and self.adapters:
-                batch = await self.db.run(claim_due, list(self.adapters), free, self.clock())
+            channels = [c for c in self.adapters if not self.limiter.paused(c)]
+            if free > 0 and channels:
+                batch = await self.db.run(claim_due, channels, free, self.clock(), self.lease)
             for msg in batch:
                 await self._slots.acquire()
                 task = asyncio.create_task(self._send(msg))
@@ -381,7 +429,13 @@ class OutboxWorker:
     async def _send(self, msg: dict[str, Any]) -> None:
         self._idle.clear()
         adapter = self.adapters[msg["channel"]]
+        claimed = time.monotonic()
         async with self.limiter.sending(msg["channel"], self.limits(msg)):
+            if time.monotonic() - claimed > self.lease.total_seconds() / 2:
+                # waited long for a rate window or a 429 pause: the lease may run out mid-send and another
+                # instance would send it too; hand it back instead.
+                await self.db.run(release, msg["id"], self.clock())
+                return
             try:
                 result = await adapter.send(msg["chat_id"], msg["payload"])
             except Exception as err:  # adapters should report, not raise; treat a raise as transient
@@ -391,13 +445,33 @@ class OutboxWorker:
             self.limiter.pause(msg["channel"], result.retry_after)
         if result.ok:
             self.sent += 1
-        await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age)
+            metrics.SENT.labels(msg["channel"]).inc()
+        else:
+            metrics.SEND_ERRORS.labels(msg["channel"], metrics.error_code(result)).inc()
+        if self.recorder is not None:
+            self.recorder(msg["id"], result, self.clock())
+        else:
+            await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age, self.services)
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until nothing is being sent (used on shutdown and by the terminal chat)."""
         deadline = time.monotonic() + timeout
         while self._tasks and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
+
+    async def drain_due(self, timeout: float) -> None:
+        """Send what is due now (shutdown): until nothing due is left or in flight, or the timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self._tasks:
+                try:
+                    if not await self.db.run(has_due, list(self.adapters), self.clock()):
+                        return
+                except Exception:  # noqa: BLE001
+                    log.exception("outbox drain failed")
+                    return
+            self.kick()
+            await asyncio.sleep(0.02)
 
     async def stop(self, timeout: float = 10.0) -> None:
         self._stopping = True

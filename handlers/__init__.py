@@ -1,2 +1,11 @@
 """Channel-neutral handlers. Importing this package registers every command, button and step."""
-from handlers import broadcast_staff, faq, start, subscribe  # noqa: F401  (registration by import)
+from handlers import faq, start  # noqa: F401  (registration by import)
+
+
+def load_features() -> None:
+    """Handlers that need the database layer (reports, staff commands): loaded by the running bot
+    (`bot.core`), not by `ntm-bot ask`, which starts without the database layer."""
+    from handlers import feedback, staff, tickets, ticketing  # noqa: F401  (registration by import)
+    from handlers import broadcast_staff, subscribe  # noqa: F401  (broadcasts)
+
+    ticketing.register()

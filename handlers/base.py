@@ -12,13 +12,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlmodel import Session
-
 from bot.messages import Button, Inbound, Reply, button_rows, utcnow
-from bot.storage.models import AuditLog, Chat
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the database layer is imported lazily: `ntm-bot ask` starts without it
+    from sqlmodel import Session
+
     from bot.config import Settings
+    from bot.storage.models import Chat
     from knowledge.kb import KnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -51,8 +51,8 @@ class Services:
 @dataclass
 class Ctx:
     inbound: Inbound
-    session: Session
-    chat: Chat
+    session: "Session"
+    chat: "Chat"
     services: Services
     replies: list[Reply] = field(default_factory=list)
     args: str = ""  # text after the command word, for commands
@@ -111,6 +111,8 @@ class Ctx:
         return f"{self.inbound.channel}:{self.inbound.user_id}"
 
     def audit(self, action: str, target: str = "", detail: str = "") -> None:
+        from bot.storage.models import AuditLog
+
         self.session.add(AuditLog(at=self.now, actor=self.actor, action=action, target=target, detail=detail[:1000]))
 
 

@@ -18,7 +18,6 @@ from handlers import texts
 from handlers import texts_broadcast as T
 from handlers.base import Ctx, callback, command, step
 from handlers.router import is_staff
-from knowledge import communes
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +160,7 @@ def target_button(ctx: Ctx) -> None:
         ctx.set_state(COMMUNE_STEP, {"id": b.id})
         ctx.reply(T.BC_ASK_COMMUNE)
         return
-    elif what == "x" and communes.by_code(arg):
+    elif what == "x" and bc.commune_name(arg):
         set_commune_target(ctx, b, arg)
         return
     elif what == "change":
@@ -191,11 +190,11 @@ def commune_step(ctx: Ctx) -> None:
         ctx.reply(texts.STALE_BUTTON)
         return
     text = ctx.inbound.text.strip()
-    found = communes.find(text) if text else []
-    if len(found) == 1:
-        set_commune_target(ctx, b, found[0].code)
-    elif found:
-        ctx.reply(T.BC_COMMUNE_CHOOSE, buttons=[Button(c.name, f"bct:{b.id}:x:{c.code}") for c in found])
+    sure, places = bc.find_commune(text)
+    if sure:
+        set_commune_target(ctx, b, places[0].code)
+    elif places:
+        ctx.reply(T.BC_COMMUNE_CHOOSE, buttons=[Button(p.label[:60], f"bct:{b.id}:x:{p.code}") for p in places])
     else:
         ctx.reply(T.BC_COMMUNE_NONE.format(text=text[:60]))
 

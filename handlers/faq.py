@@ -7,31 +7,34 @@ staff see what to write next).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, Callable
 
+from bot import metrics
 from bot.messages import Button
-from bot.storage.models import UnansweredQuestion
 from handlers import texts
 from handlers.base import Ctx, callback, text_handler
-from bot.config import Settings
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.storage.models import UnansweredQuestion
 from knowledge.kb import Decision, KnowledgeBase
 from knowledge.normalize import fold
 from knowledge.schema import Entry
 
 # Entries offered first in the topic menus (if they exist); the rest of the topic fills up to MENU_SIZE.
 MENU_QUESTIONS: dict[str, list[str]] = {
-    "ntm": ["ntm26.bo-tieu-chi", "ntm.so-tieu-chi-xa-2021-2025", "ntm.dong-gop-tu-nguyen", "ntm.nong-thon-moi-la-gi"],
-    "ocop": ["ocop.la-gi", "ocop.cach-dang-ky", "ocop.thang-diem", "ocop.hang-sao"],
+    "ntm": ["ntm26.bo-tieu-chi", "ntm.so-tieu-chi-xa-2021-2025", "ntm.dong-gop-tu-nguyen", "ntm.la-gi"],
+    "ocop": ["ocop.la-gi", "ocop.quy-trinh-dang-ky", "ocop.thang-diem-100", "ocop.phan-hang-sao"],
     "an-giang": ["ag.tien-do-ntm", "ag.ocop-an-giang", "ag.ke-hoach-328"],
 }
 MENU_SIZE = 5
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!\n])\s+")
 
 
-def decide(kb: KnowledgeBase, settings: Settings, question: str) -> Decision:
+def decide(kb: KnowledgeBase, settings: "Settings", question: str) -> Decision:
     return kb.decide(question, settings.faq_answer_threshold, settings.faq_suggest_threshold)
 
 
-def best_decision(kb: KnowledgeBase, settings: Settings, text: str) -> Decision:
+def best_decision(kb: KnowledgeBase, settings: "Settings", text: str) -> Decision:
     """Long messages: the question is usually one of the sentences, often the last."""
     whole = decide(kb, settings, text)
     if whole.kind == "answer":
@@ -66,29 +69,39 @@ def answer_entry(ctx: Ctx, entry: Entry) -> None:
     ctx.reply(ctx.kb.render(entry, ctx.services.placeholder_values), buttons=entry_buttons(ctx.kb.see_also(entry)[:3], "➕ "))
 
 
+# Extra buttons under a "not sure" or "did you mean" reply: fn(ctx, logged question) -> Button | None
+# (e.g. "Gửi câu hỏi cho cán bộ", which turns the logged question into a ticket).
+UNSURE_BUTTONS: list[Callable[[Ctx, "UnansweredQuestion"], Button | None]] = []
+
+
 @text_handler(100)
 def answer_question(ctx: Ctx) -> bool:
     text = ctx.inbound.text
     d = best_decision(ctx.kb, ctx.settings, text)
     reply_text, buttons = render_decision(ctx.kb, ctx.services.placeholder_values, d)
-    ctx.reply(reply_text, buttons=buttons)
     if d.kind != "answer":
-        log_unanswered(ctx, text, d)
+        row = log_unanswered(ctx, text, d)
+        buttons = buttons + [b for hook in UNSURE_BUTTONS if (b := hook(ctx, row)) is not None]
+    ctx.reply(reply_text, buttons=buttons)
+    metrics.answer_outcome(d.kind)
     return True
 
 
-def log_unanswered(ctx: Ctx, text: str, d: Decision) -> None:
+def log_unanswered(ctx: Ctx, text: str, d: Decision) -> "UnansweredQuestion":
+    from bot.storage.models import UnansweredQuestion
+
     best = d.result.best
-    ctx.session.add(
-        UnansweredQuestion(
-            channel=ctx.inbound.channel,
-            text=text[:1000],
-            folded=fold(text)[:1000],
-            best_entry_id=best.entry_id if best else None,
-            best_score=best.score if best else 0.0,
-            created_at=ctx.now,
-        )
+    row = UnansweredQuestion(
+        channel=ctx.inbound.channel,
+        chat_key=f"{ctx.inbound.channel}:{ctx.inbound.chat_id}",
+        text=text[:1000],
+        folded=fold(text)[:1000],
+        best_entry_id=best.entry_id if best else None,
+        best_score=best.score if best else 0.0,
+        created_at=ctx.now,
     )
+    ctx.session.add(row)
+    return row
 
 
 @callback("faq")

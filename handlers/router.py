@@ -12,6 +12,7 @@ import re
 
 from sqlmodel import select
 
+from bot.messages import TERMINAL_STAFF
 from bot.storage.models import Staff
 from handlers import texts
 from handlers.base import CALLBACKS, COMMANDS, STEPS, TEXT_HANDLERS, Command, Ctx
@@ -52,6 +53,8 @@ def _args_after(text: str, alias: str) -> str:
 
 
 def is_staff(ctx: Ctx) -> bool:
+    if ctx.inbound.channel == TERMINAL_STAFF:  # the local officers' terminal: only reachable on this machine
+        return True
     if ctx.inbound.channel != "telegram":
         return False
     uid = ctx.inbound.user_id
@@ -71,14 +74,21 @@ def run_command(ctx: Ctx, cmd: Command, args: str) -> None:
     cmd.handler(ctx)
 
 
+# "2", "số 2", "chọn số 2", "câu hai", "2️⃣" … (folded) pick option 2 on channels without buttons.
+_CHOICE_RE = re.compile(r"^(?:(?:chon|so|cau|muc|y|phuong an|lua chon)\s+)*(\d{1,2}|mot|hai|ba|bon|tu|nam|sau|bay|tam|chin)$")
+_NUMBER_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "sau": 6, "bay": 7, "tam": 8, "chin": 9}
+
+
 def option_choice(ctx: Ctx) -> str | None:
     """On channels without buttons, "2" (or the label) picks the second offered option."""
     options = ctx.chat.options
     if not options:
         return None
     text = fold(ctx.inbound.text)
-    if text.isdigit():
-        i = int(text)
+    m = _CHOICE_RE.match(text)
+    if m:
+        word = m.group(1)
+        i = int(word) if word.isdigit() else _NUMBER_WORDS[word]
         return options[i - 1][1] if 1 <= i <= len(options) else None
     for label, data in options:
         if text and text == fold(label):
@@ -108,9 +118,16 @@ def route(ctx: Ctx) -> None:
         name, args = parsed
         cmd = COMMANDS.get(name)
         if cmd is None:
+            alias = find_alias(text.strip()[1:])  # "/menu", "/phan anh": the words of a command, with a "/"
+            if alias:
+                run_command(ctx, *alias)
+                return
             ctx.reply(texts.UNKNOWN_COMMAND)
             return
         run_command(ctx, cmd, args)
+        return
+    if text.strip() == "/" and "start" in COMMANDS:  # a bare "/" (no command menu on Zalo): show the menu
+        run_command(ctx, COMMANDS["start"], "")
         return
 
     # 3. words that interrupt anything ("hủy")
@@ -141,6 +158,16 @@ def route(ctx: Ctx) -> None:
 
     # 7. free text
     if not text.strip():
+        if inbound.chat_type == "group":
+            # Photos, joins… in a group are not addressed to the bot; early handlers (e.g. a staff answer
+            # with a photo, replying to a ticket) may still take them. The FAQ (order 100) never does.
+            for order, fn in TEXT_HANDLERS:
+                if order < 100 and fn(ctx):
+                    return
+            return
+        if inbound.attachments and all(a.kind == "sticker" for a in inbound.attachments):
+            ctx.reply(texts.STICKER_REPLY)
+            return
         ctx.reply(texts.EMPTY_MESSAGE if not inbound.attachments else texts.MEDIA_OUTSIDE_REPORT)
         return
     for _, fn in TEXT_HANDLERS:

@@ -9,7 +9,7 @@ from handlers.base import MENU, Ctx, command, menu_item, text_handler
 from knowledge.normalize import fold
 
 
-@command("start", aliases=("bat dau", "menu"), description=texts.CMD_START)
+@command("start", aliases=("bat dau", "menu", "menu chinh", "start"), description=texts.CMD_START)
 def start(ctx: Ctx) -> None:
     """Welcome, what the bot can do, and a menu of what works."""
     name = ctx.inbound.display_name.strip()
@@ -19,7 +19,7 @@ def start(ctx: Ctx) -> None:
     )
 
 
-@command("help", aliases=("huong dan", "tro giup", "giup do"), description=texts.CMD_HELP)
+@command("help", aliases=("huong dan", "tro giup", "giup do", "help"), description=texts.CMD_HELP)
 def help_(ctx: Ctx) -> None:
     entry = ctx.kb.entries.get("bot.gioi-thieu")
     if entry is None:

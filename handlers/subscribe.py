@@ -10,7 +10,6 @@ from bot.jobs import LOCAL_TZ
 from bot.messages import Button
 from handlers import texts_broadcast as T
 from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step
-from knowledge import communes
 
 COMMUNE_STEP = "sub.commune"
 
@@ -25,8 +24,8 @@ def _private(ctx: Ctx) -> bool:
 def describe(ctx: Ctx, keys: list[str], commune_code: str | None) -> tuple[str, str]:
     labels = bc.topics(ctx.settings)
     names = [labels[k] for k in keys if k in labels] or [T.BTN_SUB_ALL]
-    commune = communes.by_code(commune_code) if commune_code else None
-    return ", ".join(names), (T.SUB_COMMUNE_PART.format(name=commune.name) if commune else "")
+    commune = bc.commune_name(commune_code)
+    return ", ".join(names), (T.SUB_COMMUNE_PART.format(name=commune) if commune else "")
 
 
 @command("dangky", aliases=("dang ky nhan tin", "dang ky nhan thong bao", "nhan tin tuc"), description=T.CMD_SUBSCRIBE)
@@ -71,7 +70,7 @@ def subscription_button(ctx: Ctx) -> None:
         offer_topics(ctx)
     elif action == "t" and len(parts) == 3:
         choose_topics(ctx, parts[2])
-    elif action == "x" and len(parts) == 3 and communes.by_code(parts[2]):
+    elif action == "x" and len(parts) == 3 and bc.commune_name(parts[2]):
         set_commune(ctx, parts[2])
     elif action == "skip":
         ctx.clear_state()
@@ -129,12 +128,9 @@ def commune_step(ctx: Ctx) -> None:
     if not text:  # a sticker, a photo: ask again
         ctx.reply(T.SUB_ASK_COMMUNE, buttons=[Button(T.BTN_SKIP, "sub:skip")])
         return
-    found = communes.find(text)
-    if len(found) == 1:
-        set_commune(ctx, found[0].code)
-        return
-    if found:
-        ctx.reply(T.SUB_COMMUNE_CHOOSE, buttons=[Button(c.name, f"sub:x:{c.code}") for c in found] + [Button(T.BTN_SKIP, "sub:skip")])
+    sure, places = bc.find_commune(text)
+    if sure:
+        set_commune(ctx, places[0].code)
         return
     tries = int(ctx.data.get("tries", 0)) + 1
     if "?" in text or len(text.split()) > 6 or tries > 2:
@@ -144,11 +140,15 @@ def commune_step(ctx: Ctx) -> None:
             if fn(ctx):
                 return
         return
+    if places:
+        ctx.update_data(tries=tries)
+        ctx.reply(T.SUB_COMMUNE_CHOOSE, buttons=[Button(p.label[:60], f"sub:x:{p.code}") for p in places] + [Button(T.BTN_SKIP, "sub:skip")])
+        return
     ctx.update_data(tries=tries)
     ctx.reply(T.SUB_COMMUNE_NONE.format(text=text[:60]), buttons=[Button(T.BTN_SKIP, "sub:skip")])
 
 
-@menu_item(40)
+@menu_item(50)
 def _menu_subscribe(ctx: Ctx) -> Button | None:
     """First contact: offer the news, never subscribe silently."""
     if ctx.inbound.chat_type != "private":

@@ -38,6 +38,7 @@ INTERNAL_ERROR = (
     "Xin lỗi, tôi gặp trục trặc khi xử lý tin nhắn này. Bạn thử lại sau ít phút nhé; "
     "nếu đang gửi phản ánh, phần đã nhập vẫn được giữ."
 )
+STICKER_REPLY = "😊 Bạn cần hỏi gì cứ gõ câu hỏi, hoặc gõ «menu» để xem các mục nhé."
 SLOW_DOWN = "Bạn gửi nhanh quá, tôi xin phép trả lời chậm lại một chút nhé. 🙏"
 
 # FAQ

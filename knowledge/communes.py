@@ -1,74 +1,241 @@
-"""The 102 commune-level units of An Giang (knowledge/communes.csv) and a small finder.
+"""Find a commune-level unit of today's An Giang from what a citizen types.
 
-    find("my hoa hung")      -> [Commune(code="30313", name="Xã Mỹ Hòa Hưng", …)]
-    find("Mỹ Khánh")         -> units formed from a former commune of that name (Phường Bình Đức)
-    by_code("30313")         -> Commune | None
+Since 01/7/2025 An Giang has 102 units (85 xã, 14 phường, 3 đặc khu; NQ 1654/NQ-UBTVQH15) and no districts.
+People still name their old commune, so every unit also answers to the former units it was formed from:
+"xã Mỹ Khánh" finds Phường Bình Đức. Matching is on folded text (no diacritics), fuzzy (typos), and an
+ambiguous name ("Vĩnh Hòa", "Phước Hưng", which was split three ways) gives numbered choices.
 
-Minimal on purpose (broadcast targeting): exact name, then former units named in the resolution, then
-fuzzy spelling. The tickets feature may ship a richer finder; keep this API (`find`, `by_code`, `all_communes`).
+The data is `knowledge/communes.csv`: code, name, type, formed_from (the clause of NQ 1654 naming the
+former units).
 """
 from __future__ import annotations
 
 import csv
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from knowledge.normalize import fold
 
 CSV_PATH = Path(__file__).resolve().parent / "communes.csv"
-_PREFIX = re.compile(r"^(?:xa|phuong|dac khu|thi tran|tt|p|x)\s+")
+TYPES = {"xa": "xã", "phuong": "phường", "thi tran": "thị trấn", "dac khu": "đặc khu", "huyen": "huyện"}
+# Words people put before a name: "xã", "P.", "TT", "ấp … xã …" (the hamlet part is dropped by the windows).
+_TYPE_WORDS = [("thi tran", "thi tran"), ("dac khu", "dac khu"), ("phuong", "phuong"), ("xa", "xa"),
+               ("huyen", "huyen"), ("tt", "thi tran"), ("p", "phuong"), ("x", "xa"), ("dk", "dac khu")]
+_NOISE = {"tai", "thuoc", "cu", "nay", "truoc", "day", "toi", "em", "nha", "minh"}
+_PROVINCE = re.compile(r"\b(?:tinh )?an giang\b(?= *$)|\btinh an giang\b")
+
+SURE = 88  # a match this good is taken without asking (if nothing else is as good)
+POSSIBLE = 75  # below this a name is not offered at all
+MAX_CHOICES = 5
+
+
+@dataclass(frozen=True)
+class FormerUnit:
+    kind: str  # xã | phường | thị trấn | huyện
+    name: str  # "Mỹ Khánh"
+    district: str = ""  # disambiguation given by the resolution, e.g. "huyện Phú Tân"
+    partial: bool = False  # only part of it went into this unit
+
+    @property
+    def label(self) -> str:
+        s = f"{self.kind} {self.name}"
+        return s + (f" ({self.district})" if self.district else "")
 
 
 @dataclass(frozen=True)
 class Commune:
-    code: str  # GSO code
-    name: str  # "Xã Mỹ Hòa Hưng", "Phường Long Xuyên", "Đặc khu Phú Quốc"
-    type: str  # Xã | Phường | Đặc khu
-    formed_from: str  # the clause of NQ 1654/NQ-UBTVQH15 naming the former units
+    code: str
+    name: str  # "Phường Bình Đức"
+    kind: str  # Xã | Phường | Đặc khu
+    former: tuple[FormerUnit, ...] = ()
 
     @property
-    def base(self) -> str:
-        """Folded name without its type word: "my hoa hung"."""
-        return _PREFIX.sub("", fold(self.name))
+    def bare(self) -> str:
+        return self.name[len(self.kind):].strip()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    commune: Commune
+    score: float
+    via: FormerUnit | None = None  # matched through a former unit's name
+
+    @property
+    def label(self) -> str:
+        """What a citizen is shown: "Phường Bình Đức (gồm xã Mỹ Khánh cũ)"."""
+        if self.via is None:
+            return self.commune.name
+        part = "một phần " if self.via.partial else ""
+        return f"{self.commune.name} (gồm {part}{self.via.label} cũ)"
+
+
+@dataclass
+class Found:
+    kind: str  # one | choices | none
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+# ------------------------------------------------------------------ parsing the resolution's wording
+_CLAUSE = re.compile(r"^NQ 1654 Điều 1 khoản \d+:\s*")
+_SHARE = re.compile(r"(toàn bộ|một phần) diện tích tự nhiên, quy mô dân số của|phần còn lại của")
+_AFTER = re.compile(r"\s*sau khi sắp xếp theo quy định tại.*?Điều này")
+_KIND = re.compile(r"^(?:các\s+)?(xã|phường|thị trấn|huyện)\s+(.*)$")
+_PAREN = re.compile(r"^(.*?)\s*\(([^)]*)\)\s*$")
+
+
+def parse_former(formed_from: str) -> tuple[FormerUnit, ...]:
+    """The former units named in a clause of NQ 1654 (empty for units kept as they were)."""
+    text = _CLAUSE.sub("", formed_from.strip())
+    if not text or text.startswith("không thực hiện sắp xếp"):
+        return ()
+    text = _AFTER.sub("", text)
+    out: list[FormerUnit] = []
+    # Split into (share, list) chunks: "toàn bộ … của A, B và C, một phần … của D"
+    pieces = _SHARE.split(text)
+    # pieces: [before, share1, list1, share2, list2, …] (the "phần còn lại" group has no capture: None)
+    i = 1
+    while i < len(pieces):
+        share = pieces[i] or "phần còn lại"
+        names = pieces[i + 1] if i + 1 < len(pieces) else ""
+        i += 2
+        partial = share == "một phần"
+        kind = ""
+        for raw in re.split(r",\s*|\s+và\s+", names):
+            raw = raw.strip(" ,.")
+            if not raw:
+                continue
+            m = _KIND.match(raw)
+            if m:
+                kind, raw = m.group(1), m.group(2).strip()
+            district = ""
+            pm = _PAREN.match(raw)
+            if pm:
+                raw, district = pm.group(1).strip(), pm.group(2).strip()
+            if raw and kind:
+                out.append(FormerUnit(kind, raw, district, partial))
+    return tuple(out)
+
+
+# Names the resolution does not spell out, that people still use: the communes of the former huyện Kiên Hải
+# (khoản 94 names only the district) and spellings of the GSO list that differ from the resolution.
+EXTRA_FORMER: dict[str, tuple[FormerUnit, ...]] = {
+    "31108": tuple(FormerUnit("xã", n, "huyện Kiên Hải") for n in ("Hòn Tre", "Lại Sơn", "An Sơn", "Nam Du")),
+    "30316": (FormerUnit("phường", "Vĩnh Ngươn"),),
+    "30481": (FormerUnit("xã", "Ô Long Vỹ"),),
+}
+
+
+@functools.lru_cache(maxsize=4)
+def load(path: str = str(CSV_PATH)) -> tuple[Commune, ...]:
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return tuple(
+        Commune(r["code"], r["name"], r["type"], parse_former(r["formed_from"]) + EXTRA_FORMER.get(r["code"], ()))
+        for r in rows
+    )
+
+
+# ------------------------------------------------------------------ finding
+@dataclass(frozen=True)
+class _Alias:
+    folded: str  # folded bare name: "my khanh"
+    kind: str  # folded kind: "xa"
+    commune: Commune
+    via: FormerUnit | None
+
+
+class CommuneFinder:
+    def __init__(self, communes: tuple[Commune, ...] | None = None):
+        self.communes = communes if communes is not None else load()
+        self.by_code = {c.code: c for c in self.communes}
+        aliases: list[_Alias] = []
+        for c in self.communes:
+            aliases.append(_Alias(fold(c.bare), fold(c.kind), c, None))
+            for f in c.former:
+                aliases.append(_Alias(fold(f.name), fold(f.kind), c, f))
+        self.aliases = aliases
+
+    def find(self, text: str) -> Found:
+        folded = _PROVINCE.sub(" ", fold(text))
+        words = folded.split()
+        if not words:
+            return Found("none")
+        # Which kind the person named ("xã …", "phường …"), and the words that may be the name.
+        kinds: set[str] = set()
+        marks: set[int] = set()  # positions in `clean` right after a kind word
+        clean: list[str] = []
+        i = 0
+        while i < len(words):
+            for typed, kind in _TYPE_WORDS:
+                n = len(typed.split())
+                if words[i : i + n] == typed.split() and i + n < len(words):
+                    kinds.add(kind)
+                    marks.add(len(clean))
+                    i += n
+                    break
+            else:
+                if words[i] not in _NOISE:
+                    clean.append(words[i])
+                i += 1
+        windows = [
+            (" ".join(clean[start : start + n]), start in marks)
+            for start in range(len(clean))
+            for n in range(1, 5)
+            if start + n <= len(clean)
+        ]
+        if not windows:
+            return Found("none")
+        best: dict[tuple[str, str], Candidate] = {}  # (commune code, via label) -> best candidate
+        whole = " ".join(clean)
+        for alias in self.aliases:
+            score = 0.0
+            for phrase, marked in windows:
+                s = fuzz.ratio(phrase, alias.folded)
+                if len(alias.folded) <= 4 and s < 100:
+                    s *= 0.85  # short names ("an", "o lam") only count when typed exactly
+                if marked:
+                    s += 2
+                score = max(score, s)
+            if whole == alias.folded:
+                score += 3
+            if kinds:
+                alias_kind = "xa" if alias.kind == "thi tran" and "xa" in kinds and "thi tran" not in kinds else alias.kind
+                if alias_kind in kinds or (alias.kind == "huyen" and "huyen" in kinds):
+                    score += 4
+                else:
+                    score -= 4
+            if alias.via is None:
+                score += 1  # today's name wins a tie with a former unit of the same name
+            if score < POSSIBLE:
+                continue
+            key = (alias.commune.code, alias.via.label if alias.via else "")
+            if key not in best or best[key].score < score:
+                best[key] = Candidate(alias.commune, score, alias.via)
+        if not best:
+            return Found("none")
+        ranked = sorted(best.values(), key=lambda c: -c.score)
+        # One candidate per commune (its best reason), best first.
+        seen: set[str] = set()
+        unique: list[Candidate] = []
+        for c in ranked:
+            if c.commune.code not in seen:
+                seen.add(c.commune.code)
+                unique.append(c)
+        top = unique[0]
+        close = [c for c in unique if c.score >= top.score - 6]
+        if top.score >= SURE and len(close) == 1:
+            return Found("one", [top])
+        return Found("choices", close[:MAX_CHOICES] if top.score >= SURE else unique[:MAX_CHOICES])
 
 
 @functools.lru_cache(maxsize=1)
-def all_communes() -> tuple[Commune, ...]:
-    with CSV_PATH.open(encoding="utf-8", newline="") as f:
-        return tuple(Commune(r["code"], r["name"], r["type"], r["formed_from"]) for r in csv.DictReader(f))
-
-
-@functools.lru_cache(maxsize=1)
-def _index() -> tuple[dict[str, Commune], dict[str, list[Commune]], dict[str, str]]:
-    by_code = {c.code: c for c in all_communes()}
-    by_base: dict[str, list[Commune]] = {}
-    for c in all_communes():
-        by_base.setdefault(c.base, []).append(c)
-    former = {c.code: " " + fold(c.formed_from.split(":", 1)[-1]) + " " for c in all_communes()}
-    return by_code, by_base, former
-
-
-def by_code(code: str) -> Commune | None:
-    return _index()[0].get(code)
-
-
-def find(text: str, limit: int = 5) -> list[Commune]:
-    """Communes matching what a person typed, best first (empty when nothing is close)."""
-    q = _PREFIX.sub("", fold(text or "")).strip()
-    if not q or len(q) > 60:
-        return []
-    codes, by_base, former = _index()
-    if q in by_base:
-        return by_base[q][:limit]
-    # A former commune named in the resolution ("… của xã Mỹ Khánh …").
-    needle = f" {q} "
-    hits = [codes[code] for code, text_ in former.items() if needle in text_]
-    if hits:
-        return hits[:limit]
-    bases = {c.code: c.base for c in all_communes()}
-    found = process.extract(q, bases, scorer=fuzz.ratio, score_cutoff=80, limit=limit)
-    return [codes[code] for _, _, code in found]
+def default_finder() -> CommuneFinder:
+    return CommuneFinder()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -21,11 +23,13 @@ from knowledge.normalize import normalized
 from knowledge.schema import PERIOD_END, Entry, EntryFile
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when available (10x faster)
 # Platform text limits (characters after NFC): Telegram 4096, Zalo 2000.
 CHANNEL_LIMITS = {"telegram": 4096, "zalo": 2000}
 PHONE_SCREEN = 1500  # an answer longer than this should be split into "xem thêm" follow-ups
 MIN_PARAPHRASES = 4
-MAX_ID_LEN = 48  # "faq:" + id must fit Telegram's 64-byte callback data
+MAX_ID_LEN = 48
+DECISION_CACHE = 4096  # distinct questions whose decision is kept  # "faq:" + id must fit Telegram's 64-byte callback data
 PLACEHOLDERS = ("agency_name", "agency_contact", "contact_retention_months")
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 
@@ -66,6 +70,8 @@ class KnowledgeBase:
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
     def __post_init__(self) -> None:
+        self._decisions: OrderedDict[tuple[str, float, float, float], Decision] = OrderedDict()
+        self._lock = threading.Lock()  # database worker threads share the knowledge base
         self.matcher = Matcher(
             {e.id: [*e.questions, e.title] for e in self.entries.values()},
             {e.id: e.tags for e in self.entries.values()},
@@ -75,6 +81,7 @@ class KnowledgeBase:
         """The same content matched with other weights (tuning)."""
         other = KnowledgeBase.__new__(KnowledgeBase)
         other.entries, other.files, other.problems, other.loaded_at = self.entries, self.files, self.problems, self.loaded_at
+        other._decisions, other._lock = OrderedDict(), threading.Lock()
         other.matcher = Matcher({e.id: [*e.questions, e.title] for e in self.entries.values()},
                                 {e.id: e.tags for e in self.entries.values()}, params)
         return other
@@ -89,12 +96,38 @@ class KnowledgeBase:
         return cls({e.id: e for _, e in entries}, files, problems)
 
     @classmethod
+    def for_settings(cls, settings: object) -> "KnowledgeBase":
+        """The content the settings point at (KB_DIR), or the curated content shipped with the bot."""
+        kb_dir = getattr(settings, "kb_dir", None)
+        return cls.load(kb_dir) if kb_dir else cls.load()
+
+    @classmethod
     def from_entries(cls, entries: Iterable[Entry]) -> "KnowledgeBase":
         return cls({e.id: e for e in entries})
 
     # -- querying
     def decide(self, question: str, answer_at: float, suggest_at: float, margin: float = 3.0,
                exclude: tuple[str, str] | None = None) -> Decision:
+        if exclude is not None:
+            return self._decide(question, answer_at, suggest_at, margin, exclude)
+        # Citizens ask the same questions again and again: decisions are cached per content version
+        # (a reload builds a new KnowledgeBase, so a stale decision is never served).
+        key = (question, answer_at, suggest_at, margin)
+        cache = self._decisions
+        with self._lock:
+            hit = cache.get(key)
+            if hit is not None:
+                cache.move_to_end(key)
+                return hit
+        d = self._decide(question, answer_at, suggest_at, margin, None)
+        with self._lock:
+            cache[key] = d
+            if len(cache) > DECISION_CACHE:
+                cache.popitem(last=False)
+        return d
+
+    def _decide(self, question: str, answer_at: float, suggest_at: float, margin: float,
+                exclude: tuple[str, str] | None) -> Decision:
         result = self.matcher.match(question, exclude=exclude)
         best = result.best
         if best is None or best.score < suggest_at:
@@ -138,7 +171,7 @@ def read_entries(data_dir: Path) -> tuple[list[Located], list[Path], list[Proble
     for path in files:
         rel = path.relative_to(data_dir).as_posix()
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
             parsed = EntryFile.model_validate(raw)
         except yaml.YAMLError as err:
             problems.append(Problem("error", rel, f"YAML không hợp lệ: {err}"))

@@ -15,7 +15,9 @@ closest known word.
 """
 from __future__ import annotations
 
+import heapq
 import math
+from operator import mul
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -25,6 +27,7 @@ from rapidfuzz import fuzz, process
 from knowledge.normalize import content_tokens
 
 CANDIDATES = 40
+POSTINGS_BUDGET = 1500  # entries visited while shortlisting; the most common words are skipped beyond it
 # Topic words: a question that names one is about that topic, however common the word is in the base
 # (and so however low its IDF). An entry that never mentions it is penalised.
 ANCHORS: tuple[tuple[str, ...], ...] = (("ocop",), ("an", "giang"), ("nong", "thon", "moi"))
@@ -40,16 +43,22 @@ class Params:
     year_mismatch: float = 0.85  # … a year the entry never mentions
     anchor_missing: float = 0.80  # the question names a topic word the entry never mentions
     novelty: float = 0.35  # weight of word pairs the whole base has never seen (other subjects)
+    min_information: float = 2.0  # total IDF below which a question is too vague to answer outright
+    vague: float = 0.75  # factor for such questions ("có bão không": "bão" folds to the "bao" of "bao nhiêu")
+    anchor_information: float = 3.0  # a topic word alone ("ocop là gì") is specific enough
 
 
-@dataclass(frozen=True)
 class Doc:
     """A matchable text of an entry: one paraphrase, or the title."""
 
-    entry_id: str
-    text: str  # normalised words joined, for fuzzy comparison
-    words: frozenset[str]
-    pairs: frozenset[tuple[str, str]]
+    __slots__ = ("entry_id", "text", "words", "pairs", "norm")
+
+    def __init__(self, entry_id: str, text: str, words: frozenset[str], pairs: frozenset[tuple[str, str]]):
+        self.entry_id = entry_id
+        self.text = text  # normalised words joined, for fuzzy comparison
+        self.words = words
+        self.pairs = pairs
+        self.norm = 1.0  # IDF length, set once the IDF is known
 
 
 @dataclass
@@ -111,8 +120,17 @@ class Matcher:
         self.max_idf = math.log((n + 1) / 0.5)
         self.postings: dict[str, tuple[str, ...]] = {w: tuple(ids) for w, ids in postings.items()}
         self.vocabulary: list[str] = sorted(w for w in postings if len(w) >= 3 and not w.isdigit())
-        self._norm: dict[Doc, float] = {d: self._length(d.words) for docs in self.docs_of.values() for d in docs}
-        self._vocab_norm: dict[str, float] = {e: self._length(self._vocab(e)) for e in self.docs_of}
+        for docs in self.docs_of.values():
+            for d in docs:
+                d.norm = self._length(d.words)
+        self.texts_of: dict[str, list[str]] = {e: [d.text for d in docs] for e, docs in self.docs_of.items()}
+        self.doc_index_of: dict[str, dict[str, list[int]]] = {e: self._doc_index(docs) for e, docs in self.docs_of.items()}
+        self.inv_norms_of: dict[str, list[float]] = {e: [1.0 / d.norm for d in docs] for e, docs in self.docs_of.items()}
+        self.vocab_of: dict[str, frozenset[str]] = {e: self._vocab(e) for e in self.docs_of}
+        self.pairs_of: dict[str, frozenset[tuple[str, str]]] = {
+            e: frozenset().union(*(d.pairs for d in docs)) for e, docs in self.docs_of.items()
+        }
+        self._inv_vocab_norm: dict[str, float] = {e: 1.0 / self._length(v) for e, v in self.vocab_of.items()}
         self.known_pairs: frozenset[tuple[str, str]] = frozenset(
             p for docs in self.docs_of.values() for d in docs for p in d.pairs
         )
@@ -123,6 +141,15 @@ class Matcher:
             if d is not skip:
                 words |= d.words
         return frozenset(words)
+
+    @staticmethod
+    def _doc_index(docs: list[Doc]) -> dict[str, list[int]]:
+        """word -> positions of the entry's paraphrases that contain it."""
+        index: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            for w in d.words:
+                index[w].append(i)
+        return dict(index)
 
     def _weight(self, word: str) -> float:
         return self.idf.get(word, self.max_idf)
@@ -163,6 +190,9 @@ class Matcher:
         q_weight = {w: self._weight(w) * trust[w] for w in q_set}
         total = sum(q_weight.values())
         q_len = math.sqrt(sum(v * v for v in q_weight.values())) or 1.0
+        information = sum(q_weight[w] for w in q_set if not any(w in a for a in q_anchors))
+        information += prm.anchor_information * len(q_anchors)
+        vague = prm.vague if information < prm.min_information else 1.0
 
         skip_entry, skip_doc = None, None
         if exclude is not None:
@@ -170,43 +200,76 @@ class Matcher:
             target = " ".join(content_words(exclude[1]))
             skip_doc = next((d for d in self.docs_of.get(skip_entry, []) if d.text == target), None)
 
+        # Rarest words first; stop walking postings of very common words once the budget is spent (they
+        # still count fully when the shortlisted candidates are scored).
         acc: dict[str, float] = defaultdict(float)
-        for w in q_set:
-            for entry_id in self.postings.get(w, ()):
-                acc[entry_id] += q_weight[w]
+        visited = 0
+        for w in sorted(q_set, key=lambda x: len(self.postings.get(x, ())), reverse=False):
+            ids = self.postings.get(w, ())
+            if visited and visited + len(ids) > POSTINGS_BUDGET:
+                break
+            visited += len(ids)
+            weight = q_weight[w]
+            for entry_id in ids:
+                acc[entry_id] += weight
         if not acc:
             return MatchResult(query)
         # Shortlist by raw overlap and by overlap relative to the entry's size, so that a short, exact entry
         # ("nông thôn mới là gì") is not crowded out by long entries that merely mention the same words.
-        by_overlap = sorted(acc, key=acc.__getitem__, reverse=True)[: CANDIDATES // 2]
-        by_density = sorted(acc, key=lambda e: acc[e] / self._vocab_norm[e], reverse=True)[: CANDIDATES // 2]
+        half = CANDIDATES // 2
+        if len(acc) <= CANDIDATES:
+            by_overlap, by_density = list(acc), []
+        else:
+            keys = list(acc)
+            density = dict(zip(keys, map(mul, acc.values(), map(self._inv_vocab_norm.__getitem__, keys))))
+            by_overlap = heapq.nlargest(half, keys, key=acc.__getitem__)
+            by_density = heapq.nlargest(half, keys, key=density.__getitem__)
         shortlist = list(dict.fromkeys(by_overlap + by_density))
 
-        scored: list[Candidate] = []
+        # Per-word products for the cosine, computed once per question.
+        q_idf = {w: q_weight[w] * self._weight(w) for w in q_set}
+        # Three signals and the penalties first; fuzzy last, and only where it can still change the top `limit`.
+        common = (1.0 - prm.novelty * novelty) * vague
+        partial: list[tuple[float, float, str, float, float, float, float, list[str]]] = []
         for entry_id in shortlist:
-            skip = skip_doc if entry_id == skip_entry else None
-            vocab = self._vocab(entry_id, skip)
-            docs = [d for d in self.docs_of[entry_id] if d is not skip]
+            if skip_doc is not None and entry_id == skip_entry:
+                docs = [d for d in self.docs_of[entry_id] if d is not skip_doc]
+                vocab = self._vocab(entry_id, skip_doc)
+                pairs = frozenset().union(*(d.pairs for d in docs))
+                texts = [d.text for d in docs]
+                doc_words = self._doc_index(docs)
+                inv_norms = [1.0 / d.norm for d in docs]
+            else:
+                docs, vocab, pairs = self.docs_of[entry_id], self.vocab_of[entry_id], self.pairs_of[entry_id]
+                texts, doc_words = self.texts_of[entry_id], self.doc_index_of[entry_id]
+                inv_norms = self.inv_norms_of[entry_id]
             if not docs:
                 continue
-            coverage = sum(q_weight[w] for w in q_set if w in vocab) / total
-            cosine = max(
-                sum(q_weight[w] * self._weight(w) for w in q_set & d.words) / (q_len * self._norm[d]) for d in docs
-            )
-            if q_pairs:
-                pairs = frozenset().union(*(d.pairs for d in docs))
-                phrase = len(q_pairs & pairs) / len(q_pairs)
-            else:
-                phrase = coverage
-            fuzzy = max(fuzz.token_sort_ratio(q_text, d.text) for d in docs) / 100.0
-            score = 100.0 * (prm.w_cosine * cosine + prm.w_coverage * coverage + prm.w_phrase * phrase
-                             + prm.w_fuzzy * fuzzy)
-            score *= 1.0 - prm.novelty * novelty
+            shared = [w for w in q_set if w in vocab]
+            coverage = sum(q_weight[w] for w in shared) / total
+            dots = [0.0] * len(docs)
+            for w in shared:  # dot products only with the paraphrases that contain the word
+                weight = q_idf[w]
+                for i in doc_words.get(w, ()):
+                    dots[i] += weight
+            cosine = max(map(mul, dots, inv_norms)) / q_len
+            phrase = len(q_pairs & pairs) / len(q_pairs) if q_pairs else coverage
+            mult = common
             for n in q_numbers - vocab:
-                score *= prm.year_mismatch if len(n) == 4 else prm.number_mismatch
+                mult *= prm.year_mismatch if len(n) == 4 else prm.number_mismatch
             for a in q_anchors:
                 if not set(a) <= vocab:
-                    score *= prm.anchor_missing
+                    mult *= prm.anchor_missing
+            base = 100.0 * (prm.w_cosine * cosine + prm.w_coverage * coverage + prm.w_phrase * phrase)
+            upper = (base + 100.0 * prm.w_fuzzy) * mult  # fuzzy is at most 1
+            partial.append((upper, base, entry_id, mult, cosine, coverage, phrase, texts))
+        partial.sort(key=lambda p: p[0], reverse=True)
+        scored: list[Candidate] = []
+        for upper, base, entry_id, mult, cosine, coverage, phrase, texts in partial:
+            if len(scored) >= limit and upper < scored[limit - 1].score:
+                break  # neither this candidate nor any after it can enter the top `limit`
+            fuzzy = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio)[1] / 100.0
+            score = (base + 100.0 * prm.w_fuzzy * fuzzy) * mult
             scored.append(Candidate(entry_id, round(score, 2), cosine, coverage, phrase, fuzzy))
-        scored.sort(key=lambda c: c.score, reverse=True)
+            scored.sort(key=lambda c: c.score, reverse=True)
         return MatchResult(query, scored[:limit])

@@ -140,14 +140,22 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
     ]
 ]
 
-# Words that carry no meaning for matching: politeness, pronouns, particles. Only words whose folded
-# form cannot also be a content word ("chi" is in "tiêu chí", "sao" in "4 sao", "thi" in "đô thị").
+# Words that carry no meaning for matching: pronouns, copulas, question words, linking words. Only words
+# whose folded form is not also a content word ("chi" is in "tiêu chí", "sao" in "4 sao", "thi" in "đô thị",
+# "nha" in "nhà ở", "a" in "phần A", "vui" in "khu vui chơi").
 FILLERS: frozenset[str] = frozenset(
     """
-    a ah ak ad admin oi em e toi tui nhe nha nhen nghen ha hen nhi vay z
-    la gi nao khong co duoc hay di roi va cua o voi ve cac nhung mot nay kia ay phai muon biet xin vui giup dum
+    e em toi tui ad admin oi
+    la gi nao khong co duoc hay di roi va cua o voi ve cac nhung mot nay kia ay phai muon biet xin giup dum
     """.split()
 )
+# Particles that end a sentence ("… vậy ạ", "… nha", "… hả ad"): dropped only at the end of the message,
+# because elsewhere the same letters are words ("nhà", "phần A", "hạ tầng", "vay vốn").
+FINAL_PARTICLES: frozenset[str] = frozenset(
+    "a ah ak nha nhe nhen nghen ha hen nhi vay z ad admin oi ne luon voi".split()
+)
+# Forms of address that end a sentence after a particle ("… vậy anh", "… nha chị", "… ạ bác").
+ADDRESS: frozenset[str] = frozenset("anh chi em ban bac co chu chau cau ad admin".split())
 # Fillers stripped only at the start of a message ("cho em hỏi …", "ad ơi …").
 _LEADING = re.compile(
     r"^(?:(?:xin )?(?:cho|cko|choa) (?:em|e|toi|t|minh|chau|con|tui|anh|chi) (?:hoi|hoi chut|hoi xiu)|"
@@ -200,7 +208,7 @@ def _split_alnum(tok: str) -> list[str]:
 SCAFFOLD: tuple[tuple[str, ...], ...] = tuple(
     tuple(p.split())
     for p in """
-    nhu the nao|the nao|ra sao|la sao|nhu nao|the nay|hien nay|hien tai|can dat|can phai|can nhung|
+    nghia la sao|nhu the nao|the nao|ra sao|la sao|nhu nao|the nay|can dat|can phai|can nhung|
     co phai|phai khong|dung khong|co dung|duoc khong|co duoc|co the|cho biet|giai thich|nghia la|tim hieu|
     hoi ve|thong tin ve|noi ve|lien quan|o dau vay|la cai|cai gi|dieu gi|nhung gi|nhung cai|
     muon hoi|can hoi|hoi thu|hoi xiu|hoi chut|xin hoi|tu van|ho tro em|giup em|giup toi|giup minh
@@ -226,8 +234,17 @@ def drop_scaffold(words: tuple[str, ...]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65536)
 def content_tokens(text: str) -> tuple[str, ...]:
-    """Tokens that carry meaning: no question scaffolding, no fillers."""
-    return tuple(t for t in drop_scaffold(tokens(text)) if t not in FILLERS)
+    """Tokens that carry meaning: no question scaffolding, no fillers, no sentence-final particles."""
+    words = list(drop_scaffold(tokens(text)))
+    ending = FINAL_PARTICLES | FILLERS
+    while words:
+        if words[-1] in ending:
+            words.pop()
+        elif words[-1] in ADDRESS and len(words) > 1 and words[-2] in ending | ADDRESS:
+            words.pop()
+        else:
+            break
+    return tuple(t for t in words if t not in FILLERS)
 
 
 def normalized(text: str) -> str:

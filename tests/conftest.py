@@ -5,13 +5,17 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Callable
+from typing import TYPE_CHECKING, AsyncIterator, Callable
 
 import pytest
 import sqlalchemy as sa
 
 from bot.config import Settings
 from tests.fakes.telegram_api import FakeTelegram
+
+if TYPE_CHECKING:
+    from tests.fakes.zalo_bot_api import FakeZaloBot
+    from tests.fakes.zalo_oa_api import FakeZaloOA
 
 HERE = Path(__file__).resolve().parent
 MINI_KB = HERE / "data" / "kb"
@@ -129,3 +133,69 @@ def pg_url() -> str:
         c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
         c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Print the answer-quality figures of the shipped knowledge base (leave-one-out, regression set)."""
+    import sys
+
+    for module in ("tests.test_kb_quality", "tests.test_quality"):
+        report = getattr(sys.modules.get(module), "REPORT", None)
+        if report is not None:
+            terminalreporter.write_line(report.summary().splitlines()[0])
+
+
+# ---------------------------------------------------------------- Zalo (fake Bot Platform and OA API)
+ZALO_SECRET = "zalo-Webhook_secret-42"
+
+
+@pytest.fixture
+async def fake_zalo() -> AsyncIterator["FakeZaloBot"]:
+    from tests.fakes.zalo_bot_api import FakeZaloBot
+
+    fake = FakeZaloBot()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def fake_zalo_oa() -> AsyncIterator["FakeZaloOA"]:
+    from tests.fakes.zalo_oa_api import FakeZaloOA
+
+    fake = FakeZaloOA()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+def zalo_settings(tmp_path: Path, fake: "FakeZaloBot", **overrides: object) -> Settings:
+    base: dict[str, object] = {
+        "zalo_bot_token": fake.token,
+        "zalo_bot_api_base_url": fake.base_url,
+        "zalo_bot_mode": "webhook",
+        "zalo_bot_webhook_secret": ZALO_SECRET,
+        "zalo_bot_poll_timeout": 2,
+        "zalo_bot_retry_after": 0.5,
+        "zalo_bot_unauthorized_pause": 0.5,
+        "kb_dir": MINI_KB,
+    }
+    base.update(overrides)
+    return make_settings(tmp_path, **base)
+
+
+def zalo_oa_settings(tmp_path: Path, fake: "FakeZaloOA", tokens: tuple[str, str] | None = None,
+                     **overrides: object) -> Settings:
+    access, refresh = tokens or fake.issue_tokens()
+    base: dict[str, object] = {
+        "zalo_oa_app_id": fake.app_id,
+        "zalo_oa_app_secret": fake.app_secret,
+        "zalo_oa_secret_key": fake.oa_secret_key,
+        "zalo_oa_access_token": access,
+        "zalo_oa_refresh_token": refresh,
+        "zalo_oa_api_base_url": fake.base_url,
+        "zalo_oauth_base_url": fake.base_url,
+        "kb_dir": MINI_KB,
+    }
+    base.update(overrides)
+    return make_settings(tmp_path, **base)

@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 
-from knowledge import communes
 from knowledge.slogans import SloganError, library, parse
 
 REQUIRED = [
@@ -64,15 +63,15 @@ def test_unsourced_or_misquoted_slogans_are_refused():
         parse(doubled)
 
 
-def test_commune_finder():
-    assert len(communes.all_communes()) == 102
-    assert [c.name for c in communes.find("my hoa hung")] == ["Xã Mỹ Hòa Hưng"]
-    assert [c.name for c in communes.find("Phường Long Xuyên")] == ["Phường Long Xuyên"]
-    assert [c.name for c in communes.find("PHU QUOC")] == ["Đặc khu Phú Quốc"]
-    assert [c.name for c in communes.find("Mỹ Khánh")] == ["Phường Bình Đức"]  # a former commune
-    assert "Xã Mỹ Hòa Hưng" in [c.name for c in communes.find("my hoa hungg")]  # a typo
-    assert communes.find("") == [] and communes.find("🌾🌾") == [] and communes.find("x" * 500) == []
-    assert communes.by_code("30313").name == "Xã Mỹ Hòa Hưng" and communes.by_code("0") is None
+def test_commune_lookup_for_targeting():
+    """Broadcasts use the tickets' commune finder through bc.find_commune / bc.commune_name."""
+    from bot import broadcast as bc
+
+    assert bc.find_commune("my hoa hung") == (True, [bc.Place("30313", "Xã Mỹ Hòa Hưng", "Xã Mỹ Hòa Hưng")])
+    sure, places = bc.find_commune("Mỹ Khánh")  # a former commune
+    assert places[0].name == "Phường Bình Đức" and "Mỹ Khánh" in places[0].label
+    assert bc.find_commune("") == (False, []) and bc.find_commune("🌾🌾") == (False, []) and bc.find_commune("x" * 500) == (False, [])
+    assert bc.commune_name("30313") == "Xã Mỹ Hòa Hưng" and bc.commune_name("0") is None and bc.commune_name(None) is None
 
 
 async def test_khauhieu_on_telegram(tmp_path, fake_tg, make_app):

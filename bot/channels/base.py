@@ -9,7 +9,7 @@ import abc
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ CAPS: dict[str, Caps] = {
     "zalo": Caps(buttons=False, max_len=2000, markup=False),
     "zalo_oa": Caps(buttons=False, max_len=2000, markup=False),
     "terminal": Caps(buttons=False, max_len=100_000, markup=False),
+    "terminal_staff": Caps(buttons=False, max_len=100_000, markup=False),
 }
 
 
@@ -60,6 +61,11 @@ class ChannelAdapter(abc.ABC):
 
     async def stop(self) -> None:  # noqa: B027 - optional hook
         """Stop receiving; in-flight work is drained by the app."""
+
+
+# Feature modules add their own adapters (e.g. e-mail for the ticket copy): fn(app), run by
+# `App.configure_channels` after the built-in channels.
+CHANNEL_HOOKS: list[Callable[[Any], None]] = []
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)

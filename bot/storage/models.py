@@ -99,6 +99,9 @@ class UnansweredQuestion(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     channel: str = Field(max_length=16)
+    # Who asked (channel:chat_id): lets that person send the question to an officer with one tap, and lets
+    # /xoadulieu and retention delete it. Cleared by retention with the question itself.
+    chat_key: Optional[str] = Field(default=None, max_length=96, index=True)
     text: str = Field(max_length=1000)
     folded: str = Field(max_length=1000)
     best_entry_id: Optional[str] = Field(default=None, max_length=64)

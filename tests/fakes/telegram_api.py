@@ -20,7 +20,9 @@ from aiohttp import web
 
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "sendVideo",
                 "sendVoice", "sendAudio", "sendSticker", "sendLocation"}
-Fault = tuple[str, float]  # ("429", retry_after) | ("500", 0) | ("timeout", seconds) | ("403", 0)
+# ("429", retry_after) | ("500", 0) | ("timeout", seconds) | ("403", 0) |
+# ("slow", seconds): the call succeeds (a message is delivered) but the answer comes too late for the client
+Fault = tuple[str, float]
 
 
 @dataclass
@@ -67,6 +69,8 @@ class FakeTelegram:
         self.fault_kinds: list[Fault] = [("429", 1.0), ("500", 0.0), ("timeout", 1.5)]
         self.fault_fn: Callable[[str, dict[str, Any]], Fault | None] | None = None
         self.faults_injected: collections.Counter[str] = collections.Counter()
+        self.slow_delivered: list[tuple[str, dict[str, Any]]] = []  # calls that succeeded after the client gave up
+        self.forum_chats: set[str] | None = None  # None: every group is a forum; else only these chat ids
         # rate limits (checked on successful sends)
         self.global_limit, self.chat_limit, self.group_limit = 30, 1, 20
         self.enforce_limits = False  # answer violations with 429 (like Telegram) instead of only counting
@@ -77,6 +81,7 @@ class FakeTelegram:
         self.port = 0
         self.delay = 0.0  # artificial latency per call
         self._waiters: list[asyncio.Event] = []
+        self.on_send: Callable[[Sent], None] | None = None  # called for every message recorded (benchmarks)
         self._stopping = False
 
     # ------------------------------------------------------------------ server
@@ -126,6 +131,16 @@ class FakeTelegram:
             if kind == "403":
                 return self._error(403, "Forbidden: bot was blocked by the user")
         handler = getattr(self, f"m_{method}", None)
+        if fault and fault[0] == "slow" and handler is not None:
+            try:
+                result = handler(params)
+                if asyncio.iscoroutine(result):
+                    result = await result
+            except _ApiError as err:
+                return self._error(err.code, err.description, err.parameters)
+            self.slow_delivered.append((method, params))
+            await asyncio.sleep(fault[1])
+            return web.json_response({"ok": True, "result": result})
         if handler is None:
             return self._error(404, f"Not Found: method {method} not found")
         try:
@@ -139,13 +154,19 @@ class FakeTelegram:
     async def _params(self, request: web.Request) -> dict[str, Any]:
         out: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
-            out.update(await request.json())
+            for k, v in (await request.json()).items():
+                # like a form field, a string value may hold a JSON-serialized object (PTB sends them so)
+                try:
+                    out[k] = json.loads(v) if isinstance(v, str) else v
+                except ValueError:
+                    out[k] = v
             return out
         if request.can_read_body:
             form = await request.post()
             for k, v in form.items():
                 if hasattr(v, "file"):
-                    out[k] = {"filename": v.filename, "size": len(v.file.read())}
+                    content = v.file.read()
+                    out[k] = {"filename": v.filename, "size": len(content), "content": content}
                     continue
                 try:
                     out[k] = json.loads(v)  # PTB JSON-encodes every non-string value
@@ -201,7 +222,10 @@ class FakeTelegram:
         if method in SEND_METHODS:
             self._account(chat_id)
         mid = next(self._message_ids)
-        self.sent.append(Sent(method, chat_id, text, params, mid))
+        sent = Sent(method, chat_id, text, params, mid)
+        self.sent.append(sent)
+        if self.on_send is not None:
+            self.on_send(sent)
         for w in self._waiters:
             w.set()
         return self._message(chat_id, mid, text, params)
@@ -320,15 +344,23 @@ class FakeTelegram:
         return self._message(str(p.get("chat_id")), int(p.get("message_id", 0)), "", p)
 
     def m_createForumTopic(self, p: dict[str, Any]) -> dict[str, Any]:
+        if self.forum_chats is not None and str(p.get("chat_id")) not in self.forum_chats:
+            raise _ApiError(400, "Bad Request: the chat is not a forum")
+        name = str(p.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise _ApiError(400, "Bad Request: invalid forum topic name specified")
         tid = next(self._thread_ids)
         topic = {"message_thread_id": tid, "name": str(p.get("name")), "icon_color": int(p.get("icon_color") or 0x6FB9F0),
-                 "chat_id": str(p.get("chat_id")), "closed": False}
+                 "chat_id": str(p.get("chat_id")), "closed": False, "at": time.monotonic()}
         self.topics[tid] = topic
         self.calls.append(("_topic_created", topic))
         return {k: topic[k] for k in ("message_thread_id", "name", "icon_color")}
 
     def m_editForumTopic(self, p: dict[str, Any]) -> bool:
-        self._topic(p)["name"] = str(p.get("name"))
+        topic = self._topic(p)
+        if p.get("name") is not None and str(p.get("name")) == topic["name"]:
+            raise _ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic["name"] = str(p.get("name"))
         return True
 
     def m_closeForumTopic(self, p: dict[str, Any]) -> bool:

@@ -1,7 +1,7 @@
 """broadcasts
 
 Revision ID: 0300_broadcast
-Revises: 0002
+Revises: 0003_unanswered_chat
 Create Date: 2026-11-26 07:49:00.555823
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0300_broadcast'
-down_revision = '0002'
+down_revision = '0003_unanswered_chat'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,3 @@
+from bench.matching import main
+
+main()

@@ -1,0 +1,461 @@
+"""/phananh: the guided report. What the citizen sees, in order:
+
+    ask_category     buttons with the configured categories (numbers on channels without buttons)
+    ask_description  what happened, in words; photos and documents are kept by reference (several allowed)
+    ask_location     the xã/phường/đặc khu of today's An Giang; old commune names are found too
+    ask_hamlet       ấp/khóm, free text, may be skipped
+    ask_contact      anonymous, or name and phone after an explicit consent step (Nghị định 13/2023/NĐ-CP)
+    confirm          a summary; send, edit any part, or cancel
+
+The draft lives in the chat row (`ctx.set_state/update_data`), so a restart mid-report continues where the
+citizen was. Each draft has an id; the ticket remembers it, so pressing "Gửi" twice files one ticket.
+Anything missing is asked next (`ask_next`), which is also how editing works: clear a part, ask again.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+import uuid
+
+from bot.messages import Attachment, Button
+from sqlmodel import select
+
+from bot.storage.models import UnansweredQuestion
+from handlers import texts_tickets as T
+from handlers import ticketing
+from handlers.base import Ctx, callback, command, menu_item, step, text_handler
+from knowledge.communes import default_finder
+from knowledge.normalize import fold
+
+PREFIX = "feedback."
+S_CATEGORY, S_DESCRIPTION, S_LOCATION, S_HAMLET, S_CONTACT, S_NAME, S_PHONE, S_CONFIRM = (
+    PREFIX + s for s in ("ask_category", "ask_description", "ask_location", "ask_hamlet", "ask_contact",
+                         "ask_name", "ask_phone", "confirm")
+)
+MIN_DESCRIPTION = 8  # characters (after trimming): "đường hư" is enough, "abc" is not
+KEEPABLE = ("photo", "document", "video", "voice", "audio", "location")
+_PHONE_RE = re.compile(r"^(?:\+?84|0)(\d{9})$")
+
+
+# ------------------------------------------------------------------ starting
+@command("phananh", description=T.CMD_REPORT)
+def start_report(ctx: Ctx) -> None:
+    """A new draft. Text after the command ("/phananh đường ấp 3 sạt lở") is taken as the description."""
+    begin(ctx, description=ctx.args.strip())
+
+
+def begin(ctx: Ctx, description: str = "", attachments: list[Attachment] | None = None) -> None:
+    data: dict = {"draft": uuid.uuid4().hex[:16], "attachments": [a.to_dict() for a in attachments or []]}
+    if len(description) >= MIN_DESCRIPTION:
+        data["description"] = description[:4000]
+    ctx.chat.options = None
+    ctx.set_state(S_CATEGORY, data)
+    ask_next(ctx)
+
+
+@menu_item(40)
+def _menu_report(ctx: Ctx) -> Button:
+    return Button(T.BTN_REPORT, "fb:start")
+
+
+@callback("fb")
+def on_button(ctx: Ctx) -> None:
+    parts = (ctx.inbound.callback or "").split(":")
+    action, arg = parts[1] if len(parts) > 1 else "", ":".join(parts[2:])
+    if action == "start":
+        begin(ctx)
+        return
+    if action == "ask":
+        question_to_officer(ctx, arg)
+        return
+    if action == "send":
+        send(ctx, arg)
+        return
+    if not ctx.state or not ctx.state.startswith(PREFIX):
+        ctx.reply(T.DRAFT_GONE)
+        return
+    if action == "cat":
+        cat = ticketing.category_by_slug(ctx.settings, arg)
+        if cat is None:
+            ask_category(ctx)
+            return
+        ctx.update_data(category=cat.slug)
+    elif action == "commune":
+        if arg == "raw":
+            ctx.update_data(commune_code=None, commune_name=ctx.data.get("commune_input", ""))
+        elif arg == "retype":
+            ctx.set_state(S_LOCATION)
+            ctx.reply(T.LOCATION_RETYPE)
+            return
+        else:
+            commune = default_finder().by_code.get(arg)
+            if commune is None:
+                ctx.reply(T.LOCATION_RETYPE)
+                return
+            ctx.update_data(commune_code=commune.code, commune_name=commune.name)
+            ctx.reply(T.LOCATION_FOUND.format(name=commune.name))
+    elif action == "hamlet":
+        ctx.update_data(hamlet="")
+    elif action == "contact":
+        if arg == "anon":
+            ctx.update_data(contact="anonymous", name=None, phone=None, consent_at=None)
+        else:
+            ctx.update_data(contact=None)
+            ctx.set_state(S_CONTACT)
+            ctx.reply(T.CONSENT.format(agency=ctx.settings.agency_name, months=ctx.settings.contact_retention_months),
+                      buttons=[Button(T.BTN_CONSENT_YES, "fb:consent:yes"), Button(T.BTN_ANONYMOUS, "fb:contact:anon")])
+            return
+    elif action == "consent":
+        ctx.update_data(contact="consented", consent_at=ctx.now.isoformat())
+    elif action == "edit":
+        clear = {"category": ["category"], "description": ["description"],
+                 "location": ["commune_name", "commune_code", "commune_input", "hamlet"],
+                 "contact": ["contact", "name", "phone", "consent_at"]}.get(arg, [])
+        data = {k: v for k, v in ctx.data.items() if k not in clear}
+        ctx.set_state(ctx.state, data)
+    elif action == "cancel":
+        ctx.clear_state()
+        ctx.chat.options = None
+        ctx.reply(T.REPORT_CANCELLED)
+        return
+    elif action == "resume":
+        pass
+    ask_next(ctx)
+
+
+# ------------------------------------------------------------------ asking what is missing
+def ask_next(ctx: Ctx) -> None:
+    d = ctx.data
+    if not d.get("category"):
+        ask_category(ctx)
+    elif not d.get("description"):
+        ctx.set_state(S_DESCRIPTION)
+        ctx.reply(T.ASK_DESCRIPTION)
+    elif "commune_name" not in d:
+        ctx.set_state(S_LOCATION)
+        ctx.reply(T.ASK_LOCATION)
+    elif "hamlet" not in d:
+        ctx.set_state(S_HAMLET)
+        ctx.reply(T.ASK_HAMLET, buttons=[Button(T.BTN_SKIP, "fb:hamlet:skip")])
+    elif not d.get("contact"):
+        ctx.set_state(S_CONTACT)
+        ctx.reply(T.ASK_CONTACT, buttons=[Button(T.BTN_ANONYMOUS, "fb:contact:anon"), Button(T.BTN_GIVE_CONTACT, "fb:contact:give")])
+    elif d.get("contact") == "consented" and not d.get("name"):
+        ctx.set_state(S_NAME)
+        ctx.reply(T.ASK_NAME)
+    elif d.get("contact") == "consented" and not d.get("phone"):
+        ctx.set_state(S_PHONE)
+        ctx.reply(T.ASK_PHONE)
+    else:
+        ctx.set_state(S_CONFIRM)
+        show_summary(ctx)
+
+
+def ask_category(ctx: Ctx, again: bool = False) -> None:
+    ctx.set_state(S_CATEGORY)
+    buttons = [Button(c.label, f"fb:cat:{c.slug}") for c in ticketing.categories(ctx.settings)]
+    text = T.ASK_CATEGORY_AGAIN if again else T.ASK_CATEGORY.format(agency=ctx.settings.agency_name)
+    ctx.reply(text, buttons=buttons, per_row=2)
+
+
+def show_summary(ctx: Ctx) -> None:
+    d = ctx.data
+    cat = ticketing.category_by_slug(ctx.settings, d.get("category", ""))
+    place = d.get("commune_name") or "(chưa rõ)"
+    if d.get("hamlet"):
+        place = f"{d['hamlet']}, {place}"
+    contact = T.CONTACT_ANONYMOUS if d.get("contact") == "anonymous" else f"{d.get('name')} · {d.get('phone')}"
+    n = len(d.get("attachments") or [])
+    ctx.reply(
+        T.SUMMARY.format(category=cat.label if cat else "?", place=place, description=ticketing.short(d.get("description", ""), 600),
+                         media=T.SUMMARY_MEDIA.format(n=n) if n else "", contact=contact),
+        buttons=[
+            Button(T.BTN_SEND, f"fb:send:{d['draft']}"),
+            Button(T.BTN_EDIT_CATEGORY, "fb:edit:category"),
+            Button(T.BTN_EDIT_DESCRIPTION, "fb:edit:description"),
+            Button(T.BTN_EDIT_LOCATION, "fb:edit:location"),
+            Button(T.BTN_EDIT_CONTACT, "fb:edit:contact"),
+            Button(T.BTN_CANCEL, "fb:cancel"),
+        ],
+    )
+
+
+# ------------------------------------------------------------------ steps (the next message of the citizen)
+def _keep_attachments(ctx: Ctx) -> int:
+    """Add what came with this message to the draft; returns how many the draft has."""
+    kept = list(ctx.data.get("attachments") or [])
+    new = [a.to_dict() for a in ctx.inbound.attachments if a.kind in KEEPABLE]
+    if new:
+        room = ticketing.MAX_ATTACHMENTS - len(kept)
+        if room < len(new):
+            ctx.reply(T.MEDIA_LIMIT.format(n=ticketing.MAX_ATTACHMENTS))
+        kept += new[: max(room, 0)]
+        ctx.update_data(attachments=kept)
+    elif ctx.inbound.attachments and not ctx.inbound.text.strip():
+        ctx.reply(T.MEDIA_UNSUPPORTED)
+    return len(kept)
+
+
+def _media_only(ctx: Ctx) -> bool:
+    """A photo without words in a step that wants words: keep it, say so, stay on the step."""
+    if ctx.inbound.text.strip() or not ctx.inbound.attachments:
+        return False
+    n = _keep_attachments(ctx)
+    ctx.reply(T.MEDIA_ADDED.format(n=n))
+    return True
+
+
+@step(S_CATEGORY)
+def on_category(ctx: Ctx) -> None:
+    if _media_only(ctx):
+        return
+    text = fold(ctx.inbound.text)
+    cats = ticketing.categories(ctx.settings)
+    chosen = None
+    if text.isdigit() and 1 <= int(text) <= len(cats):
+        chosen = cats[int(text) - 1]
+    else:
+        from rapidfuzz import fuzz
+
+        scored = sorted(((fuzz.WRatio(text, fold(c.label)), c) for c in cats), key=lambda x: -x[0])
+        if text and scored and scored[0][0] >= 85:
+            chosen = scored[0][1]
+    if chosen is None:
+        ask_category(ctx, again=True)
+        return
+    ctx.update_data(category=chosen.slug)
+    ask_next(ctx)
+
+
+@step(S_DESCRIPTION)
+def on_description(ctx: Ctx) -> None:
+    text = ctx.inbound.text.strip()
+    n = _keep_attachments(ctx)
+    if not text:
+        ctx.reply(T.MEDIA_RECEIVED.format(n=n) if n else T.DESCRIPTION_TOO_SHORT)
+        return
+    if len(text) < MIN_DESCRIPTION or not fold(text):
+        ctx.reply(T.DESCRIPTION_TOO_SHORT)
+        return
+    ctx.update_data(description=text[:4000])
+    ask_next(ctx)
+
+
+@step(S_LOCATION)
+def on_location(ctx: Ctx) -> None:
+    if _media_only(ctx):
+        return
+    text = ctx.inbound.text.strip()[:200]
+    if not fold(text):
+        ctx.reply(T.ASK_LOCATION)
+        return
+    found = default_finder().find(text)
+    ctx.update_data(commune_input=text)
+    if found.kind == "one" and found.best is not None:
+        ctx.update_data(commune_code=found.best.commune.code, commune_name=found.best.commune.name)
+        ctx.reply(T.LOCATION_FOUND.format(name=found.best.label))
+        ask_next(ctx)
+        return
+    if found.kind == "choices":
+        buttons = [Button(c.label[:60], f"fb:commune:{c.commune.code}") for c in found.candidates]
+        ctx.reply(T.LOCATION_CHOICES, buttons=buttons + [Button(T.BTN_NONE_OF_THESE, "fb:commune:retype")])
+        return
+    ctx.reply(T.LOCATION_NOT_FOUND.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
+
+
+_SKIP_WORDS = {"bo qua", "khong", "ko", "k", "khong ro", "khong biet", "skip", "bo", "qua"}
+
+
+@step(S_HAMLET)
+def on_hamlet(ctx: Ctx) -> None:
+    if _media_only(ctx):
+        return
+    text = ctx.inbound.text.strip()
+    ctx.update_data(hamlet="" if fold(text) in _SKIP_WORDS or not fold(text) else text[:200])
+    ask_next(ctx)
+
+
+@step(S_CONTACT)
+def on_contact(ctx: Ctx) -> None:
+    """Typed instead of pressed: "ẩn danh" / "đồng ý"; anything else asks again."""
+    if _media_only(ctx):
+        return
+    text = fold(ctx.inbound.text)
+    if text in ("an danh", "1", "khong", "ko"):
+        ctx.update_data(contact="anonymous", name=None, phone=None, consent_at=None)
+    elif text in ("dong y", "toi dong y", "co", "ok", "dong y a"):
+        ctx.update_data(contact="consented", consent_at=ctx.now.isoformat())
+    ask_next(ctx)
+
+
+@step(S_NAME)
+def on_name(ctx: Ctx) -> None:
+    name = " ".join(ctx.inbound.text.split())
+    letters = sum(ch.isalpha() for ch in name)
+    if not 2 <= len(name) <= 80 or letters < 2 or any(ch.isdigit() for ch in name):
+        ctx.reply(T.NAME_INVALID)
+        return
+    ctx.update_data(name=name)
+    ask_next(ctx)
+
+
+def normalize_phone(text: str) -> str | None:
+    digits = re.sub(r"[\s.\-()]", "", text)
+    m = _PHONE_RE.match(digits)
+    return f"0{m.group(1)}" if m else None
+
+
+@step(S_PHONE)
+def on_phone(ctx: Ctx) -> None:
+    phone = normalize_phone(ctx.inbound.text)
+    if phone is None:
+        ctx.reply(T.PHONE_INVALID)
+        return
+    ctx.update_data(phone=phone)
+    ask_next(ctx)
+
+
+_SEND_WORDS = {"gui", "gui di", "gui phan anh", "dong y", "ok", "xac nhan", "dung roi", "dung"}
+
+
+@step(S_CONFIRM)
+def on_confirm_text(ctx: Ctx) -> None:
+    if ctx.inbound.attachments:
+        n = _keep_attachments(ctx)
+        ctx.reply(T.MEDIA_ADDED.format(n=n))
+        show_summary(ctx)
+        return
+    if fold(ctx.inbound.text) in _SEND_WORDS:
+        send(ctx, ctx.data.get("draft", ""))
+        return
+    ctx.reply(T.CONFIRM_HINT)
+
+
+# ------------------------------------------------------------------ filing
+def send(ctx: Ctx, draft: str) -> None:
+    """Commit the ticket and the receipt together. A second press finds the ticket of that draft."""
+    inbound = ctx.inbound
+    draft_key = f"{inbound.channel}:{inbound.chat_id}:{draft}"
+    d = ctx.data
+    if not draft or d.get("draft") != draft or ctx.state != S_CONFIRM:
+        existing = ticketing.find_by_draft(ctx.session, draft_key) if draft else None
+        ctx.reply(T.ALREADY_SENT.format(code=existing.code) if existing else T.DRAFT_GONE)
+        return
+    cat = ticketing.category_by_slug(ctx.settings, d.get("category", "")) or ticketing.category_by_slug(ctx.settings, "khac")
+    assert cat is not None
+    consent = dt.datetime.fromisoformat(d["consent_at"]) if d.get("consent_at") else None
+    ticket, created = ticketing.create_ticket(
+        ctx.session, ctx.settings, ctx.now,
+        channel=inbound.channel, chat_id=inbound.chat_id, user_id=inbound.user_id, draft_key=draft_key,
+        category=cat, description=d.get("description", ""),
+        attachments=[Attachment(**a) for a in d.get("attachments") or []],
+        commune_code=d.get("commune_code"), commune_name=d.get("commune_name") or "", commune_input=d.get("commune_input") or "",
+        hamlet=d.get("hamlet") or "",
+        contact_name=d.get("name") if d.get("contact") == "consented" else None,
+        contact_phone=d.get("phone") if d.get("contact") == "consented" else None,
+        consent_at=consent,
+    )
+    ctx.clear_state()
+    ctx.chat.options = None
+    ctx.reply(ticketing.receipt_text(ticket, ctx.settings) if created else T.ALREADY_SENT.format(code=ticket.code))
+
+
+# ------------------------------------------------------------------ from the FAQ: "Gửi câu hỏi cho cán bộ"
+ASK_LOOKBACK = 20  # the person's recent unanswered questions a button can still refer to
+
+
+def question_digest(text: str) -> str:
+    """A short fingerprint of a question for the button (callback data is small and can be forged: the
+    question itself is looked up among the presser's own questions)."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
+
+
+def offer_question_button(ctx: Ctx, row: UnansweredQuestion) -> Button | None:
+    """FAQ hook: the question the bot could not answer can go to an officer with one tap."""
+    if ctx.inbound.chat_type != "private" or ticketing.in_staff_chat(ctx.settings, ctx.inbound):
+        return None
+    return Button(T.BTN_ASK_OFFICER, f"fb:ask:{question_digest(row.text)}")
+
+
+def question_to_officer(ctx: Ctx, arg: str) -> None:
+    inbound = ctx.inbound
+    recent = ctx.session.exec(
+        select(UnansweredQuestion)
+        .where(UnansweredQuestion.chat_key == f"{inbound.channel}:{inbound.chat_id}")
+        .order_by(UnansweredQuestion.id.desc())
+        .limit(ASK_LOOKBACK)
+    ).all()
+    row = next((q for q in recent if question_digest(q.text) == arg), None)  # only the presser's own questions
+    if row is None:
+        ctx.reply(T.QUESTION_GONE)
+        return
+    cat = ticketing.category_by_slug(ctx.settings, "khac")
+    assert cat is not None
+    cat = dataclasses.replace(cat, label=T.QUESTION_CATEGORY) if cat.label == "Khác" else cat
+    ticket, created = ticketing.create_ticket(
+        ctx.session, ctx.settings, ctx.now, channel=inbound.channel, chat_id=inbound.chat_id, user_id=inbound.user_id,
+        draft_key=f"{inbound.channel}:{inbound.chat_id}:faq:{row.id}", category=cat, description=row.text, source="faq",
+    )
+    ctx.reply(ticketing.receipt_text(ticket, ctx.settings) if created else T.ALREADY_SENT.format(code=ticket.code))
+
+
+# ------------------------------------------------------------------ plain words: "phản ánh", "góp ý", "tôi muốn báo…"
+_WHO = r"(?:(?:toi|em|minh|chau|con|tui|bac|co|chu) )?"
+_INTENT = re.compile(
+    rf"^{_WHO}(?:(?:muon|can|xin|dang|se) )?(?:gui )?(?:phan anh|gop y|kien nghi)\b"
+    rf"|^{_WHO}(?:muon|can|xin) (?:bao|bao cao|to cao|khieu nai)\b"
+)
+_QUESTION = re.compile(
+    r"\b(?:la gi|cai gi|gi vay|gi khong|nao|the nao|ra sao|bao nhieu|bao gio|bao lau|o dau|lam sao|cach|co phai|"
+    r"duoc khong|co duoc|hay khong|nhu nao|tai sao|vi sao|la ai|hoi ai)\b|\b(?:khong|ko|k|chua|ha|hong)$"
+)
+
+
+def looks_like_question(text: str) -> bool:
+    return "?" in text or bool(_QUESTION.search(fold(text)))
+
+
+@text_handler(50)
+def report_in_plain_words(ctx: Ctx) -> bool:
+    """ "phản ánh", "góp ý", "tôi muốn báo đường ấp 3 sạt lở" start a report; a question about them
+    ("góp ý về tiêu chí nông thôn mới là gì", "phản ánh có cần ghi tên không") goes on to the FAQ."""
+    if ctx.inbound.chat_type != "private":
+        return False
+    text = ctx.inbound.text.strip()
+    m = _INTENT.match(fold(text))
+    if not m or looks_like_question(text):
+        return False
+    words_after = fold(text)[m.end():].split()
+    begin(ctx, description=text if len(words_after) >= 3 else "",
+          attachments=[a for a in ctx.inbound.attachments if a.kind in KEEPABLE])
+    return True
+
+
+# ------------------------------------------------------------------ abandoned drafts
+def remind_and_expire_drafts(session, services) -> None:  # type: ignore[no-untyped-def]
+    """Remind once after DRAFT_REMIND_MINUTES, drop after DRAFT_EXPIRE_HOURS."""
+    from sqlmodel import select
+
+    from bot.core import deliver
+    from bot.messages import Reply, button_rows
+    from bot.storage.models import Chat
+
+    settings = services.settings
+    now = services.clock()
+    remind_before = now - dt.timedelta(minutes=settings.draft_remind_minutes)
+    expire_before = now - dt.timedelta(hours=settings.draft_expire_hours)
+    chats = session.exec(select(Chat).where(Chat.state.like(PREFIX + "%"), Chat.state_at < remind_before)).all()
+    for chat in chats:
+        data = dict(chat.state_data or {})
+        if chat.state_at is not None and chat.state_at < expire_before:
+            chat.state = chat.state_data = chat.state_at = None
+            chat.options = None
+            deliver(session, Reply(T.DRAFT_EXPIRED.format(hours=settings.draft_expire_hours), kind="notice"), default=chat, now=now)
+        elif not data.get("reminded"):
+            data["reminded"] = True
+            chat.state_data = data  # state_at unchanged: the expiry still counts from the last answer
+            deliver(session, Reply(T.DRAFT_REMINDER.format(hours=settings.draft_expire_hours), kind="notice",
+                                   buttons=button_rows([Button(T.BTN_RESUME, "fb:resume")])), default=chat, now=now)
+        session.add(chat)

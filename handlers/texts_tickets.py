@@ -1,0 +1,260 @@
+"""What citizens and officers read about reports (phản ánh). `**bold**` is the only markup."""
+
+# ---------------------------------------------------------------- commands (Telegram menu, /help)
+CMD_REPORT = "Gửi phản ánh, kiến nghị"
+CMD_TRACK = "Tra cứu phản ánh đã gửi"
+BTN_REPORT = "📝 Gửi phản ánh"
+BTN_TRACK = "🔎 Tra cứu phản ánh"
+BTN_ASK_OFFICER = "🙋 Gửi câu hỏi cho cán bộ"
+
+# ---------------------------------------------------------------- the report conversation
+ASK_CATEGORY = (
+    "📝 **Gửi phản ánh, kiến nghị** tới {agency}.\n"
+    "Bước 1/5: Bạn muốn phản ánh về việc gì? Chọn một loại bên dưới.\n"
+    "(Gõ /huy bất cứ lúc nào để hủy.)"
+)
+ASK_CATEGORY_AGAIN = "Tôi chưa nhận ra loại việc này. Bạn chọn một loại trong danh sách bên dưới nhé:"
+ASK_DESCRIPTION = (
+    "Bước 2/5: Bạn mô tả **sự việc** giúp tôi: chuyện gì, từ khi nào, ảnh hưởng ra sao.\n"
+    "Có ảnh hoặc tệp thì gửi kèm luôn (không bắt buộc)."
+)
+DESCRIPTION_TOO_SHORT = "Nội dung ngắn quá, tôi chưa hiểu rõ. Bạn mô tả cụ thể hơn một chút nhé (ít nhất vài từ)."
+MEDIA_RECEIVED = "📎 Đã nhận {n} tệp/ảnh. Bạn mô tả sự việc bằng chữ giúp tôi nhé."
+MEDIA_ADDED = "📎 Đã thêm tệp/ảnh vào phản ánh (tổng cộng {n})."
+MEDIA_LIMIT = "Mỗi phản ánh kèm được tối đa {n} tệp/ảnh; tôi giữ {n} tệp đầu tiên."
+MEDIA_UNSUPPORTED = "Tôi chưa nhận được loại tệp này. Bạn gửi ảnh hoặc tệp tài liệu giúp tôi nhé."
+ASK_LOCATION = (
+    "Bước 3/5: Việc này xảy ra ở **xã, phường, đặc khu** nào của tỉnh An Giang?\n"
+    "Ghi tên mới hay tên xã cũ đều được, ví dụ «Phường Bình Đức» hoặc «xã Mỹ Khánh»."
+)
+LOCATION_FOUND = "📍 Đã ghi nhận: **{name}**."
+LOCATION_CHOICES = "Có phải bạn muốn nói một trong các nơi sau? Chọn nơi đúng:"
+LOCATION_NOT_FOUND = (
+    "Tôi chưa tìm thấy «{text}» trong danh sách 102 xã, phường, đặc khu của tỉnh An Giang. "
+    "Bạn gõ lại tên xã/phường (có thể gõ tên xã cũ), hoặc giữ nguyên như bạn đã ghi."
+)
+BTN_KEEP_AS_TYPED = "Giữ nguyên như tôi ghi"
+BTN_NONE_OF_THESE = "Không phải các nơi trên"
+LOCATION_RETYPE = "Bạn gõ lại tên xã, phường, đặc khu giúp tôi nhé (ví dụ «xã Mỹ Khánh»)."
+ASK_HAMLET = "Bước 4/5: Ở **ấp, khóm** hay địa chỉ cụ thể nào? (Không rõ thì bấm «Bỏ qua».)"
+BTN_SKIP = "Bỏ qua"
+ASK_CONTACT = (
+    "Bước 5/5: Bạn muốn gửi **ẩn danh**, hay để lại **họ tên và số điện thoại** để cán bộ liên hệ khi cần?\n"
+    "Dù chọn cách nào, câu trả lời vẫn được gửi cho bạn tại đây."
+)
+BTN_ANONYMOUS = "🙈 Gửi ẩn danh"
+BTN_GIVE_CONTACT = "📇 Để lại họ tên, số điện thoại"
+CONSENT = (
+    "🔒 **Đồng ý cung cấp thông tin cá nhân** (Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân)\n"
+    "• **Để làm gì:** chỉ để cán bộ của {agency} liên hệ với bạn về phản ánh này.\n"
+    "• **Ai được xem:** cán bộ tiếp nhận phản ánh; số điện thoại được che bớt, chỉ hiện đầy đủ khi cán bộ cần gọi "
+    "(và việc xem được ghi lại).\n"
+    "• **Giữ bao lâu:** {months} tháng kể từ khi phản ánh được đóng, sau đó họ tên và số điện thoại bị xóa.\n"
+    "• Bạn có thể không đồng ý và gửi ẩn danh; phản ánh vẫn được tiếp nhận như nhau.\n"
+    "Bạn có đồng ý không?"
+)
+BTN_CONSENT_YES = "✅ Tôi đồng ý"
+ASK_NAME = "Bạn cho biết **họ và tên** nhé:"
+NAME_INVALID = "Họ tên cần từ 2 đến 80 ký tự chữ. Bạn gõ lại giúp tôi nhé."
+ASK_PHONE = "Số **điện thoại** để cán bộ liên hệ (ví dụ 0912 345 678):"
+PHONE_INVALID = "Số điện thoại chưa đúng (cần 10 số, bắt đầu bằng 0, hoặc +84). Bạn gõ lại giúp tôi nhé."
+SUMMARY = (
+    "📋 **Xem lại phản ánh trước khi gửi**\n"
+    "• Loại việc: {category}\n"
+    "• Nơi xảy ra: {place}\n"
+    "• Nội dung: {description}{media}\n"
+    "• Liên hệ: {contact}\n\n"
+    "Nếu đúng, bấm **Gửi phản ánh**. Muốn sửa phần nào thì bấm nút tương ứng."
+)
+SUMMARY_MEDIA = "\n• Tệp/ảnh kèm theo: {n}"
+CONTACT_ANONYMOUS = "ẩn danh"
+BTN_SEND = "✅ Gửi phản ánh"
+BTN_EDIT_CATEGORY = "✏️ Sửa loại việc"
+BTN_EDIT_DESCRIPTION = "✏️ Sửa nội dung"
+BTN_EDIT_LOCATION = "✏️ Sửa nơi xảy ra"
+BTN_EDIT_CONTACT = "✏️ Sửa cách liên hệ"
+BTN_CANCEL = "❌ Hủy phản ánh"
+CONFIRM_HINT = "Bạn bấm **Gửi phản ánh** để gửi, chọn một mục để sửa, hoặc gõ /huy để hủy."
+REPORT_CANCELLED = "Đã hủy phản ánh, không có gì được gửi đi. Khi cần, gõ /phananh để gửi lại."
+RECEIPT = (
+    "✅ **Đã tiếp nhận phản ánh của bạn.**\n"
+    "Mã phản ánh: **{code}**\n"
+    "Hạn trả lời: **{due}** ({days} ngày làm việc)\n"
+    "Cơ quan tiếp nhận: {agency}\n\n"
+    "Bạn giữ mã này để tra cứu: gõ /tracuu {code}. Khi có trả lời hoặc thay đổi, tôi sẽ nhắn bạn ngay tại đây."
+)
+ALREADY_SENT = "Phản ánh này đã được gửi rồi, mã **{code}**. Gõ /tracuu {code} để xem tình trạng."
+DRAFT_GONE = "Phản ánh đang soạn không còn nữa (đã gửi, đã hủy hoặc đã hết hạn). Gõ /phananh để bắt đầu lại."
+DRAFT_REMINDER = (
+    "⏰ Bạn còn một phản ánh **chưa gửi xong**. Bạn trả lời tiếp câu hỏi trước, bấm «Tiếp tục», hoặc gõ /huy để bỏ.\n"
+    "Phản ánh chưa gửi sẽ tự hủy sau {hours} giờ."
+)
+BTN_RESUME = "▶️ Tiếp tục"
+DRAFT_EXPIRED = "Phản ánh bạn soạn dở đã quá {hours} giờ nên đã được hủy. Khi cần, gõ /phananh để gửi lại."
+QUESTION_GONE = "Không tìm thấy câu hỏi này nữa. Bạn gõ /phananh để gửi câu hỏi cho cán bộ nhé."
+QUESTION_CATEGORY = "Câu hỏi cho cán bộ"
+
+# ---------------------------------------------------------------- citizen: tracking, updates, rating
+NOT_FOUND = "Không tìm thấy phản ánh {code} trong các phản ánh bạn đã gửi từ tài khoản này. Bạn kiểm tra lại mã nhé."
+NO_TICKETS = "Bạn chưa gửi phản ánh nào từ tài khoản này. Gõ /phananh để gửi phản ánh."
+MY_TICKETS = "**Các phản ánh bạn đã gửi** (mới nhất trước):"
+MY_TICKETS_HINT = "Gõ /tracuu kèm mã để xem chi tiết, ví dụ /tracuu {code}."
+TRACK = (
+    "📄 **Phản ánh {code}**\n"
+    "• Loại việc: {category}\n"
+    "• Nơi xảy ra: {place}\n"
+    "• Ngày gửi: {created}\n"
+    "• Hạn trả lời: {due}\n"
+    "• Trạng thái: **{status}**"
+)
+TRACK_ANSWERS = "\n\n**Trả lời của {agency}:**"
+TRACK_NO_ANSWER = "\n\nChưa có trả lời. Khi có, tôi sẽ nhắn bạn ngay."
+TRACK_CLOSE_REASON = "\n\n**Kết quả:** {reason}"
+TRACK_RATING = "\nBạn đã đánh giá: {stars}"
+BTN_ADD_INFO = "✍️ Bổ sung thông tin"
+ASK_ADD_INFO = "Bạn gõ thông tin bổ sung cho phản ánh **{code}** (có thể gửi kèm ảnh):"
+INFO_ADDED = "✅ Đã gửi thông tin bổ sung cho phản ánh **{code}** tới cán bộ."
+CLOSED_NO_ADD = "Phản ánh {code} đã đóng. Nếu còn vấn đề, bạn gõ /phananh để gửi phản ánh mới."
+ANSWER_TO_CITIZEN = "📩 **Trả lời phản ánh {code}** từ {agency}:\n\n{text}"
+ANSWER_MEDIA_ELSEWHERE = "\n\n(Kèm {n} tệp/ảnh; bạn liên hệ {contact} để nhận.)"
+ANSWER_FOOTER = "\n\nGõ /tracuu {code} để xem lại. Cần bổ sung thông tin thì bấm nút bên dưới."
+STATUS_TO_CITIZEN = "🔔 Phản ánh **{code}** đã chuyển sang trạng thái: **{status}**."
+NEED_INFO_TO_CITIZEN = (
+    "🔔 Phản ánh **{code}**: cán bộ cần bạn **bổ sung thông tin** để xử lý tiếp.{reason}\n"
+    "Bấm «Bổ sung thông tin» rồi gõ nội dung (có thể gửi kèm ảnh)."
+)
+CLOSED_TO_CITIZEN = (
+    "✅ Phản ánh **{code}** đã được **đóng** bởi {agency}.\n**Kết quả:** {reason}\n\n"
+    "Bạn đánh giá việc giải quyết phản ánh này thế nào? (1 = rất không hài lòng, 5 = rất hài lòng)"
+)
+REOPENED_TO_CITIZEN = "🔔 Phản ánh **{code}** đã được **mở lại** để xem xét thêm. Tôi sẽ báo bạn khi có kết quả."
+RATE_THANKS = "Cảm ơn bạn đã đánh giá {stars} cho phản ánh {code}. 🌾"
+RATE_LOW_THANKS = (
+    "Cảm ơn bạn đã đánh giá {stars}. Rất tiếc bạn chưa hài lòng: phản ánh **{code}** đã được **mở lại** và chuyển "
+    "lãnh đạo xem xét. Bạn có thể bấm «Bổ sung thông tin» để nói rõ điều chưa ổn."
+)
+RATE_ALREADY = "Bạn đã đánh giá phản ánh {code} rồi ({stars}). Cảm ơn bạn!"
+RATE_NOT_CLOSED = "Phản ánh {code} chưa đóng nên chưa đánh giá được."
+DELIVERY_FAILED_STAFF = "⚠️ Không gửi được tin tới người dân của phản ánh {code} ({why}). Hãy liên hệ bằng cách khác nếu có."
+
+# ---------------------------------------------------------------- staff: the inbox
+CARD = (
+    "🆕 **{code}** · {category}{source}\n"
+    "📍 {place}\n"
+    "⏰ Hạn trả lời: {due}\n"
+    "👤 {contact}\n"
+    "📝 {description}{media}\n\n"
+    "Trả lời người dân: trả lời (reply) tin này, hoặc /reply {code} nội dung"
+)
+CARD_TOPIC_HINT = "Trả lời người dân: gõ thẳng vào chủ đề này (tin không bắt đầu bằng /), hoặc /reply {code} nội dung"
+CARD_SOURCE_FAQ = " · câu hỏi bot chưa trả lời được"
+CARD_MEDIA = "\n📎 {n} tệp/ảnh kèm theo (bên dưới)"
+CARD_MEDIA_CAPTION = "📎 {code}: tệp/ảnh người dân gửi"
+BTN_TAKE = "🙋 Tôi nhận xử lý"
+CITIZEN_ADDED_INFO = "✍️ **{code}**: người dân bổ sung thông tin:\n{text}{media}"
+LOW_RATING_ALERT = (
+    "⚠️ **{code}** bị người dân đánh giá {stars}: phản ánh đã được **mở lại** để lãnh đạo xem xét. {mentions}"
+)
+OVERDUE_TITLE = "⏰ **Phản ánh quá hạn hoặc sắp đến hạn** ({today}):"
+OVERDUE_LINE = "• {code} · {category} · {place} · hạn {due}{late} · {status}{who}"
+LATE_MARK = " (**quá hạn {days} ngày**)"
+SOON_MARK = " (sắp đến hạn)"
+
+# ---------------------------------------------------------------- staff: command replies
+STAFF_HELP = (
+    "**Lệnh cho cán bộ**\n"
+    "/inbox [mới|quá hạn|của tôi]: danh sách phản ánh đang mở\n"
+    "/ticket MÃ [hien-sdt]: xem chi tiết một phản ánh\n"
+    "/reply MÃ nội dung (hoặc /reply MÃ #tên-mẫu): trả lời người dân\n"
+    "/note MÃ nội dung: ghi chú nội bộ (người dân không thấy)\n"
+    "/assign MÃ @cánbộ: giao việc\n"
+    "/status MÃ mới|đang xử lý|chờ bổ sung|đã xử lý: đổi trạng thái\n"
+    "/close MÃ lý do hoặc kết quả: đóng phản ánh\n"
+    "/reopen MÃ: mở lại\n"
+    "/stats [tháng/năm]: thống kê\n"
+    "/export [từ ngày] [đến ngày]: xuất tệp CSV\n"
+    "/templates [add tên nội dung | remove tên]: câu trả lời mẫu\n"
+    "/staff add|remove|list: quản lý cán bộ (quản trị viên)\n"
+    "Trong chủ đề của một phản ánh, hoặc khi trả lời (reply) thẻ phản ánh, có thể bỏ MÃ."
+)
+NEED_CODE = "Cần mã phản ánh, ví dụ: {example}"
+UNKNOWN_TICKET = "Không có phản ánh {code}."
+NEED_TEXT = "Thiếu nội dung. Ví dụ: {example}"
+ANSWER_SENT = "✅ Đã gửi trả lời cho người dân ({code})."
+ANSWER_CLOSED = "Phản ánh {code} đã đóng. Mở lại bằng /reopen {code} trước khi trả lời."
+NOTE_SAVED = "📝 Đã lưu ghi chú nội bộ cho {code} (người dân không thấy)."
+ASSIGNED = "👤 {code} đã giao cho {who}."
+ASSIGN_UNKNOWN = "Không tìm thấy cán bộ «{who}». Xem danh sách: /staff list"
+STATUS_SET = "🔄 {code}: {old} → **{new}**."
+STATUS_SAME = "{code} đã ở trạng thái {status}."
+STATUS_UNKNOWN = "Trạng thái chưa đúng. Dùng một trong: mới, đang xử lý, chờ bổ sung, đã xử lý (đóng thì dùng /close)."
+CLOSED_OK = "✅ Đã đóng {code} và mời người dân đánh giá."
+ALREADY_CLOSED = "{code} đã đóng rồi."
+REOPENED_OK = "🔄 Đã mở lại {code}."
+NOT_CLOSED = "{code} đang mở, không cần mở lại."
+TAKEN = "🙋 {who} nhận xử lý {code}."
+INBOX_TITLE = "📥 **Phản ánh {which}** ({n}):"
+INBOX_EMPTY = "Không có phản ánh nào {which}. 👍"
+INBOX_MORE = "… và {n} phản ánh khác."
+INBOX_WHICH = {"open": "đang mở", "new": "mới", "overdue": "quá hạn", "mine": "giao cho bạn"}
+TICKET_DETAIL = (
+    "📄 **{code}** · {category}{source}\n"
+    "• Trạng thái: **{status}** · Hạn: {due}{late}\n"
+    "• Nơi xảy ra: {place}\n"
+    "• Liên hệ: {contact}\n"
+    "• Người xử lý: {assigned}\n"
+    "• Gửi lúc: {created} qua {channel}"
+)
+TICKET_HISTORY = "\n**Diễn biến:**"
+PHONE_HINT = " (xem đủ số: /ticket {code} hien-sdt)"
+STATS = (
+    "📊 **Thống kê phản ánh {period}**\n"
+    "Tổng số: **{total}**\n\n"
+    "**Theo trạng thái:**\n{by_status}\n\n"
+    "**Theo loại việc:**\n{by_category}\n\n"
+    "**Theo xã, phường (nhiều nhất):**\n{by_commune}\n\n"
+    "Đúng hạn: {on_time}\n"
+    "Đánh giá trung bình: {rating}"
+)
+STATS_BAD_PERIOD = "Tháng chưa đúng. Ví dụ: /stats (tháng này), /stats 10/2026."
+EXPORT_BAD_DATE = "Ngày chưa đúng. Ví dụ: /export 01/11/2026 30/11/2026 (ngày/tháng/năm)."
+EXPORT_CAPTION = "📤 {n} phản ánh gửi từ {start} đến {end}."
+EXPORT_EMPTY = "Không có phản ánh nào gửi từ {start} đến {end}."
+TEMPLATES_TITLE = "**Câu trả lời mẫu** (dùng: /reply MÃ #tên):"
+TEMPLATES_EMPTY = "Chưa có câu trả lời mẫu. Thêm: /templates add tên-mẫu nội dung"
+TEMPLATE_UNKNOWN = "Không có mẫu «{name}». Xem danh sách: /templates"
+TEMPLATE_SAVED = "✅ Đã lưu mẫu «{name}»."
+TEMPLATE_REMOVED = "🗑 Đã xóa mẫu «{name}»."
+TEMPLATE_SHIPPED = "Mẫu «{name}» có sẵn trong knowledge/templates.yaml, không xóa bằng lệnh được."
+TEMPLATE_USAGE = "Dùng: /templates, /templates add tên-mẫu nội dung, /templates remove tên-mẫu"
+STAFF_USAGE = "Dùng: /staff list, /staff add <ID hoặc @tên> [officer|supervisor|admin], /staff remove <ID hoặc @tên>"
+STAFF_ADMIN_ONLY = "Chỉ quản trị viên mới dùng được /staff add và /staff remove."
+STAFF_ADDED = "✅ Đã thêm {who} làm {role}."
+STAFF_REMOVED = "🗑 {who} không còn là cán bộ."
+STAFF_SEED = "{who} là quản trị viên khai báo trong STAFF_USER_IDS; bỏ khỏi cấu hình đó để gỡ."
+STAFF_UNKNOWN_USER = (
+    "Chưa biết «{who}». Nhờ người đó nhắn /start cho bot (tin nhắn riêng) rồi thử lại, hoặc dùng số ID Telegram."
+)
+STAFF_NOT_FOUND = "{who} không có trong danh sách cán bộ."
+STAFF_LIST_TITLE = "**Cán bộ** ({n}):"
+ROLE_LABELS = {"admin": "quản trị viên", "supervisor": "lãnh đạo", "officer": "cán bộ"}
+STAFF_BUTTON_ONLY = "Xin lỗi, nút này chỉ dành cho cán bộ tiếp nhận phản ánh."
+NOT_STAFF_ANSWER = "Bạn chưa được đăng ký là cán bộ tiếp nhận nên tin này không được gửi cho người dân."
+STAFF_ROOM_HINT = "Đây là phòng cán bộ. Gõ /inbox để xem phản ánh, /help_staff để xem các lệnh."
+
+# Telegram command menu in the staff chat (setMyCommands, scope chat)
+CMD_STAFF = {
+    "inbox": "Danh sách phản ánh đang mở",
+    "ticket": "Xem chi tiết phản ánh",
+    "reply": "Trả lời người dân",
+    "note": "Ghi chú nội bộ",
+    "assign": "Giao phản ánh cho cán bộ",
+    "status": "Đổi trạng thái phản ánh",
+    "close": "Đóng phản ánh",
+    "reopen": "Mở lại phản ánh",
+    "stats": "Thống kê phản ánh",
+    "export": "Xuất danh sách phản ánh (CSV)",
+    "templates": "Câu trả lời mẫu",
+    "staff": "Quản lý cán bộ",
+    "help_staff": "Hướng dẫn lệnh cán bộ",
+}

@@ -1,0 +1,182 @@
+"""The citizen's side of a ticket after filing: /tracuu, adding information, rating the answer.
+
+A ticket is shown only to the account that filed it (same channel and user). Anyone else asking for a code
+gets the same "not found" as for a code that does not exist, so codes leak nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import select
+
+from bot.jobs import job
+from bot.messages import Button
+from bot.storage.tickets import CLOSED, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
+from handlers import feedback, texts_tickets as T, ticketing
+from handlers.base import Ctx, callback, command, menu_item, step
+
+S_ADD_INFO = "tickets.add_info"
+MY_LIST = 10
+
+
+def own_ticket(ctx: Ctx, ticket_id: int | None) -> Ticket | None:
+    if ticket_id is None:
+        return None
+    t = ctx.session.get(Ticket, ticket_id)
+    if t is None or t.channel != ctx.inbound.channel or t.user_id != ctx.inbound.user_id:
+        return None
+    return t
+
+
+@command("tracuu", aliases=("tra cuu", "tra cuu phan anh", "tracuu", "xem phan anh"), description=T.CMD_TRACK)
+def track(ctx: Ctx) -> None:
+    """/tracuu PA-000123: status and answers; /tracuu alone: my tickets."""
+    ticket_id = parse_code(ctx.args)
+    if ticket_id is None:
+        list_mine(ctx)
+        return
+    t = own_ticket(ctx, ticket_id)
+    if t is None:
+        ctx.reply(T.NOT_FOUND.format(code=format_code(ticket_id)))
+        return
+    show(ctx, t)
+
+
+def list_mine(ctx: Ctx) -> None:
+    rows = ctx.session.exec(
+        select(Ticket).where(Ticket.channel == ctx.inbound.channel, Ticket.user_id == ctx.inbound.user_id)
+        .order_by(Ticket.id.desc()).limit(MY_LIST)  # type: ignore[union-attr]
+    ).all()
+    if not rows:
+        ctx.reply(T.NO_TICKETS)
+        return
+    lines = [T.MY_TICKETS]
+    for t in rows:
+        lines.append(f"• **{t.code}** · {t.category_label} · {ticketing.fmt_date(ticketing.local_date(t.created_at))} · "
+                     f"{STATUS_LABELS.get(t.status, t.status)}")
+    lines.append(T.MY_TICKETS_HINT.format(code=rows[0].code))
+    ctx.reply("\n".join(lines), buttons=[Button(f"🔎 {t.code}", f"tk:show:{t.id}") for t in rows[:5]], per_row=2)
+
+
+def show(ctx: Ctx, t: Ticket) -> None:
+    text = T.TRACK.format(code=t.code, category=t.category_label, place=ticketing.place_of(t),
+                          created=ticketing.fmt_time(t.created_at), due=ticketing.fmt_date(t.due_date, weekday=True),
+                          status=STATUS_LABELS.get(t.status, t.status))
+    answers = ctx.session.exec(
+        select(TicketMessage).where(TicketMessage.ticket_id == t.id, TicketMessage.kind == "answer").order_by(TicketMessage.id)
+    ).all()
+    if answers:
+        text += T.TRACK_ANSWERS.format(agency=ctx.settings.agency_name)
+        for a in answers:
+            text += f"\n• {ticketing.fmt_time(a.created_at)}: {a.text}"
+    elif t.status != CLOSED:
+        text += T.TRACK_NO_ANSWER
+    if t.status == CLOSED and t.close_reason:
+        text += T.TRACK_CLOSE_REASON.format(reason=t.close_reason)
+    if t.rating:
+        text += T.TRACK_RATING.format(stars=ticketing.stars_text(t.rating))
+    buttons: list[Button] = []
+    per_row = 1
+    if t.status != CLOSED:
+        buttons.append(Button(T.BTN_ADD_INFO, f"tk:add:{t.id}"))
+    elif t.rating is None:
+        buttons = [Button(f"{n} ⭐", f"tk:rate:{t.id}:{n}") for n in range(1, 6)]
+        per_row = 5
+    ctx.reply(text, buttons=buttons, per_row=per_row)
+
+
+@menu_item(45)
+def _menu_track(ctx: Ctx) -> Button:
+    return Button(T.BTN_TRACK, "tk:mine")
+
+
+@callback("tk")
+def on_button(ctx: Ctx) -> None:
+    parts = (ctx.inbound.callback or "").split(":")
+    action = parts[1] if len(parts) > 1 else ""
+    if action == "mine":
+        list_mine(ctx)
+        return
+    ticket_id = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+    t = own_ticket(ctx, ticket_id)
+    if t is None:
+        ctx.reply(T.NOT_FOUND.format(code=format_code(ticket_id or 0)))
+        return
+    if action == "show":
+        show(ctx, t)
+    elif action == "add":
+        if t.status == CLOSED:
+            ctx.reply(T.CLOSED_NO_ADD.format(code=t.code))
+            return
+        ctx.set_state(S_ADD_INFO, {"ticket_id": t.id})
+        ctx.reply(T.ASK_ADD_INFO.format(code=t.code))
+    elif action == "rate" and len(parts) > 3 and parts[3] in "12345" and len(parts[3]) == 1:
+        rate(ctx, t, int(parts[3]))
+    else:
+        ctx.reply(T.NOT_FOUND.format(code=t.code))
+
+
+def rate(ctx: Ctx, t: Ticket, stars: int) -> None:
+    if t.rating is not None and t.status == CLOSED:
+        ctx.reply(T.RATE_ALREADY.format(code=t.code, stars=ticketing.stars_text(t.rating)))
+        return
+    if t.status != CLOSED:
+        ctx.reply(T.RATE_NOT_CLOSED.format(code=t.code))
+        return
+    reopened = ticketing.rate(ctx.session, ctx.settings, ctx.now, t, stars, ctx.actor)
+    if reopened:
+        ctx.reply(T.RATE_LOW_THANKS.format(code=t.code, stars=ticketing.stars_text(stars)),
+                  buttons=[Button(T.BTN_ADD_INFO, f"tk:add:{t.id}")])
+    else:
+        ctx.reply(T.RATE_THANKS.format(code=t.code, stars=ticketing.stars_text(stars)))
+
+
+@step(S_ADD_INFO)
+def on_add_info(ctx: Ctx) -> None:
+    t = own_ticket(ctx, ctx.data.get("ticket_id"))
+    ctx.clear_state()
+    if t is None:
+        ctx.reply(T.DRAFT_GONE)
+        return
+    if t.status == CLOSED:
+        ctx.reply(T.CLOSED_NO_ADD.format(code=t.code))
+        return
+    text = ctx.inbound.text.strip()[:4000]
+    files = [a for a in ctx.inbound.attachments if a.kind in feedback.KEEPABLE][: ticketing.MAX_ATTACHMENTS]
+    if not text and not files:
+        ctx.set_state(S_ADD_INFO, {"ticket_id": t.id})
+        ctx.reply(T.ASK_ADD_INFO.format(code=t.code))
+        return
+    ticketing.citizen_added_info(ctx.session, ctx.settings, ctx.now, t, text, files, ctx.actor)
+    ctx.reply(T.INFO_ADDED.format(code=t.code))
+
+
+# ------------------------------------------------------------------ periodic jobs
+@job("tickets-drafts", every=dt.timedelta(minutes=5))
+def _drafts(session, services) -> None:  # type: ignore[no-untyped-def]
+    feedback.remind_and_expire_drafts(session, services)
+
+
+@job("tickets-overdue", daily_at=dt.time(8, 0))
+def remind_overdue(session, services) -> None:  # type: ignore[no-untyped-def]
+    """08:00 in An Giang: tickets past or near their deadline, in the staff chat."""
+    settings = services.settings
+    today = ticketing.local_date(services.clock())
+    lines = ticketing.overdue_lines(session, settings, today)
+    if lines:
+        ticketing.notify_staff(session, settings, None, "\n".join([T.OVERDUE_TITLE.format(today=ticketing.fmt_date(today)), *lines]))
+
+
+@job("tickets-contact-erase", daily_at=dt.time(2, 30))
+def erase_old_contacts(session, services) -> None:  # type: ignore[no-untyped-def]
+    """Names and phones are kept CONTACT_RETENTION_MONTHS after closing (as the consent said), then erased."""
+    now = services.clock()
+    cutoff = now - dt.timedelta(days=30.44 * services.settings.contact_retention_months)
+    rows = session.exec(select(Ticket).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff,
+                                             Ticket.contact_phone.is_not(None))).all()  # type: ignore[union-attr]
+    for t in rows:
+        t.contact_name = t.contact_phone = None
+        t.contact_erased_at = now
+        ticketing.add_event(session, t, "contact_erased", "system", now)
+        session.add(t)
+

@@ -1,0 +1,41 @@
+"""Answer quality on the shipped knowledge base: a regression set of real-style questions written for this
+project (tests/data/regression.jsonl, with the entry each should get, and out-of-scope questions that must
+not get an answer). Fails when accuracy drops. Leave-one-out retrieval is in test_kb_quality.py."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from handlers.faq import best_decision
+from knowledge.kb import KnowledgeBase
+from knowledge.quality import RegressionReport, regression
+
+CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "regression.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return Settings(_env_file=None)
+
+
+REPORT: RegressionReport | None = None  # printed at the end of the run (conftest.pytest_terminal_summary)
+
+
+def test_regression_questions(kb, settings):
+    global REPORT
+    REPORT = regression(kb, CASES, lambda q: best_decision(kb, settings, q))
+    assert REPORT.rejection >= 0.98, "\n".join(REPORT.misses)
+    assert REPORT.accuracy >= 0.95, "\n".join(REPORT.misses)
+
+
+def test_every_expected_entry_exists(kb):
+    missing = {e for c in CASES for e in c.get("expect", []) if e not in kb.entries}
+    assert not missing

@@ -1,0 +1,281 @@
+"""Ways into a report (plain words, the FAQ's "ask an officer"), forum topic pacing and fallback, the
+report surviving a restart, editing, bad input, and the periodic jobs."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from bot.storage.models import Chat, OutboxMessage
+from bot.storage.tickets import Ticket
+from handlers.base import Services
+from tests.conftest import eventually
+from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, button, file_report, plain, ticket_settings, wait_card
+
+
+class Clock:
+    def __init__(self, t: dt.datetime):
+        self.t = t
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+
+async def test_plain_words_start_a_report_but_questions_reach_the_faq(tmp_path, fake_tg, make_app):
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    p = Person(d, 4701)
+    for words in ("phản ánh", "gop y", "Tôi muốn kiến nghị"):
+        await p.say(words)
+        await p.expect("Bước 1/5")
+        await p.say("/huy")
+        await p.expect("Đã hủy")
+    # Reporting in one sentence: the sentence becomes the description, so the description step is skipped.
+    await p.say("tôi muốn báo đường ấp 3 bị sạt lở từ tuần trước")
+    m = await p.expect("Bước 1/5")
+    await p.press("fb:cat:giao-thong", message_id=m.message_id)
+    await p.expect("Bước 3/5")
+    await p.say("/huy")
+    await p.expect("Đã hủy")
+    # Questions about reporting or about the programme are questions.
+    for q in ("góp ý về tiêu chí nông thôn mới là gì", "phan anh co can ghi ten so dien thoai ko",
+              "xã nông thôn mới cần bao nhiêu tiêu chí?"):
+        n = len(p.inbox())
+        await p.say(q)
+        await eventually(lambda: len(p.inbox()) > n)
+        await app.wait_quiet("telegram:4701")
+        assert not any("Bước 1/5" in plain(m.text) for m in p.inbox()[n:]), q
+    assert app.db.call(lambda s: s.execute(sa.select(Chat.state).where(Chat.chat_id == "4701")).scalar_one()) is None
+
+
+async def test_faq_unsure_question_goes_to_an_officer_with_one_tap(tmp_path, fake_tg, make_app):
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    p, other = Person(d, 4801), Person(d, 4802)
+    await p.say("Xã tôi khi nào được hỗ trợ làm kho lạnh bảo quản cá?")
+    unsure = await p.expect("chưa chắc")
+    data = button(unsure, "fb:ask:")
+    await other.press(data)  # someone else's question cannot be taken over (callback data can be forged)
+    await other.expect("Không tìm thấy câu hỏi")
+    await p.press(data, message_id=unsure.message_id)
+    receipt = await p.expect("Đã tiếp nhận phản ánh")
+    assert "PA-000001" in receipt.text
+    await p.press(data, message_id=unsure.message_id)  # a second tap files nothing new
+    await p.expect("đã được gửi rồi")
+    card = await wait_card(fake_tg, "PA-000001")
+    assert "kho lạnh bảo quản cá" in card.text and "câu hỏi bot chưa trả lời được" in plain(card.text)
+    assert app.db.call(lambda s: s.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()) == 1
+
+
+async def test_edit_parts_ambiguous_commune_bad_input(tmp_path, fake_tg, make_app):
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    p = Person(d, 4901)
+    await p.say("/phananh")
+    await p.expect("Bước 1/5")
+    await p.say("moi truong")  # typed instead of pressed
+    await p.expect("Bước 2/5")
+    await p.say("abc")
+    await p.expect("ngắn quá")
+    await p.say("", photo="PH-A")  # a photo first, words later
+    await p.expect("Đã nhận 1 tệp/ảnh")
+    await p.say("<b>Rác</b> & **nước thải** đổ xuống kênh 😡 " + "x" * 10)
+    await p.expect("Bước 3/5")
+    await p.say("vinh hoa")
+    choices = await p.expect("Có phải bạn muốn nói")
+    labels = [b["text"] for b in choices.buttons]
+    assert "Xã Vĩnh Hòa" in labels and any("Vĩnh Xương" in x for x in labels)
+    await p.press(button(choices, "fb:commune:"), message_id=choices.message_id)
+    await p.expect("Bước 4/5")
+    await p.say("ấp Vĩnh Lợi")
+    m = await p.expect("Bước 5/5")
+    await p.press("fb:contact:give", message_id=m.message_id)
+    m = await p.expect("Nghị định 13/2023/NĐ-CP")
+    assert "24 tháng" in m.text
+    await p.press("fb:consent:yes", message_id=m.message_id)
+    await p.expect("họ và tên")
+    await p.say("12")
+    await p.expect("Họ tên cần")
+    await p.say("Phạm Thị Hoa")
+    await p.expect("điện thoại")
+    await p.say("12345")
+    await p.expect("chưa đúng")
+    await p.say("0901.234.567")
+    s = await p.expect("Xem lại phản ánh")
+    assert "Phạm Thị Hoa · 0901234567" in s.text and "Tệp/ảnh kèm theo: 1" in s.text
+    # change the place, then withdraw consent: the summary follows
+    await p.press("fb:edit:location", message_id=s.message_id)
+    await p.expect("Bước 3/5")
+    await p.say("xyzzz")
+    m = await p.expect("chưa tìm thấy")
+    await p.press("fb:commune:raw", message_id=m.message_id)
+    await p.expect("Bước 4/5")
+    await p.say("bo qua")
+    s = await p.expect("Xem lại phản ánh")
+    assert "Nơi xảy ra: xyzzz" in plain(s.text)
+    await p.press("fb:edit:contact", message_id=s.message_id)
+    m = await p.expect("Bước 5/5")
+    await p.press("fb:contact:anon", message_id=m.message_id)
+    s = await p.expect("Xem lại phản ánh")
+    assert "Liên hệ: ẩn danh" in plain(s.text)
+    await p.say("gửi")
+    await p.expect("Đã tiếp nhận")
+    t = app.db.call(lambda s: s.get(Ticket, 1))
+    assert t.anonymous and t.contact_phone is None and t.contact_name is None and t.commune_code is None
+    assert t.category == "moi-truong" and t.description.startswith("<b>Rác</b> & **nước thải**")
+    card = await wait_card(fake_tg, "PA-000001")
+    assert "&lt;b&gt;Rác&lt;/b&gt; &amp;" in card.text  # escaped, not interpreted
+
+
+async def test_report_survives_a_restart(tmp_path, fake_tg, make_app):
+    settings = ticket_settings(tmp_path, fake_tg)
+    app = await make_app(settings)
+    p = Person(Driver(fake_tg, app), 5101)
+    await p.say("/phananh")
+    m = await p.expect("Bước 1/5")
+    await p.press("fb:cat:nuoc-sach", message_id=m.message_id)
+    await p.expect("Bước 2/5")
+    await p.say("Nước máy ấp Tân Hiệp có mùi lạ ba ngày nay")
+    await p.expect("Bước 3/5")
+    await app.stop()
+    app2 = await make_app(settings)
+    p.d.app = app2
+    await p.say("my khanh")
+    await p.expect("Bước 4/5")
+    await p.say("bỏ qua")
+    m = await p.expect("Bước 5/5")
+    await p.press("fb:contact:anon", message_id=m.message_id)
+    s = await p.expect("Xem lại phản ánh")
+    assert "Nước máy ấp Tân Hiệp" in s.text and "Nước sạch" in s.text
+    await p.press(button(s, "fb:send:"), message_id=s.message_id)
+    await p.expect("Đã tiếp nhận")
+
+
+async def test_forum_topics_are_paced_and_a_non_forum_falls_back_to_cards(tmp_path, fake_tg, make_app):
+    app = await make_app(ticket_settings(tmp_path, fake_tg, staff_forum_topics=True, staff_topics_per_minute=40))
+    d = Driver(fake_tg, app)
+    people = [Person(d, 5200 + i) for i in range(3)]
+    import asyncio
+
+    codes = await asyncio.gather(*(file_report(p) for p in people))
+    assert sorted(codes) == ["PA-000001", "PA-000002", "PA-000003"]
+    cards = [await wait_card(fake_tg, c) for c in codes]
+    created = sorted(t["at"] for t in fake_tg.topics.values())
+    assert len(created) == 3 and created[-1] - created[0] >= 2.0
+    # 40/min: each creation has its own slot 1.5 s after the previous one, and waits for it in the outbox
+    slots = app.db.call(lambda s: s.execute(sa.select(OutboxMessage.next_attempt_at, OutboxMessage.sent_at).where(
+        OutboxMessage.chat_key == f"telegram:{STAFF}/topics").order_by(OutboxMessage.id)).all())
+    assert len(slots) == 3 and all(sent >= due for due, sent in slots)
+    assert all((b[0] - a[0]).total_seconds() >= 1.49 for a, b in zip(slots, slots[1:]))
+    assert all(c.thread_id for c in cards)
+
+    fake_tg.forum_chats = set()  # the group is not (or no longer) a forum
+    p = Person(d, 5300)
+    code = await file_report(p)
+    card = await wait_card(fake_tg, code)
+    assert card.thread_id is None
+    assert app.db.call(lambda s: s.get(Ticket, 4).topic_state) == "failed"
+    officer = Person(d, STAFF, user_id=OFFICER)
+    await officer.say("Đã nhận, cảm ơn bà con.", reply_to=card.message_id)
+    await p.expect("Đã nhận, cảm ơn bà con")
+
+
+async def test_drafts_are_reminded_once_then_expire(tmp_path, fake_tg, make_app):
+    from handlers.feedback import remind_and_expire_drafts
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    p = Person(Driver(fake_tg, app), 5401)
+    await p.say("/phananh")
+    await p.expect("Bước 1/5")
+    services = Services(settings=app.settings, kb_ref=lambda: app.kb)
+
+    def idle_for(delta):  # the citizen's last answer was `delta` ago
+        def go(s):
+            chat = s.execute(sa.select(Chat).where(Chat.chat_id == "5401")).scalar_one()
+            chat.state_at = dt.datetime.now(dt.timezone.utc) - delta
+        app.db.call(go)
+
+    app.db.call(remind_and_expire_drafts, services)  # too early: nothing
+    idle_for(dt.timedelta(minutes=31))
+    app.db.call(remind_and_expire_drafts, services)
+    app.db.call(remind_and_expire_drafts, services)  # once only
+    app.outbox.kick()
+    r = await p.expect("chưa gửi xong")
+    await p.press("fb:resume", message_id=r.message_id)
+    await p.expect("Bước 1/5")
+    idle_for(dt.timedelta(hours=25))
+    app.db.call(remind_and_expire_drafts, services)
+    app.outbox.kick()
+    await p.expect("đã được hủy")
+    await app.wait_quiet("telegram:5401")
+    assert len([m for m in p.inbox() if "chưa gửi xong" in plain(m.text)]) == 1
+    assert app.db.call(lambda s: s.execute(sa.select(Chat.state).where(Chat.chat_id == "5401")).scalar_one()) is None
+
+
+async def test_daily_overdue_reminder_and_contact_erasure(tmp_path, fake_tg, make_app):
+    from handlers.tickets import erase_old_contacts, remind_overdue
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    code = await file_report(Person(d, 5501), contact=("Võ Văn Mười", "0911222333"))
+    await wait_card(fake_tg, code)
+    due = app.db.call(lambda s: s.get(Ticket, 1).due_date)
+    # The morning after the deadline, 08:00 in An Giang
+    clock = Clock(dt.datetime.combine(due + dt.timedelta(days=1), dt.time(1, 0), dt.timezone.utc))
+    services = Services(settings=app.settings, kb_ref=lambda: app.kb, clock=clock)
+    app.db.call(remind_overdue, services)
+    app.outbox.kick()
+    msg = (await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and "quá hạn" in s.text))[0]
+    assert code in msg.text and "quá hạn 1 ngày" in plain(msg.text)
+
+    officer = Person(d, STAFF, user_id=OFFICER)
+    await officer.say(f"/close {code} xong")
+    await officer.expect("Đã đóng")
+    clock.t = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=31 * 24)
+    app.db.call(erase_old_contacts, services)
+    t = app.db.call(lambda s: s.get(Ticket, 1))
+    assert t.contact_phone is None and t.contact_name is None and t.contact_erased_at is not None
+    assert t.description  # the report itself stays, anonymous
+
+
+def test_working_days_skip_weekends_and_holidays(tmp_path):
+    from handlers.ticketing import add_working_days, categories
+    from tests.conftest import make_settings
+
+    s = make_settings(tmp_path, ticket_holidays="01-01, 2027-02-08, 2027-02-09, bad")
+    assert add_working_days(dt.date(2026, 11, 26), 10, s) == dt.date(2026, 12, 10)  # Thu + 10 working days
+    assert add_working_days(dt.date(2026, 12, 31), 1, s) == dt.date(2027, 1, 4)  # 1/1 Fri holiday, then weekend
+    assert add_working_days(dt.date(2027, 2, 5), 1, s) == dt.date(2027, 2, 10)  # Tết days configured
+    assert add_working_days(dt.date(2026, 11, 28), 1, s) == dt.date(2026, 11, 30)  # filed on Saturday
+    cats = categories(make_settings(tmp_path, ticket_categories="Giao thông:5, Điện, Lạ:x"))
+    assert [(c.slug, c.days) for c in cats] == [("giao-thong", 5), ("dien", 10), ("la", 10), ("khac", 10)]
+
+
+@pytest.mark.parametrize("typed, code, via", [
+    ("xã Mỹ Khánh", "30292", "Mỹ Khánh"), ("xa my khanh", "30292", "Mỹ Khánh"), ("Phuong Binh Duc", "30292", None),
+    ("my khan", "30292", "Mỹ Khánh"), ("p. my binh", "30307", "Mỹ Bình"), ("tt an phu", "30337", "An Phú"),
+    ("o lam", "30577", None), ("hon tre", "31108", "Hòn Tre"), ("Đặc khu Phú Quốc", "31078", None),
+    ("phuong my duc", "30769", "Mỹ Đức"), ("ap my an, xa my khanh, tp long xuyen", "30292", "Mỹ Khánh"),
+])
+def test_commune_finder(typed, code, via):
+    from knowledge.communes import default_finder
+
+    found = default_finder().find(typed)
+    best = found.best
+    assert best is not None and best.commune.code == code, (typed, found)
+    assert (best.via.name if best.via else None) == via
+
+
+def test_commune_finder_ambiguous_and_unknown():
+    from knowledge.communes import default_finder, load
+
+    communes = load()
+    assert len(communes) == 102
+    assert sum(c.kind == "Xã" for c in communes) == 85 and sum(c.kind == "Phường" for c in communes) == 14
+    f = default_finder()
+    split = f.find("Phước Hưng")  # split between three new communes
+    assert split.kind == "choices" and {c.commune.name for c in split.candidates} == {"Xã An Phú", "Xã Nhơn Hội", "Xã Phú Hữu"}
+    assert f.find("Vĩnh Hòa").kind == "choices"
+    for nothing in ("", "😀😀", "xyz qwe", "an"):
+        assert f.find(nothing).kind == "none", nothing
