@@ -143,6 +143,9 @@ class App:
         if self.pipeline is not None:
             self.outbox.recorder = self.pipeline.record
         self.scheduler = Scheduler(self.db, self.services)
+        from bot.broadcast_worker import BroadcastWorker
+
+        self.broadcasts = BroadcastWorker(self)  # subscribers' broadcasts, through outbox.limiter
         self.web = web.Application(client_max_size=1024 * 1024)
         self._runner: web.AppRunner | None = None
         self._background: list[asyncio.Task[Any]] = []
@@ -199,6 +202,7 @@ class App:
             self._background.append(asyncio.create_task(self.pipeline.run(), name="pipeline"))
         self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
         self._background.append(asyncio.create_task(self.scheduler.run(), name="jobs"))
+        self._background.append(asyncio.create_task(self.broadcasts.run(), name="broadcasts"))
         if serve_http:
             access = logging.getLogger("aiohttp.access") if self.settings.http_access_log else None
             self._runner = web.AppRunner(self.web, access_log=access, handle_signals=False,
@@ -228,6 +232,7 @@ class App:
             await self.pipeline.drain(drain)  # every acknowledged update is committed
         await self.inbox.drain(drain)
         await self.outbox.drain_due(drain)
+        await self.broadcasts.stop()  # in-flight broadcast sends finish (or go back to the queue) while adapters still work
         for adapter in list(self.adapters.values()):
             await adapter.stop()
         await self.inbox.stop()

@@ -95,6 +95,22 @@ class Settings(BaseSettings):
     outbox_max_age_hours: float = 72.0  # transient failures are retried this long, then marked dead
     outbox_lease_seconds: float = 120.0  # a send claimed by a process that died is retried after this long
 
+    # --- broadcasts (issue 6): subscriptions, staff broadcasts, slogan of the week
+    # Topics citizens can subscribe to: "key=Label; key=Label" (keys: a-z, 0-9, -, _; at most 16 chars).
+    broadcast_topics: str = "ntm=Tin nông thôn mới; ocop=Sản phẩm OCOP; xa=Thông báo của xã, phường"
+    broadcast_commune_topic: str = "xa"  # subscribers of this topic are asked for their commune; commune notices go to it
+    broadcast_quiet_hours: str = "21:00-07:00"  # local time (Asia/Ho_Chi_Minh) when nothing is sent; empty = never quiet
+    broadcast_approval_role: str = ""  # e.g. "supervisor": a different officer with that role (or higher) must approve
+    broadcast_concurrency: int = 8  # sends in flight per channel = the most recipients a crash can leave "unknown"
+    broadcast_telegram_rate: float = 29.0  # messages/s for broadcasts (Telegram allows ~30/s per bot; 1/s stays for chats)
+    zalo_broadcast_rate: float = 10.0  # messages/s for broadcasts on Zalo (no published limit; 429 = back off)
+    broadcast_default_rate: float = 20.0  # messages/s on other channels
+    broadcast_max_attempts: int = 5  # transient failures per recipient before it counts as failed
+    broadcast_slogan_weekly: bool = False  # slogan of the week (off by default; the agency decides)
+    broadcast_slogan_weekday: int = Field(default=1, ge=1, le=7)  # 1 = Monday … 7 = Sunday
+    broadcast_slogan_time: str = "08:00"  # local time
+    broadcast_slogan_topic: str = "ntm"  # sent to subscribers of this topic
+
     # --- matching thresholds (0..100)
     faq_answer_threshold: float = 58.0
     faq_suggest_threshold: float = 42.0

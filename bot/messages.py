@@ -52,17 +52,20 @@ class Inbound:
     message_id: str | None = None
     event_key: str = ""  # unique per platform event: redeliveries carry the same key
     unsupported: bool = False  # the platform withheld the content (e.g. Zalo protected users)
+    reply_attachments: tuple[Attachment, ...] = ()  # media of the message replied to (e.g. staff: /broadcast on a photo)
 
     def to_dict(self) -> dict[str, Any]:
         # by hand: dataclasses.asdict deep-copies field by field (slow on the hot path)
         d = {f: getattr(self, f) for f in _INBOUND_FIELDS}
         d["attachments"] = [a.to_dict() for a in self.attachments]
+        d["reply_attachments"] = [a.to_dict() for a in self.reply_attachments]
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Inbound":
         d = dict(d)
         d["attachments"] = tuple(Attachment(**a) for a in d.get("attachments") or ())
+        d["reply_attachments"] = tuple(Attachment(**a) for a in d.get("reply_attachments") or ())
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import datetime as dt
+import heapq
+import itertools
 import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, AsyncIterator, Callable, Iterable
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -43,27 +46,108 @@ def on_outcome(fn: OutcomeHook) -> OutcomeHook:
 
 
 # ------------------------------------------------------------------ rate limits
+# Who gets the next free slot when several sends wait for the same window: lower goes first, so replies
+# to people chatting overtake a running broadcast (which also leaves part of the rate unused, see
+# BROADCAST_TELEGRAM_RATE).
+PRIORITY_CONVERSATION = 0
+PRIORITY_BROADCAST = 10
+_seq = itertools.count()
+
+
 class SlidingWindow:
-    """At most `limit` events in any `period` seconds (exact, unlike a token bucket's bursts)."""
+    """At most `limit` events in any `period` seconds (exact, unlike a token bucket's bursts).
+
+    Waiters are served by priority, then in arrival order. An event taken with `hold=True` counts as
+    happening *now* until `done()` is called (when the platform has answered): the platform counts a
+    message when it arrives, which is between the two, so no stall on the way (garbage collection, a slow
+    network) can make two sends a window apart arrive closer than that.
+    """
 
     def __init__(self, limit: int, period: float):
         self.limit, self.period = limit, period
-        self.events: collections.deque[float] = collections.deque()
-        self.lock = asyncio.Lock()
+        self.events: collections.deque[list[Any]] = collections.deque()  # [time, in flight]
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._timer: asyncio.TimerHandle | None = None
 
-    async def acquire(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                while self.events and now - self.events[0] >= self.period:
-                    self.events.popleft()
-                if len(self.events) < self.limit:
-                    self.events.append(now)
-                    return
-                await asyncio.sleep(self.events[0] + self.period - now + 0.001)
+    def _prune(self, now: float) -> None:
+        while self.events and not self.events[0][1] and now - self.events[0][0] >= self.period:
+            self.events.popleft()
+
+    async def acquire(self, priority: int = PRIORITY_CONVERSATION, hold: bool = False) -> list[Any]:
+        now = time.monotonic()
+        self._prune(now)
+        if not self._waiters and len(self.events) < self.limit:
+            event = [now, hold]
+            self.events.append(event)
+            return event
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        event = [0.0, hold]
+        heapq.heappush(self._waiters, (priority, next(_seq), fut))
+        fut.event = event  # type: ignore[attr-defined]
+        self._dispatch()
+        await fut
+        return event
+
+    def done(self, event: list[Any]) -> None:
+        """The send that took this event is over: it counts from now on, and expires a period later."""
+        if event[1]:
+            event[0], event[1] = time.monotonic(), False
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        now = time.monotonic()
+        self._prune(now)
+        while self._waiters and len(self.events) < self.limit:
+            _, _, fut = heapq.heappop(self._waiters)
+            if fut.done():  # the waiter was cancelled
+                continue
+            event = fut.event  # type: ignore[attr-defined]
+            event[0] = now
+            self.events.append(event)
+            fut.set_result(None)
+        while self._waiters and self._waiters[0][2].done():
+            heapq.heappop(self._waiters)
+        if self._waiters and self._timer is None and not self.events[0][1]:  # (in flight: done() dispatches)
+            delay = self.events[0][0] + self.period - now + 0.0005
+            self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._dispatch()
 
     def idle(self) -> bool:
-        return not self.events or time.monotonic() - self.events[-1] >= self.period
+        if self._waiters or any(e[1] for e in self.events):
+            return False
+        return not self.events or time.monotonic() - self.events[-1][0] >= self.period
+
+
+class Pacer:
+    """Evenly spaced events: consecutive ones at least 3/4 `interval` apart, `interval` apart on average.
+
+    Virtual scheduling: a wake-up that is late by less than a quarter interval (the usual event-loop
+    jitter) is caught up, so it does not push every later event back and the long-run rate stays the
+    configured one; a later one moves the schedule instead of causing a burst.
+    """
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self.tolerance = interval / 4
+        self.tat = 0.0  # theoretical time of the next event
+        self.lock = asyncio.Lock()  # one caller at a time, in arrival order
+
+    async def acquire(self, priority: int = PRIORITY_CONVERSATION, hold: bool = False) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            at = max(self.tat, now - self.tolerance)
+            self.tat = at + self.interval
+            if at > now:
+                await asyncio.sleep(at - now)
+                late = time.monotonic() - at
+                if late > self.tolerance:  # the next one may not crowd in behind a late one
+                    self.tat += late - self.tolerance
+
+    def idle(self) -> bool:
+        return not self.lock.locked() and time.monotonic() - self.tat >= self.interval
 
 
 @dataclass(frozen=True)
@@ -71,26 +155,53 @@ class Limit:
     key: str
     limit: int
     period: float
+    smooth: bool = False  # pace evenly (limit/period per second) instead of allowing bursts within the window
 
 
 class RateLimiter:
-    """Named sliding windows created on demand, plus per-channel pauses after a 429."""
+    """Named windows created on demand, plus per-channel pauses after a 429. One instance per app: the
+    outbox and the broadcast sender share it, so the bot as a whole stays within each platform limit."""
 
     def __init__(self) -> None:
-        self.windows: dict[str, SlidingWindow] = {}
+        self.windows: dict[str, SlidingWindow | Pacer] = {}
         self.paused_until: dict[str, float] = {}
         self._last_cleanup = time.monotonic()
 
-    async def acquire(self, channel: str, limits: Iterable[Limit]) -> None:
-        for lim in limits:  # narrow (per chat) first, then broad (whole bot)
-            window = self.windows.get(lim.key)
-            if window is None:
-                window = self.windows[lim.key] = SlidingWindow(lim.limit, lim.period)
-            await window.acquire()
-        pause = self.paused_until.get(channel, 0.0) - time.monotonic()
-        if pause > 0:
-            await asyncio.sleep(pause)
+    async def acquire(self, channel: str, limits: Iterable[Limit], priority: int = PRIORITY_CONVERSATION) -> None:
+        """Wait for a slot in every window (the send is counted from now)."""
+        await self._take(channel, list(limits), priority, hold=False)
+
+    @contextlib.asynccontextmanager
+    async def sending(self, channel: str, limits: Iterable[Limit], priority: int = PRIORITY_CONVERSATION) -> AsyncIterator[None]:
+        """`async with limiter.sending(...): await adapter.send(...)`: the send holds its slots until it is over."""
+        held = await self._take(channel, list(limits), priority, hold=True)
+        try:
+            yield
+        finally:
+            for window, event in held:
+                window.done(event)
+
+    async def _take(self, channel: str, limits: list[Limit], priority: int, hold: bool) -> list[tuple[SlidingWindow, list[Any]]]:
+        while True:
+            # Wait out a pause first: a slot taken before sleeping through it would be stamped a second
+            # early, and every sender held by the pause would then go at once.
+            pause = self.paused_for(channel)
+            if pause > 0:
+                await asyncio.sleep(pause)
+            held: list[tuple[SlidingWindow, list[Any]]] = []
+            for lim in limits:  # narrow (per chat) first, then broad (whole bot)
+                window = self.windows.get(lim.key)
+                if window is None:
+                    window = self.windows[lim.key] = Pacer(lim.period / lim.limit) if lim.smooth else SlidingWindow(lim.limit, lim.period)
+                event = await window.acquire(priority, hold)
+                if isinstance(window, SlidingWindow) and hold:
+                    held.append((window, event))
+            if self.paused_for(channel) <= 0:
+                break
+            for window, event in held:  # a 429 came in while we waited: these count as used; take fresh ones
+                window.done(event)
         self._cleanup()
+        return held
 
     def paused(self, channel: str) -> bool:
         return self.paused_until.get(channel, 0.0) > time.monotonic()
@@ -98,12 +209,17 @@ class RateLimiter:
     def pause(self, channel: str, seconds: float) -> None:
         self.paused_until[channel] = max(self.paused_until.get(channel, 0.0), time.monotonic() + seconds)
 
+    def paused_for(self, channel: str) -> float:
+        return max(0.0, self.paused_until.get(channel, 0.0) - time.monotonic())
+
     def _cleanup(self) -> None:
+        """Forget idle per-chat windows (at most once a second, once there are 512), so memory stays flat
+        however many chats a broadcast reaches."""
         now = time.monotonic()
-        if now - self._last_cleanup < 60 or len(self.windows) < 10_000:
+        if len(self.windows) < 512 or (now - self._last_cleanup < 1.0 and len(self.windows) < 8192):
             return
         self._last_cleanup = now
-        for key in [k for k, w in self.windows.items() if w.idle() and not w.lock.locked()]:
+        for key in [k for k, w in self.windows.items() if w.idle()]:
             del self.windows[key]
 
 
@@ -313,17 +429,17 @@ class OutboxWorker:
         self._idle.clear()
         adapter = self.adapters[msg["channel"]]
         claimed = time.monotonic()
-        await self.limiter.acquire(msg["channel"], self.limits(msg))
-        if time.monotonic() - claimed > self.lease.total_seconds() / 2:
-            # waited long for a rate window or a 429 pause: the lease may run out mid-send and another
-            # instance would send it too; hand it back instead.
-            await self.db.run(release, msg["id"], self.clock())
-            return
-        try:
-            result = await adapter.send(msg["chat_id"], msg["payload"])
-        except Exception as err:  # adapters should report, not raise; treat a raise as transient
-            log.exception("adapter %s raised", msg["channel"])
-            result = SendResult(ok=False, error=f"{type(err).__name__}: {err}")
+        async with self.limiter.sending(msg["channel"], self.limits(msg)):
+            if time.monotonic() - claimed > self.lease.total_seconds() / 2:
+                # waited long for a rate window or a 429 pause: the lease may run out mid-send and another
+                # instance would send it too; hand it back instead.
+                await self.db.run(release, msg["id"], self.clock())
+                return
+            try:
+                result = await adapter.send(msg["chat_id"], msg["payload"])
+            except Exception as err:  # adapters should report, not raise; treat a raise as transient
+                log.exception("adapter %s raised", msg["channel"])
+                result = SendResult(ok=False, error=f"{type(err).__name__}: {err}")
         if result.retry_after:
             self.limiter.pause(msg["channel"], result.retry_after)
         if result.ok:

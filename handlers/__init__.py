@@ -6,5 +6,6 @@ def load_features() -> None:
     """Handlers that need the database layer (reports, staff commands): loaded by the running bot
     (`bot.core`), not by `ntm-bot ask`, which starts without the database layer."""
     from handlers import feedback, staff, tickets, ticketing  # noqa: F401  (registration by import)
+    from handlers import broadcast_staff, subscribe  # noqa: F401  (broadcasts)
 
     ticketing.register()

@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'")
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+# Telegram counts a message when it arrives; our windows hold each send's slot until Telegram answered
+# (RateLimiter.sending), which covers stalls on the way. A little margin on top for clock granularity.
+LIMIT_MARGIN = 0.01  # seconds added to every window
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
@@ -241,6 +244,8 @@ def to_inbound(data: dict[str, Any]) -> Inbound | None:
         return None
     user, chat = _obj(msg["from"]), _obj(msg.get("chat"))
     reply = msg.get("reply_to_message")
+    # The photo of the message replied to (staff: "/broadcast …" as a reply to a photo).
+    quoted = tuple(a for a in _attachments(_obj(reply)) if a.kind == "photo") if reply is not None else ()
     return Inbound(
         channel=TELEGRAM,
         chat_id=str(_int(chat.get("id"))),
@@ -254,6 +259,7 @@ def to_inbound(data: dict[str, Any]) -> Inbound | None:
         thread_id=_thread(msg),
         message_id=str(_int(msg.get("message_id"))),
         event_key=key,
+        reply_attachments=quoted,
     )
 
 
@@ -439,10 +445,10 @@ class TelegramChannel(ChannelAdapter):
             return []
         chat_id = msg["chat_id"]
         if chat_id.startswith("-"):  # groups and supergroups
-            per_chat = Limit(f"tg:chat:{chat_id}", self.group_per_minute, 60.0)
+            per_chat = Limit(f"tg:chat:{chat_id}", self.group_per_minute, 60.0 + LIMIT_MARGIN)
         else:
-            per_chat = Limit(f"tg:chat:{chat_id}", self.chat_burst, self.chat_burst / self.chat_rate)
-        return [per_chat, Limit("tg:all", max(1, int(self.global_rate)), 1.0)]
+            per_chat = Limit(f"tg:chat:{chat_id}", self.chat_burst, self.chat_burst / self.chat_rate + LIMIT_MARGIN)
+        return [per_chat, Limit("tg:all", max(1, int(self.global_rate)), 1.0 + LIMIT_MARGIN)]
 
     async def send(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
         try:

@@ -2,6 +2,7 @@
 from sqlmodel import SQLModel
 
 from bot import jobs  # noqa: F401
+from bot.storage import broadcast  # noqa: F401
 from bot.storage import models  # noqa: F401
 from bot.storage import tickets  # noqa: F401
 from bot.storage import zalo  # noqa: F401

@@ -394,7 +394,8 @@ class FakeTelegram:
 
     def make_message(self, chat_id: int, text: str = "", *, user_id: int | None = None, name: str = "Nông Dân",
                      username: str | None = None, reply_to: int | None = None, thread_id: int | None = None,
-                     photo: str | None = None, document: str | None = None) -> dict[str, Any]:
+                     photo: str | None = None, document: str | None = None,
+                     reply_photo: str | None = None) -> dict[str, Any]:
         user_id = user_id if user_id is not None else chat_id
         mid = next(self._message_ids)
         msg: dict[str, Any] = {
@@ -416,6 +417,9 @@ class FakeTelegram:
         if reply_to is not None:
             msg["reply_to_message"] = {"message_id": reply_to, "date": int(time.time()),
                                        "chat": msg["chat"], "from": {k: self.bot_user[k] for k in ("id", "is_bot", "first_name")}}
+            if reply_photo:
+                msg["reply_to_message"]["photo"] = [{"file_id": reply_photo, "file_unique_id": reply_photo + "u",
+                                                     "width": 90, "height": 90}]
         if thread_id is not None:
             msg["message_thread_id"] = thread_id
             msg["is_topic_message"] = True
