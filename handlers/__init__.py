@@ -7,5 +7,6 @@ def load_features() -> None:
     (`bot.core`), not by `ntm-bot ask`, which starts without the database layer."""
     from handlers import feedback, staff, tickets, ticketing  # noqa: F401  (registration by import)
     from handlers import broadcast_staff, subscribe  # noqa: F401  (broadcasts)
+    from handlers import content_staff  # noqa: F401  (what citizens asked that the bot could not answer)
 
     ticketing.register()

@@ -79,3 +79,18 @@ async def test_unanswered_questions_grouped_by_similarity(tmp_path, make_app):
     env = dict(os.environ, KB_DIR=str(MINI_KB), DATABASE_URL=app.settings.effective_database_url)
     r = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "unanswered"], capture_output=True, text=True, env=env)
     assert r.returncode == 0 and "(3 lần)" in r.stdout
+
+
+async def test_staff_see_unanswered_questions_in_chat(tmp_path, fake_tg, make_app):
+    from tests.conftest import tg_settings
+
+    staff_chat, officer = -1001234, 777
+    app = await make_app(tg_settings(tmp_path, fake_tg, staff_chat_id=str(staff_chat), staff_user_ids=str(officer)))
+    for i, q in enumerate(["trồng sầu riêng có được hỗ trợ nông thôn mới không", "trong sau rieng duoc ho tro ntm ko"]):
+        fake_tg.push(fake_tg.make_message(9100 + i, q))
+        await fake_tg.wait_text(9100 + i, "chưa chắc")
+    fake_tg.push(fake_tg.make_message(9200, "/chuatraloi"))  # a citizen: refused
+    await fake_tg.wait_text(9200, "chỉ dành cho cán bộ")
+    fake_tg.push(fake_tg.make_message(staff_chat, "/chuatraloi 7", user_id=officer))
+    report = await fake_tg.wait_text(staff_chat, "chưa trả lời được trong 7 ngày")
+    assert "(2 lần)" in report.text and "sầu riêng" in report.text
