@@ -85,9 +85,6 @@ class Settings(BaseSettings):
     # --- outbound delivery
     send_concurrency: int = 16
     group_commit: bool = True  # store, process and claim many updates per transaction (see bot/pipeline.py)
-    # SQLite: run those batches on the event loop itself. The work is Python under the GIL either way, and
-    # handing it to the database thread and back costs switches; batches are kept small (48 updates).
-    sqlite_inline_batches: bool = True
     telegram_global_rate: float = 30.0  # messages per second, whole bot
     telegram_chat_rate: float = 1.0  # messages per second in one private chat
     telegram_chat_burst: int = 3  # short bursts tolerated in one private chat

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
-MAX_INLINE_BATCH = 48  # on the event loop, a batch must stay short (~50-80 ms)
 
 
 @dataclass
@@ -128,8 +127,7 @@ def claim_created(session: Session, rows: list[OutboxMessage], channels: list[st
 class Pipeline:
     def __init__(self, app: "App", max_batch: int = MAX_BATCH):
         self.app = app
-        self.inline = app.db.is_sqlite and app.settings.sqlite_inline_batches
-        self.max_batch = min(max_batch, MAX_INLINE_BATCH) if self.inline else max_batch
+        self.max_batch = max_batch
         self._ingests: list[_Ingest] = []
         self._records: list[_Record] = []
         self._wake = asyncio.Event()
@@ -165,11 +163,7 @@ class Pipeline:
         channels = list(app.adapters)
         args = ([i.inbound for i in ingests], records, app.services, channels, app.outbox.lease, app.outbox.max_age)
         try:
-            if self.inline:
-                res = app.db.call(apply_batch, *args)
-                await asyncio.sleep(0)  # let the loop answer webhooks and send between batches
-            else:
-                res = await app.db.run(apply_batch, *args)
+            res = await app.db.run(apply_batch, *args)
         except Exception as err:  # noqa: BLE001 - fall back to one transaction per update, nothing skipped
             log.exception("batch failed; storing %d updates one by one", len(ingests))
             await self._fallback(ingests, records, err)
