@@ -19,7 +19,7 @@ import yaml
 from pydantic import ValidationError
 
 from knowledge.matcher import Matcher, MatchResult, Params
-from knowledge.normalize import normalized
+from knowledge.normalize import content_tokens, normalized
 from knowledge.schema import PERIOD_END, Entry, EntryFile
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -70,7 +70,7 @@ class KnowledgeBase:
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
 
     def __post_init__(self) -> None:
-        self._decisions: OrderedDict[tuple[str, float, float, float], Decision] = OrderedDict()
+        self._decisions: OrderedDict[tuple[tuple[str, ...], float, float, float], Decision] = OrderedDict()
         self._lock = threading.Lock()  # database worker threads share the knowledge base
         self.matcher = Matcher(
             {e.id: [*e.questions, e.title] for e in self.entries.values()},
@@ -110,9 +110,10 @@ class KnowledgeBase:
                exclude: tuple[str, str] | None = None) -> Decision:
         if exclude is not None:
             return self._decide(question, answer_at, suggest_at, margin, exclude)
-        # Citizens ask the same questions again and again: decisions are cached per content version
-        # (a reload builds a new KnowledgeBase, so a stale decision is never served).
-        key = (question, answer_at, suggest_at, margin)
+        # Citizens ask the same questions again and again, typed many ways: decisions are cached by the
+        # question's meaningful words (all the matcher reads), per content version (a reload builds a new
+        # KnowledgeBase, so a stale decision is never served).
+        key = (content_tokens(question), answer_at, suggest_at, margin)
         cache = self._decisions
         with self._lock:
             hit = cache.get(key)
