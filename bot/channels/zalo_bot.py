@@ -23,7 +23,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels.base import ChannelAdapter, SendResult, caps_of, split_text, strip_markup
-from bot.channels.zalo_common import ThrottledAlert, redact
+from bot.channels.zalo_common import ThrottledAlert, rate_limits, redact
 from bot.messages import ZALO, Attachment, Inbound
 from bot.outbox import Limit
 from handlers import texts_zalo
@@ -274,12 +274,7 @@ class ZaloBotChannel(ChannelAdapter):
     # ---------------------------------------------------------- sending
     def limits(self, msg: dict[str, Any]) -> list[Limit]:
         s = self.settings
-        burst = max(1, s.zalo_bot_chat_burst)
-        n = max(1, round(s.zalo_bot_rate))
-        return [
-            Limit(f"zalo:chat:{msg['chat_id']}", burst, burst / max(s.zalo_bot_chat_rate, 0.001)),
-            Limit("zalo:all", n, n / max(s.zalo_bot_rate, 0.001)),
-        ]
+        return rate_limits("zalo", msg["chat_id"], s.zalo_bot_chat_burst, s.zalo_bot_chat_rate, s.zalo_bot_rate)
 
     async def send(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
         if payload.get("kind") == "callback_answer":

@@ -1,4 +1,4 @@
-"""What both Zalo adapters share: secret redaction and throttled operator alerts.
+"""What both Zalo adapters share: rate limits, secret redaction and throttled operator alerts.
 
 Final send failures carry a Vietnamese reason in `SendResult.error` (handlers/texts_zalo.py), flagged with
 `CHAT_UNREACHABLE` when the citizen cannot be reached at all (the OA reply window has passed); the tickets
@@ -11,6 +11,17 @@ import time
 from typing import Any
 
 from bot import logs
+from bot.outbox import Limit
+
+
+def rate_limits(channel: str, chat_id: str, chat_burst: int, chat_rate: float, rate: float) -> list[Limit]:
+    """Per chat (a short burst, then `chat_rate`/s) and for the whole bot (`rate`/s); Zalo publishes no numbers."""
+    burst = max(1, chat_burst)
+    n = max(1, round(rate))
+    return [
+        Limit(f"{channel}:chat:{chat_id}", burst, burst / max(chat_rate, 0.001)),
+        Limit(f"{channel}:all", n, n / max(rate, 0.001)),
+    ]
 
 
 def redact(text: str, *secrets: str) -> str:

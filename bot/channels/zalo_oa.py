@@ -35,7 +35,7 @@ from aiohttp import web
 from sqlmodel import Session, select
 
 from bot.channels.base import CHAT_UNREACHABLE, ChannelAdapter, SendResult, caps_of, split_text, strip_markup
-from bot.channels.zalo_common import ThrottledAlert, redact
+from bot.channels.zalo_common import ThrottledAlert, rate_limits, redact
 from bot.config import split_list
 from bot.messages import ZALO_OA, Attachment, Inbound
 from bot.outbox import Limit
@@ -427,12 +427,7 @@ class ZaloOAChannel(ChannelAdapter):
     # ---------------------------------------------------------- sending
     def limits(self, msg: dict[str, Any]) -> list[Limit]:
         s = self.settings
-        burst = max(1, s.zalo_oa_chat_burst)
-        n = max(1, round(s.zalo_oa_rate))
-        return [
-            Limit(f"zalo_oa:chat:{msg['chat_id']}", burst, burst / max(s.zalo_oa_chat_rate, 0.001)),
-            Limit("zalo_oa:all", n, n / max(s.zalo_oa_rate, 0.001)),
-        ]
+        return rate_limits("zalo_oa", msg["chat_id"], s.zalo_oa_chat_burst, s.zalo_oa_chat_rate, s.zalo_oa_rate)
 
     async def send(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
         if payload.get("kind") == "callback_answer":
