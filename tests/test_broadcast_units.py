@@ -1,7 +1,6 @@
 """Pure parts of broadcasting: the scheduling syntax, the quiet window, what citizens receive."""
 from __future__ import annotations
 
-import datetime as dt
 
 from bot import broadcast as bc
 from bot.storage.broadcast import Broadcast

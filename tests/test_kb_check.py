@@ -1,5 +1,4 @@
 """`ntm-bot kb check`: content errors are caught before they reach a citizen."""
-import shutil
 import subprocess
 import sys
 from pathlib import Path

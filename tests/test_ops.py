@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import core, logs, metrics
-from bot.messages import Inbound, Reply, utcnow
+from bot.messages import Inbound, Reply
 from bot.storage.db import Database
 from bot.storage.models import InboundEvent, KeyValue, OutboxMessage, UnansweredQuestion
 from handlers import texts

@@ -1,13 +1,11 @@
 """Schema and migrations: the same migrations build the same schema on SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bot.storage.all_models import metadata
 from bot.storage.db import Database
-from tests.conftest import MINI_KB, make_settings
 
 
 def _diff(db: Database) -> list:

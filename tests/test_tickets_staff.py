@@ -6,9 +6,8 @@ import io
 
 import sqlalchemy as sa
 
-from bot.storage.models import AuditLog, OutboxMessage, Staff
+from bot.storage.models import AuditLog, Staff
 from bot.storage.tickets import Ticket, TicketEvent, TicketMessage
-from tests.conftest import eventually
 from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, file_report, plain, ticket_settings, wait_card
 
 STAFF_COMMANDS = ["reply PA-000001 chào", "note PA-000001 ghi chú", "assign PA-000001 @canbo2",
