@@ -16,6 +16,7 @@ import functools
 import logging
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
@@ -27,6 +28,7 @@ from bot.channels.base import SendResult, caps_of, strip_markup
 from bot.config import Settings
 from bot.jobs import LOCAL_TZ, job
 from bot.messages import TELEGRAM, Attachment, Button, Reply, utcnow
+from bot.privacy import Subject, eraser
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, BroadcastSender, Subscription
 from bot.storage.models import Chat
 from handlers import texts_broadcast as T
@@ -249,6 +251,22 @@ def unsubscribe(session: Session, channel: str, chat_id: str, now: dt.datetime, 
     sub.updated_at = now
     session.add(sub)
     return True
+
+
+@eraser
+def erase_subscriber(session: Session, subject: Subject, now: dt.datetime, services: Any) -> Counter:
+    """/xoadulieu: the subscription goes; this chat's broadcast rows keep their state for the counts but no
+    longer say who they were for (queued ones are skipped; one being sent right now is left to finish)."""
+    s, r = Subscription.__table__, BroadcastRecipient.__table__
+    done: Counter = Counter()
+    done["subscription"] += session.execute(
+        sa.delete(s).where(s.c.channel == subject.channel, s.c.chat_id == subject.chat_id)).rowcount or 0
+    mine = [r.c.channel == subject.channel, r.c.chat_id == subject.chat_id]
+    session.execute(sa.update(r).where(*mine, r.c.state == "queued").values(state="skipped", error="erased"))
+    done["broadcast_rows"] += session.execute(
+        sa.update(r).where(*mine, r.c.state != "sending").values(chat_id=sa.literal("~") + sa.cast(r.c.id, sa.String))
+    ).rowcount or 0
+    return done
 
 
 # ------------------------------------------------------------------ targeting

@@ -222,6 +222,9 @@ def reopen_cmd(ctx: Ctx) -> None:
     if t.status != CLOSED:
         ctx.reply(T.NOT_CLOSED.format(code=t.code))
         return
+    if ticketing.is_erased(t):
+        ctx.reply(T.ERASED_NO_REOPEN.format(code=t.code))
+        return
     ticketing.set_status(ctx.session, ctx.settings, ctx.now, t, IN_PROGRESS, ctx.actor, reason=reason)
     ctx.audit("ticket_reopen", target=t.code, detail=reason)
     ack(ctx, T.REOPENED_OK.format(code=t.code))

@@ -74,3 +74,34 @@ OPTIONS_HINT = "(Trả lời bằng số thứ tự, ví dụ «1».)"
 CMD_START = "Menu chính"
 CMD_HELP = "Hướng dẫn sử dụng"
 CMD_CANCEL = "Hủy việc đang làm"
+
+# /xoadulieu (Nghị định 13/2023/NĐ-CP): deleting one's personal data
+CMD_ERASE = "Xóa dữ liệu cá nhân của tôi"
+ERASE_ASK = (
+    "🗑 **Xóa dữ liệu cá nhân của bạn**\n"
+    "Nếu bạn đồng ý, tôi sẽ xóa:\n"
+    "• tên, tên tài khoản và các tin nhắn bạn đã gửi cho bot;\n"
+    "• các câu hỏi bot chưa trả lời được của bạn;\n"
+    "{subscription}"
+    "{tickets}"
+    "Phản ánh chỉ còn lại ở dạng **ẩn danh** (lĩnh vực, xã/phường, ngày gửi, tình trạng, trả lời của cán bộ) để "
+    "thống kê; bạn sẽ không tra cứu được phản ánh cũ nữa.\n"
+    "{open_warning}"
+    "\nBạn chắc chắn muốn xóa?"
+)
+ERASE_ASK_SUBSCRIPTION = "• đăng ký nhận tin của bạn (bạn sẽ không nhận tin nữa);\n"
+ERASE_ASK_TICKETS = "• họ tên, số điện thoại, nội dung và ảnh của **{n} phản ánh** bạn đã gửi.\n"
+ERASE_ASK_OPEN = (
+    "\n⚠️ **{n} phản ánh đang được xử lý** sẽ được **đóng**: cán bộ sẽ không gửi được kết quả cho bạn nữa. "
+    "Nếu bạn còn chờ kết quả, hãy chọn «Không xóa» và xóa sau.\n"
+)
+BTN_ERASE_YES = "🗑 Xóa dữ liệu của tôi"
+BTN_ERASE_NO = "Không xóa"
+ERASE_DONE = (
+    "✅ Đã xóa dữ liệu cá nhân của bạn{tickets}. Cảm ơn bạn đã dùng bot.\n"
+    "Bạn vẫn có thể hỏi bot bình thường; gõ /help để xem bot lưu gì và trong bao lâu."
+)
+ERASE_DONE_TICKETS = " ({n} phản ánh đã chuyển thành ẩn danh)"
+ERASE_KEPT = "Chưa xóa gì cả. Khi cần, bạn gõ /xoadulieu."
+ERASE_EXPIRED = "Yêu cầu xóa này đã quá 30 phút nên chưa được thực hiện. Bạn gõ lại /xoadulieu nếu vẫn muốn xóa."
+ERASE_PRIVATE_ONLY = "Lệnh /xoadulieu chỉ dùng trong cuộc trò chuyện riêng với bot."

@@ -287,3 +287,15 @@ CMD_STAFF = {
     "staff": "Quản lý cán bộ",
     "help_staff": "Hướng dẫn lệnh cán bộ",
 }
+
+# /xoadulieu: what staff see of a ticket whose citizen deleted their data
+CONTACT_ERASED = "Thông tin liên hệ đã được xóa"
+ERASED_CLOSE_REASON = "Người dân yêu cầu xóa dữ liệu cá nhân (Nghị định 13/2023/NĐ-CP)"
+ERASED_STAFF = (
+    "🗑 **{code}**: người dân đã yêu cầu xóa dữ liệu cá nhân (Nghị định 13/2023/NĐ-CP). Nội dung phản ánh và "
+    "thông tin liên hệ đã được xóa; phản ánh được **đóng** và giữ ẩn danh để thống kê. Không thể gửi trả lời cho "
+    "người dân qua phản ánh này nữa. Ảnh đã đăng trong nhóm (nếu có), cán bộ vui lòng tự xóa."
+)
+ERASED_NO_REOPEN = (
+    "Phản ánh {code} không mở lại được: người dân đã xóa dữ liệu cá nhân, bot không còn biết gửi trả lời cho ai."
+)

@@ -18,8 +18,9 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
+from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -30,13 +31,13 @@ from bot.channels.base import CHAT_UNREACHABLE, SendResult, caps_of, strip_marku
 from bot.config import Settings, split_list
 from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows
 from bot.outbox import on_outcome
+from bot.privacy import ANONYMOUS_ACTOR, ERASED, Subject, eraser
 from bot.storage.models import KeyValue, OutboxMessage, Staff
 from bot.storage.tickets import (
     CLOSED,
     IN_PROGRESS,
     NEED_INFO,
     NEW,
-    OPEN_STATUSES,
     RESOLVED,
     STATUS_LABELS,
     ReplyTemplate,
@@ -44,13 +45,9 @@ from bot.storage.tickets import (
     TicketEvent,
     TicketMessage,
     TicketStaffMessage,
-    format_code,
 )
 from handlers import texts_tickets as T
 from knowledge.normalize import fold
-
-if TYPE_CHECKING:
-    from handlers.base import Services
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -212,7 +209,7 @@ def place_of(ticket: Ticket) -> str:
 
 def contact_of(ticket: Ticket, reveal: bool = False) -> str:
     if ticket.anonymous or not (ticket.contact_name or ticket.contact_phone):
-        return "Ẩn danh" if ticket.contact_erased_at is None else "Đã xóa thông tin liên hệ (hết thời hạn lưu)"
+        return "Ẩn danh" if ticket.contact_erased_at is None else T.CONTACT_ERASED
     phone = ticket.contact_phone if reveal else mask_phone(ticket.contact_phone)
     return f"{ticket.contact_name or ''} · {phone}".strip(" ·")
 
@@ -300,6 +297,8 @@ def notify_staff(session: Session, settings: Settings, ticket: Ticket | None, te
 
 def notify_citizen(session: Session, ticket: Ticket, text: str, buttons: list[Button] | None = None,
                    attachments: Iterable[Attachment] = (), per_row: int = 1) -> None:
+    if is_erased(ticket):  # the citizen deleted their data: the ticket no longer knows where they are
+        return
     _deliver(session, Reply(
         text=text, channel=ticket.channel, chat_id=ticket.chat_id, kind="notice", ref=ticket.code,
         buttons=button_rows(buttons or [], per_row), attachments=tuple(attachments),
@@ -583,6 +582,65 @@ def citizen_added_info(session: Session, settings: Settings, now: dt.datetime, t
     if ticket.status == NEED_INFO:
         set_status(session, settings, now, ticket, IN_PROGRESS, actor, reason="người dân đã bổ sung", tell_citizen=False)
     _touch(ticket, now, session)
+
+
+# ------------------------------------------------------------------ personal data
+def is_erased(ticket: Ticket) -> bool:
+    """The citizen asked to delete their data (/xoadulieu): the ticket is anonymous and unlinked."""
+    return not ticket.chat_id
+
+
+def erase_contact(session: Session, ticket: Ticket, now: dt.datetime, actor: str) -> None:
+    """Name and phone number go; the ticket stays (retention after closing, and /xoadulieu)."""
+    if ticket.contact_name is None and ticket.contact_phone is None and ticket.contact_erased_at is not None:
+        return
+    had = ticket.contact_name is not None or ticket.contact_phone is not None
+    ticket.contact_name = ticket.contact_phone = None
+    ticket.anonymous = True
+    if had:
+        ticket.contact_erased_at = now
+        add_event(session, ticket, "contact_erased", actor, now)
+    session.add(ticket)
+
+
+@eraser
+def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, services: Any) -> Counter:
+    """/xoadulieu: every ticket this person filed keeps only what statistics need (category, commune, dates,
+    status, the officers' answers and notes). Open ones are closed, and the officers told; the staff card is
+    rewritten without the citizen's words."""
+    settings: Settings = services.settings
+    done: Counter = Counter()
+    tickets = session.exec(select(Ticket).where(Ticket.channel == subject.channel, Ticket.user_id == subject.user_id)
+                           .order_by(Ticket.id)).all()  # type: ignore[arg-type]
+    for t in tickets:
+        was_open = t.is_open
+        if was_open:
+            set_status(session, settings, now, t, CLOSED, ANONYMOUS_ACTOR, reason=T.ERASED_CLOSE_REASON, tell_citizen=False)
+            notify_staff(session, settings, t, T.ERASED_STAFF.format(code=t.code), track=False)
+            done["open_tickets"] += 1
+        erase_contact(session, t, now, ANONYMOUS_ACTOR)
+        t.contact_erased_at = t.contact_erased_at or now
+        t.description, t.hamlet, t.commune_input = ERASED, "", ""
+        t.chat_id = t.user_id = ""
+        _touch(t, now, session)
+        m = TicketMessage.__table__
+        session.execute(sa.update(m).where(m.c.ticket_id == t.id, m.c.kind == "citizen").values(text=ERASED, attachments=None))
+        e = TicketEvent.__table__
+        session.execute(sa.update(e).where(e.c.ticket_id == t.id, e.c.actor == subject.actor).values(actor=ANONYMOUS_ACTOR))
+        add_event(session, t, "erased", ANONYMOUS_ACTOR, now)
+        _edit_card(session, settings, t)
+        done["tickets"] += 1
+    return done
+
+
+def _edit_card(session: Session, settings: Settings, ticket: Ticket) -> None:
+    """Rewrite the ticket's card in the Telegram staff chat (editMessageText) with what the ticket now holds."""
+    channel, chat_id = staff_target(settings)
+    if channel != TELEGRAM or not ticket.card_message_id:
+        return
+    _deliver_staff(session, Reply(text=card_text(ticket, settings, []), channel=channel, chat_id=chat_id, kind="staff",
+                                  ref=ticket.code, extra={"op": "edit_card", "message_id": ticket.card_message_id}),
+                   ticket)
 
 
 # ------------------------------------------------------------------ templates

@@ -175,8 +175,5 @@ def erase_old_contacts(session, services) -> None:  # type: ignore[no-untyped-de
     rows = session.exec(select(Ticket).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff,
                                              Ticket.contact_phone.is_not(None))).all()  # type: ignore[union-attr]
     for t in rows:
-        t.contact_name = t.contact_phone = None
-        t.contact_erased_at = now
-        ticketing.add_event(session, t, "contact_erased", "system", now)
-        session.add(t)
+        ticketing.erase_contact(session, t, now, "system")
 

@@ -30,6 +30,7 @@ from telegram import (
     InlineKeyboardMarkup,
     InputFile,
     InputMediaPhoto,
+    LinkPreviewOptions,
     ReplyParameters,
     Update,
 )
@@ -476,6 +477,8 @@ class TelegramChannel(ChannelAdapter):
             await self.bot.answer_callback_query(extra["callback_id"], text=extra.get("text"))
             return SendResult(True)
         op = extra.get("op")
+        if op == "edit_card":
+            return await self._edit_text(chat_id, int(extra["message_id"]), payload.get("text") or "")
         if op:
             return await self._topic_op(chat_id, op, extra)
         thread = int(payload["thread_id"]) if payload.get("thread_id") else None
@@ -546,6 +549,12 @@ class TelegramChannel(ChannelAdapter):
         }
         sender = senders.get(kind)
         return await sender(chat_id, ref, message_thread_id=thread) if sender else None
+
+    async def _edit_text(self, chat_id: str, message_id: int, text: str) -> SendResult:
+        """Rewrite a message the bot sent (a ticket card after the citizen deleted their data)."""
+        await self.bot.edit_message_text(render_html(text), chat_id, message_id, parse_mode=ParseMode.HTML,
+                                         link_preview_options=LinkPreviewOptions(is_disabled=True))
+        return SendResult(True)
 
     async def _topic_op(self, chat_id: str, op: str, extra: dict[str, Any]) -> SendResult:
         """Forum topic operations for the staff inbox (one topic per ticket)."""

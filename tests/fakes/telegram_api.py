@@ -63,6 +63,7 @@ class FakeTelegram:
         self.webhook: dict[str, Any] = {}
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.callback_answers: list[str] = []
+        self.edits: list[tuple[str, int, str]] = []  # editMessageText: (chat_id, message_id, new text)
         # faults
         self.rng = random.Random(seed)
         self.fault_rate = 0.0
@@ -338,6 +339,7 @@ class FakeTelegram:
         return True
 
     def m_editMessageText(self, p: dict[str, Any]) -> dict[str, Any]:
+        self.edits.append((str(p.get("chat_id")), int(p.get("message_id", 0)), str(p.get("text", ""))))
         return self._message(str(p.get("chat_id")), int(p.get("message_id", 0)), str(p.get("text", "")), p)
 
     def m_editMessageReplyMarkup(self, p: dict[str, Any]) -> dict[str, Any]:
