@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from bot.channels.base import SendResult, caps_of, strip_markup
 from bot.config import Settings
 from bot.jobs import LOCAL_TZ, job
+from bot.metrics import GaugeMetricFamily, db_gauge
 from bot.messages import TELEGRAM, Attachment, Button, Reply, utcnow
 from bot.privacy import Subject, eraser
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, BroadcastSender, Subscription
@@ -251,6 +252,23 @@ def unsubscribe(session: Session, channel: str, chat_id: str, now: dt.datetime, 
     sub.updated_at = now
     session.add(sub)
     return True
+
+
+@db_gauge
+def broadcast_gauges(session: Session, now: dt.datetime) -> Iterable[Any]:
+    """/metrics: active subscribers per channel; recipients by state of every broadcast not finished yet."""
+    s, r, b = Subscription.__table__, BroadcastRecipient.__table__, Broadcast.__table__
+    subs = GaugeMetricFamily("ntm_subscribers", "Active subscribers", labels=["channel"])
+    for channel, n in session.execute(sa.select(s.c.channel, sa.func.count()).where(s.c.active.is_(True)).group_by(s.c.channel)):
+        subs.add_metric([channel], n)
+    yield subs
+    progress = GaugeMetricFamily("ntm_broadcast_recipients", "Recipients of unfinished broadcasts by state",
+                                 labels=["broadcast", "state"])
+    live = sa.select(b.c.id).where(b.c.status.in_(("scheduled", "sending", "awaiting_approval")))
+    for bid, state, n in session.execute(sa.select(r.c.broadcast_id, r.c.state, sa.func.count())
+                                         .where(r.c.broadcast_id.in_(live)).group_by(r.c.broadcast_id, r.c.state)):
+        progress.add_metric([str(bid), state], n)
+    yield progress
 
 
 @eraser

@@ -99,7 +99,7 @@ BTN_ERASE_YES = "🗑 Xóa dữ liệu của tôi"
 BTN_ERASE_NO = "Không xóa"
 ERASE_DONE = (
     "✅ Đã xóa dữ liệu cá nhân của bạn{tickets}. Cảm ơn bạn đã dùng bot.\n"
-    "Bạn vẫn có thể hỏi bot bình thường; gõ /help để xem bot lưu gì và trong bao lâu."
+    "Bạn vẫn có thể hỏi bot bình thường. Muốn biết bot lưu gì và trong bao lâu, bạn hỏi «bot lưu dữ liệu gì»."
 )
 ERASE_DONE_TICKETS = " ({n} phản ánh đã chuyển thành ẩn danh)"
 ERASE_KEPT = "Chưa xóa gì cả. Khi cần, bạn gõ /xoadulieu."

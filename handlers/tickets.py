@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import sqlalchemy as sa
 from sqlmodel import select
+
+from bot.metrics import GaugeMetricFamily, db_gauge
 
 from bot.jobs import job
 from bot.messages import Button
@@ -177,3 +180,17 @@ def erase_old_contacts(session, services) -> None:  # type: ignore[no-untyped-de
     for t in rows:
         ticketing.erase_contact(session, t, now, "system")
 
+
+
+@db_gauge
+def ticket_gauges(session, now):  # type: ignore[no-untyped-def]
+    """/metrics: tickets by status, and open tickets past their deadline (read at scrape time)."""
+    t = Ticket.__table__
+    g = GaugeMetricFamily("ntm_tickets", "Tickets by status", labels=["status"])
+    counts = dict(session.execute(sa.select(t.c.status, sa.func.count()).group_by(t.c.status)).all())
+    for status in STATUS_LABELS:
+        g.add_metric([status], counts.get(status, 0))
+    yield g
+    today = ticketing.local_date(now)
+    overdue = session.execute(sa.select(sa.func.count()).where(t.c.status != CLOSED, t.c.due_date < today)).scalar_one()
+    yield GaugeMetricFamily("ntm_tickets_overdue", "Open tickets past their answer deadline", value=overdue)

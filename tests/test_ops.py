@@ -248,3 +248,42 @@ async def test_stop_drains_accepted_work(tmp_path, fake_tg, make_app):
         await app.submit(Inbound("telegram", str(6600 + i), str(6600 + i), text="OCOP là gì?", event_key=f"d{i}"))
     await app.stop()
     assert len([m for m in fake_tg.sent if "Mỗi xã một sản phẩm" in m.text]) == 10
+
+
+async def test_metrics_count_tickets_and_broadcasts(tmp_path, fake_tg, make_app):
+    from bot.storage.broadcast import Broadcast, BroadcastRecipient, Subscription
+    from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, file_report, ticket_settings, wait_card
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg, telegram_mode="webhook"))
+    d = Driver(fake_tg, app)
+    first = await file_report(Person(d, 6501))
+    await file_report(Person(d, 6502))
+    await wait_card(fake_tg, first)
+    officer = Person(d, STAFF, user_id=OFFICER)
+    await officer.say(f"/close {first} Đã sửa")
+    await officer.expect("Đã đóng")
+
+    def seed(s):
+        now = dt.datetime.now(dt.timezone.utc)
+        for chat in ("6501", "6502"):
+            s.add(Subscription(channel="telegram", chat_id=chat, topics=",ntm,", created_at=now, updated_at=now))
+        b = Broadcast(text="Tin", status="sending")
+        s.add(b)
+        s.flush()
+        s.add(BroadcastRecipient(broadcast_id=b.id, channel="telegram", chat_id="6501", state="sent"))
+        s.add(BroadcastRecipient(broadcast_id=b.id, channel="telegram", chat_id="6502", state="queued"))
+        s.add(Broadcast(text="Xong", status="done"))
+        s.commit()
+        return b.id
+
+    bid = app.db.call(seed)
+    async with aiohttp.ClientSession() as http:
+        page = await (await http.get(f"http://127.0.0.1:{app.settings.http_port}/metrics")).text()
+    assert metric_value(page, "ntm_tickets", status="new") == 1
+    assert metric_value(page, "ntm_tickets", status="closed") == 1
+    assert metric_value(page, "ntm_tickets", status="in_progress") == 0
+    assert "ntm_tickets_overdue 0.0" in page
+    assert metric_value(page, "ntm_subscribers", channel="telegram") == 2
+    assert metric_value(page, "ntm_broadcast_recipients", broadcast=str(bid), state="sent") == 1
+    assert metric_value(page, "ntm_broadcast_recipients", broadcast=str(bid), state="queued") == 1
+    assert page.count("ntm_broadcast_recipients{") == 2  # finished broadcasts are not listed
