@@ -9,8 +9,13 @@ as Telegram redelivers. Midway, instance 1 is SIGKILLed and restarted 2 s later.
 message, the replies that reached the fake API: lost (acknowledged, never answered) and duplicated
 (answered more than once: only possible for a message being sent at the moment of the kill).
 
-Scenarios are pluggable: a scenario says what each chat sends and how many replies each message must get.
-The ticket scenario (1,000 reports + staff answers) plugs in here once tickets exist.
+Scenarios: `faq` (each chat sends questions; one answer each) and `tickets` (1,000 reports by default:
+each citizen walks the guided report by typing, as a farmer would, waits for every reply before the next
+step, gets a receipt with a code; an officer answers each ticket with /reply in the staff group; the
+citizen waits for that answer). For tickets it counts lost and duplicated tickets (database), staff cards,
+and every message of the conversation, answers included.
+
+    python -m bench.faults --scenario tickets [--reports 1000] [--citizens 200]
 """
 from __future__ import annotations
 
@@ -140,15 +145,155 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         drop()
 
 
+# ------------------------------------------------------------------ tickets: 1,000 reports and answers
+STAFF_CHAT, OFFICER = -100900, 9001
+# The reply each step of a typed report must bring, in order (the last one is the officer's answer).
+REPORT_STEPS = [
+    ("/phananh Cống ấp {tag} bị vỡ, nước tràn vào ruộng lúa", "Bước 1/5"),
+    ("thủy lợi", "Bước 3/5"),
+    ("xa my khanh", "Bước 4/5"),
+    ("bỏ qua", "Bước 5/5"),
+    ("ẩn danh", "Xem lại phản ánh"),
+    ("gửi", "Đã tiếp nhận phản ánh"),
+]
+
+
+async def run_tickets(args: argparse.Namespace) -> dict[str, Any]:
+    import re
+
+    import sqlalchemy as sa
+
+    from tests.tickets_helpers import inbox_of, plain
+
+    fake = FakeTelegram(seed=args.seed)
+    await fake.start()
+    fake.fault_rate = args.fault_rate
+    fake.fault_kinds = [("429", 1.0), ("500", 0.0), ("timeout", 1.5)]
+    db_url, drop = _pg_database()
+    work = Path(tempfile.mkdtemp(prefix="ntm-faults-"))
+    # Production pacing (30 msg/s overall, 1 msg/s per citizen) except the staff group: Telegram allows 20 messages
+    # a minute there, so 1,000 cards alone would take 50 minutes; the fake group takes them as fast as they come.
+    env = {"TELEGRAM_READ_TIMEOUT": "1.0", "LOG_LEVEL": "WARNING", "STAFF_CHAT_ID": str(STAFF_CHAT),
+           "STAFF_USER_IDS": str(OFFICER), "TELEGRAM_GROUP_PER_MINUTE": "100000"}
+    bots = [BotProcess(work / f"i{n}", fake_base_url=fake.base_url, token=fake.token, database_url=db_url, kb_dir=None,
+                       name=f"i{n}", env=env) for n in (1, 2)]
+    code_re = re.compile(r"PA-\d{6}")
+    expected: collections.Counter[tuple[str, str]] = collections.Counter()  # (chat, needle) -> replies due
+    confirmed: list[str] = []  # tags of reports whose "gửi" was acknowledged
+    stuck: list[str] = []
+    done = 0
+    started = time.monotonic()
+
+    async def wait_reply(chat: str, needle: str, seen: int, timeout: float) -> tuple[Any, int]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            msgs = inbox_of(fake, chat)
+            for i in range(seen, len(msgs)):
+                if needle.lower() in plain(msgs[i].text).lower():
+                    return msgs[i], i + 1
+            await asyncio.sleep(0.1)
+        return None, seen
+
+    try:
+        for b in bots:
+            b.start()
+        await asyncio.gather(*(b.wait_ready(60) for b in bots))
+        killed = asyncio.Event()
+
+        async def chaos() -> None:
+            while done < args.reports * 0.4:
+                await asyncio.sleep(0.05)
+            bots[0].kill()
+            await bots[0].wait_exit(10)
+            killed.set()
+            await asyncio.sleep(2)
+            bots[0].start()
+            await bots[0].wait_ready(60)
+
+        async def citizen(http: aiohttp.ClientSession, chat: int, reports: int) -> None:
+            nonlocal done
+            key, seen = str(chat), 0
+            await asyncio.sleep(random.uniform(0, 3))
+            for k in range(reports):
+                tag = f"{chat}-{k}"
+                for text, needle in REPORT_STEPS:
+                    await asyncio.sleep(random.uniform(0.5, 1.5))  # reading, typing
+                    if not await deliver(http, bots, fake.make_message(chat, text.format(tag=tag)), chat + k):
+                        stuck.append(f"{tag}: not acknowledged")
+                        return
+                    expected[(key, needle)] += 1
+                    if needle == "Đã tiếp nhận phản ánh":
+                        confirmed.append(tag)
+                    msg, seen = await wait_reply(key, needle, seen, args.step_timeout)
+                    if msg is None:
+                        stuck.append(f"{tag}: no {needle!r}")
+                        return
+                code = code_re.search(msg.text).group(0)  # type: ignore[union-attr]
+                answer = f"Xã đã cử người sửa cống ({tag})"
+                staff_update = fake.make_message(STAFF_CHAT, f"/reply {code} {answer}", user_id=OFFICER, name="Cán Bộ")
+                if not await deliver(http, bots, staff_update, chat):
+                    stuck.append(f"{tag}: /reply not acknowledged")
+                    return
+                expected[(key, answer)] += 1
+                msg, seen = await wait_reply(key, answer, seen, args.step_timeout)
+                if msg is None:
+                    stuck.append(f"{tag}: no answer")
+                    return
+                done += 1
+
+        per = [args.reports // args.citizens + (1 if c < args.reports % args.citizens else 0) for c in range(args.citizens)]
+        async with aiohttp.ClientSession() as http:
+            chaos_task = asyncio.create_task(chaos())
+            await asyncio.gather(*(citizen(http, 4_000_000 + c, n) for c, n in enumerate(per) if n))
+            await asyncio.wait_for(chaos_task, 120) if killed.is_set() else chaos_task.cancel()
+        await asyncio.sleep(3.0)  # anything still in flight (a duplicate would show up now)
+
+        def count(chat: str, needle: str) -> int:
+            return sum(1 for m in inbox_of(fake, chat) if needle.lower() in plain(m.text).lower())
+
+        lost = dup = 0
+        for (chat, needle), n in expected.items():
+            got = count(chat, needle)
+            lost += max(0, n - got)
+            dup += max(0, got - n)
+        engine = sa.create_engine(db_url)
+        with engine.connect() as c:
+            rows = c.execute(sa.text("SELECT id, description FROM ticket")).all()
+        engine.dispose()
+        by_tag = collections.Counter(re.search(r"Cống ấp (\S+) bị vỡ", d).group(1) for _, d in rows)  # type: ignore[union-attr]
+        cards = collections.Counter(code_re.search(plain(m.text)).group(0) for m in inbox_of(fake, str(STAFF_CHAT))  # type: ignore[union-attr]
+                                    if plain(m.text).startswith("🆕 PA-"))
+        return {
+            "reports": len(confirmed), "answered": done, "stuck": stuck, "tickets": len(rows),
+            "tickets_lost": sum(1 for t in confirmed if by_tag[t] == 0),
+            "tickets_duplicated": sum(n - 1 for n in by_tag.values() if n > 1),
+            "cards_lost": sum(1 for _id, _ in rows if cards[f"PA-{_id:06d}"] == 0),
+            "cards_duplicated": sum(n - 1 for n in cards.values() if n > 1),
+            "messages_expected": sum(expected.values()), "lost": lost, "duplicated": dup,
+            "faults": dict(fake.faults_injected), "api_calls": len(fake.calls), "seconds": time.monotonic() - started,
+            "killed": killed.is_set(),
+        }
+    finally:
+        for b in bots:
+            b.stop_now()
+        await fake.stop()
+        drop()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--chats", type=int, default=200)
     ap.add_argument("--messages", type=int, default=5)
     ap.add_argument("--fault-rate", type=float, default=0.2)
-    ap.add_argument("--scenario", choices=sorted(SCENARIOS), default="faq")
+    ap.add_argument("--scenario", choices=sorted([*SCENARIOS, "tickets"]), default="faq")
+    ap.add_argument("--reports", type=int, default=1000, help="tickets scenario: reports in all")
+    ap.add_argument("--citizens", type=int, default=200, help="tickets scenario: citizens reporting at once")
+    ap.add_argument("--step-timeout", type=float, default=180.0, help="tickets scenario: longest wait for a reply")
     ap.add_argument("--settle", type=float, default=180.0, help="seconds to wait for retries to deliver")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
+    if args.scenario == "tickets":
+        return report_tickets(args, asyncio.run(run_tickets(args)))
     r = asyncio.run(run(args))
     print(f"scenario {args.scenario}: {r['messages']} messages from {args.chats} chats, 2 instances on PostgreSQL, "
           f"fault rate {args.fault_rate:.0%}, instance 1 SIGKILLed and restarted: {'yes' if r['killed'] else 'NO'}")
@@ -156,6 +301,21 @@ def main() -> int:
     print(f"  lost {r['lost']}, duplicated {r['duplicated']}")
     print(f"  faults injected {r['faults']} over {r['api_calls']} Bot API calls; {r['seconds']:.0f} s")
     return 0 if r["lost"] == 0 else 1
+
+
+def report_tickets(args: argparse.Namespace, r: dict[str, Any]) -> int:
+    print(f"scenario tickets: {r['reports']} reports confirmed by {args.citizens} citizens typing, each answered by an "
+          f"officer; 2 instances on PostgreSQL, fault rate {args.fault_rate:.0%}, instance 1 SIGKILLed and "
+          f"restarted: {'yes' if r['killed'] else 'NO'}")
+    print(f"  tickets in the database {r['tickets']}: lost {r['tickets_lost']}, duplicated {r['tickets_duplicated']}; "
+          f"staff cards lost {r['cards_lost']}, duplicated {r['cards_duplicated']}")
+    print(f"  conversation messages and answers expected {r['messages_expected']}: lost {r['lost']}, "
+          f"duplicated {r['duplicated']}; reports answered end to end {r['answered']}")
+    if r["stuck"]:
+        print(f"  stuck: {len(r['stuck'])}: {r['stuck'][:5]}")
+    print(f"  faults injected {r['faults']} over {r['api_calls']} Bot API calls; {r['seconds']:.0f} s")
+    ok = not r["stuck"] and r["tickets_lost"] == 0 and r["lost"] == 0 and r["cards_lost"] == 0
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from bot.channels.base import CHANNEL_HOOKS, ChannelAdapter
 from bot.config import Settings
 from bot.flood import FloodGuard
 from bot.jobs import Scheduler
-from bot.messages import Inbound, utcnow
+from bot.messages import TELEGRAM, TERMINAL_STAFF, Inbound, utcnow
 from bot.outbox import Limit, OutboxWorker
 from bot.pipeline import Pipeline
 from bot.storage.db import Database
@@ -261,7 +261,7 @@ class App:
             metrics.UPDATES.labels(inbound.channel, "busy").inc()
             raise Busy("channel over its cap")
         key = core.chat_key(inbound.channel, inbound.chat_id)
-        verdict = self.flood.check(key)
+        verdict = "ok" if self._staff_room(inbound) else self.flood.check(key)
         if verdict != "ok":
             metrics.UPDATES.labels(inbound.channel, "flood_dropped").inc()
             if verdict == "warn":
@@ -277,6 +277,13 @@ class App:
                 self.inbox.schedule(key)
         metrics.UPDATES.labels(inbound.channel, "stored" if inserted else "duplicate").inc()
         return inserted
+
+    def _staff_room(self, inbound: Inbound) -> bool:
+        """The officers' group (and the local staff terminal) is not flood-limited: a busy team answering many
+        tickets in one chat must never have an answer dropped. The per-channel cap still applies."""
+        if inbound.channel == TERMINAL_STAFF:
+            return True
+        return inbound.channel == TELEGRAM and bool(self.settings.staff_chat_id) and inbound.chat_id == self.settings.staff_chat_id
 
     async def set_blocked(self, channel: str, chat_id: str, blocked: bool) -> None:
         def apply(session: Any) -> None:

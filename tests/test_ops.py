@@ -50,6 +50,24 @@ async def test_flood_gets_one_slow_down_and_is_not_stored(tmp_path, fake_tg, mak
     assert _count(app, InboundEvent) == 6  # … but only what is answered is stored
 
 
+async def test_staff_group_is_not_flood_limited(tmp_path, fake_tg, make_app):
+    """Officers answering many tickets in their one group chat: every answer is stored and delivered."""
+    from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, file_report, ticket_settings, wait_card
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg, telegram_mode="webhook", flood_chat_limit=9,
+                                         flood_chat_period=60))
+    d = Driver(fake_tg, app)
+    farmer = Person(d, 6111)
+    code = await file_report(farmer)  # 8 messages: within a citizen's 9 a minute …
+    await wait_card(fake_tg, code)
+    officer = Person(d, STAFF, user_id=OFFICER)
+    for i in range(20):  # … and 20 answers in a few seconds from the officers' group are all stored
+        await officer.say(f"/reply {code} Trả lời số {i}")
+    for i in range(20):
+        await farmer.expect(f"Trả lời số {i}")
+    assert texts.SLOW_DOWN not in [m.text for m in fake_tg.to(STAFF)]
+
+
 async def test_channel_cap_answers_503_so_the_platform_retries(tmp_path, fake_tg, make_app):
     app = await make_app(tg_settings(tmp_path, fake_tg, telegram_mode="webhook", telegram_webhook_secret=SECRET,
                                      flood_channel_per_second=5))
