@@ -246,6 +246,23 @@ async def run_tickets(args: argparse.Namespace) -> dict[str, Any]:
             chaos_task = asyncio.create_task(chaos())
             await asyncio.gather(*(citizen(http, 4_000_000 + c, n) for c, n in enumerate(per) if n))
             await asyncio.wait_for(chaos_task, 120) if killed.is_set() else chaos_task.cancel()
+        citizens_done = time.monotonic()
+        # The staff group is one chat on a few ordered lanes, behind citizens' conversations in priority: its
+        # cards may still be queued. Wait for every ticket's card (bounded by --settle), then count.
+        engine = sa.create_engine(db_url)
+
+        def card_codes() -> collections.Counter[str]:
+            return collections.Counter(code_re.search(plain(m.text)).group(0)  # type: ignore[union-attr]
+                                       for m in inbox_of(fake, str(STAFF_CHAT)) if plain(m.text).startswith("🆕 PA-"))
+
+        deadline = time.monotonic() + args.settle
+        while time.monotonic() < deadline:
+            with engine.connect() as c:
+                n_tickets = c.execute(sa.text("SELECT count(*) FROM ticket")).scalar_one()
+            if len(card_codes()) >= n_tickets:
+                break
+            await asyncio.sleep(1.0)
+        staff_caught_up = time.monotonic() - citizens_done
         await asyncio.sleep(3.0)  # anything still in flight (a duplicate would show up now)
 
         def count(chat: str, needle: str) -> int:
@@ -256,13 +273,11 @@ async def run_tickets(args: argparse.Namespace) -> dict[str, Any]:
             got = count(chat, needle)
             lost += max(0, n - got)
             dup += max(0, got - n)
-        engine = sa.create_engine(db_url)
         with engine.connect() as c:
             rows = c.execute(sa.text("SELECT id, description FROM ticket")).all()
         engine.dispose()
         by_tag = collections.Counter(re.search(r"Cống ấp (\S+) bị vỡ", d).group(1) for _, d in rows)  # type: ignore[union-attr]
-        cards = collections.Counter(code_re.search(plain(m.text)).group(0) for m in inbox_of(fake, str(STAFF_CHAT))  # type: ignore[union-attr]
-                                    if plain(m.text).startswith("🆕 PA-"))
+        cards = card_codes()
         return {
             "reports": len(confirmed), "answered": done, "stuck": stuck, "tickets": len(rows),
             "tickets_lost": sum(1 for t in confirmed if by_tag[t] == 0),
@@ -271,7 +286,7 @@ async def run_tickets(args: argparse.Namespace) -> dict[str, Any]:
             "cards_duplicated": sum(n - 1 for n in cards.values() if n > 1),
             "messages_expected": sum(expected.values()), "lost": lost, "duplicated": dup,
             "faults": dict(fake.faults_injected), "api_calls": len(fake.calls), "seconds": time.monotonic() - started,
-            "killed": killed.is_set(),
+            "killed": killed.is_set(), "conversation_seconds": citizens_done - started, "staff_caught_up": staff_caught_up,
         }
     finally:
         for b in bots:
@@ -313,6 +328,8 @@ def report_tickets(args: argparse.Namespace, r: dict[str, Any]) -> int:
           f"duplicated {r['duplicated']}; reports answered end to end {r['answered']}")
     if r["stuck"]:
         print(f"  stuck: {len(r['stuck'])}: {r['stuck'][:5]}")
+    print(f"  citizens done after {r['conversation_seconds']:.0f} s; every staff card delivered "
+          f"{r['staff_caught_up']:.0f} s later")
     print(f"  faults injected {r['faults']} over {r['api_calls']} Bot API calls; {r['seconds']:.0f} s")
     ok = not r["stuck"] and r["tickets_lost"] == 0 and r["lost"] == 0 and r["cards_lost"] == 0
     return 0 if ok else 1

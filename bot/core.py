@@ -31,7 +31,10 @@ from handlers.base import Ctx, Services
 log = logging.getLogger(__name__)
 handlers.load_features()  # feature handlers register with the running bot
 
-PRIORITY = {"callback_answer": -1, "reply": 0, "notice": 0, "staff": 1, "broadcast": 5}
+# Lower is sooner. The officers' inbox shares the conversations' priority (first come, first served): a ticket
+# card must not wait behind a busy hour of citizen chat, and Telegram's 20 messages a minute per group keeps
+# the staff group's share of the bot's 30 messages a second tiny anyway. Broadcasts always go last.
+PRIORITY = {"callback_answer": -1, "reply": 0, "notice": 0, "staff": 0, "broadcast": 5}
 MAX_EVENT_ATTEMPTS = 5
 
 
