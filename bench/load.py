@@ -207,6 +207,11 @@ LABELS = {"sqlite": "ntm-bot, SQLite", "pg1": "ntm-bot, PostgreSQL, 1 instance",
 
 
 async def main_async(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    if "aiogram" in args.only.split(",") and importlib.util.find_spec("aiogram") is None:
+        print("aiogram is not installed: pip install -e '.[bench]' (or leave it out: --only sqlite,pg1,pg2,ptb)")
+        return 2
     with tempfile.TemporaryDirectory(prefix="ntm-bench-") as tmp:
         work = Path(tmp)
         print(f"{args.citizens} citizens × {args.messages} messages, think time 1–1.5 s, bot in its own process(es)\n")
