@@ -57,7 +57,9 @@ def erase_button(ctx: Ctx) -> None:
     if len(parts) == 2 and parts[1] == "no":
         ctx.reply(texts.ERASE_KEPT)
         return
-    if len(parts) != 3 or parts[1] != "yes" or not parts[2].isdigit() or not _private(ctx):
+    if not _private(ctx):
+        return
+    if len(parts) != 3 or parts[1] != "yes" or not parts[2].isdigit():
         ctx.reply(texts.STALE_BUTTON)
         return
     if not 0 <= _now_minute(ctx) - int(parts[2]) <= CONFIRM_MINUTES:

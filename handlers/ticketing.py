@@ -610,6 +610,8 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
     rewritten without the citizen's words."""
     settings: Settings = services.settings
     done: Counter = Counter()
+    if not subject.user_id:  # erased tickets have no user id: never select them as someone's
+        return done
     tickets = session.exec(select(Ticket).where(Ticket.channel == subject.channel, Ticket.user_id == subject.user_id)
                            .order_by(Ticket.id)).all()  # type: ignore[arg-type]
     for t in tickets:
