@@ -10,10 +10,9 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import select
 
-from bot.metrics import GaugeMetricFamily, db_gauge
-
 from bot.jobs import job
 from bot.messages import Button
+from bot.metrics import GaugeMetricFamily, db_gauge
 from bot.storage.tickets import CLOSED, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
 from handlers import feedback, texts_tickets as T, ticketing
 from handlers.base import Ctx, callback, command, menu_item, step
@@ -175,11 +174,10 @@ def erase_old_contacts(session, services) -> None:  # type: ignore[no-untyped-de
     """Names and phones are kept CONTACT_RETENTION_MONTHS after closing (as the consent said), then erased."""
     now = services.clock()
     cutoff = now - dt.timedelta(days=30.44 * services.settings.contact_retention_months)
-    rows = session.exec(select(Ticket).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff,
-                                             Ticket.contact_phone.is_not(None))).all()  # type: ignore[union-attr]
+    has_contact = sa.or_(Ticket.contact_phone.is_not(None), Ticket.contact_name.is_not(None))  # type: ignore[union-attr]
+    rows = session.exec(select(Ticket).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff, has_contact)).all()
     for t in rows:
         ticketing.erase_contact(session, t, now, "system")
-
 
 
 @db_gauge
