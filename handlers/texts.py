@@ -84,13 +84,15 @@ ERASE_ASK = (
     "• các câu hỏi bot chưa trả lời được của bạn;\n"
     "{subscription}"
     "{tickets}"
-    "Phản ánh chỉ còn lại ở dạng **ẩn danh** (lĩnh vực, xã/phường, ngày gửi, tình trạng, trả lời của cán bộ) để "
-    "thống kê; bạn sẽ không tra cứu được phản ánh cũ nữa.\n"
     "{open_warning}"
     "\nBạn chắc chắn muốn xóa?"
 )
 ERASE_ASK_SUBSCRIPTION = "• đăng ký nhận tin của bạn (bạn sẽ không nhận tin nữa);\n"
-ERASE_ASK_TICKETS = "• họ tên, số điện thoại, nội dung và ảnh của **{n} phản ánh** bạn đã gửi.\n"
+ERASE_ASK_TICKETS = (
+    "• họ tên, số điện thoại, nội dung và ảnh của **{n} phản ánh** bạn đã gửi.\n"
+    "Phản ánh chỉ còn lại ở dạng **ẩn danh** (lĩnh vực, xã/phường, ngày gửi, tình trạng, trả lời của cán bộ) để "
+    "thống kê; bạn sẽ không tra cứu được phản ánh cũ nữa.\n"
+)
 ERASE_ASK_OPEN = (
     "\n⚠️ **{n} phản ánh đang được xử lý** sẽ được **đóng**: cán bộ sẽ không gửi được kết quả cho bạn nữa. "
     "Nếu bạn còn chờ kết quả, hãy chọn «Không xóa» và xóa sau.\n"
