@@ -9,7 +9,9 @@ Each candidate entry gets four signals in 0..1, blended into a score out of 100:
 - phrase: how many of the question's adjacent word pairs occur in one of the entry's paraphrases;
 - fuzzy: rapidfuzz similarity with the closest paraphrase (typos, word order).
 Numbers must agree: a question naming a number (a criterion, a star rating, a year) that the entry never
-mentions is penalised. Candidates come from an inverted index, so cost grows with the words of the
+mentions is penalised. A question naming a criterion by its number ("tiêu chí số 3", "tc 17") favours the
+entries tagged with that criterion (`tieu-chi-3`, `tc-17`) over ones where the number means something else
+("3 nhóm xã", "10 tiêu chí"). Candidates come from an inverted index, so cost grows with the words of the
 question, not with the size of the knowledge base. Typos outside the vocabulary are corrected to the
 closest known word.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from operator import mul
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from rapidfuzz import fuzz, process
 from knowledge.normalize import content_tokens
 
 CANDIDATES = 40
+_CRITERION_TAG = re.compile(r"^(tieu-chi|tc)-(\d{1,2})$")
 POSTINGS_BUDGET = 1500  # entries visited while shortlisting; the most common words are skipped beyond it
 # Topic words: a question that names one is about that topic, however common the word is in the base
 # (and so however low its IDF). An entry that never mentions it is penalised.
@@ -46,6 +50,9 @@ class Params:
     min_information: float = 2.0  # total IDF below which a question is too vague to answer outright
     vague: float = 0.75  # factor for such questions ("có bão không": "bão" folds to the "bao" of "bao nhiêu")
     anchor_information: float = 3.0  # a topic word alone ("ocop là gì") is specific enough
+    criterion_match: float = 1.12  # "tiêu chí số N": the entry is criterion N
+    criterion_other: float = 0.85  # … the entry is another criterion
+    criterion_none: float = 0.92  # … the entry is about no single criterion (where N may mean a count)
 
 
 class Doc:
@@ -101,6 +108,7 @@ class Matcher:
         self.params = params or Params()
         self.docs_of: dict[str, list[Doc]] = {}
         self.extra_of: dict[str, frozenset[str]] = {}
+        self.criteria_of: dict[str, frozenset[str]] = {}  # entry -> criterion numbers it is about (from tags)
         postings: dict[str, set[str]] = defaultdict(set)
         for entry_id, texts in docs_by_entry.items():
             docs = []
@@ -113,6 +121,9 @@ class Matcher:
             for w in (extra_words or {}).get(entry_id, ()):
                 extra.update(content_words(w.replace("-", " ")))
             self.extra_of[entry_id] = frozenset(extra)
+            crit = {m.group(2).lstrip("0") for t in (extra_words or {}).get(entry_id, ()) if (m := _CRITERION_TAG.match(t))}
+            if crit:
+                self.criteria_of[entry_id] = frozenset(crit)
             for w in self._vocab(entry_id):
                 postings[w].add(entry_id)
         n = max(len(self.docs_of), 1)
@@ -182,6 +193,7 @@ class Matcher:
         q_pairs = _pairs(q_words)
         q_text = " ".join(q_words)
         q_numbers = {w for w in q_set if w.isdigit()}
+        q_criterion = _criterion_number(q_words) if q_numbers else None
         q_anchors = [a for a in ANCHORS if _contains(q_words, a)]
         # Word pairs no paraphrase of the whole base contains: "kết hôn" folds to two known syllables
         # ("kết" of "kết quả", "hơn"), but the pair is foreign to this subject.
@@ -260,6 +272,12 @@ class Matcher:
             for a in q_anchors:
                 if not set(a) <= vocab:
                     mult *= prm.anchor_missing
+            if q_criterion is not None:
+                crit = self.criteria_of.get(entry_id)
+                if crit is None:
+                    mult *= prm.criterion_none
+                else:
+                    mult *= prm.criterion_match if q_criterion in crit else prm.criterion_other
             base = 100.0 * (prm.w_cosine * cosine + prm.w_coverage * coverage + prm.w_phrase * phrase)
             upper = (base + 100.0 * prm.w_fuzzy) * mult  # fuzzy is at most 1
             partial.append((upper, base, entry_id, mult, cosine, coverage, phrase, texts))
@@ -273,3 +291,15 @@ class Matcher:
             scored.append(Candidate(entry_id, round(score, 2), cosine, coverage, phrase, fuzzy))
             scored.sort(key=lambda c: c.score, reverse=True)
         return MatchResult(query, scored[:limit])
+
+
+def _criterion_number(words: tuple[str, ...]) -> str | None:
+    """N in "tiêu chí (số|thứ) N" (also "tc N", which folds to the same words)."""
+    for i in range(len(words) - 2):
+        if words[i] == "tieu" and words[i + 1] == "chi":
+            j = i + 2
+            if j < len(words) and words[j] in ("so", "thu"):
+                j += 1
+            if j < len(words) and words[j].isdigit() and len(words[j]) <= 2:
+                return words[j].lstrip("0") or None
+    return None

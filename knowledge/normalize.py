@@ -244,7 +244,27 @@ def content_tokens(text: str) -> tuple[str, ...]:
             words.pop()
         else:
             break
-    return tuple(t for t in words if t not in FILLERS)
+    return _period_years(tuple(t for t in words if t not in FILLERS))
+
+
+def _period_years(words: tuple[str, ...]) -> tuple[str, ...]:
+    """"giai đoạn 2021-2025" means the years: the words "giai đoạn" before a year carry nothing more, and
+    entries that name the period by its years (tags, titles) must not lose to ones that happen to say it."""
+    if "giai" not in words:
+        return words
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        if words[i] == "giai" and words[i + 1 : i + 2] == ("doan",) and i + 2 < len(words) and _is_year(words[i + 2]):
+            i += 2
+            continue
+        out.append(words[i])
+        i += 1
+    return tuple(out)
+
+
+def _is_year(word: str) -> bool:
+    return len(word) == 4 and word.isdigit() and word[:2] in ("19", "20")
 
 
 def normalized(text: str) -> str:
