@@ -18,6 +18,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from tests.fakes.recording import Recording
+
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "sendVideo",
                 "sendVoice", "sendAudio", "sendSticker", "sendLocation"}
 # ("429", retry_after) | ("500", 0) | ("timeout", seconds) | ("403", 0) |
@@ -45,7 +47,7 @@ class Sent:
         return int(t) if t not in (None, "") else None
 
 
-class FakeTelegram:
+class FakeTelegram(Recording):
     def __init__(self, token: str = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz", *, seed: int = 7):
         self.token = token
         self.bot_user = {"id": 123456, "is_bot": True, "first_name": "NTM Bot", "username": "ntm_test_bot",
@@ -449,28 +451,6 @@ class FakeTelegram:
     # ------------------------------------------------------------------ assertions
     def to(self, chat_id: int | str) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == str(chat_id)]
-
-    async def wait_for(self, pred: Callable[[Sent], bool], timeout: float = 10.0, count: int = 1) -> list[Sent]:
-        """Wait until `count` sent messages satisfy pred; returns them."""
-        deadline = time.monotonic() + timeout
-        ev = asyncio.Event()
-        self._waiters.append(ev)
-        try:
-            while True:
-                hits = [s for s in self.sent if pred(s)]
-                if len(hits) >= count:
-                    return hits
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"timed out waiting for {count} message(s); got {len(hits)}. "
-                                         f"Last sent: {[ (s.chat_id, s.text[:60]) for s in self.sent[-5:]]}")
-                ev.clear()
-                try:
-                    await asyncio.wait_for(ev.wait(), timeout=min(remaining, 0.2))
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            self._waiters.remove(ev)
 
     async def wait_text(self, chat_id: int | str, needle: str, timeout: float = 10.0) -> Sent:
         hits = await self.wait_for(lambda s: s.chat_id == str(chat_id) and needle.lower() in s.text.lower(), timeout)

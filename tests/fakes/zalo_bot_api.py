@@ -24,8 +24,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import aiohttp
 from aiohttp import web
+
+from tests.fakes.recording import Recording, post_status
 
 MAX_TEXT = 2000
 Fault = tuple[str, float]
@@ -47,7 +48,9 @@ class ApiError(Exception):
         super().__init__(description)
 
 
-class FakeZaloBot:
+class FakeZaloBot(Recording):
+    LABEL = "Zalo message"
+
     def __init__(self, token: str = "8123456789012345678:zAlOsEcReT-abcdefghijKLMNOP_0123456789"):
         self.token = token
         self.bot_id = token.split(":", 1)[0]
@@ -263,35 +266,11 @@ class FakeZaloBot:
         if secret is not None:
             headers["X-Bot-Api-Secret-Token"] = secret
         body = raw if raw is not None else json.dumps(FakeZaloBot.wrapped(update) if wrap else update).encode()
-        async with aiohttp.ClientSession() as s:
-            async with s.post(url, data=body, headers=headers) as r:
-                await r.read()
-                return r.status
+        return await post_status(url, body, headers)
 
     # ------------------------------------------------------------------ assertions
     def to(self, chat_id: str) -> list[Sent]:
         return [s for s in self.sent if s.chat_id == str(chat_id)]
-
-    async def wait_for(self, pred: Callable[[Sent], bool], timeout: float = 10.0, count: int = 1) -> list[Sent]:
-        deadline = time.monotonic() + timeout
-        ev = asyncio.Event()
-        self._waiters.append(ev)
-        try:
-            while True:
-                hits = [s for s in self.sent if pred(s)]
-                if len(hits) >= count:
-                    return hits
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"timed out waiting for {count} Zalo message(s); got {len(hits)}. "
-                                         f"Last sent: {[(s.chat_id, s.text[:60]) for s in self.sent[-5:]]}")
-                ev.clear()
-                try:
-                    await asyncio.wait_for(ev.wait(), timeout=min(remaining, 0.2))
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            self._waiters.remove(ev)
 
     async def wait_text(self, chat_id: str, needle: str, timeout: float = 10.0) -> Sent:
         hits = await self.wait_for(lambda s: s.chat_id == str(chat_id) and needle.lower() in s.text.lower(), timeout)

@@ -26,8 +26,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import aiohttp
 from aiohttp import web
+
+from tests.fakes.recording import Recording, post_status
 
 MAX_TEXT = 2000
 Fault = tuple[str, float]
@@ -49,7 +50,10 @@ class Sent:
         return elements[0].get("url")
 
 
-class FakeZaloOA:
+class FakeZaloOA(Recording):
+    LABEL = "OA message"
+    RECIPIENT = "user_id"
+
     def __init__(self, app_id: str | None = None, oa_id: str = "4318765432109876543"):
         # Ids are big numbers Zalo sends as strings; unique per fake (tests share a PostgreSQL database).
         self.app_id = app_id or "29" + "".join(secrets.choice("0123456789") for _ in range(17))
@@ -227,35 +231,11 @@ class FakeZaloOA:
             headers["X-ZEvent-Signature"] = signature
         elif signed:
             headers["X-ZEvent-Signature"] = self.sign(body, str((event or {}).get("timestamp", "")), variant)
-        async with aiohttp.ClientSession() as s:
-            async with s.post(url, data=body, headers=headers) as r:
-                await r.read()
-                return r.status
+        return await post_status(url, body, headers)
 
     # ------------------------------------------------------------------ assertions
     def to(self, user_id: str) -> list[Sent]:
         return [s for s in self.sent if s.user_id == str(user_id)]
-
-    async def wait_for(self, pred: Callable[[Sent], bool], timeout: float = 10.0, count: int = 1) -> list[Sent]:
-        deadline = time.monotonic() + timeout
-        ev = asyncio.Event()
-        self._waiters.append(ev)
-        try:
-            while True:
-                hits = [s for s in self.sent if pred(s)]
-                if len(hits) >= count:
-                    return hits
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(f"timed out waiting for {count} OA message(s); got {len(hits)}. "
-                                         f"Last sent: {[(s.user_id, s.text[:60]) for s in self.sent[-5:]]}")
-                ev.clear()
-                try:
-                    await asyncio.wait_for(ev.wait(), timeout=min(remaining, 0.2))
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            self._waiters.remove(ev)
 
     async def wait_text(self, user_id: str, needle: str, timeout: float = 10.0) -> Sent:
         hits = await self.wait_for(lambda s: s.user_id == str(user_id) and needle.lower() in s.text.lower(), timeout)
