@@ -6,6 +6,8 @@ platform events into `Inbound` and sends outbox payloads, reporting what happene
 from __future__ import annotations
 
 import abc
+import asyncio
+import contextlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -123,3 +125,12 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+async def cancel_quietly(task: "asyncio.Task[Any] | None") -> None:
+    """Stop an adapter's background task (poller, token refresher) and wait for it; its errors no longer matter."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

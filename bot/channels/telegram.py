@@ -38,7 +38,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.base import ChannelAdapter, SendResult
+from bot.channels.base import ChannelAdapter, SendResult, cancel_quietly
 from bot.messages import TELEGRAM, Attachment, Inbound
 from bot.outbox import Limit
 
@@ -334,12 +334,7 @@ class TelegramChannel(ChannelAdapter):
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._poller is not None:
-            self._poller.cancel()
-            try:
-                await self._poller
-            except (asyncio.CancelledError, Exception):
-                pass
+        await cancel_quietly(self._poller)
         try:
             await self.bot.shutdown()
         except Exception:  # noqa: BLE001 - best effort on shutdown

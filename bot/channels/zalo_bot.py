@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import aiohttp
 from aiohttp import web
 
-from bot.channels.base import ChannelAdapter, SendResult, caps_of, split_text, strip_markup
+from bot.channels.base import ChannelAdapter, SendResult, cancel_quietly, caps_of, split_text, strip_markup
 from bot.channels.zalo_common import ThrottledAlert, rate_limits, redact
 from bot.messages import ZALO, Attachment, Inbound
 from bot.outbox import Limit
@@ -171,12 +171,7 @@ class ZaloBotChannel(ChannelAdapter):
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
+        await cancel_quietly(self._task)
 
     async def _run(self) -> None:
         await self.check_setup()

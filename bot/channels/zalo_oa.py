@@ -34,7 +34,15 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlmodel import Session, select
 
-from bot.channels.base import CHAT_UNREACHABLE, ChannelAdapter, SendResult, caps_of, split_text, strip_markup
+from bot.channels.base import (
+    CHAT_UNREACHABLE,
+    ChannelAdapter,
+    SendResult,
+    cancel_quietly,
+    caps_of,
+    split_text,
+    strip_markup,
+)
 from bot.channels.zalo_common import ThrottledAlert, rate_limits, redact
 from bot.config import split_list
 from bot.messages import ZALO_OA, Attachment, Inbound
@@ -369,12 +377,7 @@ class ZaloOAChannel(ChannelAdapter):
         self._task = asyncio.create_task(self._keep_fresh(), name="zalo-oa-tokens")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - shutting down
-                pass
+        await cancel_quietly(self._task)
 
     async def _keep_fresh(self) -> None:
         """Refresh ahead of expiry even when nothing is sent (a refresh token unused for 3 months dies)."""
