@@ -19,6 +19,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from bot import retention
 from bot.storage.models import AuditLog, Chat, InboundEvent, OutboxMessage, UnansweredQuestion
 
 ERASED = "[đã xóa theo yêu cầu của người dân]"
@@ -87,11 +88,10 @@ def _erase_core(session: Session, s: Subject, now: dt.datetime, chat: Chat | Non
     # What the bot sent this chat: settled rows lose their text (the row stays: status, times); messages still
     # queued go out as planned.
     o = OutboxMessage.__table__
-    rows = session.execute(sa.select(o.c.id, o.c.kind).where(
-        o.c.chat_key == s.chat_key, o.c.status.in_(("sent", "blocked", "failed", "dead")))).all()
-    for r in rows:
-        session.execute(sa.update(o).where(o.c.id == r.id).values(payload={"kind": r.kind, "pruned": True}))
-    done["replies"] += len(rows)
+    settled = [o.c.chat_key == s.chat_key, o.c.status.in_(retention.FINAL)]
+    for (kind,) in session.execute(sa.select(o.c.kind).where(*settled).distinct()).all():
+        done["replies"] += session.execute(
+            sa.update(o).where(*settled, o.c.kind == kind).values(payload={"kind": kind, **retention.PRUNED})).rowcount or 0
     u = UnansweredQuestion.__table__
     done["questions"] += session.execute(sa.delete(u).where(u.c.chat_key == s.chat_key)).rowcount or 0
     a = AuditLog.__table__
