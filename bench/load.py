@@ -175,7 +175,12 @@ async def scenario(name: str, work: Path, citizens: int, messages: int) -> dict[
                 procs.append(b)
                 await b.wait_ready(60)
             urls = [b.url + "/telegram/webhook" for b in bots]
-        return await drive(fake, urls, citizens, messages)
+        pids = [p.proc.pid if isinstance(p, BotProcess) else p.pid for p in procs]
+        cpu0 = sum(_cpu_seconds(pid) for pid in pids)
+        result = await drive(fake, urls, citizens, messages)
+        cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu0
+        result["cpu_ms"] = 1000 * cpu / result["answered"] if result["answered"] else float("nan")
+        return result
     finally:
         for p in procs:
             if isinstance(p, BotProcess):
@@ -186,6 +191,15 @@ async def scenario(name: str, work: Path, citizens: int, messages: int) -> dict[
         await fake.stop()
         if drop:
             drop()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc); 0 where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 async def _wait_http(url: str, timeout: float = 30) -> None:
@@ -215,10 +229,10 @@ async def main_async(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="ntm-bench-") as tmp:
         work = Path(tmp)
         print(f"{args.citizens} citizens × {args.messages} messages, think time 1–1.5 s, bot in its own process(es)\n")
-        print(f"{'scenario':36s} {'answered':>8s} {'err':>4s} {'upd/s':>7s} {'p50 ms':>7s} {'p99 ms':>7s}")
+        print(f"{'scenario':36s} {'answered':>8s} {'err':>4s} {'upd/s':>7s} {'p50 ms':>7s} {'p99 ms':>7s} {'CPU ms/upd':>10s}")
         for name in args.only.split(","):
             r = await scenario(name, work, args.citizens, args.messages)
-            print(f"{LABELS[name]:36s} {r['answered']:8d} {r['errors']:4d} {r['rate']:7.0f} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f}",
+            print(f"{LABELS[name]:36s} {r['answered']:8d} {r['errors']:4d} {r['rate']:7.0f} {r['p50_ms']:7.1f} {r['p99_ms']:7.1f} {r['cpu_ms']:10.2f}",
                   flush=True)
     return 0
 
