@@ -16,7 +16,6 @@ import html
 import json
 import logging
 import re
-import warnings
 from typing import TYPE_CHECKING, Any, Callable
 
 import aiohttp
@@ -46,8 +45,6 @@ if TYPE_CHECKING:
     from bot.app import App
 
 log = logging.getLogger(__name__)
-# `_send_text` calls sendMessage through do_api_request on purpose (raw result); PTB suggests send_message.
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'")
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 # Telegram counts a message when it arrives; our windows hold each send's slot until Telegram answered
@@ -109,10 +106,9 @@ class AiohttpRequest(BaseRequest):
         )
         data: Any = None
         if request_data is not None:
-            params = request_data.json_parameters
             if files:
                 form = aiohttp.FormData()
-                for k, v in params.items():
+                for k, v in request_data.json_parameters.items():
                     form.add_field(k, v)
                 for name, spec in files.items():
                     filename, content, mime = spec if len(spec) == 3 else (*spec, None)  # type: ignore[misc]
@@ -132,6 +128,25 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from err
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{type(err).__name__}") from err
+
+
+class JsonBody(RequestData):
+    """A request body already encoded as JSON. PTB's `RequestData` encodes every parameter on its own and then
+    the whole (a JSON string inside JSON); the Bot API takes nested objects as they are."""
+
+    __slots__ = ("_body",)
+
+    def __init__(self, body: bytes):
+        super().__init__()
+        self._body = body
+
+    @property
+    def json_payload(self) -> bytes:
+        return self._body
+
+    @property
+    def json_parameters(self) -> dict[str, str]:
+        return {k: v if isinstance(v, str) else json.dumps(v) for k, v in json.loads(self._body).items()}
 
 
 def render_html(text: str) -> str:
@@ -519,10 +534,13 @@ class TelegramChannel(ChannelAdapter):
         return SendResult(True, message_id=first_id, extra={"message_ids": ids})
 
     async def _send_text(self, kwargs: dict[str, Any]) -> str:
-        """sendMessage through PTB's request stack (same errors, same HTTP client) returning only the message
-        id: the hot path of every answer need not build a full `Message` from the reply (≈9% of the CPU)."""
-        result = await self.bot.do_api_request("sendMessage", api_kwargs=kwargs)
-        return str(result["message_id"])
+        """sendMessage on the hot path of every answer: the body encoded once, posted through PTB's request
+        layer (same HTTP client, same error classes: RetryAfter, Forbidden, BadRequest …), and only the message
+        id read back. `Bot.send_message` would convert each parameter to PTB objects and back and build a full
+        `Message` from the reply: measured with bench.load, that was 15% of the bot's CPU per answer."""
+        body = json.dumps(kwargs, ensure_ascii=False, separators=(",", ":")).encode()
+        result = await self.bot.request.post(f"{self.bot.base_url}/sendMessage", request_data=JsonBody(body))
+        return str(result["message_id"])  # type: ignore[index,call-overload]
 
     async def _send_media(self, chat_id: str, a: dict[str, str], thread: int | None) -> Any:
         kind, ref = a["kind"], a["ref"]
