@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from bot.channels.base import caps_of, for_caps, split_text, strip_markup
 from bot.messages import Inbound, Reply
-from bot.storage.models import Chat, InboundEvent, OutboxMessage
+from bot.storage.models import Chat, InboundEvent, OutboxMessage, new_row
 import handlers
 from handlers import texts
 from handlers.base import Ctx, Services
@@ -148,25 +148,29 @@ def process_chat(session: Session, key: str, services: Services, created: list[O
 def process_chats(session: Session, keys: list[str], services: Services,
                   created: list[OutboxMessage] | None = None) -> int:
     """`process_chat` for many chats at once (group commit): one pass of locks, one read of their pending
-    events and one of their chat rows, then every event in arrival order."""
+    events and one of their chat rows, then every event in arrival order, and one statement marking them done.
+
+    No savepoint per event: a handler error propagates, the caller rolls the batch back and leaves its events
+    to the inbox worker, which runs them again one by one (`process_event`, isolated)."""
+    from handlers.router import route
+
     keys = sorted(set(keys))  # the same lock order in every instance: no deadlock
     for key in keys:
         lock_chat(session, key)
-    events: list[InboundEvent] = []
+    ie = InboundEvent.__table__
+    events: list[Any] = []
     chats: dict[tuple[str, str], Chat] = {}
     for part in _chunks(keys, 500):
-        events += session.exec(
-            select(InboundEvent).where(InboundEvent.chat_key.in_(part), InboundEvent.status == "pending")
+        # Plain rows, not ORM objects: the events are only read here, and marked done below in one UPDATE.
+        events += session.execute(
+            sa.select(ie.c.id, ie.c.payload).where(ie.c.chat_key.in_(part), ie.c.status == "pending")
         ).all()
         ids = [k.split(":", 1)[1] for k in part]
         for chat in session.exec(select(Chat).where(Chat.chat_id.in_(ids))):
             chats[(chat.channel, chat.chat_id)] = chat
     events.sort(key=lambda e: e.id)
-    missing = {}
-    for e in events:
-        p = e.payload or {}
-        if (p.get("channel"), p.get("chat_id")) not in chats:
-            missing[(p.get("channel"), p.get("chat_id"))] = p.get("chat_type") or "private"
+    inbounds = [Inbound.from_dict(e.payload or {}) for e in events]
+    missing = {(i.channel, i.chat_id): i.chat_type or "private" for i in inbounds if (i.channel, i.chat_id) not in chats}
     if missing:  # first contact of several people: create their rows in one statement
         now = _now(session)
         t = Chat.__table__
@@ -178,8 +182,15 @@ def process_chats(session: Session, keys: list[str], services: Services,
                               for (c, i), kind in missing.items()])
         for chat in session.exec(select(Chat).where(Chat.chat_id.in_([i for _, i in missing]))):
             chats[(chat.channel, chat.chat_id)] = chat
-    for event in events:
-        process_event(session, event, services, created, chats, isolate=False)
+    now = services.clock()
+    for inbound in inbounds:
+        chat = touch_chat(session, inbound, now, chats)
+        ctx = Ctx(inbound=inbound, session=session, chat=chat, services=services)
+        route(ctx)
+        _queue_replies(session, inbound, ctx, chat, now, created)
+    for part in _chunks([e.id for e in events], 500):
+        session.execute(sa.update(ie).where(ie.c.id.in_(part))
+                        .values(status="done", attempts=ie.c.attempts + 1, processed_at=now))
     return len(events)
 
 
@@ -188,30 +199,17 @@ def _chunks(items: list[str], n: int) -> list[list[str]]:
 
 
 def process_event(session: Session, event: InboundEvent, services: Services,
-                  created: list[OutboxMessage] | None = None, chats: dict[tuple[str, str], Chat] | None = None,
-                  isolate: bool = True) -> None:
-    """Run one event through the router and queue its replies.
+                  created: list[OutboxMessage] | None = None) -> None:
+    """Run one event through the router and queue its replies. A handler error rolls back only this event's
+    changes (a savepoint): the person gets an apology and the event is marked failed."""
+    from handlers.router import route
 
-    isolate=True (the inbox worker): a handler error rolls back only this event's changes (a savepoint), the
-    person gets an apology and the event is marked failed. isolate=False (the group-commit fast path): no
-    savepoint per event; a handler error propagates, the caller rolls the batch back and leaves its events to
-    the inbox worker, which runs them again isolated.
-    """
     inbound = Inbound.from_dict(event.payload or {})
     now = services.clock()
-    chat = touch_chat(session, inbound, now, chats)
+    chat = touch_chat(session, inbound, now)
     ctx = Ctx(inbound=inbound, session=session, chat=chat, services=services)
-    if not isolate:
-        from handlers.router import route
-
-        route(ctx)
-        assign(event, status="done")
-        _finish_event(session, event, inbound, ctx, chat, now, created)
-        return
     savepoint = session.begin_nested()
     try:
-        from handlers.router import route
-
         route(ctx)
         session.flush()
         savepoint.commit()
@@ -223,18 +221,18 @@ def process_event(session: Session, event: InboundEvent, services: Services,
         ctx.replies = [Reply(texts.INTERNAL_ERROR)]
         event.status = "failed"
         event.error = "".join(traceback.format_exception_only(type(err), err))[-500:]
-    _finish_event(session, event, inbound, ctx, chat, now, created)
+    _queue_replies(session, inbound, ctx, chat, now, created)
+    assign(event, attempts=event.attempts + 1, processed_at=now)
 
 
-def _finish_event(session: Session, event: InboundEvent, inbound: Inbound, ctx: Ctx, chat: Chat, now: Any,
-                  created: list[OutboxMessage] | None) -> None:
+def _queue_replies(session: Session, inbound: Inbound, ctx: Ctx, chat: Chat, now: Any,
+                   created: list[OutboxMessage] | None) -> None:
     if inbound.callback_id:
         ctx.replies.insert(0, Reply("", kind="callback_answer", extra={"callback_id": inbound.callback_id}))
     for reply in ctx.replies:
         rows = deliver(session, reply, default=chat, now=now)
         if created is not None:
             created.extend(rows)
-    assign(event, attempts=event.attempts + 1, processed_at=now)
 
 
 def assign(obj: Any, **values: Any) -> None:
@@ -352,17 +350,11 @@ def deliver(session: Session, reply: Reply, default: Chat | None = None, now: An
 
 def _outbox(session: Session, channel: str, chat_id: str, key: str, reply: Reply, payload: dict[str, Any], now: Any) -> OutboxMessage:
     session.info["outbox_new"] = session.info.get("outbox_new", 0) + 1  # the pipeline reads it
-    row = OutboxMessage(
-        channel=channel,
-        chat_id=chat_id,
-        chat_key=key,
-        kind=reply.kind,
-        priority=PRIORITY.get(reply.kind, 0),
-        payload=payload,
-        ref=reply.ref,
-        created_at=now,
-        next_attempt_at=now,
-    )
+    row = new_row(OutboxMessage, {
+        "channel": channel, "chat_id": chat_id, "chat_key": key, "kind": reply.kind,
+        "priority": PRIORITY.get(reply.kind, 0), "payload": payload, "ref": reply.ref, "created_at": now,
+        "next_attempt_at": now,
+    })
     session.add(row)
     return row
 

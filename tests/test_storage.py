@@ -38,3 +38,30 @@ async def test_conversation_on_postgres(pg_url, tmp_path, fake_tg, make_app):
     assert app.db.is_postgres
     fake_tg.push(fake_tg.make_message(8101, "OCOP là gì?"))
     await fake_tg.wait_text(8101, "Mỗi xã một sản phẩm")
+
+
+def test_new_row_is_stored_like_a_constructed_one(tmp_path):
+    """`new_row` (the hot path's constructor) stores the same row as the model's own __init__."""
+    import datetime as dt
+
+    from sqlmodel import Session
+
+    from bot.storage.models import OutboxMessage, new_row
+
+    db = Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    db.migrate()
+    at = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.timezone.utc)
+    values = {"channel": "telegram", "chat_id": "7", "chat_key": "telegram:7", "payload": {"text": "Chào bà con"},
+              "created_at": at, "next_attempt_at": at, "ref": "PA-1"}
+    with Session(db.engine) as s:
+        fast, slow = new_row(OutboxMessage, dict(values)), OutboxMessage(**values)
+        fast.chat_key += "#1"  # callers adjust queued rows (lanes) before the flush
+        slow.chat_key += "#1"
+        s.add_all([fast, slow])
+        s.commit()
+        a, b = s.get(OutboxMessage, fast.id), s.get(OutboxMessage, slow.id)
+        s.expire_all()
+        cols = [c.name for c in OutboxMessage.__table__.columns if c.name != "id"]
+        assert {c: getattr(a, c) for c in cols} == {c: getattr(b, c) for c in cols}
+        assert a.status == "pending" and a.attempts == 0 and a.chat_key == "telegram:7#1" and a.kind == "reply"
+    db.dispose()

@@ -6,16 +6,39 @@ imports every table so metadata and migrations see them all. Times are timezone-
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+import functools
+from typing import Any, Optional, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from bot.messages import utcnow
 
+M = TypeVar("M", bound=SQLModel)
+
 
 def json_column(nullable: bool = True) -> Any:
     return Field(default=None, sa_column=sa.Column(sa.JSON, nullable=nullable))
+
+
+def new_row(cls: type[M], values: dict[str, Any]) -> M:
+    """A new table-model instance for the hot path, built as SQLAlchemy builds a loaded one: `values` (every
+    column without a plain default, already of the right type) and the defaults go straight into the
+    instance, skipping SQLModel's validating __init__ (≈ 80 µs a row, most of the time it takes to queue a
+    reply). The object is then `session.add`-ed like any other."""
+    obj = cls.__new__(cls)
+    cls._sa_class_manager._new_state_if_none(obj)  # type: ignore[attr-defined]
+    obj.__dict__.update(_defaults(cls), **values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    return obj
+
+
+@functools.cache
+def _defaults(cls: type[SQLModel]) -> dict[str, Any]:
+    sa.orm.configure_mappers()  # as the first instrumented __init__ would
+    out = {name: f.default for name, f in cls.model_fields.items() if f.default_factory is None and not f.is_required()}
+    assert all(v is None or isinstance(v, (str, int, float)) for v in out.values()), "shared mutable default"
+    return out
 
 
 class Chat(SQLModel, table=True):
