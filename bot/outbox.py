@@ -35,14 +35,38 @@ MAX_BACKOFF = 600.0
 
 # Hooks run in the transaction that records an outcome: (session, row, result). Features use them to
 # react (store a created forum topic id, tell staff a message could not be delivered, …). The running
-# app's `Services` (settings, clock) are in `session.info["services"]`.
+# app's `Services` (settings, clock) are in `session.info["services"]`. A hook says which messages it
+# needs to see (`when`, on the payload): the successful sends no hook wants are recorded in bulk.
 OutcomeHook = Callable[[Session, OutboxMessage, SendResult], None]
-OUTCOME_HOOKS: list[OutcomeHook] = []
+OUTCOME_HOOKS: list[tuple[OutcomeHook, Callable[[dict[str, Any]], bool] | None]] = []
 
 
-def on_outcome(fn: OutcomeHook) -> OutcomeHook:
-    OUTCOME_HOOKS.append(fn)
-    return fn
+def on_outcome(when: Callable[[dict[str, Any]], bool] | None = None) -> Callable[[OutcomeHook], OutcomeHook]:
+    """`@on_outcome(when=lambda payload: …)`: call the hook for every outcome of the messages it selects
+    (all messages without `when`)."""
+    def register(fn: OutcomeHook) -> OutcomeHook:
+        OUTCOME_HOOKS.append((fn, when))
+        return fn
+    return register
+
+
+def hooked(payload: dict[str, Any]) -> bool:
+    """Does any outcome hook want to see how this message went?"""
+    return any(when is None or when(payload) for _, when in OUTCOME_HOOKS)
+
+
+def record_sent(session: Session, sent: list[tuple[int, dt.datetime, str | None]]) -> None:
+    """`record_outcome` for successful sends no hook wants: (id, when, platform message id), one statement."""
+    if sent:
+        session.execute(_MARK_SENT, [{"mid": i, "at": at, "pmid": pmid} for i, at, pmid in sent])
+
+
+_o = OutboxMessage.__table__
+_MARK_SENT = (
+    sa.update(_o).where(_o.c.id == sa.bindparam("mid"), sa.or_(_o.c.status == "sending", _o.c.status == "pending"))
+    .values(status="sent", attempts=_o.c.attempts + 1, lease_until=None, sent_at=sa.bindparam("at"),
+            platform_message_id=sa.bindparam("pmid"), last_error=None)
+)
 
 
 # ------------------------------------------------------------------ rate limits
@@ -256,7 +280,7 @@ def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetim
         sa.update(o)
         .where(o.c.id.in_(ids), o.c.status == "pending")
         .values(status="sending", lease_until=now + lease)
-        .returning(o.c.id, o.c.channel, o.c.chat_id, o.c.kind, o.c.priority, o.c.payload, o.c.attempts, o.c.created_at)
+        .returning(o.c.id, o.c.channel, o.c.chat_id, o.c.chat_key, o.c.kind, o.c.priority, o.c.payload, o.c.attempts, o.c.created_at)
     ).mappings()
     return sorted((dict(r) for r in rows), key=lambda r: (r["priority"], r["id"]))
 
@@ -320,8 +344,9 @@ def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.da
             row.status = "pending"
             row.next_attempt_at = now + dt.timedelta(seconds=delay)
     session.add(row)
-    for hook in OUTCOME_HOOKS:
-        hook(session, row, result)
+    for hook, when in OUTCOME_HOOKS:
+        if when is None or when(row.payload or {}):
+            hook(session, row, result)
 
 
 def backoff(attempts: int) -> float:
@@ -370,7 +395,7 @@ class OutboxWorker:
         self._idle.set()
         self.sent = 0
         # Where outcomes go: a group-commit recorder (the pipeline) or one transaction per send.
-        self.recorder: Callable[[int, SendResult, dt.datetime], None] | None = None
+        self.recorder: Callable[[dict[str, Any], SendResult, dt.datetime], None] | None = None
 
     def kick(self) -> None:
         self._wake.set()
@@ -448,7 +473,7 @@ class OutboxWorker:
         else:
             metrics.SEND_ERRORS.labels(msg["channel"], metrics.error_code(result)).inc()
         if self.recorder is not None:
-            self.recorder(msg["id"], result, self.clock())
+            self.recorder(msg, result, self.clock())
         else:
             await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age, self.services)
 

@@ -48,6 +48,8 @@ class _Record:
     msg_id: int
     result: SendResult
     at: dt.datetime
+    chat_key: str | None = None
+    plain: bool = False  # a success no outcome hook wants: recorded in bulk (outbox.record_sent)
 
 
 @dataclass
@@ -62,14 +64,16 @@ class BatchResult:
 def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record], services: Any,
                 channels: list[str], lease: dt.timedelta, max_age: dt.timedelta) -> BatchResult:
     """One transaction: record outcomes, store updates, process their chats, claim the new replies."""
-    from bot.outbox import record_outcome
+    from bot.outbox import record_outcome, record_sent
 
     session.info["outbox_new"] = 0
+    others = [r for r in records if not r.plain]
     # Load the rows in one query and keep them referenced (the session's identity map holds objects weakly):
     # record_outcome then finds each one without a query.
-    loaded = list(session.execute(sa.select(OutboxMessage).where(OutboxMessage.id.in_([r.msg_id for r in records]))).scalars()) if records else []
-    for r in records:
+    loaded = list(session.execute(sa.select(OutboxMessage).where(OutboxMessage.id.in_([r.msg_id for r in others]))).scalars()) if others else []
+    for r in others:
         record_outcome(session, r.msg_id, r.result, r.at, max_age, services)
+    record_sent(session, [(r.msg_id, r.at, r.result.message_id) for r in records if r.plain])
     inserted = core.ingest_many(session, inbounds)
     keys = list(dict.fromkeys(core.chat_key(i.channel, i.chat_id) for i, ok in zip(inbounds, inserted) if ok))
     created: list[OutboxMessage] = []
@@ -86,7 +90,7 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
     more = session.info.get("outbox_new", 0) > len(claimed)  # split answers, other channels, hooks' messages
     if not more and records:  # a finished send lets the next message of its chat go
         o = OutboxMessage.__table__
-        keys = list({row.chat_key for row in loaded})
+        keys = list({r.chat_key for r in records if r.chat_key} | {row.chat_key for row in loaded})
         more = session.execute(
             sa.select(o.c.id).where(o.c.chat_key.in_(keys), o.c.status == "pending").limit(1)
         ).first() is not None
@@ -118,7 +122,7 @@ def claim_created(session: Session, rows: list[OutboxMessage], channels: list[st
         .values(status="sending", lease_until=now + lease)
     )
     return [
-        {"id": r.id, "channel": r.channel, "chat_id": r.chat_id, "kind": r.kind, "priority": r.priority,
+        {"id": r.id, "channel": r.channel, "chat_id": r.chat_id, "chat_key": r.chat_key, "kind": r.kind, "priority": r.priority,
          "payload": r.payload, "attempts": r.attempts, "created_at": r.created_at}
         for r in sorted(chosen, key=lambda r: (r.priority, r.id))
     ]
@@ -143,8 +147,11 @@ class Pipeline:
         self._wake.set()
         return await fut
 
-    def record(self, msg_id: int, result: SendResult, at: dt.datetime) -> None:
-        self._records.append(_Record(msg_id, result, at))
+    def record(self, msg: dict[str, Any], result: SendResult, at: dt.datetime) -> None:
+        from bot.outbox import hooked
+
+        plain = result.ok and not hooked(msg.get("payload") or {})
+        self._records.append(_Record(msg["id"], result, at, msg.get("chat_key"), plain))
         self._idle.clear()
         self._wake.set()
 

@@ -663,7 +663,11 @@ def all_templates(session: Session) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ send outcomes
-@on_outcome
+def _about_ticket(payload: dict[str, Any]) -> bool:
+    return bool((payload.get("extra") or {}).get("ticket_id"))
+
+
+@on_outcome(when=_about_ticket)
 def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult) -> None:
     extra = (row.payload or {}).get("extra") or {}
     ticket_id = extra.get("ticket_id")

@@ -38,10 +38,11 @@ async def test_5xx_and_timeouts_are_retried(tmp_path, fake_tg, make_app):
     fake_tg.fault_fn = fault
     app = await make_app(tg_settings(tmp_path, fake_tg, telegram_read_timeout=0.5))
     fake_tg.push(fake_tg.make_message(7002, "ocop 3 sao la bao nhieu diem"))
-    await fake_tg.wait_text(7002, "50 đến dưới 70", timeout=15)
-    sel = sa.select(OutboxMessage.status, OutboxMessage.attempts).where(OutboxMessage.chat_id == "7002")
-    row = await eventually(lambda: (r := app.db.call(lambda s: s.execute(sel).first())) and r.status == "sent" and r)
-    assert row.attempts == 3
+    sent = await fake_tg.wait_text(7002, "50 đến dưới 70", timeout=15)
+    sel = sa.select(OutboxMessage).where(OutboxMessage.chat_id == "7002")
+    row = await eventually(lambda: (r := app.db.call(lambda s: s.execute(sel).scalars().first())) and r.status == "sent" and r)
+    assert row.attempts == 3 and row.lease_until is None and row.last_error is None and row.sent_at is not None
+    assert row.platform_message_id == str(sent.message_id)
 
 
 async def test_blocked_user_is_marked_not_retried(tmp_path, fake_tg, make_app):
