@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from knowledge.normalize import fold
 
@@ -30,6 +30,7 @@ _PROVINCE = re.compile(r"\b(?:tinh )?an giang\b(?= *$)|\btinh an giang\b")
 
 SURE = 88  # a match this good is taken without asking (if nothing else is as good)
 POSSIBLE = 75  # below this a name is not offered at all
+MAX_BONUS = 2 + 3 + 4 + 1  # what `find` may add to a phrase's similarity: after a kind word, whole text, kind, today's name
 MAX_CHOICES = 5
 
 
@@ -162,6 +163,18 @@ class CommuneFinder:
             for f in c.former:
                 aliases.append(_Alias(fold(f.name), fold(f.kind), c, f))
         self.aliases = aliases
+        self._names = [a.folded for a in aliases]
+
+    def _shortlist(self, phrases: list[str]) -> list[_Alias]:
+        """The aliases some phrase comes near enough to for a score of POSSIBLE: the bonuses below add at most
+        MAX_BONUS to a phrase's similarity, so an alias no phrase reaches POSSIBLE - MAX_BONUS with cannot
+        be offered. rapidfuzz compares each phrase with every name in C; the few left are scored in full."""
+        hits: set[int] = set()
+        for phrase in phrases:
+            for _, _, i in process.extract(phrase, self._names, scorer=fuzz.ratio, limit=None,
+                                           score_cutoff=POSSIBLE - MAX_BONUS):
+                hits.add(i)
+        return [self.aliases[i] for i in sorted(hits)]
 
     def find(self, text: str) -> Found:
         folded = _PROVINCE.sub(" ", fold(text))
@@ -195,7 +208,7 @@ class CommuneFinder:
             return Found("none")
         best: dict[tuple[str, str], Candidate] = {}  # (commune code, via label) -> best candidate
         whole = " ".join(clean)
-        for alias in self.aliases:
+        for alias in self._shortlist([p for p, _ in windows]):
             score = 0.0
             for phrase, marked in windows:
                 s = fuzz.ratio(phrase, alias.folded)
