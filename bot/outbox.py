@@ -391,8 +391,7 @@ class OutboxWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._starved = False  # the worker waits for a free slot (not for due messages)
         self.sent = 0
         # Where outcomes go: a group-commit recorder (the pipeline) or one transaction per send.
         self.recorder: Callable[[dict[str, Any], SendResult, dt.datetime], None] | None = None
@@ -412,7 +411,13 @@ class OutboxWorker:
         try:
             await self._send(msg)
         finally:
-            self._slots.release()
+            self._slot_freed()
+
+    def _slot_freed(self) -> None:
+        """A send is over. The worker needs waking only if it was waiting for a slot: a message that becomes
+        due (the next one of the chat) is announced by whoever records the outcome."""
+        self._slots.release()
+        if self._starved:
             self._wake.set()
 
     async def run(self) -> None:
@@ -431,10 +436,9 @@ class OutboxWorker:
                 task = asyncio.create_task(self._send(msg))
                 self._tasks.add(task)
                 task.add_done_callback(self._done)
-            if not self._tasks:
-                self._idle.set()
             if batch and len(batch) == free:
                 continue  # more may be waiting
+            self._starved = free == 0
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=1.0)
@@ -443,15 +447,13 @@ class OutboxWorker:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
-        self._slots.release()
-        self._wake.set()
+        self._slot_freed()
         if task.cancelled():
             return
         if task.exception():
             log.error("outbox send task crashed", exc_info=task.exception())
 
     async def _send(self, msg: dict[str, Any]) -> None:
-        self._idle.clear()
         adapter = self.adapters[msg["channel"]]
         claimed = time.monotonic()
         async with self.limiter.sending(msg["channel"], self.limits(msg)):
@@ -459,6 +461,7 @@ class OutboxWorker:
                 # waited long for a rate window or a 429 pause: the lease may run out mid-send and another
                 # instance would send it too; hand it back instead.
                 await self.db.run(release, msg["id"], self.clock())
+                self._wake.set()
                 return
             try:
                 result = await adapter.send(msg["chat_id"], msg["payload"])
@@ -476,6 +479,7 @@ class OutboxWorker:
             self.recorder(msg, result, self.clock())
         else:
             await self.db.run(record_outcome, msg["id"], result, self.clock(), self.max_age, self.services)
+            self._wake.set()  # the chat's next message may be due now
 
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait until nothing is being sent (used on shutdown and by the terminal chat)."""
