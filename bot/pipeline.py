@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
+LINGER = 0.004  # seconds a transaction waits for company under load
+LINGER_AFTER = 0.05  # "under load": the previous transaction ended less than this ago
 
 
 @dataclass
@@ -129,9 +132,11 @@ def claim_created(session: Session, rows: list[OutboxMessage], channels: list[st
 
 
 class Pipeline:
-    def __init__(self, app: "App", max_batch: int = MAX_BATCH):
+    def __init__(self, app: "App", max_batch: int = MAX_BATCH, linger: float = LINGER):
         self.app = app
         self.max_batch = max_batch
+        self.linger = linger
+        self._last_end = 0.0
         self._ingests: list[_Ingest] = []
         self._records: list[_Record] = []
         self._wake = asyncio.Event()
@@ -160,7 +165,14 @@ class Pipeline:
             await self._wake.wait()
             self._wake.clear()
             while self._ingests or self._records:
+                # Under load (the last transaction ended a moment ago), wait a little for more to arrive: a
+                # transaction costs about as much as processing several updates, and the event loop needs the
+                # GIL meanwhile. A lone message after a quiet spell goes at once.
+                busy = time.monotonic() - self._last_end < LINGER_AFTER
+                if busy and len(self._ingests) + len(self._records) < self.max_batch // 4:
+                    await asyncio.sleep(self.linger)
                 await self._flush_once()
+                self._last_end = time.monotonic()
             self._idle.set()
 
     async def _flush_once(self) -> None:
