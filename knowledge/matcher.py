@@ -129,7 +129,7 @@ class Matcher:
         n = max(len(self.docs_of), 1)
         self.idf: dict[str, float] = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self.max_idf = math.log((n + 1) / 0.5)
-        self.postings: dict[str, tuple[str, ...]] = {w: tuple(ids) for w, ids in postings.items()}
+        self.postings: dict[str, tuple[str, ...]] = {w: tuple(sorted(ids)) for w, ids in postings.items()}
         self.vocabulary: list[str] = sorted(w for w in postings if len(w) >= 3 and not w.isdigit())
         for docs in self.docs_of.values():
             for d in docs:
@@ -166,7 +166,7 @@ class Matcher:
         return self.idf.get(word, self.max_idf)
 
     def _length(self, words: Iterable[str]) -> float:
-        return math.sqrt(sum(self._weight(w) ** 2 for w in words)) or 1.0
+        return math.sqrt(sum(self._weight(w) ** 2 for w in sorted(words))) or 1.0
 
     def _correct(self, word: str) -> tuple[str, float]:
         """Known word, or the closest known word for a typo (with a confidence factor)."""
@@ -190,19 +190,22 @@ class Matcher:
             trust[c] = min(trust.get(c, 1.0), f)
         q_words = tuple(words)
         q_set = frozenset(q_words)
+        # Iterated in a fixed order: float sums and ties must not depend on the process's hash seed (the same
+        # question would get another answer after a restart).
+        q_uniq = tuple(sorted(q_set))
         q_pairs = _pairs(q_words)
         q_text = " ".join(q_words)
-        q_numbers = {w for w in q_set if w.isdigit()}
+        q_numbers = {w for w in q_uniq if w.isdigit()}
         q_criterion = _criterion_number(q_words) if q_numbers else None
         q_anchors = [a for a in ANCHORS if _contains(q_words, a)]
         # Word pairs no paraphrase of the whole base contains: "kết hôn" folds to two known syllables
         # ("kết" of "kết quả", "hơn"), but the pair is foreign to this subject.
         novelty = (len([p for p in q_pairs if p not in self.known_pairs]) / len(q_pairs)) if q_pairs else 0.0
         prm = self.params
-        q_weight = {w: self._weight(w) * trust[w] for w in q_set}
+        q_weight = {w: self._weight(w) * trust[w] for w in q_uniq}
         total = sum(q_weight.values())
         q_len = math.sqrt(sum(v * v for v in q_weight.values())) or 1.0
-        information = sum(q_weight[w] for w in q_set if not any(w in a for a in q_anchors))
+        information = sum(q_weight[w] for w in q_uniq if not any(w in a for a in q_anchors))
         information += prm.anchor_information * len(q_anchors)
         vague = prm.vague if information < prm.min_information else 1.0
 
@@ -216,7 +219,7 @@ class Matcher:
         # still count fully when the shortlisted candidates are scored).
         acc: dict[str, float] = defaultdict(float)
         visited = 0
-        for w in sorted(q_set, key=lambda x: len(self.postings.get(x, ())), reverse=False):
+        for w in sorted(q_uniq, key=lambda x: len(self.postings.get(x, ()))):
             ids = self.postings.get(w, ())
             if visited and visited + len(ids) > POSTINGS_BUDGET:
                 break
@@ -239,7 +242,7 @@ class Matcher:
         shortlist = list(dict.fromkeys(by_overlap + by_density))
 
         # Per-word products for the cosine, computed once per question.
-        q_idf = {w: q_weight[w] * self._weight(w) for w in q_set}
+        q_idf = {w: q_weight[w] * self._weight(w) for w in q_uniq}
         # Three signals and the penalties first; fuzzy last, and only where it can still change the top `limit`.
         common = (1.0 - prm.novelty * novelty) * vague
         partial: list[tuple[float, float, str, float, float, float, float, list[str]]] = []
@@ -257,7 +260,7 @@ class Matcher:
                 inv_norms = self.inv_norms_of[entry_id]
             if not docs:
                 continue
-            shared = [w for w in q_set if w in vocab]
+            shared = [w for w in q_uniq if w in vocab]
             coverage = sum(q_weight[w] for w in shared) / total
             dots = [0.0] * len(docs)
             for w in shared:  # dot products only with the paraphrases that contain the word
@@ -267,7 +270,7 @@ class Matcher:
             cosine = max(map(mul, dots, inv_norms)) / q_len
             phrase = len(q_pairs & pairs) / len(q_pairs) if q_pairs else coverage
             mult = common
-            for n in q_numbers - vocab:
+            for n in sorted(q_numbers - vocab):
                 mult *= prm.year_mismatch if len(n) == 4 else prm.number_mismatch
             for a in q_anchors:
                 if not set(a) <= vocab:
