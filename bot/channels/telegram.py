@@ -536,8 +536,8 @@ class TelegramChannel(ChannelAdapter):
     async def _send_text(self, kwargs: dict[str, Any]) -> str:
         """sendMessage on the hot path of every answer: the body encoded once, posted through PTB's request
         layer (same HTTP client, same error classes: RetryAfter, Forbidden, BadRequest …), and only the message
-        id read back. `Bot.send_message` would convert each parameter to PTB objects and back and build a full
-        `Message` from the reply: measured with bench.load, that was 15% of the bot's CPU per answer."""
+        id read back. `Bot.send_message` would convert each parameter on its own, encode the whole again and
+        build a full `Message` from the reply, none of which the outbox needs."""
         body = json.dumps(kwargs, ensure_ascii=False, separators=(",", ":")).encode()
         result = await self.bot.request.post(f"{self.bot.base_url}/sendMessage", request_data=JsonBody(body))
         return str(result["message_id"])  # type: ignore[index,call-overload]
