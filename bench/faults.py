@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import random
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Callable
 
 import aiohttp
 
@@ -74,37 +75,51 @@ async def deliver(http: aiohttp.ClientSession, bots: list[BotProcess], update: d
     return False
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+@contextlib.asynccontextmanager
+async def _cluster(args: argparse.Namespace, env: dict[str, str]) -> AsyncIterator[tuple[FakeTelegram, list[BotProcess], str]]:
+    """A faulty fake Bot API and two ready instances on a fresh PostgreSQL database; all gone afterwards."""
     fake = FakeTelegram(seed=args.seed)
     await fake.start()
     fake.fault_rate = args.fault_rate
     fake.fault_kinds = [("429", 1.0), ("500", 0.0), ("timeout", 1.5)]
     db_url, drop = _pg_database()
     work = Path(tempfile.mkdtemp(prefix="ntm-faults-"))
-    env = {"TELEGRAM_READ_TIMEOUT": "1.0", "LOG_LEVEL": "WARNING"}
+    env = {"TELEGRAM_READ_TIMEOUT": "1.0", "LOG_LEVEL": "WARNING", **env}
     bots = [BotProcess(work / f"i{n}", fake_base_url=fake.base_url, token=fake.token, database_url=db_url, kb_dir=None,
                        name=f"i{n}", env=env) for n in (1, 2)]
-    scenario = SCENARIOS[args.scenario](fake, random.Random(args.seed))
-    expected: collections.Counter[str] = collections.Counter()
-    acked = 0
-    started = time.monotonic()
     try:
         for b in bots:
             b.start()
         await asyncio.gather(*(b.wait_ready(60) for b in bots))
+        yield fake, bots, db_url
+    finally:
+        for b in bots:
+            b.stop_now()
+        await fake.stop()
+        drop()
+
+
+async def _chaos(bots: list[BotProcess], far_enough: Callable[[], bool], killed: asyncio.Event) -> None:
+    """SIGKILL instance 1 once the run is far enough along, restart it 2 s later, wait until it is ready."""
+    while not far_enough():
+        await asyncio.sleep(0.05)
+    bots[0].kill()
+    await bots[0].wait_exit(10)
+    killed.set()
+    await asyncio.sleep(2)
+    bots[0].start()
+    await bots[0].wait_ready(60)
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    expected: collections.Counter[str] = collections.Counter()
+    acked = 0
+    started = time.monotonic()
+    async with _cluster(args, {}) as (fake, bots, _db_url):
+        scenario = SCENARIOS[args.scenario](fake, random.Random(args.seed))
         total = args.chats * args.messages
         sent_so_far = 0
         killed = asyncio.Event()
-
-        async def chaos() -> None:
-            while sent_so_far < total * 0.4:
-                await asyncio.sleep(0.05)
-            bots[0].kill()
-            await bots[0].wait_exit(10)
-            killed.set()
-            await asyncio.sleep(2)
-            bots[0].start()
-            await bots[0].wait_ready(60)
 
         async def citizen(http: aiohttp.ClientSession, chat: int) -> None:
             nonlocal acked, sent_so_far
@@ -118,7 +133,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(random.uniform(1.2, 2.0))
 
         async with aiohttp.ClientSession() as http:
-            chaos_task = asyncio.create_task(chaos())
+            chaos_task = asyncio.create_task(_chaos(bots, lambda: sent_so_far >= total * 0.4, killed))
             await asyncio.gather(*(citizen(http, 3_000_000 + c) for c in range(args.chats)))
             await chaos_task
         # wait for the outbox to catch up (retries back off up to minutes in the worst case)
@@ -138,11 +153,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "faults": dict(fake.faults_injected), "api_calls": len(fake.calls), "seconds": time.monotonic() - started,
             "killed": killed.is_set(),
         }
-    finally:
-        for b in bots:
-            b.stop_now()
-        await fake.stop()
-        drop()
 
 
 # ------------------------------------------------------------------ tickets: 1,000 reports and answers
@@ -165,18 +175,9 @@ async def run_tickets(args: argparse.Namespace) -> dict[str, Any]:
 
     from tests.tickets_helpers import inbox_of, plain
 
-    fake = FakeTelegram(seed=args.seed)
-    await fake.start()
-    fake.fault_rate = args.fault_rate
-    fake.fault_kinds = [("429", 1.0), ("500", 0.0), ("timeout", 1.5)]
-    db_url, drop = _pg_database()
-    work = Path(tempfile.mkdtemp(prefix="ntm-faults-"))
     # Production pacing (30 msg/s overall, 1 msg/s per citizen) except the staff group: Telegram allows 20 messages
     # a minute there, so 1,000 cards alone would take 50 minutes; the fake group takes them as fast as they come.
-    env = {"TELEGRAM_READ_TIMEOUT": "1.0", "LOG_LEVEL": "WARNING", "STAFF_CHAT_ID": str(STAFF_CHAT),
-           "STAFF_USER_IDS": str(OFFICER), "TELEGRAM_GROUP_PER_MINUTE": "100000"}
-    bots = [BotProcess(work / f"i{n}", fake_base_url=fake.base_url, token=fake.token, database_url=db_url, kb_dir=None,
-                       name=f"i{n}", env=env) for n in (1, 2)]
+    env = {"STAFF_CHAT_ID": str(STAFF_CHAT), "STAFF_USER_IDS": str(OFFICER), "TELEGRAM_GROUP_PER_MINUTE": "100000"}
     code_re = re.compile(r"PA-\d{6}")
     expected: collections.Counter[tuple[str, str]] = collections.Counter()  # (chat, needle) -> replies due
     confirmed: list[str] = []  # tags of reports whose "gửi" was acknowledged
@@ -184,31 +185,18 @@ async def run_tickets(args: argparse.Namespace) -> dict[str, Any]:
     done = 0
     started = time.monotonic()
 
-    async def wait_reply(chat: str, needle: str, seen: int, timeout: float) -> tuple[Any, int]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            msgs = inbox_of(fake, chat)
-            for i in range(seen, len(msgs)):
-                if needle.lower() in plain(msgs[i].text).lower():
-                    return msgs[i], i + 1
-            await asyncio.sleep(0.1)
-        return None, seen
-
-    try:
-        for b in bots:
-            b.start()
-        await asyncio.gather(*(b.wait_ready(60) for b in bots))
+    async with _cluster(args, env) as (fake, bots, db_url):
         killed = asyncio.Event()
 
-        async def chaos() -> None:
-            while done < args.reports * 0.4:
-                await asyncio.sleep(0.05)
-            bots[0].kill()
-            await bots[0].wait_exit(10)
-            killed.set()
-            await asyncio.sleep(2)
-            bots[0].start()
-            await bots[0].wait_ready(60)
+        async def wait_reply(chat: str, needle: str, seen: int, timeout: float) -> tuple[Any, int]:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                msgs = inbox_of(fake, chat)
+                for i in range(seen, len(msgs)):
+                    if needle.lower() in plain(msgs[i].text).lower():
+                        return msgs[i], i + 1
+                await asyncio.sleep(0.1)
+            return None, seen
 
         async def citizen(http: aiohttp.ClientSession, chat: int, reports: int) -> None:
             nonlocal done
@@ -243,7 +231,7 @@ async def run_tickets(args: argparse.Namespace) -> dict[str, Any]:
 
         per = [args.reports // args.citizens + (1 if c < args.reports % args.citizens else 0) for c in range(args.citizens)]
         async with aiohttp.ClientSession() as http:
-            chaos_task = asyncio.create_task(chaos())
+            chaos_task = asyncio.create_task(_chaos(bots, lambda: done >= args.reports * 0.4, killed))
             await asyncio.gather(*(citizen(http, 4_000_000 + c, n) for c, n in enumerate(per) if n))
             if killed.is_set():
                 await asyncio.wait_for(chaos_task, 120)  # the restarted instance is up again
@@ -291,11 +279,6 @@ async def run_tickets(args: argparse.Namespace) -> dict[str, Any]:
             "faults": dict(fake.faults_injected), "api_calls": len(fake.calls), "seconds": time.monotonic() - started,
             "killed": killed.is_set(), "conversation_seconds": citizens_done - started, "staff_caught_up": staff_caught_up,
         }
-    finally:
-        for b in bots:
-            b.stop_now()
-        await fake.stop()
-        drop()
 
 
 def main() -> int:
