@@ -93,12 +93,7 @@ def ingest_many(session: Session, inbounds: list[Inbound]) -> list[bool]:
         return []
     now = _now(session)
     rows = [_event_row(i, now) for i in inbounds]
-    t = InboundEvent.__table__
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing(
-        index_elements=["channel", "event_key"]
-    )
-    new = {(r.channel, r.event_key) for r in session.execute(ins.returning(t.c.channel, t.c.event_key), rows)}
+    new = {(r.channel, r.event_key) for r in session.execute(_INGEST[session.get_bind().dialect.name], rows)}
     out = []
     for r in rows:
         key = (r["channel"], r["event_key"])
@@ -157,16 +152,13 @@ def process_chats(session: Session, keys: list[str], services: Services,
     keys = sorted(set(keys))  # the same lock order in every instance: no deadlock
     for key in keys:
         lock_chat(session, key)
-    ie = InboundEvent.__table__
     events: list[Any] = []
     chats: dict[tuple[str, str], Chat] = {}
     for part in _chunks(keys, 500):
         # Plain rows, not ORM objects: the events are only read here, and marked done below in one UPDATE.
-        events += session.execute(
-            sa.select(ie.c.id, ie.c.payload).where(ie.c.chat_key.in_(part), ie.c.status == "pending")
-        ).all()
+        events += session.execute(_PENDING_EVENTS, {"keys": part}).all()
         ids = [k.split(":", 1)[1] for k in part]
-        for chat in session.exec(select(Chat).where(Chat.chat_id.in_(ids))):
+        for chat in session.execute(_CHATS, {"ids": ids}).scalars():
             chats[(chat.channel, chat.chat_id)] = chat
     events.sort(key=lambda e: e.id)
     inbounds = [Inbound.from_dict(e.payload or {}) for e in events]
@@ -189,9 +181,23 @@ def process_chats(session: Session, keys: list[str], services: Services,
         route(ctx)
         _queue_replies(session, inbound, ctx, chat, now, created)
     for part in _chunks([e.id for e in events], 500):
-        session.execute(sa.update(ie).where(ie.c.id.in_(part))
-                        .values(status="done", attempts=ie.c.attempts + 1, processed_at=now))
+        session.execute(_EVENTS_DONE, {"ids": part, "now": now})
     return len(events)
+
+
+# The hot path's statements, built once: building a statement (and its cache key) costs about as much as
+# running it on SQLite.
+_ie = InboundEvent.__table__
+_INGEST = {
+    name: insert(_ie).on_conflict_do_nothing(index_elements=["channel", "event_key"]).returning(_ie.c.channel, _ie.c.event_key)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_PENDING_EVENTS = sa.select(_ie.c.id, _ie.c.payload).where(
+    _ie.c.chat_key.in_(sa.bindparam("keys", expanding=True)), _ie.c.status == "pending")
+_CHATS = select(Chat).where(Chat.chat_id.in_(sa.bindparam("ids", expanding=True)))
+_EVENTS_DONE = sa.update(_ie).where(_ie.c.id.in_(sa.bindparam("ids", expanding=True))).values(
+    status="done", attempts=_ie.c.attempts + 1, processed_at=sa.bindparam("now"))
+_MAX_OUTBOX_ID = sa.select(sa.func.max(OutboxMessage.__table__.c.id))
 
 
 def _chunks(items: list[str], n: int) -> list[list[str]]:
@@ -350,13 +356,37 @@ def deliver(session: Session, reply: Reply, default: Chat | None = None, now: An
 
 def _outbox(session: Session, channel: str, chat_id: str, key: str, reply: Reply, payload: dict[str, Any], now: Any) -> OutboxMessage:
     session.info["outbox_new"] = session.info.get("outbox_new", 0) + 1  # the pipeline reads it
-    row = new_row(OutboxMessage, {
+    values = {
         "channel": channel, "chat_id": chat_id, "chat_key": key, "kind": reply.kind,
         "priority": PRIORITY.get(reply.kind, 0), "payload": payload, "ref": reply.ref, "created_at": now,
         "next_attempt_at": now,
-    })
+    }
+    row_id = _next_outbox_id(session)
+    if row_id is not None:
+        values["id"] = row_id
+    row = new_row(OutboxMessage, values)
     session.add(row)
     return row
+
+
+def _next_outbox_id(session: Session) -> int | None:
+    """On SQLite, the key of a new outbox row, so that a transaction's replies go in one INSERT: the ORM
+    inserts rows whose key the database generates one statement each there (it cannot match RETURNING rows
+    to objects on SQLite). Taking max + 1 is safe: SQLite has one writer, and a transaction that read before
+    another one committed cannot write (it fails and is retried), so no key is taken twice. None elsewhere
+    (PostgreSQL's sequence and batched RETURNING do this already)."""
+    nxt = session.info.get("outbox_next_id")
+    if nxt is None:
+        if session.get_bind().dialect.name != "sqlite":
+            nxt = 0
+        else:
+            with session.no_autoflush:  # every outbox row of this session gets its key here: none is pending
+                nxt = (session.execute(_MAX_OUTBOX_ID).scalar() or 0) + 1
+    if not nxt:
+        session.info["outbox_next_id"] = 0
+        return None
+    session.info["outbox_next_id"] = nxt + 1
+    return nxt
 
 
 def _now(session: Session) -> Any:

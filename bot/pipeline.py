@@ -92,11 +92,8 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
     claimed = claim_created(session, created, channels, services.clock(), lease) if created else []
     more = session.info.get("outbox_new", 0) > len(claimed)  # split answers, other channels, hooks' messages
     if not more and records:  # a finished send lets the next message of its chat go
-        o = OutboxMessage.__table__
         keys = list({r.chat_key for r in records if r.chat_key} | {row.chat_key for row in loaded})
-        more = session.execute(
-            sa.select(o.c.id).where(o.c.chat_key.in_(keys), o.c.status == "pending").limit(1)
-        ).first() is not None
+        more = session.execute(_ANY_PENDING, {"keys": keys}).first() is not None
     del loaded
     return BatchResult(inserted, claimed, unprocessed, processed, more)
 
@@ -108,27 +105,27 @@ def claim_created(session: Session, rows: list[OutboxMessage], channels: list[st
     mine = [r for r in rows if r.channel in channels and r.status == "pending" and r.next_attempt_at <= now]
     if not mine:
         return []
-    o = OutboxMessage.__table__
-    keys = list({r.chat_key for r in mine})
-    first = dict(
-        session.execute(
-            sa.select(o.c.chat_key, sa.func.min(o.c.id))
-            .where(o.c.chat_key.in_(keys), o.c.status.in_(("pending", "sending")))
-            .group_by(o.c.chat_key)
-        ).all()
-    )
+    first = dict(session.execute(_FIRST_UNSENT, {"keys": list({r.chat_key for r in mine})}).all())
     chosen = [r for r in mine if first.get(r.chat_key) == r.id]
     if not chosen:
         return []
-    session.execute(
-        sa.update(o).where(o.c.id.in_([r.id for r in chosen]), o.c.status == "pending")
-        .values(status="sending", lease_until=now + lease)
-    )
+    session.execute(_CLAIM, {"ids": [r.id for r in chosen], "until": now + lease})
     return [
         {"id": r.id, "channel": r.channel, "chat_id": r.chat_id, "chat_key": r.chat_key, "kind": r.kind, "priority": r.priority,
          "payload": r.payload, "attempts": r.attempts, "created_at": r.created_at}
         for r in sorted(chosen, key=lambda r: (r.priority, r.id))
     ]
+
+
+_o = OutboxMessage.__table__
+_FIRST_UNSENT = (  # built once (see core._INGEST)
+    sa.select(_o.c.chat_key, sa.func.min(_o.c.id))
+    .where(_o.c.chat_key.in_(sa.bindparam("keys", expanding=True)), _o.c.status.in_(("pending", "sending")))
+    .group_by(_o.c.chat_key)
+)
+_CLAIM = sa.update(_o).where(_o.c.id.in_(sa.bindparam("ids", expanding=True)), _o.c.status == "pending").values(
+    status="sending", lease_until=sa.bindparam("until"))
+_ANY_PENDING = sa.select(_o.c.id).where(_o.c.chat_key.in_(sa.bindparam("keys", expanding=True)), _o.c.status == "pending").limit(1)
 
 
 class Pipeline:

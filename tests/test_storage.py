@@ -65,3 +65,49 @@ def test_new_row_is_stored_like_a_constructed_one(tmp_path):
         assert {c: getattr(a, c) for c in cols} == {c: getattr(b, c) for c in cols}
         assert a.status == "pending" and a.attempts == 0 and a.chat_key == "telegram:7#1" and a.kind == "reply"
     db.dispose()
+
+
+def test_a_transactions_replies_go_in_one_insert_on_sqlite(tmp_path):
+    """On SQLite the outbox keys are taken in the transaction (max + 1), so a transaction's replies are one
+    INSERT; keys stay unique across transactions, after a rolled-back savepoint and after another writer's row."""
+    from sqlalchemy import event
+    from sqlmodel import Session, select
+
+    from bot import core
+    from bot.messages import Reply
+    from bot.storage.models import OutboxMessage
+
+    db = Database(f"sqlite:///{tmp_path / 'o.sqlite3'}")
+    db.migrate()
+    inserts: list[object] = []
+    event.listen(db.engine, "before_cursor_execute",
+                 lambda conn, cur, stmt, params, ctx, many: inserts.append(params) if stmt.startswith("INSERT INTO outbox") else None)
+
+    def queue(session, chats):
+        return [r.id for c in chats for r in core.deliver(session, Reply(f"Chào {c}", channel="telegram", chat_id=str(c)))]
+
+    first = db.call(queue, [1, 2, 3])
+    assert len(inserts) == 1 and len(inserts[0]) == 3 and first == [1, 2, 3]
+
+    def with_rollback(session):
+        sp = session.begin_nested()
+        core.deliver(session, Reply("bỏ", channel="telegram", chat_id="4"))
+        session.flush()
+        sp.rollback()
+        return queue(session, [5])
+
+    kept = db.call(with_rollback)
+    with Session(db.engine) as s:  # another writer (a CLI command) adds a row the ordinary way
+        other = OutboxMessage(channel="telegram", chat_id="9", chat_key="telegram:9", payload={"text": "khác"})
+        s.add(other)
+        s.commit()
+        other_id = other.id
+    later = db.call(queue, [6, 7])
+    ids = first + kept + [other_id] + later
+    assert len(set(ids)) == len(ids) == 7 and later[0] > other_id
+    with Session(db.engine) as s:
+        texts = {r.chat_id: r.payload["text"] for r in s.exec(select(OutboxMessage))}
+        raw = s.connection().exec_driver_sql("SELECT payload FROM outbox WHERE chat_id = '1'").scalar()
+    assert '"text":"Chào 1"' in raw  # stored as written, not as \u escapes
+    assert texts == {"1": "Chào 1", "2": "Chào 2", "3": "Chào 3", "5": "Chào 5", "9": "khác", "6": "Chào 6", "7": "Chào 7"}
+    db.dispose()
