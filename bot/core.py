@@ -198,6 +198,7 @@ _CHATS = select(Chat).where(Chat.chat_id.in_(sa.bindparam("ids", expanding=True)
 _EVENTS_DONE = sa.update(_ie).where(_ie.c.id.in_(sa.bindparam("ids", expanding=True))).values(
     status="done", attempts=_ie.c.attempts + 1, processed_at=sa.bindparam("now"))
 _MAX_OUTBOX_ID = sa.select(sa.func.max(OutboxMessage.__table__.c.id))
+_LOCK_OUTBOX = sa.text("UPDATE outbox SET id = id WHERE 0")
 
 
 def _chunks(items: list[str], n: int) -> list[list[str]]:
@@ -372,20 +373,22 @@ def _outbox(session: Session, channel: str, chat_id: str, key: str, reply: Reply
 def _next_outbox_id(session: Session) -> int | None:
     """On SQLite, the key of a new outbox row, so that a transaction's replies go in one INSERT: the ORM
     inserts rows whose key the database generates one statement each there (it cannot match RETURNING rows
-    to objects on SQLite). Taking max + 1 is safe: SQLite has one writer, and a transaction that read before
-    another one committed cannot write (it fails and is retried), so no key is taken twice. None elsewhere
-    (PostgreSQL's sequence and batched RETURNING do this already)."""
-    nxt = session.info.get("outbox_next_id")
-    if nxt is None:
-        if session.get_bind().dialect.name != "sqlite":
-            nxt = 0
-        else:
-            with session.no_autoflush:  # every outbox row of this session gets its key here: none is pending
-                nxt = (session.execute(_MAX_OUTBOX_ID).scalar() or 0) + 1
-    if not nxt:
-        session.info["outbox_next_id"] = 0
+    to objects on SQLite). None elsewhere (PostgreSQL's sequence and batched RETURNING do this already).
+
+    The largest key is read once per transaction, after taking SQLite's write lock (a no-op UPDATE: the
+    driver runs a plain SELECT outside the transaction), so no other writer can add a row until we commit."""
+    if session.get_bind().dialect.name != "sqlite":
         return None
-    session.info["outbox_next_id"] = nxt + 1
+    tx = session.get_transaction()
+    held = session.info.get("outbox_next_id")
+    if held is not None and tx is not None and held[0] is tx:
+        nxt = held[1]
+    else:
+        with session.no_autoflush:  # every outbox row of this transaction gets its key here: none is pending
+            session.execute(_LOCK_OUTBOX)
+            tx = session.get_transaction()
+            nxt = (session.execute(_MAX_OUTBOX_ID).scalar() or 0) + 1
+    session.info["outbox_next_id"] = (tx, nxt + 1)
     return nxt
 
 

@@ -105,9 +105,20 @@ def test_a_transactions_replies_go_in_one_insert_on_sqlite(tmp_path):
     later = db.call(queue, [6, 7])
     ids = first + kept + [other_id] + later
     assert len(set(ids)) == len(ids) == 7 and later[0] > other_id
+
+    # One session, two transactions, another writer in between; and a reply queued before any write.
+    with Session(db.engine) as s, Session(db.engine) as w:
+        a = queue(s, [10])
+        s.commit()
+        w.add(OutboxMessage(channel="telegram", chat_id="11", chat_key="telegram:11", payload={"text": "khác"}))
+        w.commit()
+        b = queue(s, [12])
+        s.commit()
+    assert b[0] > a[0] + 1
     with Session(db.engine) as s:
         texts = {r.chat_id: r.payload["text"] for r in s.exec(select(OutboxMessage))}
         raw = s.connection().exec_driver_sql("SELECT payload FROM outbox WHERE chat_id = '1'").scalar()
     assert '"text":"Chào 1"' in raw  # stored as written, not as \u escapes
-    assert texts == {"1": "Chào 1", "2": "Chào 2", "3": "Chào 3", "5": "Chào 5", "9": "khác", "6": "Chào 6", "7": "Chào 7"}
+    assert texts == {"1": "Chào 1", "2": "Chào 2", "3": "Chào 3", "5": "Chào 5", "9": "khác", "6": "Chào 6", "7": "Chào 7",
+                     "10": "Chào 10", "11": "khác", "12": "Chào 12"}
     db.dispose()
