@@ -128,7 +128,7 @@ class App:
         logs.install_record_factory()
         logs.add_secret(settings.telegram_bot_token)
         logs.add_secret(settings.telegram_webhook_secret)
-        self.db = db or Database(settings.effective_database_url)
+        self.db = db or Database(settings.effective_database_url, take_turns=True)
         self.kb = kb or load_kb(settings)
         self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock)
         self.adapters: dict[str, ChannelAdapter] = {}

@@ -1,9 +1,10 @@
-"""Several real instances (`ntm-bot run`, separate processes, webhook mode) on one PostgreSQL database,
-and SIGTERM during a burst: every update acknowledged with 200 is answered, once."""
+"""Several real instances (`ntm-bot run`, separate processes, webhook mode) on one PostgreSQL database or
+one SQLite file, and SIGTERM during a burst: every update acknowledged with 200 is answered, once."""
 from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import random
 import textwrap
 
@@ -41,14 +42,22 @@ def own_pg(pg_url):
     drop()
 
 
-async def test_two_instances_share_one_postgres(own_pg, tmp_path, fake_tg):
-    pg_url = own_pg
+@pytest.fixture(params=["postgres", "sqlite"])
+def shared_db(request, tmp_path):
+    """One database for two instances: PostgreSQL, or one SQLite file (the instances take turns on it)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    return request.getfixturevalue("own_pg")
+
+
+async def test_two_instances_share_one_database(shared_db, tmp_path, fake_tg):
+    db_url = shared_db
     (tmp_path / "probe_job.py").write_text(PROBE_JOB)
-    bots = [_bot(tmp_path, fake_tg, pg_url, f"i{n}", preload=("probe_job",), pythonpath=(str(tmp_path),))
+    bots = [_bot(tmp_path, fake_tg, db_url, f"i{n}", preload=("probe_job",), pythonpath=(str(tmp_path),))
             for n in (1, 2)]
     try:
         for b in bots:
-            b.start()  # both migrate at once: the advisory lock serialises them
+            b.start()  # both migrate at once: PostgreSQL's advisory lock (SQLite: the turns) serialises them
         await asyncio.gather(*(b.wait_ready() for b in bots))
         async with aiohttp.ClientSession() as http:
             # the same update POSTed to both instances at once: stored once, answered once
@@ -90,13 +99,14 @@ async def test_two_instances_share_one_postgres(own_pg, tmp_path, fake_tg):
 
         # the probe job (every second; the scheduler ticks every 5 s) ran once per occurrence
         await asyncio.sleep(6)
-        engine = sa.create_engine(pg_url)
+        engine = sa.create_engine(db_url)
         with engine.connect() as c:
             runs = c.execute(sa.text("SELECT at, actor FROM audit_log WHERE action = 'probe' ORDER BY at")).all()
             events = c.execute(sa.text("SELECT count(*), count(DISTINCT event_key) FROM inbound_event")).one()
         engine.dispose()
         assert len(runs) >= 2
-        gaps = [(b.at - a.at).total_seconds() for a, b in zip(runs, runs[1:])]
+        ats = [r.at if isinstance(r.at, dt.datetime) else dt.datetime.fromisoformat(r.at) for r in runs]  # SQLite: text
+        gaps = [(b - a).total_seconds() for a, b in zip(ats, ats[1:])]
         assert min(gaps) >= 0.9, gaps  # never two runs of one occurrence
         assert events[0] == events[1] == 1 + len(chats) * 3
     finally:

@@ -122,3 +122,39 @@ def test_a_transactions_replies_go_in_one_insert_on_sqlite(tmp_path):
     assert texts == {"1": "Chào 1", "2": "Chào 2", "3": "Chào 3", "5": "Chào 5", "9": "khác", "6": "Chào 6", "7": "Chào 7",
                      "10": "Chào 10", "11": "khác", "12": "Chào 12"}
     db.dispose()
+
+
+def test_bot_instances_on_one_sqlite_file_take_turns(tmp_path):
+    """Two bot processes on one SQLite file: a transaction waits for the other instance's to end, then sees
+    its rows (without turns it would read around it, and a write would poll SQLite's busy lock)."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'turns.sqlite3'}"
+    db = Database(url, take_turns=True)
+    db.call(lambda s: s.execute(sa.text("CREATE TABLE turn (x TEXT)")))
+    other = textwrap.dedent(f"""
+        import time
+        import sqlalchemy as sa
+        from bot.storage.db import Database
+
+        def slow(session):
+            session.execute(sa.text("INSERT INTO turn VALUES ('a')"))
+            print("holding", flush=True)
+            time.sleep(0.5)
+            session.execute(sa.text("INSERT INTO turn VALUES ('b')"))
+
+        Database({url!r}, take_turns=True).call(slow)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", other], stdout=subprocess.PIPE, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert proc.stdout.readline().strip() == b"holding"
+        seen = db.call(lambda s: sorted(x for (x,) in s.execute(sa.text("SELECT x FROM turn"))))
+        assert seen == ["a", "b"]
+    finally:
+        assert proc.wait(10) == 0
+        db.dispose()
