@@ -1,6 +1,6 @@
 """Load: N simulated citizens chatting with the bot through its real webhook server and real Bot API client.
 
-    python -m bench.load [--citizens 600] [--messages 8] [--only sqlite,pg1,pg2,aiogram,ptb]
+    python -m bench.load [--citizens 600] [--messages 8] [--only sqlite,sqlite2,pg1,pg2,aiogram,ptb]
 
 Each citizen sends a question (POST /telegram/webhook, as Telegram would), waits for the answer to reach
 the local fake Bot API, thinks 1–1.5 s (Telegram allows ~1 message/s per chat), and asks the next one.
@@ -8,8 +8,9 @@ The bot runs as separate process(es) (`ntm-bot run`, webhook mode); this process
 fake Bot API. Latency = from the POST to the fake API receiving the reply. Everything is on 127.0.0.1, the
 number of requests is bounded, and the run stops by itself.
 
-Scenarios: ntm-bot on SQLite; on PostgreSQL with one and with two instances (POSTs alternate between
-them); a bare aiogram echo bot and a bare PTB echo bot (Application, default httpx) as reference points.
+Scenarios: ntm-bot on SQLite with one and with two instances on the same file (they take turns on it); on
+PostgreSQL with one and with two instances (with two instances, POSTs alternate between them); a bare
+aiogram echo bot and a bare PTB echo bot (Application, default httpx) as reference points.
 For the bench, TELEGRAM_GLOBAL_RATE is lifted (Telegram's ~30 msg/s is a platform quota, not the bot's
 capacity); every other setting is the default, flood control included.
 """
@@ -168,11 +169,11 @@ async def scenario(name: str, work: Path, citizens: int, messages: int) -> dict[
             urls = [f"http://127.0.0.1:{port}/telegram/webhook"]
             await _wait_http(f"http://127.0.0.1:{port}/readyz")
         else:
-            if name == "sqlite":
+            if name.startswith("sqlite"):
                 db_url = f"sqlite:///{work / f'{name}.sqlite3'}"
             else:
                 db_url, drop = _pg_database()
-            count = 2 if name == "pg2" else 1
+            count = 2 if name in ("sqlite2", "pg2") else 1
             bots = [BotProcess(work / f"{name}-{i}", fake_base_url=fake.base_url, token=fake.token, database_url=db_url,
                                kb_dir=None, name=f"{name}-{i}", env=BOT_ENV) for i in range(count)]
             for b in bots:
@@ -221,7 +222,8 @@ async def _wait_http(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} not up")
 
 
-LABELS = {"sqlite": "ntm-bot, SQLite", "pg1": "ntm-bot, PostgreSQL, 1 instance", "pg2": "ntm-bot, PostgreSQL, 2 instances",
+LABELS = {"sqlite": "ntm-bot, SQLite", "sqlite2": "ntm-bot, SQLite, 2 instances", "pg1": "ntm-bot, PostgreSQL, 1 instance",
+          "pg2": "ntm-bot, PostgreSQL, 2 instances",
           "aiogram": "bare aiogram echo bot", "ptb": "bare PTB echo bot (httpx)"}
 
 
@@ -229,7 +231,7 @@ async def main_async(args: argparse.Namespace) -> int:
     import importlib.util
 
     if "aiogram" in args.only.split(",") and importlib.util.find_spec("aiogram") is None:
-        print("aiogram is not installed: pip install -e '.[bench]' (or leave it out: --only sqlite,pg1,pg2,ptb)")
+        print("aiogram is not installed: pip install -e '.[bench]' (or leave it out: --only sqlite,sqlite2,pg1,pg2,ptb)")
         return 2
     with tempfile.TemporaryDirectory(prefix="ntm-bench-") as tmp:
         work = Path(tmp)
@@ -246,7 +248,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--citizens", type=int, default=600)
     ap.add_argument("--messages", type=int, default=8)
-    ap.add_argument("--only", default="sqlite,pg1,pg2,aiogram,ptb")
+    ap.add_argument("--only", default="sqlite,sqlite2,pg1,pg2,aiogram,ptb")
     return asyncio.run(main_async(ap.parse_args()))
 
 
