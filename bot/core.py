@@ -172,7 +172,7 @@ def process_chats(session: Session, keys: list[str], services: Services,
         session.execute(ins, [{"channel": c, "chat_id": i, "chat_type": kind, "user_id": "", "display_name": "",
                                "username": "", "message_count": 0, "first_seen_at": now, "last_seen_at": now}
                               for (c, i), kind in missing.items()])
-        for chat in session.exec(select(Chat).where(Chat.chat_id.in_([i for _, i in missing]))):
+        for chat in session.execute(_CHATS, {"ids": [i for _, i in missing]}).scalars():
             chats[(chat.channel, chat.chat_id)] = chat
     now = services.clock()
     for inbound in inbounds:
