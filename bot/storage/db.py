@@ -36,10 +36,18 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL (None for in-memory or non-SQLite URLs)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return path if path and path != ":memory:" else None
+
+
 def make_engine(url: str, pool_size: int = 8) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = _sqlite_file(url)
+        if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, json_serializer=_json)
 
@@ -110,8 +118,8 @@ class Database:
             workers = 1 if self.is_sqlite else 4
         self.engine = make_engine(url, pool_size=max(workers, 2))
         self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db")
-        path = url.split("///", 1)[-1] if self.is_sqlite else ""
-        self._turns = _TakeTurns(path) if take_turns and path and path != ":memory:" and os.name == "posix" else None
+        path = _sqlite_file(url)
+        self._turns = _TakeTurns(path) if take_turns and path and os.name == "posix" else None
 
     def _turn(self) -> contextlib.AbstractContextManager[Any]:
         return self._turns.held() if self._turns is not None else contextlib.nullcontext()
