@@ -12,7 +12,6 @@ crash (BROADCAST_CONCURRENCY per channel) may be missing.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import re
 import unicodedata
@@ -25,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bot.channels.base import SendResult, caps_of, strip_markup
-from bot.config import Settings
+from bot.config import Settings, parse_hhmm, parse_quiet, parse_topics
 from bot.jobs import LOCAL_TZ, job
 from bot.metrics import GaugeMetricFamily, db_gauge
 from bot.messages import TELEGRAM, Attachment, Button, Reply, utcnow
@@ -42,7 +41,6 @@ MATERIALIZE_CHUNK = 2000
 OPEN_STATES = ("queued", "sending")
 FINAL_STATES = ("sent", "failed", "blocked", "skipped", "unknown")
 ROLE_RANK = {"officer": 1, "supervisor": 2, "admin": 3}
-_TOPIC_KEY = re.compile(r"^[a-z0-9-]{1,16}$")
 
 
 # ------------------------------------------------------------------ configuration helpers
@@ -51,35 +49,13 @@ def topics(settings: Settings) -> dict[str, str]:
     return dict(_parse_topics(settings.broadcast_topics))
 
 
-@functools.lru_cache(maxsize=8)
 def _parse_topics(value: str) -> tuple[tuple[str, str], ...]:
-    out: list[tuple[str, str]] = []
-    for part in value.split(";"):
-        key, sep, label = part.partition("=")
-        key, label = key.strip().lower(), label.strip()
-        if sep and _TOPIC_KEY.match(key) and label:
-            out.append((key, label))
-        elif part.strip():
-            log.warning("BROADCAST_TOPICS: ignoring %r (want key=Label, key of a-z 0-9 -)", part)
-    return tuple(out)
+    return parse_topics(value)  # validated at start-up
 
 
 def quiet_window(settings: Settings) -> tuple[dt.time, dt.time] | None:
     """BROADCAST_QUIET_HOURS "21:00-07:00" -> (21:00, 07:00); empty -> None (never quiet)."""
-    return _parse_quiet(settings.broadcast_quiet_hours or "")
-
-
-@functools.lru_cache(maxsize=8)
-def _parse_quiet(value: str) -> tuple[dt.time, dt.time] | None:
-    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$", value)
-    if m:
-        h1, m1, h2, m2 = (int(x) for x in m.groups())
-        if h1 <= 23 and h2 <= 23 and m1 <= 59 and m2 <= 59 and (h1, m1) != (h2, m2):
-            return dt.time(h1, m1), dt.time(h2, m2)
-    if value.strip():  # a typo must not silently allow sending at night: keep the default window
-        log.error("BROADCAST_QUIET_HOURS %r not understood (want e.g. 21:00-07:00); using 21:00-07:00", value)
-        return dt.time(21, 0), dt.time(7, 0)
-    return None
+    return parse_quiet(settings.broadcast_quiet_hours or "")
 
 
 def in_quiet(settings: Settings, now: dt.datetime) -> bool:
@@ -724,10 +700,7 @@ def notify_creator(session: Session, b: Broadcast, text: str) -> None:
 
 # ------------------------------------------------------------------ slogan of the week
 def slogan_time(settings: Settings) -> dt.time | None:
-    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*$", settings.broadcast_slogan_time or "")
-    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        return None
-    return dt.time(int(m.group(1)), int(m.group(2)))
+    return parse_hhmm(settings.broadcast_slogan_time)  # validated at start-up
 
 
 def create_weekly_slogan(session: Session, settings: Settings, now: dt.datetime) -> Broadcast | None:

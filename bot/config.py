@@ -1,7 +1,9 @@
 """Settings, loaded from the environment and `.env` (see `.env.example` for every key)."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -13,6 +15,86 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def split_list(v: str) -> list[str]:
     """"1, 2;3" -> ["1", "2", "3"] (lists in the environment are comma-separated)."""
     return [x.strip() for x in v.replace(";", ",").split(",") if x.strip()]
+
+
+# ------------------------------------------------------------------ strict parsers of list-like settings
+# A typo in one of these must stop start-up with a clear message (the validators below), not surface as a
+# warning the first time a citizen files a report at night. Features read the parsed values through these.
+_TOPIC_KEY = re.compile(r"^[a-z0-9-]{1,16}$")
+_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@functools.lru_cache(maxsize=16)
+def parse_categories(spec: str) -> tuple[tuple[str, int], ...]:
+    """TICKET_CATEGORIES "Giao thông:10, Khác" -> (("Giao thông", 10), ("Khác", 10)): label and working days."""
+    out: list[tuple[str, int]] = []
+    for item in split_list(spec):
+        label, sep, days = item.partition(":")
+        label, days = label.strip(), days.strip()
+        if not label:
+            raise ValueError(f"«{item}»: thiếu tên loại việc / a category needs a label (Tên:số ngày)")
+        if not sep or not days:
+            out.append((label, 10))
+            continue
+        if not days.isdigit() or not 1 <= int(days) <= 365:
+            raise ValueError(f"«{item}»: số ngày làm việc phải là số 1–365 / working days must be 1–365 (ví dụ Giao thông:10)")
+        out.append((label, int(days)))
+    if not out:
+        raise ValueError("cần ít nhất một loại việc / at least one category")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16)
+def parse_holidays(spec: str) -> tuple[frozenset[dt.date], frozenset[tuple[int, int]]]:
+    """TICKET_HOLIDAYS "05-19, 2026-12-24" -> ({2026-12-24}, {(5, 19)}): local days off on top of the national ones."""
+    once: set[dt.date] = set()
+    yearly: set[tuple[int, int]] = set()
+    for item in split_list(spec):
+        try:
+            if re.fullmatch(r"\d{2}-\d{2}", item):
+                m, d = (int(x) for x in item.split("-"))
+                dt.date(2024, m, d)  # a real day (of a leap year)
+                yearly.add((m, d))
+            else:
+                once.add(dt.date.fromisoformat(item))
+        except ValueError:
+            raise ValueError(f"«{item}»: cần MM-DD (hằng năm) hoặc YYYY-MM-DD (một lần) / want MM-DD or YYYY-MM-DD") from None
+    return frozenset(once), frozenset(yearly)
+
+
+@functools.lru_cache(maxsize=16)
+def parse_topics(value: str) -> tuple[tuple[str, str], ...]:
+    """BROADCAST_TOPICS "ntm=Tin nông thôn mới; ocop=…" -> (("ntm", "Tin nông thôn mới"), …), in order."""
+    out: list[tuple[str, str]] = []
+    for part in value.split(";"):
+        if not part.strip():
+            continue
+        key, sep, label = part.partition("=")
+        key, label = key.strip().lower(), label.strip()
+        if not (sep and _TOPIC_KEY.match(key) and label):
+            raise ValueError(f"«{part.strip()}»: cần khóa=Tên, khóa gồm a-z 0-9 - (tối đa 16) / want key=Label")
+        out.append((key, label))
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=16)
+def parse_quiet(value: str) -> tuple[dt.time, dt.time] | None:
+    """BROADCAST_QUIET_HOURS "21:00-07:00" -> (21:00, 07:00); empty -> None (never quiet)."""
+    if not value.strip():
+        return None
+    m = re.match(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$", value)
+    if m:
+        h1, m1, h2, m2 = (int(x) for x in m.groups())
+        if h1 <= 23 and h2 <= 23 and m1 <= 59 and m2 <= 59 and (h1, m1) != (h2, m2):
+            return dt.time(h1, m1), dt.time(h2, m2)
+    raise ValueError(f"«{value}»: cần giờ bắt đầu-kết thúc, ví dụ 21:00-07:00 / want e.g. 21:00-07:00")
+
+
+def parse_hhmm(value: str) -> dt.time:
+    m = _HHMM.match(value)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f"«{value}»: cần giờ HH:MM, ví dụ 08:00 / want HH:MM")
+    return dt.time(int(m.group(1)), int(m.group(2)))
 
 
 class Settings(BaseSettings):
@@ -74,6 +156,9 @@ class Settings(BaseSettings):
     zalo_oa_token_check_minutes: float = 10.0
     zalo_oa_reply_window_hours: float = 168.0  # OA may answer only within 7 days of the citizen's last message
     zalo_oa_read_timeout: float = 10.0
+    # Signed webhook events older than this are refused (replays of old bytes); at most 36 h, as processed
+    # events (the de-duplication keys) are kept 2 days.
+    zalo_oa_event_max_age_hours: float = Field(default=24.0, gt=0, le=36)
     zalo_oa_rate: float = 10.0  # messages per second, whole OA (documented: 4,000 requests/minute per app)
     zalo_oa_chat_rate: float = 1.0
     zalo_oa_chat_burst: int = 3
@@ -118,7 +203,9 @@ class Settings(BaseSettings):
         "Giao thông:10, Thủy lợi:10, Điện:10, Nước sạch:10, Môi trường:10, Trường học:10, Y tế:10, "
         "Văn hóa:10, OCOP:10, Góp ý chương trình NTM:15, Khác:10"
     )
-    ticket_holidays: str = "01-01, 04-30, 05-01, 09-02"  # MM-DD every year, or YYYY-MM-DD once (Tết, Giỗ Tổ: add yearly)
+    # Vietnam's public holidays (Tết, Giỗ Tổ, substitute days: the `holidays` package) never count; these are local
+    # days off on top: MM-DD every year, or YYYY-MM-DD once.
+    ticket_holidays: str = ""
     ticket_due_soon_days: int = 2  # the daily reminder also lists tickets due within this many working days
     staff_forum_topics: bool = False  # one forum topic per ticket in STAFF_CHAT_ID (a forum supergroup)
     staff_topics_per_minute: int = 5  # forum topics created at most this often (abuse gets bots banned)
@@ -149,6 +236,69 @@ class Settings(BaseSettings):
     retention_inbound_days: int = 30  # message texts of processed inbound events are erased after this
     retention_outbox_days: int = 30  # texts of delivered outbox messages are erased after this
     retention_unanswered_days: int = 180  # unanswered questions (KB work list) are deleted after this
+
+    # ---------------------------------------------------------- validation (start-up stops on a typo)
+    @field_validator("ticket_categories")
+    @classmethod
+    def _categories(cls, v: str) -> str:
+        parse_categories(v)
+        return v
+
+    @field_validator("ticket_holidays")
+    @classmethod
+    def _holidays(cls, v: str) -> str:
+        parse_holidays(v)
+        return v
+
+    @field_validator("broadcast_topics")
+    @classmethod
+    def _topics(cls, v: str) -> str:
+        if not parse_topics(v):
+            raise ValueError("cần ít nhất một chủ đề / at least one topic (key=Label)")
+        return v
+
+    @field_validator("broadcast_quiet_hours")
+    @classmethod
+    def _quiet(cls, v: str) -> str:
+        parse_quiet(v)
+        return v
+
+    @field_validator("broadcast_slogan_time")
+    @classmethod
+    def _slogan_time(cls, v: str) -> str:
+        parse_hhmm(v)
+        return v
+
+    @field_validator("staff_chat_id")
+    @classmethod
+    def _chat_id(cls, v: str) -> str:
+        v = v.strip()
+        if v and not re.fullmatch(r"-?\d{1,20}", v):
+            raise ValueError(f"«{v}»: ID nhóm Telegram là một số, ví dụ -1001234567890 / a Telegram chat id is a number")
+        return v
+
+    @field_validator("staff_user_ids")
+    @classmethod
+    def _user_ids(cls, v: str) -> str:
+        bad = [x for x in split_list(v) if not x.isdigit()]
+        if bad:
+            raise ValueError(f"«{bad[0]}»: ID người dùng Telegram là một số / Telegram user ids are numbers")
+        return v
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _tg_secret(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", v):
+            raise ValueError("chỉ gồm A-Z a-z 0-9 _ -, tối đa 256 ký tự (quy định của Telegram) / "
+                             "1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
+        return v
+
+    @field_validator("zalo_bot_webhook_secret")
+    @classmethod
+    def _zalo_secret(cls, v: str) -> str:
+        if v and not 8 <= len(v) <= 256:
+            raise ValueError("cần 8–256 ký tự (quy định của Zalo) / 8-256 characters (Zalo's rule)")
+        return v
 
     @field_validator("kb_dir", mode="before")
     @classmethod
@@ -185,3 +335,13 @@ class Settings(BaseSettings):
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_error(err: Exception) -> str:
+    """A pydantic ValidationError as lines an operator can act on: KEY: what is wrong."""
+    lines = ["Cấu hình không hợp lệ / invalid settings (.env or environment):"]
+    for e in getattr(err, "errors", lambda: [])():
+        key = ".".join(str(x) for x in e.get("loc", ())).upper() or "?"
+        msg = str(e.get("msg", "")).removeprefix("Value error, ")
+        lines.append(f"  {key}: {msg}")
+    return "\n".join(lines)

@@ -28,7 +28,7 @@ import yaml
 from sqlmodel import Session, select
 
 from bot.channels.base import CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
-from bot.config import Settings, split_list
+from bot.config import Settings, parse_categories, parse_holidays, split_list
 from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows
 from bot.outbox import on_outcome
 from bot.privacy import ANONYMOUS_ACTOR, ERASED, Subject, eraser
@@ -73,17 +73,7 @@ def slugify(label: str) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _parse_categories(spec: str) -> tuple[Category, ...]:
-    out: list[Category] = []
-    for item in split_list(spec.replace(";", ",")):
-        label, _, days = item.partition(":")
-        label = label.strip()
-        if not label:
-            continue
-        try:
-            n = max(1, int(days.strip())) if days.strip() else 10
-        except ValueError:
-            n = 10
-        out.append(Category(slugify(label), label, n))
+    out = [Category(slugify(label), label, days) for label, days in parse_categories(spec)]  # validated at start-up
     if not any(c.slug == "khac" for c in out):
         out.append(Category("khac", "Khác", 10))
     return tuple(out)
@@ -97,25 +87,18 @@ def category_by_slug(settings: Settings, slug: str) -> Category | None:
     return next((c for c in categories(settings) if c.slug == slug), None)
 
 
-@functools.lru_cache(maxsize=8)
-def _parse_holidays(spec: str) -> tuple[frozenset[dt.date], frozenset[tuple[int, int]]]:
-    once: set[dt.date] = set()
-    yearly: set[tuple[int, int]] = set()
-    for item in split_list(spec):
-        try:
-            if len(item) == 5:  # MM-DD
-                m, d = item.split("-")
-                yearly.add((int(m), int(d)))
-            else:
-                once.add(dt.date.fromisoformat(item))
-        except ValueError:
-            log.warning("TICKET_HOLIDAYS: ignoring %r (use MM-DD or YYYY-MM-DD)", item)
-    return frozenset(once), frozenset(yearly)
+@functools.lru_cache(maxsize=64)
+def _national_holidays(year: int) -> frozenset[dt.date]:
+    """Vietnam's public holidays of a year, lunar ones (Tết, Giỗ Tổ Hùng Vương) and substitute days included."""
+    import holidays
+
+    return frozenset(holidays.country_holidays("VN", years=year))
 
 
 def is_working_day(day: dt.date, settings: Settings) -> bool:
-    once, yearly = _parse_holidays(settings.ticket_holidays)
-    return day.weekday() < 5 and day not in once and (day.month, day.day) not in yearly
+    once, yearly = parse_holidays(settings.ticket_holidays)  # local days off on top (validated at start-up)
+    return (day.weekday() < 5 and day not in _national_holidays(day.year) and day not in once
+            and (day.month, day.day) not in yearly)
 
 
 def add_working_days(start: dt.date, n: int, settings: Settings) -> dt.date:

@@ -243,13 +243,38 @@ def test_working_days_skip_weekends_and_holidays(tmp_path):
     from handlers.ticketing import add_working_days, categories
     from tests.conftest import make_settings
 
-    s = make_settings(tmp_path, ticket_holidays="01-01, 2027-02-08, 2027-02-09, bad")
-    assert add_working_days(dt.date(2026, 11, 26), 10, s) == dt.date(2026, 12, 10)  # Thu + 10 working days
+    s = make_settings(tmp_path, ticket_holidays="12-02, 2027-03-01")  # local days off on top of the national ones
+    assert add_working_days(dt.date(2026, 11, 26), 10, s) == dt.date(2026, 12, 11)  # Thu + 10 working days, 02/12 off
     assert add_working_days(dt.date(2026, 12, 31), 1, s) == dt.date(2027, 1, 4)  # 1/1 Fri holiday, then weekend
-    assert add_working_days(dt.date(2027, 2, 5), 1, s) == dt.date(2027, 2, 10)  # Tết days configured
     assert add_working_days(dt.date(2026, 11, 28), 1, s) == dt.date(2026, 11, 30)  # filed on Saturday
-    cats = categories(make_settings(tmp_path, ticket_categories="Giao thông:5, Điện, Lạ:x"))
-    assert [(c.slug, c.days) for c in cats] == [("giao-thong", 5), ("dien", 10), ("la", 10), ("khac", 10)]
+    # Tết and Giỗ Tổ come from Vietnam's calendar (lunar dates, substitute days), nothing to configure: a report
+    # filed on Friday 13/02/2026 with 10 working days is due 06/03/2026 (Tết 16–20/02), not 27/02/2026.
+    plain = make_settings(tmp_path)
+    assert add_working_days(dt.date(2026, 2, 13), 10, plain) == dt.date(2026, 3, 6)
+    assert add_working_days(dt.date(2026, 4, 24), 1, plain) == dt.date(2026, 4, 28)  # Giỗ Tổ 26/4 (Sun), off 27/4
+    assert add_working_days(dt.date(2027, 2, 26), 1, s) == dt.date(2027, 3, 2)  # TICKET_HOLIDAYS adds 01/03/2027
+    cats = categories(make_settings(tmp_path, ticket_categories="Giao thông:5, Điện, Lạ:7"))
+    assert [(c.slug, c.days) for c in cats] == [("giao-thong", 5), ("dien", 10), ("la", 7), ("khac", 10)]
+
+
+@pytest.mark.parametrize("key, value", [
+    ("ticket_holidays", "01-01, bad"), ("ticket_holidays", "02-30"), ("ticket_categories", "Giao thông:abc"),
+    ("ticket_categories", ":5"), ("broadcast_topics", "ntm Tin nông thôn mới"), ("broadcast_quiet_hours", "21h-7h"),
+    ("broadcast_slogan_time", "25:00"), ("staff_chat_id", "nhom-can-bo"), ("staff_user_ids", "9001, @canbo"),
+])
+def test_a_typo_in_a_list_setting_stops_start_up(tmp_path, key, value):
+    """Validated in the settings model (not warned about at first use): `ntm-bot run` stops with KEY: reason."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "STAFF_", "TICKET_", "BROADCAST_"))}
+    env.update({key.upper(): value, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}", "TELEGRAM_BOT_TOKEN": "1:x"})
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, capture_output=True, text=True, timeout=60,
+                       cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert f"{key.upper()}:" in r.stderr and value.split(",")[-1].strip().split()[0] in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 @pytest.mark.parametrize("typed, code, via", [

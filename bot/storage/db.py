@@ -37,11 +37,15 @@ def _json(value: Any) -> str:
 
 
 def _sqlite_file(url: str) -> str | None:
-    """The database file of a SQLite URL (None for in-memory or non-SQLite URLs)."""
-    if not url.startswith("sqlite"):
+    """The database file of a SQLite URL (None for in-memory or non-SQLite URLs), as SQLAlchemy reads the URL:
+    "sqlite://" is in-memory, a query ("?mode=ro") is not part of the path."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
         return None
-    path = url.split("///", 1)[-1]
-    return path if path and path != ":memory:" else None
+    path = parsed.database
+    if not path or path == ":memory:" or path.startswith("file::memory:") or parsed.query.get("mode") == "memory":
+        return None
+    return path
 
 
 def make_engine(url: str, pool_size: int = 8) -> Engine:
