@@ -126,8 +126,7 @@ class App:
                  clock: Callable[[], dt.datetime] = utcnow):
         self.settings = settings
         logs.install_record_factory()
-        logs.add_secret(settings.telegram_bot_token)
-        logs.add_secret(settings.telegram_webhook_secret)
+        logs.add_settings_secrets(settings)
         self.db = db or Database(settings.effective_database_url, take_turns=True)
         self.kb = kb or load_kb(settings)
         self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock)

@@ -298,9 +298,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     import bot.plugins  # noqa: F401  (feature modules register their subcommands)
+    from pydantic import ValidationError
+
+    from bot.config import settings_error
 
     args = build_parser().parse_args(argv)
-    return int(args.fn(args) or 0)
+    try:
+        return int(args.fn(args) or 0)
+    except ValidationError as err:  # a typo in .env: say which key and why, no traceback
+        print(settings_error(err), file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - one redacted line, never a raw traceback quoting a secret
+        import os
+        import traceback
+
+        from bot import logs
+
+        try:
+            logs.add_settings_secrets(get_settings())
+        except Exception:  # noqa: BLE001
+            pass
+        if os.environ.get("NTM_DEBUG") == "1":
+            print(logs.redact("".join(traceback.format_exception(err))), file=sys.stderr)
+        print(logs.redact(f"Lỗi / error: {type(err).__name__}: {err}"), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import sys
 import threading
 
 _PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){8,10}(?!\d)")
+_MANY_DIGITS = re.compile(r"\d(?:\D{0,4}\d){7}")  # 8+ digits close together: worth asking phonenumbers
 _TG_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")  # Telegram bot token shape
 _URL_TOKEN = re.compile(r"/bot[^/\s]+/")  # …/bot<TOKEN>/method (Telegram and Zalo Bot Platform)
 
@@ -28,13 +29,51 @@ def add_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+# Settings that hold secrets: every one configured is redacted from every log line (and CLI error).
+SECRET_SETTINGS = (
+    "telegram_bot_token", "telegram_webhook_secret", "zalo_bot_token", "zalo_bot_webhook_secret",
+    "zalo_oa_app_secret", "zalo_oa_secret_key", "zalo_oa_access_token", "zalo_oa_refresh_token", "smtp_password",
+)
+
+
+def add_settings_secrets(settings: object) -> None:
+    """Register every configured secret of the settings (tokens, webhook secrets, app secrets, passwords; the
+    secret half of a Zalo Bot token; the password in DATABASE_URL)."""
+    for name in SECRET_SETTINGS:
+        value = str(getattr(settings, name, "") or "")
+        add_secret(value)
+        if name == "zalo_bot_token" and ":" in value:
+            add_secret(value.split(":", 1)[1])
+    url = str(getattr(settings, "database_url", "") or "")
+    if "@" in url and "://" in url:
+        try:
+            from sqlalchemy.engine import make_url
+
+            add_secret(make_url(url).password)
+        except Exception:  # noqa: BLE001 - a malformed URL fails elsewhere, loudly
+            pass
+
+
+def _phones(text: str) -> str:
+    """Phone numbers in any format people write them ("(+84) 912 345 679", "+84 (912) 345-670", "(091) 234 5678",
+    "0296 3123 456"): found with phonenumbers' matcher (VN numbering plan, valid numbers only), plus the plain
+    Vietnamese shapes of the regex (which also catch invalid numbers a person may still have typed)."""
+    if _MANY_DIGITS.search(text):
+        import phonenumbers as pn
+
+        found = [(m.start, m.end) for m in pn.PhoneNumberMatcher(text, "VN", leniency=pn.Leniency.VALID)]
+        for start, end in reversed(found):
+            text = text[:start] + "<phone>" + text[end:]
+    return _PHONE.sub("<phone>", text)
+
+
 def redact(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, "<secret>")
     text = _URL_TOKEN.sub("/bot<token>/", text)
     text = _TG_TOKEN.sub("<token>", text)
-    return _PHONE.sub("<phone>", text)
+    return _phones(text)
 
 
 def redact_record(record: logging.LogRecord) -> logging.LogRecord:

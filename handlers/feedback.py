@@ -36,7 +36,6 @@ S_CATEGORY, S_DESCRIPTION, S_LOCATION, S_HAMLET, S_CONTACT, S_NAME, S_PHONE, S_C
 )
 MIN_DESCRIPTION = 8  # characters (after trimming): "đường hư" is enough, "abc" is not
 KEEPABLE = ("photo", "document", "video", "voice", "audio", "location")
-_PHONE_RE = re.compile(r"^(?:\+?84|0)(\d{9})$")
 
 
 # ------------------------------------------------------------------ starting
@@ -62,8 +61,8 @@ def _menu_report(ctx: Ctx) -> Button:
 
 @callback("fb")
 def on_button(ctx: Ctx) -> None:
-    parts = (ctx.inbound.callback or "").split(":")
-    action, arg = parts[1] if len(parts) > 1 else "", ":".join(parts[2:])
+    cb = ctx.callback_data  # fb:<action>[:<argument>]
+    action, arg = cb.arg(0), cb.rest(1)
     if action == "start":
         begin(ctx)
         return
@@ -305,10 +304,28 @@ def on_name(ctx: Ctx) -> None:
     ask_next(ctx)
 
 
+_PHONE_TYPES = None  # filled on first use: the phonenumbers types a citizen can be called on
+
+
 def normalize_phone(text: str) -> str | None:
-    digits = re.sub(r"[\s.\-()]", "", text)
-    m = _PHONE_RE.match(digits)
-    return f"0{m.group(1)}" if m else None
+    """A Vietnamese mobile or fixed-line number (An Giang landlines: 0296 …) in national digits ("0912345678",
+    "02963123456"), read by `phonenumbers` with the VN numbering plan; None if it is not one."""
+    import phonenumbers as pn
+
+    global _PHONE_TYPES
+    if _PHONE_TYPES is None:
+        t = pn.PhoneNumberType
+        _PHONE_TYPES = {t.MOBILE, t.FIXED_LINE, t.FIXED_LINE_OR_MOBILE}
+    text = text.strip()
+    if not 6 <= len(text) <= 32:
+        return None
+    try:
+        number = pn.parse(text, "VN")
+    except pn.NumberParseException:
+        return None
+    if pn.region_code_for_number(number) != "VN" or not pn.is_valid_number(number) or pn.number_type(number) not in _PHONE_TYPES:
+        return None
+    return "0" + str(number.national_number)
 
 
 @step(S_PHONE)

@@ -64,7 +64,8 @@ BTN_CONSENT_YES = "✅ Tôi đồng ý"
 ASK_NAME = "Bạn cho biết **họ và tên** nhé:"
 NAME_INVALID = "Họ tên cần từ 2 đến 80 ký tự chữ. Bạn gõ lại giúp tôi nhé."
 ASK_PHONE = "Số **điện thoại** để cán bộ liên hệ (ví dụ 0912 345 678):"
-PHONE_INVALID = "Số điện thoại chưa đúng (cần 10 số, bắt đầu bằng 0, hoặc +84). Bạn gõ lại giúp tôi nhé."
+PHONE_INVALID = ("Số điện thoại chưa đúng. Cần số di động hoặc số máy bàn ở Việt Nam, ví dụ 0912 345 678 hoặc "
+                 "0296 3123 456. Bạn gõ lại giúp tôi nhé.")
 SUMMARY = (
     "📋 **Xem lại phản ánh trước khi gửi**\n"
     "• Loại việc: {category}\n"
