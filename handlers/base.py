@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the database layer is imported lazily: `ntm-bot ask` starts
 
     from bot.config import Settings
     from bot.storage.models import Chat
+    from handlers.callbacks import CallbackData
     from knowledge.kb import KnowledgeBase
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,13 @@ class Ctx:
         self.chat.state_at = None
 
     # -- helpers
+    @property
+    def callback_data(self) -> "CallbackData":
+        """The pressed button's payload, parsed (never raises; missing arguments read as "")."""
+        from handlers.callbacks import CallbackData
+
+        return CallbackData.parse(self.inbound.callback)
+
     @property
     def now(self) -> dt.datetime:
         return self.services.clock()

@@ -142,14 +142,14 @@ def ask_target(ctx: Ctx, b: Broadcast, intro: str | None = None) -> None:
 def target_button(ctx: Ctx) -> None:
     if not _guard_button(ctx):
         return
-    parts = (ctx.inbound.callback or "").split(":") + ["", "", ""]  # bct:<id>:<what>[:<arg>]
-    b = _button_broadcast(ctx, parts[1])
+    cb = ctx.callback_data  # bct:<id>:<what>[:<arg>]
+    b = _button_broadcast(ctx, cb.arg(0))
     if b is None or not _creator_only(ctx, b):
         return
     if b.status != "draft":
         _wrong_state(ctx, b, "đổi người nhận")
         return
-    what, arg = parts[2], parts[3]
+    what, arg = cb.arg(1), cb.arg(2)
     if what == "all":
         b.target_topic = b.target_commune = b.target_channel = None
     elif what == "t" and arg in bc.topics(ctx.settings):
@@ -234,11 +234,11 @@ def preview(ctx: Ctx, b: Broadcast) -> None:
 def broadcast_button(ctx: Ctx) -> None:
     if not _guard_button(ctx):
         return
-    parts = (ctx.inbound.callback or "").split(":") + ["", ""]  # bc:<action>:<id>
-    b = _button_broadcast(ctx, parts[2])
+    cb = ctx.callback_data  # bc:<action>:<id>
+    b = _button_broadcast(ctx, cb.arg(1))
     if b is None:
         return
-    action = parts[1]
+    action = cb.arg(0)
     if action == "ok":
         confirm(ctx, b)
     elif action == "no":

@@ -106,8 +106,7 @@ def log_unanswered(ctx: Ctx, text: str, d: Decision) -> "UnansweredQuestion":
 
 @callback("faq")
 def show_entry(ctx: Ctx) -> None:
-    entry_id = (ctx.inbound.callback or "").split(":", 1)[1]
-    entry = ctx.kb.entries.get(entry_id)
+    entry = ctx.kb.entries.get(ctx.callback_data.rest(0))
     if entry is None:
         ctx.reply(texts.STALE_BUTTON)
         return
@@ -116,7 +115,7 @@ def show_entry(ctx: Ctx) -> None:
 
 @callback("menu")
 def show_menu(ctx: Ctx) -> None:
-    topic = (ctx.inbound.callback or "").split(":", 1)[1]
+    topic = ctx.callback_data.rest(0)
     intro = {"ntm": texts.MENU_NTM, "ocop": texts.MENU_OCOP, "an-giang": texts.MENU_AG}.get(topic)
     if intro is None:
         ctx.reply(texts.STALE_BUTTON)

@@ -53,16 +53,17 @@ def erase_command(ctx: Ctx) -> None:
 @callback("priv")
 def erase_button(ctx: Ctx) -> None:
     ctx.chat.options = None
-    parts = (ctx.inbound.callback or "").split(":")
-    if len(parts) == 2 and parts[1] == "no":
+    cb = ctx.callback_data  # priv:no | priv:yes:<minute offered>
+    if cb.args == ("no",):
         ctx.reply(texts.ERASE_KEPT)
         return
     if not _private(ctx):
         return
-    if len(parts) != 3 or parts[1] != "yes" or not parts[2].isdigit():
+    offered = cb.int_arg(1)
+    if len(cb.args) != 2 or cb.arg(0) != "yes" or offered is None:
         ctx.reply(texts.STALE_BUTTON)
         return
-    if not 0 <= _now_minute(ctx) - int(parts[2]) <= CONFIRM_MINUTES:
+    if not 0 <= _now_minute(ctx) - offered <= CONFIRM_MINUTES:
         ctx.reply(texts.ERASE_EXPIRED)
         return
     subject = privacy.Subject(ctx.inbound.channel, ctx.inbound.chat_id, ctx.inbound.user_id)

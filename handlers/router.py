@@ -15,6 +15,7 @@ from sqlmodel import select
 from bot.messages import TERMINAL_STAFF
 from bot.storage.models import Staff
 from handlers import texts
+from handlers.callbacks import CallbackData
 from handlers.base import CALLBACKS, COMMANDS, STEPS, TEXT_HANDLERS, Command, Ctx
 from knowledge.normalize import fold
 
@@ -179,8 +180,7 @@ def route(ctx: Ctx) -> None:
 def _dispatch_callback(ctx: Ctx, data: str) -> None:
     if ctx.inbound.callback != data:
         ctx.inbound = dataclasses.replace(ctx.inbound, callback=data)
-    prefix = data.split(":", 1)[0]
-    handler = CALLBACKS.get(prefix)
+    handler = CALLBACKS.get(CallbackData.parse(data).prefix)
     if handler is None:
         ctx.reply(texts.STALE_BUTTON)
         return

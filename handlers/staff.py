@@ -232,13 +232,13 @@ def reopen_cmd(ctx: Ctx) -> None:
 
 @callback("st")
 def on_staff_button(ctx: Ctx) -> None:
-    parts = (ctx.inbound.callback or "").split(":")
+    cb = ctx.callback_data  # st:take:<ticket id>
     if not is_staff(ctx):
-        ctx.audit("refused", target=ctx.inbound.callback or "", detail="staff button")
+        ctx.audit("refused", target=cb.raw[:64], detail="staff button")
         ctx.reply(T.STAFF_BUTTON_ONLY)
         return
-    if len(parts) == 3 and parts[1] == "take" and parts[2].isdigit():
-        t = ctx.session.get(Ticket, int(parts[2]))
+    if cb.arg(0) == "take" and cb.int_arg(1) is not None and len(cb.args) == 2:
+        t = ctx.session.get(Ticket, cb.int_arg(1))
         if t is None:
             return
         me = ticketing.staff_member(ctx.session, ctx.settings, ctx.inbound)
@@ -414,6 +414,17 @@ CSV_COLUMNS = ["ma", "ngay_gui", "loai_viec", "xa_phuong", "ma_xa", "ap_khom", "
                "nguoi_xu_ly", "lien_he", "kenh", "nguon"]
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # (also full-width)
+
+
+def csv_cell(value: object) -> object:
+    """OWASP's defence against CSV (formula) injection: a text cell that a spreadsheet would read as a formula
+    (starting with = + - @, a tab or a line break) is prefixed with a single quote, so it shows as typed."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 @staff_command("export")
 def export_cmd(ctx: Ctx) -> None:
     today = ticketing.local_date(ctx.now)
@@ -445,7 +456,7 @@ def export_cmd(ctx: Ctx) -> None:
     w.writerow(CSV_COLUMNS)
     for t in rows:
         ok = on_time(t, today)
-        w.writerow([
+        w.writerow(csv_cell(v) for v in [
             t.code, ticketing.fmt_time(t.created_at), t.category_label, t.commune_name, t.commune_code or "", t.hamlet,
             t.description, counts.get(t.id, 0), STATUS_LABELS.get(t.status, t.status), ticketing.fmt_date(t.due_date),
             {True: "có", False: "không", None: ""}[ok],

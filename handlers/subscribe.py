@@ -59,8 +59,8 @@ def unsubscribe_command(ctx: Ctx) -> None:
 
 @callback("sub")
 def subscription_button(ctx: Ctx) -> None:
-    parts = (ctx.inbound.callback or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
+    cb = ctx.callback_data  # sub:off|start|skip | sub:t:<topics> | sub:x:<commune>
+    action = cb.arg(0)
     if action == "off":
         unsubscribe_command(ctx)
         return
@@ -68,10 +68,10 @@ def subscription_button(ctx: Ctx) -> None:
         return
     if action == "start":
         offer_topics(ctx)
-    elif action == "t" and len(parts) == 3:
-        choose_topics(ctx, parts[2])
-    elif action == "x" and len(parts) == 3 and bc.commune_name(parts[2]):
-        set_commune(ctx, parts[2])
+    elif action == "t" and len(cb.args) == 2:
+        choose_topics(ctx, cb.arg(1))
+    elif action == "x" and len(cb.args) == 2 and bc.commune_name(cb.arg(1)):
+        set_commune(ctx, cb.arg(1))
     elif action == "skip":
         ctx.clear_state()
         done(ctx)
@@ -174,7 +174,7 @@ def slogan_command(ctx: Ctx) -> None:
 def next_slogan(ctx: Ctx) -> None:
     from knowledge.slogans import SloganError, library
 
-    current = (ctx.inbound.callback or "").split(":", 1)[-1]
+    current = ctx.callback_data.rest(0)
     try:
         slogan = library().after(current)
     except SloganError:

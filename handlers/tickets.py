@@ -94,12 +94,12 @@ def _menu_track(ctx: Ctx) -> Button:
 
 @callback("tk")
 def on_button(ctx: Ctx) -> None:
-    parts = (ctx.inbound.callback or "").split(":")
-    action = parts[1] if len(parts) > 1 else ""
+    cb = ctx.callback_data  # tk:mine | tk:show|add:<id> | tk:rate:<id>:<stars>
+    action = cb.arg(0)
     if action == "mine":
         list_mine(ctx)
         return
-    ticket_id = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+    ticket_id = cb.int_arg(1)
     t = own_ticket(ctx, ticket_id)
     if t is None:
         ctx.reply(T.NOT_FOUND.format(code=format_code(ticket_id or 0)))
@@ -112,8 +112,8 @@ def on_button(ctx: Ctx) -> None:
             return
         ctx.set_state(S_ADD_INFO, {"ticket_id": t.id})
         ctx.reply(T.ASK_ADD_INFO.format(code=t.code))
-    elif action == "rate" and len(parts) > 3 and parts[3] in "12345" and len(parts[3]) == 1:
-        rate(ctx, t, int(parts[3]))
+    elif action == "rate" and cb.arg(2) in ("1", "2", "3", "4", "5"):
+        rate(ctx, t, int(cb.arg(2)))
     else:
         ctx.reply(T.NOT_FOUND.format(code=t.code))
 
