@@ -55,18 +55,40 @@ def insert_ignore(session: Session, table: Any, values: dict[str, Any], conflict
 
 # ------------------------------------------------------------------ inbound
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_STORED_TEXT = 4100  # the router answers anything over 4000 characters with "too long" anyway
 
 
+def _clean(value: str) -> str:
+    """No control characters (PostgreSQL refuses NUL in text) and no lone surrogates ("\\ud800" in JSON decodes to
+    one; neither database driver can encode it): each becomes U+FFFD."""
+    value = _CONTROL.sub("", value)
+    if not value.isascii():
+        value = _SURROGATE.sub("\ufffd", value)
+    return value
+
+
+def _clean_attachments(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    out = tuple(dataclasses.replace(a, ref=_clean(a.ref), name=_clean(a.name), mime=_clean(a.mime)) for a in items)
+    return items if out == items else out
+
+
 def clean_inbound(inbound: Inbound) -> Inbound:
-    """No control characters (PostgreSQL refuses NUL in text), no unbounded text in the database."""
-    text = _CONTROL.sub("", inbound.text or "")[:MAX_STORED_TEXT]
-    name = _CONTROL.sub("", inbound.display_name or "")[:128]
-    username = _CONTROL.sub("", inbound.username or "")[:64]
-    callback = _CONTROL.sub("", inbound.callback) if inbound.callback else inbound.callback
-    if (text, name, username, callback) == (inbound.text, inbound.display_name, inbound.username, inbound.callback):
+    """Text the databases accept (`_clean`), and no unbounded text in the database."""
+    text = _clean(inbound.text or "")[:MAX_STORED_TEXT]
+    name = _clean(inbound.display_name or "")[:128]
+    username = _clean(inbound.username or "")[:64]
+    callback = _clean(inbound.callback) if inbound.callback else inbound.callback
+    attachments = _clean_attachments(inbound.attachments)
+    quoted = _clean_attachments(inbound.reply_attachments)
+    ids = {f: _clean(v) for f in ("chat_id", "user_id", "message_id", "reply_to", "thread_id", "event_key")
+           if isinstance(v := getattr(inbound, f), str) and not v.isascii()}
+    if not ids and (text, name, username, callback, attachments, quoted) == (
+            inbound.text, inbound.display_name, inbound.username, inbound.callback, inbound.attachments,
+            inbound.reply_attachments):
         return inbound
-    return dataclasses.replace(inbound, text=text, display_name=name, username=username, callback=callback)
+    return dataclasses.replace(inbound, text=text, display_name=name, username=username, callback=callback,
+                               attachments=attachments, reply_attachments=quoted, **ids)
 
 
 def _event_row(inbound: Inbound, now: Any) -> dict[str, Any]:

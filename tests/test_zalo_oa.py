@@ -134,7 +134,10 @@ async def test_forged_and_malformed_webhooks_are_rejected_and_change_nothing(tmp
     assert await fake.post_webhook(url, event) == 403
     fake.oa_secret_key = fake2_secret
     bad = b'{"event_name": "user_send_text", '
-    assert await fake.post_webhook(url, raw=bad, signature=fake.sign(bad, "")) == 400
+    assert await fake.post_webhook(url, raw=bad, signature=fake.sign(bad, "")) == 403  # no timestamp: nothing signed
+    ts = event["timestamp"]  # signed, then malformed or nested too deep: parsed only after the MAC, a 400
+    for raw_bad in (b'{"timestamp": "%s", ' % ts.encode(), b'{"timestamp": "%s", "x": %s}' % (ts.encode(), b"[" * 50000)):
+        assert await fake.post_webhook(url, raw=raw_bad, signature=fake.sign(raw_bad, ts)) == 400
     assert await fake.post_webhook(url, raw=b"x" * (2 * 1024 * 1024), signature="mac=00") == 413
     nomsg = {"event_name": "user_send_text", "app_id": fake.app_id, "timestamp": "1"}
     assert await fake.post_webhook(url, nomsg) == 400  # signed but not a usable event

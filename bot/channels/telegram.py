@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
-import hmac
 import html
 import json
 import logging
@@ -423,9 +422,9 @@ class TelegramChannel(ChannelAdapter):
 
         if not self.app.accepting:
             return web.Response(status=503, text="shutting down", headers={"Retry-After": "5"})
-        secret = self.app.settings.telegram_webhook_secret
-        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        from bot.channels.zalo_common import secret_matches
+
+        if not secret_matches(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.app.settings.telegram_webhook_secret):
             metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "secret").inc()
             log.warning("telegram webhook: bad secret from %s", request.remote)
             return web.Response(status=403, text="forbidden")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 import logging
 import unicodedata
@@ -23,7 +22,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.channels.base import ChannelAdapter, SendResult, cancel_quietly, caps_of, split_text, strip_markup
-from bot.channels.zalo_common import ThrottledAlert, rate_limits, redact
+from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, secret_matches, serve_webhook
 from bot.messages import ZALO, Attachment, Inbound
 from bot.outbox import Limit
 from handlers import texts_zalo
@@ -110,12 +109,12 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
         raise ValueError("not a Zalo Bot update")
     chat = msg.get("chat") if isinstance(msg.get("chat"), dict) else {}
     sender = msg.get("from") if isinstance(msg.get("from"), dict) else {}
-    chat_id = str(chat.get("id") or sender.get("id") or "")
-    if not chat_id or len(chat_id) > 64:
+    chat_id = _ident(chat.get("id")) or _ident(sender.get("id"))
+    if not chat_id:
         raise ValueError("no chat id")
     if sender.get("is_bot") is True:
         return None
-    message_id = str(msg.get("message_id") or "")[:64]
+    message_id = _ident(msg.get("message_id"))
     if message_id:
         key = f"{event}:{message_id}"
     else:  # undocumented, but never let two different events collapse into one
@@ -123,8 +122,8 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
     base: dict[str, Any] = {
         "channel": ZALO,
         "chat_id": chat_id,
-        "user_id": str(sender.get("id") or chat_id)[:64],
-        "display_name": str(sender.get("display_name") or sender.get("first_name") or "")[:128],
+        "user_id": _ident(sender.get("id")) or chat_id,
+        "display_name": _text(sender.get("display_name")) or _text(sender.get("first_name")),
         "chat_type": "group" if str(chat.get("chat_type") or "").upper() == "GROUP" else "private",
         "message_id": message_id or None,
         "event_key": key[:128],
@@ -146,6 +145,18 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _ident(value: Any) -> str:
+    """An id as Zalo sends them: a string (or a number) of at most 64 visible characters; anything else (an
+    object, a list, true) is no id at all."""
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, int):
+        return str(value) if -(10**20) < value < 10**20 else ""
+    if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable() and not any(c.isspace() for c in value):
+        return value
+    return ""
 
 
 # ---------------------------------------------------------------- the adapter
@@ -247,21 +258,18 @@ class ZaloBotChannel(ChannelAdapter):
                 delay = min(delay * 2, 30.0)
 
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /zalo/webhook: check the secret, store the event once, answer at once."""
-        secret = self.settings.zalo_bot_webhook_secret
-        given = request.headers.get(SECRET_HEADER, "")
-        if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
-            log.warning("zalo webhook: bad secret from %s", request.remote)
-            return web.Response(status=403, text="forbidden")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.Response(status=413, text="too large")
-        raw = await request.read()  # aiohttp answers 413 itself past client_max_size (1 MB)
-        if len(raw) > MAX_BODY:
-            return web.Response(status=413, text="too large")
+        """POST /zalo/webhook: check the secret, store the event once, answer at once (zalo_common.serve_webhook:
+        503 while stopping or over the cap, 4xx counted by reason)."""
+        return await serve_webhook(request, self.app, ZALO, self._webhook)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        if not secret_matches(request.headers.get(SECRET_HEADER, ""), self.settings.zalo_bot_webhook_secret):
+            raise Rejected(403, "secret", "forbidden")
+        raw = await read_body(request, MAX_BODY)
         try:
-            inbound = to_inbound(unwrap(json.loads(raw)))
-        except ValueError:  # includes malformed JSON and bad UTF-8
-            return web.Response(status=400, text="bad update")
+            inbound = to_inbound(unwrap(load_json(raw)))
+        except ValueError:
+            raise Rejected(400, "malformed", "bad update") from None
         if inbound is not None:
             await self.app.submit(inbound)
         return web.json_response({"ok": True})

@@ -6,12 +6,25 @@ feature shows that reason to the officers when their answer cannot arrive (handl
 """
 from __future__ import annotations
 
+import asyncio
+import hmac
+import json
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from bot import logs
+import aiohttp
+from aiohttp import web
+
+from bot import logs, metrics
 from bot.outbox import Limit
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024
+BODY_TIMEOUT = 10.0  # seconds to receive a webhook body once the headers are in (slow uploads are cut off)
 
 
 def rate_limits(channel: str, chat_id: str, chat_burst: int, chat_rate: float, rate: float) -> list[Limit]:
@@ -47,3 +60,67 @@ class ThrottledAlert:
             return True
         self.log.debug(msg, *args)
         return False
+
+
+# ---------------------------------------------------------------- webhooks (one helper for both Zalo adapters)
+class Rejected(Exception):
+    """A webhook request refused with a 4xx: counted in ntm_webhook_rejected_total{channel, reason}."""
+
+    def __init__(self, status: int, reason: str, text: str = ""):
+        self.status, self.reason, self.text = status, reason, text or reason.replace("_", " ")
+        super().__init__(f"{status} {reason}")
+
+
+def secret_matches(given: str, secret: str) -> bool:
+    """Constant-time comparison of a header with a configured secret. Header bytes that are not valid UTF-8
+    (aiohttp hands them over as surrogates) compare unequal instead of raising."""
+    return bool(secret) and hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8", "replace"))
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY, timeout: float = BODY_TIMEOUT) -> bytes:
+    """The raw body, at most `limit` bytes, received within `timeout` seconds; an upload the client aborts is a
+    400, not an ERROR in the log (nobody authenticated has sent anything yet)."""
+    if request.content_length is not None and request.content_length > limit:
+        raise Rejected(413, "too_large")
+    try:
+        async with asyncio.timeout(timeout):
+            raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise Rejected(413, "too_large") from None
+    except TimeoutError:
+        raise Rejected(408, "slow_body") from None
+    except (aiohttp.ClientPayloadError, ConnectionError, asyncio.IncompleteReadError):
+        raise Rejected(400, "aborted") from None
+    if len(raw) > limit:
+        raise Rejected(413, "too_large")
+    return raw
+
+
+def load_json(raw: bytes, **kwargs: Any) -> Any:
+    """json.loads for untrusted bytes: malformed, not UTF-8 or nested too deep (RecursionError) is a 400."""
+    try:
+        return json.loads(raw, **kwargs)
+    except (ValueError, RecursionError):
+        raise Rejected(400, "malformed") from None
+
+
+_LOGGED = {"secret": "bad secret", "signature": "bad signature", "stale": "stale event (a replay of old bytes?)"}
+
+
+async def serve_webhook(request: web.Request, app: "App", channel: str,
+                        handle: Callable[[web.Request], Awaitable[web.Response]]) -> web.Response:
+    """Run a Zalo webhook handler the way the Telegram one runs: 503 (the platform delivers again later) while
+    the bot is stopping or the channel is over its cap, 4xx for what `handle` rejects, counted by reason."""
+    from bot.app import Busy
+
+    if not app.accepting:
+        return web.Response(status=503, text="shutting down", headers={"Retry-After": "5"})
+    try:
+        return await handle(request)
+    except Rejected as r:
+        metrics.WEBHOOK_REJECTED.labels(channel, r.reason).inc()
+        if r.reason in _LOGGED:
+            log.warning("%s webhook: %s from %s", channel, _LOGGED[r.reason], request.remote)
+        return web.Response(status=r.status, text=r.text)
+    except Busy:
+        return web.Response(status=503, text="busy", headers={"Retry-After": "1"})

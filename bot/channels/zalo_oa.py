@@ -23,6 +23,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import socket
 import time
 import unicodedata
@@ -34,6 +35,7 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlmodel import Session, select
 
+from bot import logs
 from bot.channels.base import (
     CHAT_UNREACHABLE,
     ChannelAdapter,
@@ -43,7 +45,7 @@ from bot.channels.base import (
     split_text,
     strip_markup,
 )
-from bot.channels.zalo_common import ThrottledAlert, rate_limits, redact
+from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, serve_webhook
 from bot.config import split_list
 from bot.messages import ZALO_OA, Attachment, Inbound
 from bot.outbox import Limit
@@ -64,6 +66,7 @@ OAUTH_TIMEOUT = 20.0  # well inside the lease: nobody else may refresh while our
 REFRESH_COOLDOWN = 30.0  # after a failed refresh, queued messages do not each call OAuth again
 DEFAULT_EXPIRES_IN = 90000  # seconds (25 h), documented as the string "90000"
 FREE_WINDOW = dt.timedelta(hours=48)
+FUTURE_SKEW = 300.0  # seconds an event may be dated ahead of our clock
 
 TOKEN_ERRORS = {-216, -220}  # access token invalid / expired: refresh and try again
 OPERATOR_ERRORS = {  # configuration or billing: keep messages queued, tell the operator
@@ -80,31 +83,58 @@ def mac(ident: str, raw: bytes, timestamp: str, secret: str) -> str:
     return hashlib.sha256(ident.encode() + raw + timestamp.encode() + secret.encode()).hexdigest()
 
 
-def signature_candidates(settings: "Settings", body: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(variant name, id, secret) for every configured combination."""
-    oa_id = settings.zalo_oa_id or _str(body.get("oa_id")) or _str((body.get("recipient") or {}).get("id"))
-    ids = {"app_id": settings.zalo_oa_app_id, "oa_id": oa_id}
+def signature_candidates(settings: "Settings", raw: bytes) -> list[tuple[str, str, str]]:
+    """(variant name, id, secret) for every configured combination. The OA id, when not configured, is read from
+    the raw bytes (`oa_id`, or the recipient's id): the body is only parsed once the MAC is verified."""
+    ids = {"app_id": [settings.zalo_oa_app_id], "oa_id": [settings.zalo_oa_id] if settings.zalo_oa_id else
+           _fields(raw, _OA_ID_RE)}
     secrets = {"oa_secret_key": settings.zalo_oa_secret_key, "app_secret": settings.zalo_oa_app_secret}
     out = []
     for id_name in split_list(settings.zalo_oa_mac_ids):
         for secret_name in split_list(settings.zalo_oa_mac_secrets):
-            ident, secret = ids.get(id_name, ""), secrets.get(secret_name, "")
-            if ident and secret:
-                out.append((f"{id_name}+{secret_name}", ident, secret))
+            for ident in ids.get(id_name, []):
+                secret = secrets.get(secret_name, "")
+                if ident and secret:
+                    out.append((f"{id_name}+{secret_name}", ident, secret))
     return out
 
 
-def verify_signature(raw: bytes, header: str, timestamp: str, candidates: list[tuple[str, str, str]]) -> str | None:
-    """The variant whose MAC equals the header (every candidate compared, in constant time), or None."""
+# Fields the MAC needs, read from the raw bytes before anything is parsed: a few candidates at most (a forged
+# body with many costs nothing but a few hashes; the parsed body must then agree with the one that matched).
+_TIMESTAMP_RE = re.compile(rb'"timestamp"\s*:\s*"?(\d{1,20})"?')
+_OA_ID_RE = re.compile(rb'"(?:oa_id|id)"\s*:\s*"?(\d{1,30})"?')
+MAX_CANDIDATES = 4
+
+
+def _fields(raw: bytes, pattern: "re.Pattern[bytes]") -> list[str]:
+    out: list[str] = []
+    for m in pattern.finditer(raw[:MAX_BODY]):
+        value = m.group(1).decode()
+        if value not in out:
+            out.append(value)
+        if len(out) >= MAX_CANDIDATES:
+            break
+    return out
+
+
+def verify_signature(raw: bytes, header: str, timestamps: list[str] | str,
+                     candidates: list[tuple[str, str, str]]) -> tuple[str, str] | None:
+    """(variant, timestamp) whose MAC equals the header (every candidate compared, in constant time), or None."""
     given = header.strip()
     if given[:4].lower() == "mac=":
         given = given[4:]
     given_b = given.strip().lower().encode("utf-8", "replace")
     matched = None
-    for name, ident, secret in candidates:
-        if hmac.compare_digest(mac(ident, raw, timestamp, secret).encode(), given_b) and matched is None:
-            matched = name
+    for timestamp in [timestamps] if isinstance(timestamps, str) else timestamps:
+        for name, ident, secret in candidates:
+            if hmac.compare_digest(mac(ident, raw, timestamp, secret).encode(), given_b) and matched is None:
+                matched = (name, timestamp)
     return matched
+
+
+def _is_id(v: str) -> bool:
+    """Zalo user ids are strings of digits (kept as strings: they exceed 2**53)."""
+    return 0 < len(v) <= 64 and v.isascii() and v.isdigit()
 
 
 def _str(v: Any) -> str:
@@ -125,7 +155,7 @@ def parse_event(body: dict[str, Any]) -> tuple[str, Any] | None:
     timestamp = _str(body.get("timestamp"))
     if event in ("follow", "unfollow"):
         follower = _str((body.get("follower") or {}).get("id")) if isinstance(body.get("follower"), dict) else ""
-        if not follower or len(follower) > 64:
+        if not _is_id(follower):
             raise ValueError("no follower id")
         if event == "unfollow":
             return ("unfollow", follower)
@@ -137,7 +167,7 @@ def parse_event(body: dict[str, Any]) -> tuple[str, Any] | None:
     sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
     msg = body.get("message") if isinstance(body.get("message"), dict) else None
     user = _str(sender.get("id"))
-    if not user or len(user) > 64 or msg is None:
+    if not _is_id(user) or msg is None:
         raise ValueError("no sender or message")
     msg_id = _str(msg.get("msg_id"))[:100]
     key = f"msg:{msg_id}" if msg_id else f"{event}:{user}:{timestamp}"
@@ -275,6 +305,8 @@ class OATokens:
         row = await self.app.db.run(load_token, self.app_id)
         if row is None:
             return "", -1
+        logs.add_secret(row.access_token)  # the database copy (refreshed, rotated) is redacted like the settings'
+        logs.add_secret(row.refresh_token)
         if not row.access_token or (row.expires_at is not None and row.expires_at - self.now() < self.ahead):
             fresh = await self.refresh(row.version)
             if fresh is not None:
@@ -310,6 +342,8 @@ class OATokens:
                            "tokens be stored with `ntm-bot zalo oa-tokens`.", err)
                 return None
             now = self.now()
+            logs.add_secret(access)
+            logs.add_secret(new_refresh)
             version = await self.app.db.run(
                 store_refreshed, self.app_id, self.owner, access, new_refresh, now + dt.timedelta(seconds=expires_in), now)
             log.info("zalo oa: access token refreshed (version %d, valid %d s)", version, expires_in)
@@ -392,33 +426,30 @@ class ZaloOAChannel(ChannelAdapter):
 
     # ---------------------------------------------------------- receiving
     async def webhook(self, request: web.Request) -> web.Response:
-        """POST /zalo-oa/webhook: verify the MAC over the raw body, store the event once, answer at once."""
+        """POST /zalo-oa/webhook: verify the MAC over the raw body, then parse it, check it is fresh, store the event
+        once, answer at once (zalo_common.serve_webhook: 503 while stopping or over the cap, 4xx counted)."""
+        return await serve_webhook(request, self.app, ZALO_OA, self._webhook)
+
+    async def _webhook(self, request: web.Request) -> web.Response:
         header = request.headers.get(SIGNATURE_HEADER, "")
         if not header or not (self.settings.zalo_oa_secret_key or self.settings.zalo_oa_app_secret):
-            log.warning("zalo oa webhook: no signature (or no secret configured) from %s", request.remote)
-            return web.Response(status=403, text="forbidden")
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.Response(status=413, text="too large")
-        raw = await request.read()  # aiohttp answers 413 itself past client_max_size (1 MB)
-        if len(raw) > MAX_BODY:
-            return web.Response(status=413, text="too large")
-        try:
-            body = json.loads(raw, parse_int=str, parse_float=str)  # big ids and timestamps stay exact strings
-            if not isinstance(body, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            return web.Response(status=400, text="bad event")
-        variant = verify_signature(raw, header, _str(body.get("timestamp")), signature_candidates(self.settings, body))
-        if variant is None:
-            log.warning("zalo oa webhook: bad signature from %s", request.remote)
-            return web.Response(status=403, text="forbidden")
+            raise Rejected(403, "signature", "forbidden")
+        raw = await read_body(request, MAX_BODY)
+        matched = verify_signature(raw, header, _fields(raw, _TIMESTAMP_RE), signature_candidates(self.settings, raw))
+        if matched is None:
+            raise Rejected(403, "signature", "forbidden")
+        variant, timestamp = matched
+        body = load_json(raw, parse_int=str, parse_float=str)  # big ids and timestamps stay exact strings
+        if not isinstance(body, dict) or _str(body.get("timestamp")) != timestamp:
+            raise Rejected(400, "malformed", "bad event")  # signed, but not over the event's own timestamp
+        self._check_fresh(timestamp)
         if variant not in self._variants_seen:
             self._variants_seen.add(variant)
             log.info("zalo oa webhook: signature verified with variant %s", variant)
         try:
             action = parse_event(body)
         except ValueError:
-            return web.Response(status=400, text="bad event")
+            raise Rejected(400, "malformed", "bad event") from None
         if action is not None:
             what, value = action
             if what == "inbound":
@@ -426,6 +457,15 @@ class ZaloOAChannel(ChannelAdapter):
             elif what == "unfollow":
                 await self.app.set_blocked(ZALO_OA, value, True)
         return web.json_response({"error": 0})
+
+    def _check_fresh(self, timestamp: str) -> None:
+        """A signed event is only as good as its age: one dated outside ZALO_OA_EVENT_MAX_AGE_HOURS (or from the
+        future) is a replay of old bytes. Fresh ones are de-duplicated by their stored key, which is kept at least
+        that long (retention keeps processed events 2 days at least; /xoadulieu blanks them, keeping the key)."""
+        now_ms = self.app.services.clock().timestamp() * 1000
+        age_s = (now_ms - int(timestamp)) / 1000
+        if age_s > self.settings.zalo_oa_event_max_age_hours * 3600 or age_s < -FUTURE_SKEW:
+            raise Rejected(400, "stale", "stale event")
 
     # ---------------------------------------------------------- sending
     def limits(self, msg: dict[str, Any]) -> list[Limit]:

@@ -194,7 +194,7 @@ class FakeZaloOA(Recording):
             "app_id": self.app_id,
             "user_id_by_app": f"9{user_id[-12:]}",
             "event_name": event_name,
-            "timestamp": str(int(time.time() * 1000)) + str(next(self._ids) % 10),
+            "timestamp": str(int(time.time() * 1000) + next(self._ids) % 10),  # ms epoch, 13 digits, as Zalo
         }
         if message is not None:
             ev.update({"sender": {"id": user_id}, "recipient": {"id": self.oa_id}, "message": message})
