@@ -24,6 +24,7 @@ from bot.storage.models import AuditLog, Chat, InboundEvent, OutboxMessage, Unan
 
 ERASED = "[đã xóa theo yêu cầu của người dân]"
 ANONYMOUS_ACTOR = "citizen:erased"
+ERASED_EVENT = {"erased": True}  # the payload of a processed inbound event after /xoadulieu
 # Audit entries of a citizen's own choices lose their name; refused staff commands (security) and an officer's
 # work (accountability) keep theirs.
 CITIZEN_AUDIT_ACTIONS = ("subscribe", "unsubscribe")
@@ -77,12 +78,16 @@ def _erase_core(session: Session, s: Subject, now: dt.datetime, chat: Chat | Non
         chat.first_seen_at = now
         session.add(chat)
         done["chat"] += 1
-    # Stored messages already processed go. The request itself (still pending) and any message queued behind
-    # it lose the name and username now; retention deletes them 2 days after they are processed.
+    # Stored messages already processed lose their content (text, name, files); the row keeps only its platform
+    # key, which is what refuses a replay of the same signed bytes until retention deletes it (2 days at least
+    # after it came). The request itself (still pending) and any message queued behind it lose the name and
+    # username now.
     i = InboundEvent.__table__
     done["messages"] += session.execute(
-        sa.delete(i).where(i.c.chat_key == s.chat_key, i.c.status.in_(("done", "failed")))).rowcount or 0
-    for row in session.execute(sa.select(i.c.id, i.c.payload).where(i.c.chat_key == s.chat_key)).all():
+        sa.update(i).where(i.c.chat_key == s.chat_key, i.c.status.in_(("done", "failed")))
+        .values(payload=ERASED_EVENT, error=None)).rowcount or 0
+    for row in session.execute(sa.select(i.c.id, i.c.payload).where(i.c.chat_key == s.chat_key,
+                                                                   i.c.status == "pending")).all():
         payload = dict(row.payload or {}, display_name="", username="")
         session.execute(sa.update(i).where(i.c.id == row.id).values(payload=payload))
     # What the bot sent this chat: settled rows lose their text (the row stays: status, times); messages still

@@ -69,4 +69,5 @@ def erase_button(ctx: Ctx) -> None:
     subject = privacy.Subject(ctx.inbound.channel, ctx.inbound.chat_id, ctx.inbound.user_id)
     done = privacy.erase(ctx.session, subject, ctx.now, ctx.services, chat=ctx.chat)
     n = done.get("tickets", 0)
-    ctx.reply(texts.ERASE_DONE.format(tickets=texts.ERASE_DONE_TICKETS.format(n=n) if n else ""))
+    ctx.reply(texts.ERASE_DONE.format(tickets=texts.ERASE_DONE_TICKETS.format(n=n) if n else "",
+                                      copies=texts.ERASE_DONE_COPIES if n else ""))

@@ -100,10 +100,12 @@ ERASE_ASK_OPEN = (
 BTN_ERASE_YES = "🗑 Xóa dữ liệu của tôi"
 BTN_ERASE_NO = "Không xóa"
 ERASE_DONE = (
-    "✅ Đã xóa dữ liệu cá nhân của bạn{tickets}. Cảm ơn bạn đã dùng bot.\n"
+    "✅ Đã xóa dữ liệu cá nhân của bạn{tickets}. Cảm ơn bạn đã dùng bot.\n{copies}"
     "Bạn vẫn có thể hỏi bot bình thường. Muốn biết bot lưu gì và trong bao lâu, bạn hỏi «bot lưu dữ liệu gì»."
 )
 ERASE_DONE_TICKETS = " ({n} phản ánh đã chuyển thành ẩn danh)"
+ERASE_DONE_COPIES = ("Những bản sao đã gửi tới cán bộ (tin trong nhóm Telegram, e-mail) bot không tự xóa được; "
+                     "cán bộ đã được đề nghị xóa.\n")
 ERASE_KEPT = "Chưa xóa gì cả. Khi cần, bạn gõ /xoadulieu."
 ERASE_EXPIRED = "Yêu cầu xóa này đã quá 30 phút nên chưa được thực hiện. Bạn gõ lại /xoadulieu nếu vẫn muốn xóa."
 ERASE_PRIVATE_ONLY = "Lệnh /xoadulieu chỉ dùng trong cuộc trò chuyện riêng với bot."

@@ -295,7 +295,8 @@ ERASED_CLOSE_REASON = "Người dân yêu cầu xóa dữ liệu cá nhân (Ngh�
 ERASED_STAFF = (
     "🗑 **{code}**: người dân đã yêu cầu xóa dữ liệu cá nhân (Nghị định 13/2023/NĐ-CP). Nội dung phản ánh và "
     "thông tin liên hệ đã được xóa; phản ánh được **đóng** và giữ ẩn danh để thống kê. Không thể gửi trả lời cho "
-    "người dân qua phản ánh này nữa. Ảnh đã đăng trong nhóm (nếu có), cán bộ vui lòng tự xóa."
+    "người dân qua phản ánh này nữa. Bot đã xóa các bản sao nó còn giữ; những tin đã đăng trong nhóm (thẻ, ảnh, "
+    "kết quả /ticket, /inbox, tệp /export) và e-mail đã gửi thì bot không xóa được: cán bộ vui lòng tự xóa."
 )
 ERASED_NO_REOPEN = (
     "Phản ánh {code} không mở lại được: người dân đã xóa dữ liệu cá nhân, bot không còn biết gửi trả lời cho ai."

@@ -598,6 +598,7 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
     tickets = session.exec(select(Ticket).where(Ticket.channel == subject.channel, Ticket.user_id == subject.user_id)
                            .order_by(Ticket.id)).all()  # type: ignore[arg-type]
     for t in tickets:
+        personal = _personal_strings(session, t)  # read before the ticket forgets them
         was_open = t.is_open
         if was_open:
             set_status(session, settings, now, t, CLOSED, ANONYMOUS_ACTOR, reason=T.ERASED_CLOSE_REASON, tell_citizen=False)
@@ -614,8 +615,94 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
         session.execute(sa.update(e).where(e.c.ticket_id == t.id, e.c.actor == subject.actor).values(actor=ANONYMOUS_ACTOR))
         add_event(session, t, "erased", ANONYMOUS_ACTOR, now)
         _edit_card(session, settings, t)
+        done["staff_copies"] += scrub_copies(session, t.code, personal, subject.chat_key)
         done["tickets"] += 1
     return done
+
+
+def _personal_strings(session: Session, ticket: Ticket) -> list[str]:
+    """Everything of the citizen's a staff message may quote: name, phone, the words of the report and of
+    what they added, hamlet and commune as typed (whole, and as the listings shorten them)."""
+    words = [ticket.description, ticket.hamlet, ticket.commune_input]
+    words += session.exec(select(TicketMessage.text).where(TicketMessage.ticket_id == ticket.id,
+                                                          TicketMessage.kind == "citizen")).all()
+    out = {ticket.contact_name or "", ticket.contact_phone or ""}
+    for w in words:
+        if not w:
+            continue
+        out.add(w)
+        flat = " ".join(w.split())
+        out.add(flat)
+        out.update(flat[: n - 1] for n in (40, 70, 80, 160, 300, 600) if len(flat) > n)  # short(text, n)
+    return sorted((x for x in out if len(x.strip()) >= 4), key=len, reverse=True)
+
+
+def scrub_copies(session: Session, code: str, personal: list[str], citizen_chat: str) -> int:
+    """/xoadulieu: the copies of a citizen's data in what the bot sent others (the staff card, `/ticket … hien-sdt`,
+    `/inbox`, `/export` files, the e-mail copy). Sent ones lose their text, as retention would do later (the row
+    keeps status and times); queued ones go out with the citizen's words replaced. Returns how many changed.
+    What was already delivered stays on the platforms (Telegram group, mailbox): the officers are told."""
+    from bot.retention import FINAL, PRUNED
+
+    o = OutboxMessage.__table__
+    text = sa.cast(o.c.payload, sa.Text)
+    rows = session.execute(sa.select(o.c.id, o.c.status, o.c.kind, o.c.payload).where(
+        o.c.chat_key != citizen_chat,
+        sa.or_(o.c.ref == code, text.like(f"%{code}%"), text.like("%data:text/csv;base64,%")),
+    )).all()
+    changed = 0
+    for r in rows:
+        payload = dict(r.payload or {})
+        if r.status in FINAL:
+            if payload.get("pruned") or not (r.payload and _mentions(payload, code, personal)):
+                continue
+            new: dict[str, Any] = {"kind": r.kind, **PRUNED}
+        else:
+            new = _scrubbed(payload, personal)
+            if new == payload:
+                continue
+        session.execute(sa.update(o).where(o.c.id == r.id).values(payload=new))
+        changed += 1
+    return changed
+
+
+def _mentions(payload: dict[str, Any], code: str, personal: list[str]) -> bool:
+    blob = str(payload.get("text") or "") + "".join(_csv_text(a) for a in payload.get("attachments") or [])
+    return code in blob or any(p in blob for p in personal)
+
+
+def _csv_text(a: dict[str, Any]) -> str:
+    import base64
+
+    ref = str(a.get("ref") or "")
+    if not ref.startswith("data:text/csv;base64,"):
+        return ""
+    try:
+        return base64.b64decode(ref.split(",", 1)[1]).decode("utf-8-sig", "replace")
+    except ValueError:
+        return ""
+
+
+def _scrubbed(payload: dict[str, Any], personal: list[str]) -> dict[str, Any]:
+    import base64
+
+    def scrub(value: str) -> str:
+        for p in personal:
+            value = value.replace(p, ERASED)
+        return value
+
+    out = dict(payload)
+    if out.get("text"):
+        out["text"] = scrub(str(out["text"]))
+    attachments = []
+    for a in out.get("attachments") or []:
+        body = _csv_text(a)
+        if body:
+            a = dict(a, ref="data:text/csv;base64," + base64.b64encode(scrub(body).encode("utf-8-sig")).decode())
+        attachments.append(a)
+    if attachments:
+        out["attachments"] = attachments
+    return out
 
 
 def _edit_card(session: Session, settings: Settings, ticket: Ticket) -> None:

@@ -17,6 +17,19 @@ from tests.zalo_helpers import BotCitizen, report_by_typing, zalo_ticket_setting
 PHOTO = "AgACAgIAAxkBAAIBPhoto"
 
 
+def _decoded(payload) -> str:
+    """An outbox payload as text, files made by the bot (data: URLs, e.g. a CSV export) decoded."""
+    import base64
+    import json
+
+    out = json.dumps(payload, ensure_ascii=False)
+    for a in (payload or {}).get("attachments") or []:
+        ref = a.get("ref", "")
+        if ref.startswith("data:"):
+            out += base64.b64decode(ref.split(",", 1)[1]).decode("utf-8-sig", "replace")
+    return out
+
+
 async def test_citizen_erases_their_data_tickets_stay_anonymised(tmp_path, fake_tg, make_app):
     app = await make_app(ticket_settings(tmp_path, fake_tg))
     d = Driver(fake_tg, app)
@@ -37,7 +50,14 @@ async def test_citizen_erases_their_data_tickets_stay_anonymised(tmp_path, fake_
     await ba.expect("Đã đăng ký")
     await ba.say("Xã tôi khi nào được hỗ trợ làm kho lạnh bảo quản cá?")
     await ba.expect("chưa chắc")
-    other_code = await file_report(other, contact=("Lê Thị Tư", "0987000111"))
+    other_code = await file_report(other, contact=("Lê Thị Tư", "0987000111"), description="Đèn đường ấp 5 hư đã lâu")
+    # The officers look at it: the full phone, the listing, the export all copy Ba's data into outbox rows.
+    await officer.say(f"/ticket {open_code} hien-sdt")
+    await officer.expect("0912345678")
+    await officer.say("/inbox")
+    await officer.expect("Đường ấp 3 bị sạt lở")
+    await officer.say("/export")
+    await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendDocument")
 
     # What will go and what stays, and a warning for the report still being handled.
     await ba.say("/xoadulieu")
@@ -81,6 +101,9 @@ async def test_citizen_erases_their_data_tickets_stay_anonymised(tmp_path, fake_
             "old_texts": s.execute(sa.select(sa.func.count()).where(
                 OutboxMessage.chat_key == "telegram:5301", OutboxMessage.status == "sent",
                 OutboxMessage.payload["text"].as_string().like("%sạt lở%"))).scalar_one(),
+            # every copy, in any chat (the staff card, /ticket … hien-sdt, /inbox, the /export file)
+            "copies": [p for p in s.execute(sa.select(OutboxMessage.payload)).scalars()
+                       if any(x in _decoded(p) for x in ("0912345678", "Trần Văn Ba", "sạt lở", "Cống thoát nước"))],
             "audit": s.execute(sa.select(AuditLog.actor, AuditLog.action).where(
                 AuditLog.action.in_(("subscribe", "erase_personal_data")))).all(),
             "other": s.execute(sa.select(Ticket.contact_phone, Ticket.chat_id).where(Ticket.id == 3)).one(),
@@ -94,9 +117,12 @@ async def test_citizen_erases_their_data_tickets_stay_anonymised(tmp_path, fake_
     assert st["answers"] == 0
     assert st["events_by_ba"] == 0
     assert st["sub"] == 0 and st["questions"] == 0 and st["old_texts"] == 0
-    # Only the request itself is still stored (retention deletes it), without the name.
-    assert len(st["stored"]) == 1 and st["stored"][0]["callback"].startswith("priv:yes:")
-    assert "Ba" not in str(st["stored"]) and "tranba" not in str(st["stored"])
+    assert st["copies"] == [], "no copy of Ba's name, phone or words is left in any outbox row"
+    # Stored messages keep only their platform key (a replay of the same update is still refused); the request
+    # itself, without the name, is the only one with content (retention deletes them all later).
+    assert sum(1 for p in st["stored"] if p != {"erased": True}) == 1
+    assert [p for p in st["stored"] if p != {"erased": True}][0]["callback"].startswith("priv:yes:")
+    assert "Ba" not in str(st["stored"]) and "tranba" not in str(st["stored"]) and "sạt lở" not in str(st["stored"])
     assert st["chat"] == ("", "", None)
     assert all(actor == ANONYMOUS_ACTOR for actor, _ in st["audit"]) and len(st["audit"]) == 2
     assert st["other"] == ("0987000111", "5302"), "nobody else's data is touched"
