@@ -19,7 +19,7 @@ from aiohttp import web
 from bot import core, logs, metrics, retention  # noqa: F401  (retention registers its @job)
 from bot.channels.base import CHANNEL_HOOKS, ChannelAdapter
 from bot.config import Settings
-from bot.flood import FloodGuard
+from bot.flood import FloodGuard, RecentKeys
 from bot.jobs import Scheduler
 from bot.messages import TELEGRAM, TERMINAL_STAFF, Inbound, utcnow
 from bot.outbox import Limit, OutboxWorker
@@ -152,6 +152,7 @@ class App:
         self.started = False
         self.accepting = False  # True between start() and stop(): webhooks answer 503 otherwise
         self.flood = FloodGuard(settings.flood_chat_limit, settings.flood_chat_period, settings.flood_channel_per_second)
+        self.recent = RecentKeys()  # platform keys of events taken in lately: redeliveries are not flood
 
     # ---------------------------------------------------------- setup
     def add_adapter(self, adapter: ChannelAdapter) -> None:
@@ -260,8 +261,19 @@ class App:
             metrics.UPDATES.labels(inbound.channel, "busy").inc()
             raise Busy("channel over its cap")
         key = core.chat_key(inbound.channel, inbound.chat_id)
-        verdict = "ok" if self._staff_room(inbound) else self.flood.check(key)
+        # De-duplicate first: a redelivery must not count against the person's flood window (50 copies of one
+        # update used to earn a "slow down" notice, and the next real message was dropped).
+        event = (inbound.channel, core.event_key(inbound))
+        if event in self.recent:
+            metrics.UPDATES.labels(inbound.channel, "duplicate").inc()
+            return False
+        counted = not self._staff_room(inbound)
+        verdict = self.flood.check(key) if counted else "ok"
         if verdict != "ok":
+            if await self.db.run(core.is_stored, *event):  # stored before this process knew it (restart, other instance)
+                self.recent.add(event)
+                metrics.UPDATES.labels(inbound.channel, "duplicate").inc()
+                return False
             metrics.UPDATES.labels(inbound.channel, "flood_dropped").inc()
             if verdict == "warn":
                 log.info("flood control: %s over %d messages in %.0fs", key, self.flood.limit, self.flood.period)
@@ -274,6 +286,9 @@ class App:
             inserted = await self.db.run(core.ingest, inbound)
             if inserted:
                 self.inbox.schedule(key)
+        self.recent.add(event)
+        if not inserted and counted:
+            self.flood.refund(key)  # a redelivery the database recognised: it does not count either
         metrics.UPDATES.labels(inbound.channel, "stored" if inserted else "duplicate").inc()
         return inserted
 

@@ -91,6 +91,18 @@ def clean_inbound(inbound: Inbound) -> Inbound:
                                attachments=attachments, reply_attachments=quoted, **ids)
 
 
+def event_key(inbound: Inbound) -> str:
+    """The key that makes a platform event unique (a redelivery carries the same one), as stored."""
+    inbound = clean_inbound(inbound)
+    return inbound.event_key or f"{inbound.message_id or ''}:{inbound.callback_id or ''}"
+
+
+def is_stored(session: Session, channel: str, key: str) -> bool:
+    """Was this event stored already (a redelivery)?"""
+    i = InboundEvent.__table__
+    return session.execute(sa.select(i.c.id).where(i.c.channel == channel, i.c.event_key == key)).first() is not None
+
+
 def _event_row(inbound: Inbound, now: Any) -> dict[str, Any]:
     inbound = clean_inbound(inbound)
     return {

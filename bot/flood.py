@@ -18,6 +18,23 @@ import time
 from typing import Callable
 
 
+class RecentKeys:
+    """The platform keys of the last `size` events this process took in: a redelivery (Telegram resends an update
+    until it gets a 200, possibly many times) is recognised before flood control counts it."""
+
+    def __init__(self, size: int = 50_000):
+        self.size = size
+        self._keys: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self._keys
+
+    def add(self, key: tuple[str, str]) -> None:
+        self._keys[key] = None
+        if len(self._keys) > self.size:
+            self._keys.popitem(last=False)
+
+
 class FloodGuard:
     """Sliding windows per chat and per channel. Not thread-safe: used from the event loop only."""
 
@@ -65,6 +82,12 @@ class FloodGuard:
             return "drop"
         self._warned[key] = now
         return "warn"
+
+    def refund(self, key: str) -> None:
+        """The last message counted for this chat turned out to be a redelivery: it does not count."""
+        q = self._chats.get(key)
+        if q:
+            q.pop()
 
     def _sweep(self, now: float) -> None:
         """Forget idle chats now and then so memory stays bounded."""

@@ -65,11 +65,33 @@ def is_staff(ctx: Ctx) -> bool:
     return row is not None
 
 
-def run_command(ctx: Ctx, cmd: Command, args: str) -> None:
-    if cmd.staff and not is_staff(ctx):
-        ctx.audit("refused", target=f"/{cmd.name}", detail=ctx.inbound.text[:200])
-        log.warning("refused staff command /%s from %s", cmd.name, ctx.actor)
+def in_staff_place(ctx: Ctx) -> bool:
+    """Where staff work: the staff chat (STAFF_CHAT_ID), a staff member's private chat with the bot, the local
+    officers' terminal. Never another group: an answer there (a phone number, a listing) is read by everyone in it."""
+    inbound = ctx.inbound
+    if inbound.channel == TERMINAL_STAFF or inbound.chat_type == "private":
+        return True
+    return inbound.channel == "telegram" and bool(ctx.settings.staff_chat_id) and inbound.chat_id == ctx.settings.staff_chat_id
+
+
+def staff_may_act(ctx: Ctx, what: str) -> bool:
+    """Registered staff, in a staff place; anything else is refused politely and audited (commands, buttons)."""
+    if not is_staff(ctx):
+        ctx.audit("refused", target=what[:64], detail=ctx.inbound.text[:200])
+        log.warning("refused staff command %s from %s", what, ctx.actor)
         ctx.reply(texts.NOT_STAFF)
+        return False
+    if not in_staff_place(ctx):
+        ctx.audit("refused", target=what[:64], detail=f"outside the staff chat ({ctx.inbound.chat_id}): {ctx.inbound.text[:160]}")
+        log.warning("refused staff command %s from %s outside the staff chat (%s:%s)", what, ctx.actor, ctx.inbound.channel,
+                    ctx.inbound.chat_id)
+        ctx.reply(texts.STAFF_WRONG_PLACE)
+        return False
+    return True
+
+
+def run_command(ctx: Ctx, cmd: Command, args: str) -> None:
+    if cmd.staff and not staff_may_act(ctx, f"/{cmd.name}"):
         return
     ctx.args = args
     cmd.handler(ctx)

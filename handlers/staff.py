@@ -39,7 +39,7 @@ from bot.storage.tickets import (
 from handlers import texts_tickets as T
 from handlers import ticketing
 from handlers.base import COMMANDS, Ctx, callback, command, text_handler
-from handlers.router import is_staff
+from handlers.router import is_staff, staff_may_act
 from knowledge.normalize import fold
 
 INBOX_LIMIT = 30
@@ -236,6 +236,8 @@ def on_staff_button(ctx: Ctx) -> None:
     if not is_staff(ctx):
         ctx.audit("refused", target=cb.raw[:64], detail="staff button")
         ctx.reply(T.STAFF_BUTTON_ONLY)
+        return
+    if not staff_may_act(ctx, cb.raw):
         return
     if cb.arg(0) == "take" and cb.int_arg(1) is not None and len(cb.args) == 2:
         t = ctx.session.get(Ticket, cb.int_arg(1))

@@ -25,6 +25,8 @@ CANCELLED = "Đã hủy. Bạn cần gì cứ gõ câu hỏi hoặc /start để
 NOTHING_TO_CANCEL = "Hiện không có việc gì đang làm dở. Bạn cứ gõ câu hỏi hoặc /start để xem menu."
 UNKNOWN_COMMAND = "Xin lỗi, tôi không có lệnh này. Gõ /help để xem các lệnh, hoặc gõ câu hỏi của bạn."
 NOT_STAFF = "Xin lỗi, lệnh này chỉ dành cho cán bộ tiếp nhận phản ánh. Bạn cần gì cứ gõ câu hỏi hoặc /help."
+STAFF_WRONG_PLACE = ("Lệnh của cán bộ chỉ dùng trong nhóm cán bộ hoặc trong cuộc trò chuyện riêng với bot, "
+                     "không dùng trong nhóm này.")
 EMPTY_MESSAGE = "Tôi chưa đọc được nội dung. Bạn gõ câu hỏi bằng chữ giúp tôi nhé, hoặc gõ /help để xem hướng dẫn."
 MEDIA_OUTSIDE_REPORT = (
     "Tôi đã nhận được tệp/ảnh nhưng chỉ xem được ảnh khi bạn gửi kèm một phản ánh. "
