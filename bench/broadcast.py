@@ -78,6 +78,7 @@ def bot_env(fake: FakeTelegram, db_url: str, data_dir: Path) -> dict[str, str]:
         "HTTP_HOST": "127.0.0.1",
         "HTTP_PORT": str(free_port()),
         "BROADCAST_QUIET_HOURS": "",  # the benchmark runs at any hour
+        "BROADCAST_APPROVAL": "false",  # one officer confirms (the second officer's approval is tested elsewhere)
         "TELEGRAM_CHAT_BURST": "1",  # the fake counts any 2nd message within 1 s to a chat as a violation
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),

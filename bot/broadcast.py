@@ -383,6 +383,12 @@ def start_label(settings: Settings, b: Broadcast, now: dt.datetime, confirmed: b
     return T.START_NOW_CONFIRMED if confirmed else T.START_NOW
 
 
+def approval_role(settings: Settings) -> str:
+    """The role a second officer needs to approve a broadcast ("officer": any other officer), "" if none is needed."""
+    role = settings.broadcast_approval_role.strip()
+    return role or ("officer" if settings.broadcast_approval else "")
+
+
 def confirm(session: Session, b: Broadcast, now: dt.datetime, approval_role: str) -> str:
     """Draft -> awaiting_approval (a second officer must approve) or scheduled. Returns the new status."""
     b.confirmed_at = now

@@ -182,7 +182,10 @@ class Settings(BaseSettings):
     broadcast_topics: str = "ntm=Tin nông thôn mới; ocop=Sản phẩm OCOP; xa=Thông báo của xã, phường"
     broadcast_commune_topic: str = "xa"  # subscribers of this topic are asked for their commune; commune notices go to it
     broadcast_quiet_hours: str = "21:00-07:00"  # local time (Asia/Ho_Chi_Minh) when nothing is sent; empty = never quiet
-    broadcast_approval_role: str = ""  # e.g. "supervisor": a different officer with that role (or higher) must approve
+    # A broadcast to citizens needs a second officer's approval (any other officer; BROADCAST_APPROVAL_ROLE e.g.
+    # "supervisor": one with that role or higher). false: the officer who confirms sends it.
+    broadcast_approval: bool = True
+    broadcast_approval_role: str = Field(default="", pattern="^(|officer|supervisor|admin)$")
     broadcast_concurrency: int = 8  # sends in flight per channel = the most recipients a crash can leave "unknown"
     broadcast_telegram_rate: float = 29.0  # messages/s for broadcasts (Telegram allows ~30/s per bot; 1/s stays for chats)
     zalo_broadcast_rate: float = 10.0  # messages/s for broadcasts on Zalo (no published limit; 429 = back off)

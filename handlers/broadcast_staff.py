@@ -17,7 +17,7 @@ from bot.storage.broadcast import Broadcast
 from handlers import texts
 from handlers import texts_broadcast as T
 from handlers.base import Ctx, callback, command, step
-from handlers.router import is_staff
+from handlers.router import is_staff, staff_may_act
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,8 @@ def _load(ctx: Ctx, raw: str, command_name: str) -> Broadcast | None:
 
 
 def _guard_button(ctx: Ctx) -> bool:
-    """Buttons bypass the router's staff check: check here, refuse politely, audit."""
-    if is_staff(ctx):
-        return True
-    ctx.audit("refused", target=(ctx.inbound.callback or "")[:64])
-    log.warning("refused broadcast button %r from %s", ctx.inbound.callback, ctx.actor)
-    ctx.reply(texts.NOT_STAFF)
-    return False
+    """Buttons bypass the router's staff check: check here (staff, in a staff place), refuse politely, audit."""
+    return staff_may_act(ctx, ctx.callback_data.raw)
 
 
 def _button_broadcast(ctx: Ctx, raw_id: str) -> Broadcast | None:
@@ -68,6 +63,12 @@ def _button_broadcast(ctx: Ctx, raw_id: str) -> Broadcast | None:
     if b is None:
         ctx.reply(T.BC_NOT_FOUND.format(id=raw_id))
     return b
+
+
+def _role(role: str) -> str:
+    from handlers.texts_tickets import ROLE_LABELS
+
+    return ROLE_LABELS.get(role, role)
 
 
 def _wrong_state(ctx: Ctx, b: Broadcast, action: str) -> None:
@@ -213,8 +214,8 @@ def preview(ctx: Ctx, b: Broadcast) -> None:
     if len(counts) > 1:
         by_channel = " (" + ", ".join(f"{T.CHANNEL_NAMES.get(ch, ch)} {bc.number(k)}" for ch, k in sorted(counts.items())) + ")"
     notes = ""
-    if ctx.settings.broadcast_approval_role:
-        notes += T.BC_NOTE_APPROVAL.format(role=ctx.settings.broadcast_approval_role)
+    if bc.approval_role(ctx.settings):
+        notes += T.BC_NOTE_APPROVAL.format(role=_role(bc.approval_role(ctx.settings)))
     text_only = [T.CHANNEL_NAMES.get(ch, ch) for ch in sorted(counts) if b.photo and not bc.photo_for(b, ch)]
     if text_only:
         notes += T.BC_NOTE_PHOTO_TEXT_ONLY.format(channels=", ".join(text_only))
@@ -261,7 +262,7 @@ def confirm(ctx: Ctx, b: Broadcast) -> None:
     if not sum(counts.values()):
         ask_target(ctx, b, T.BC_NO_RECIPIENTS.format(target=bc.target_label(ctx.settings, b)))
         return
-    role = ctx.settings.broadcast_approval_role.strip()
+    role = bc.approval_role(ctx.settings)
     status = bc.confirm(ctx.session, b, ctx.now, role)
     ctx.audit("broadcast.confirm", target=f"#{b.id}", detail=f"{bc.target_label(ctx.settings, b)}; {sum(counts.values())} recipients")
     if status == "awaiting_approval":
@@ -271,11 +272,11 @@ def confirm(ctx: Ctx, b: Broadcast) -> None:
             creator = ctx.inbound.display_name or ctx.inbound.username or ctx.actor
             ctx.send(Reply(
                 T.BC_APPROVAL_REQUEST.format(id=b.id, creator=creator, target=bc.target_label(ctx.settings, b),
-                                             n=bc.number(sum(counts.values())), start=bc.start_label(ctx.settings, b, ctx.now), role=role),
+                                             n=bc.number(sum(counts.values())), start=bc.start_label(ctx.settings, b, ctx.now), role=_role(role)),
                 buttons=((Button(T.BTN_APPROVE, f"bc:ap:{b.id}"), Button(T.BTN_REJECT, f"bc:rj:{b.id}")),),
                 channel=TELEGRAM, chat_id=staff_chat, kind="staff",
             ))
-        ctx.reply(T.BC_AWAITING.format(id=b.id, role=role, where=T.BC_AWAITING_WHERE if staff_chat else ""))
+        ctx.reply(T.BC_AWAITING.format(id=b.id, role=_role(role), where=T.BC_AWAITING_WHERE if staff_chat else ""))
         return
     ctx.reply(T.BC_CONFIRMED.format(id=b.id, start=bc.start_label(ctx.settings, b, ctx.now, confirmed=True)))
 
@@ -294,7 +295,7 @@ def discard(ctx: Ctx, b: Broadcast) -> None:
 
 
 def decide(ctx: Ctx, b: Broadcast, approve: bool) -> None:
-    required = ctx.settings.broadcast_approval_role.strip()
+    required = bc.approval_role(ctx.settings)
     if b.status != "awaiting_approval":
         if not required and b.status == "draft":
             ctx.reply(T.BC_NO_APPROVAL_NEEDED)
@@ -308,7 +309,7 @@ def decide(ctx: Ctx, b: Broadcast, approve: bool) -> None:
     role = bc.staff_role(ctx.session, ctx.settings, ctx.inbound.user_id)
     if required and not bc.may_approve(role, required):
         ctx.audit("refused", target=f"#{b.id}", detail=f"approve with role {role}")
-        ctx.reply(T.BC_APPROVE_ROLE.format(role=required, mine=role or "?"))
+        ctx.reply(T.BC_APPROVE_ROLE.format(role=_role(required), mine=_role(role) if role else "?"))
         return
     who = ctx.inbound.display_name or ctx.inbound.username or ctx.actor
     if approve:

@@ -41,7 +41,9 @@ def local(*args: int) -> dt.datetime:
 def settings(tmp_path: Path, fake: FakeTelegram, **overrides: object) -> Any:
     # Quiet hours off unless a test sets them (the suite runs at any hour); chat bursts allowed (the staff chat
     # gets several messages per step; the per-chat limit is exercised by the outbox tests and the benchmark).
-    base: dict[str, object] = {"staff_user_ids": str(STAFF), "broadcast_quiet_hours": "", "telegram_chat_burst": 30}
+    # The second officer's approval (on by default) is off unless a test turns it on (test_broadcast_staff does).
+    base: dict[str, object] = {"staff_user_ids": str(STAFF), "broadcast_quiet_hours": "", "telegram_chat_burst": 30,
+                               "broadcast_approval": False}
     base.update(overrides)
     return tg_settings(tmp_path, fake, **base)
 

@@ -106,10 +106,10 @@ async def test_second_officer_with_the_role_must_approve(tmp_path, fake_tg, make
     u.seed(app, [1201, 1202, 1203])
     bid, _ = await u.compose(fake_tg, "Lịch tiêm phòng gia cầm tháng 12.", chat=43, user=43)
     summary = await u.press(fake_tg, 43, f"bct:{bid}:all", "Đó là bản xem trước", user=43)
-    assert "vai trò «supervisor» khác duyệt" in summary.text
+    assert "vai trò «lãnh đạo» khác duyệt" in summary.text
     # Only the author confirms their draft.
     await u.press(fake_tg, 45, f"bc:ok:{bid}", "Chỉ người soạn tin", user=45)
-    awaiting = await u.press(fake_tg, 43, f"bc:ok:{bid}", "cần một cán bộ vai trò «supervisor»", user=43)
+    awaiting = await u.press(fake_tg, 43, f"bc:ok:{bid}", "cần một cán bộ vai trò «lãnh đạo»", user=43)
     assert "nhóm cán bộ" in awaiting.text
     request = await fake_tg.wait_text(staff_group, f"Tin #{bid} chờ duyệt")
     assert [b["callback_data"] for b in request.buttons] == [f"bc:ap:{bid}", f"bc:rj:{bid}"]
@@ -118,7 +118,7 @@ async def test_second_officer_with_the_role_must_approve(tmp_path, fake_tg, make
     await u.press(fake_tg, 43, f"bc:ap:{bid}", "cần một cán bộ khác duyệt", user=43)  # not the author
     after = u.last_id(fake_tg)
     fake_tg.push(fake_tg.make_message(45, f"/broadcast_approve {bid}", user_id=45))  # not an officer
-    await u.wait_new(fake_tg, 45, "Vai trò của bạn: «officer»", after)
+    await u.wait_new(fake_tg, 45, "Vai trò của bạn: «cán bộ»", after)
     await u.worker_ran(app)
     subscribers = ("1201", "1202", "1203")
     assert u.broadcast_row(app, bid).status == "awaiting_approval"
@@ -130,6 +130,28 @@ async def test_second_officer_with_the_role_must_approve(tmp_path, fake_tg, make
     assert b.approved_by == "telegram:44" and b.sent == 3
     got = [s.chat_id for s in fake_tg.sent if "Lịch tiêm phòng" in s.text and s.chat_id in subscribers]
     assert sorted(got) == list(subscribers)
+
+
+async def test_by_default_a_second_officer_approves_every_broadcast(tmp_path, fake_tg, make_app):
+    """BROADCAST_APPROVAL is on by default: one officer alone cannot send to every subscriber."""
+    app = await u.start(make_app, u.settings(tmp_path, fake_tg, broadcast_approval=True))
+    assert app.settings.broadcast_approval_role == ""  # the shipped default: no role set, approval still needed
+    app.db.call(lambda s: (s.add(Staff(user_id="43", role="officer")), s.add(Staff(user_id="45", role="officer"))))
+    u.seed(app, [1251, 1252])
+    bid, _ = await u.compose(fake_tg, "Thông báo chung cho mọi người đăng ký.", chat=43, user=43)
+    summary = await u.press(fake_tg, 43, f"bct:{bid}:all", "Đó là bản xem trước", user=43)
+    assert "vai trò «cán bộ» khác duyệt" in summary.text
+    await u.press(fake_tg, 43, f"bc:ok:{bid}", "cần một cán bộ vai trò «cán bộ» khác duyệt", user=43)
+    after = u.last_id(fake_tg)
+    fake_tg.push(fake_tg.make_message(43, f"/broadcast_approve {bid}", user_id=43))  # the author cannot approve
+    await u.wait_new(fake_tg, 43, "cần một cán bộ khác duyệt", after)
+    await u.worker_ran(app)
+    assert u.broadcast_row(app, bid).status == "awaiting_approval" and not fake_tg.to(1251)
+    after = u.last_id(fake_tg)
+    fake_tg.push(fake_tg.make_message(45, f"/broadcast_approve {bid}", user_id=45))  # any other officer can
+    await u.wait_new(fake_tg, 45, f"Đã duyệt tin #{bid}", after)
+    b = await u.done(app, bid)
+    assert b.approved_by == "telegram:45" and b.sent == 2
 
 
 async def test_rejected_broadcast_is_never_sent(tmp_path, fake_tg, make_app):

@@ -22,7 +22,7 @@ async def test_subscribe_receive_and_stop_on_zalo(tmp_path, fake_zalo, fake_tg, 
         return None
 
     fake_zalo.fault_fn = fault
-    app = await u.start(make_app, zalo_settings(tmp_path, fake_zalo, staff_user_ids=str(u.STAFF), broadcast_quiet_hours="",
+    app = await u.start(make_app, zalo_settings(tmp_path, fake_zalo, staff_user_ids=str(u.STAFF), broadcast_quiet_hours="", broadcast_approval=False,
                                                 telegram_chat_burst=30, **tg))
     url = f"http://127.0.0.1:{app.settings.http_port}/zalo/webhook"
 
