@@ -35,6 +35,49 @@ log = logging.getLogger(__name__)
 KB_RELOAD_KEY = "kb_reload_requested_at"
 
 
+class Loops:
+    """Every background loop of the app, supervised: a loop that raises is logged, restarted after a back-off
+    (1 s, doubling to 30 s) and reported down meanwhile (`/readyz` answers 503 and names it). One transient
+    database error used to end the outbox loop for good."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.down: dict[str, str] = {}  # name -> the error that stopped it (while it waits to restart)
+        self.restarts: dict[str, int] = {}
+
+    def spawn(self, name: str, fn: Callable[[], Any]) -> "asyncio.Task[None]":
+        task = asyncio.create_task(self._supervise(name, fn), name=name)
+        self.tasks[name] = task
+        return task
+
+    async def _supervise(self, name: str, fn: Callable[[], Any]) -> None:
+        """Run fn() until it returns (the loops return only when they are told to stop); restart it if it raises."""
+        delay = 1.0
+        while True:
+            started = time.monotonic()
+            try:
+                await fn()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # noqa: BLE001 - the point: log, back off, restart
+                if time.monotonic() - started > 60:
+                    delay = 1.0  # it ran a good while: a new trouble, not the same one
+                self.down[name] = f"{type(err).__name__}: {err}"[:200]
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                log.error("background loop %s stopped (%s); restarting in %.0f s", name, self.down[name], delay,
+                          exc_info=err)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                self.down.pop(name, None)
+
+    async def cancel(self, names: list[str] | None = None) -> None:
+        chosen = [t for n, t in self.tasks.items() if names is None or n in names]
+        for t in chosen:
+            t.cancel()
+        await asyncio.gather(*chosen, return_exceptions=True)
+
+
 class Busy(Exception):
     """The app cannot take this update now (shutting down, or the channel is over its cap): answer 503."""
 
@@ -72,7 +115,10 @@ class InboxWorker:
                         n = await self.app.db.run(core.process_chat, key, self.app.services)
                     except Exception as err:  # database trouble: count the attempt, retry on the next sweep
                         log.exception("processing %s failed", key)
-                        await self.app.db.run(core.mark_failed_attempt, key, f"{type(err).__name__}: {err}")
+                        try:
+                            await self.app.db.run(core.mark_failed_attempt, key, f"{type(err).__name__}: {err}")
+                        except Exception:  # noqa: BLE001 - the database is away: the next sweep tries again
+                            log.warning("processing %s: could not count the failed attempt", key)
                         break
                     self.processed += n
                     if n:
@@ -124,7 +170,10 @@ class InboxWorker:
 class App:
     def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
                  clock: Callable[[], dt.datetime] = utcnow):
+        from bot import liveness
+
         self.settings = settings
+        self.instance_id = liveness.new_owner()  # host:pid:token, on every claim this instance makes
         logs.install_record_factory()
         logs.add_settings_secrets(settings)
         self.db = db or Database(settings.effective_database_url, take_turns=True)
@@ -136,18 +185,18 @@ class App:
         self.outbox = OutboxWorker(
             self.db, self.adapters, self._limits, concurrency=settings.send_concurrency,
             max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock, services=self.services,
-            lease=dt.timedelta(seconds=settings.outbox_lease_seconds),
+            lease=dt.timedelta(seconds=settings.outbox_lease_seconds), owner=self.instance_id,
         )
         self.pipeline = Pipeline(self) if settings.group_commit else None
         if self.pipeline is not None:
             self.outbox.recorder = self.pipeline.record
-        self.scheduler = Scheduler(self.db, self.services)
+        self.scheduler = Scheduler(self.db, self.services, owner=self.instance_id)
         from bot.broadcast_worker import BroadcastWorker
 
         self.broadcasts = BroadcastWorker(self)  # subscribers' broadcasts, through outbox.limiter
         self.web = web.Application(client_max_size=1024 * 1024)
         self._runner: web.AppRunner | None = None
-        self._background: list[asyncio.Task[Any]] = []
+        self.loops = Loops()
         self._kb_loaded_at = time.time()
         self.started = False
         self.accepting = False  # True between start() and stop(): webhooks answer 503 otherwise
@@ -155,6 +204,10 @@ class App:
         self.recent = RecentKeys()  # platform keys of events taken in lately: redeliveries are not flood
 
     # ---------------------------------------------------------- setup
+    def spawn(self, name: str, fn: Callable[[], Any]) -> "asyncio.Task[None]":
+        """Start a supervised background loop (`Loops`): the app's workers and the adapters' pollers alike."""
+        return self.loops.spawn(name, fn)
+
     def add_adapter(self, adapter: ChannelAdapter) -> None:
         self.adapters[adapter.name] = adapter
 
@@ -196,13 +249,13 @@ class App:
         from bot.server import add_routes
 
         add_routes(self)
-        self._background.append(asyncio.create_task(self.inbox.run(), name="inbox"))
-        self._background.append(asyncio.create_task(self.outbox.run(), name="outbox"))
+        self.spawn("inbox", self.inbox.run)
+        self.spawn("outbox", self.outbox.run)
         if self.pipeline is not None:
-            self._background.append(asyncio.create_task(self.pipeline.run(), name="pipeline"))
-        self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
-        self._background.append(asyncio.create_task(self.scheduler.run(), name="jobs"))
-        self._background.append(asyncio.create_task(self.broadcasts.run(), name="broadcasts"))
+            self.spawn("pipeline", self.pipeline.run)
+        self.spawn("kb-watch", self._watch_kb)
+        self.spawn("jobs", self.scheduler.run)
+        self.spawn("broadcasts", self.broadcasts.run)
         if serve_http:
             access = logging.getLogger("aiohttp.access") if self.settings.http_access_log else None
             self._runner = web.AppRunner(self.web, access_log=access, handle_signals=False,
@@ -240,9 +293,7 @@ class App:
         if self.pipeline is not None:
             await self.pipeline.drain(drain)  # outcomes of the last sends
         metrics.INFO.set(0)
-        for t in self._background:
-            t.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.loops.cancel()
         if self.http is not None:
             await self.http.close()
         self.db.dispose()

@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import socket
 import time
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from bot import broadcast as bc
+from bot import liveness
 from bot.channels.base import ChannelAdapter, SendResult
 from bot.messages import utcnow
 from bot.outbox import PRIORITY_BROADCAST, Limit
@@ -32,27 +30,13 @@ LEASE = dt.timedelta(seconds=30)
 RENEW_EVERY = 5.0
 
 
-def _process_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:  # killed but not yet reaped by its parent
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return False
-
-
 class BroadcastWorker:
     def __init__(self, app: "App"):
         self.app = app
         self.db = app.db
         self.settings = app.settings
         self.concurrency = max(1, app.settings.broadcast_concurrency)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = liveness.new_owner()
         self.held = False
         self.poll_interval = 1.0
         self.sent = 0
@@ -83,14 +67,7 @@ class BroadcastWorker:
 
     def owner_dead(self, owner: str) -> bool:
         """True if the lease holder is a process on this host that no longer runs (fast takeover after a crash)."""
-        host, _, rest = owner.partition(":")
-        pid_s, _, _token = rest.partition(":")
-        if host != socket.gethostname() or not pid_s.isdigit():
-            return False
-        pid = int(pid_s)
-        if pid == os.getpid():
-            return owner != self.owner  # an earlier life of this pid (e.g. a restarted container)
-        return _process_gone(pid)
+        return liveness.owner_dead(owner, self.owner)
 
     # ---------------------------------------------------------- main loop
     async def run(self) -> None:

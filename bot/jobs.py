@@ -15,9 +15,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
-import socket
-import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from zoneinfo import ZoneInfo
@@ -77,21 +74,22 @@ def job(name: str, *, every: dt.timedelta | None = None, daily_at: dt.time | Non
     return register
 
 
-def claim(session: Session, j: Job, owner: str, now: dt.datetime) -> bool:
-    """True if this instance may run the job now (it is due and nobody else holds it)."""
+def claim(session: Session, j: Job, owner: str, now: dt.datetime, dead: Callable[[str], bool] = lambda o: False) -> bool:
+    """True if this instance may run the job now (it is due and nobody else holds it, or its holder no longer
+    runs: a job is not held up for the 10-minute lease by a crashed instance)."""
     t = JobRun.__table__
     if session.get(JobRun, j.name) is None:
         from bot.core import insert_ignore
 
         first = j.next_after(now) if j.daily_at else now
         insert_ignore(session, t, {"name": j.name, "next_run_at": first}, ["name"])
+    free = sa.or_(t.c.locked_until.is_(None), t.c.locked_until < now)
+    holder = session.execute(sa.select(t.c.locked_by).where(t.c.name == j.name)).scalar()
+    if holder and holder != owner and dead(holder):
+        free = sa.or_(free, t.c.locked_by == holder)
     res = session.execute(
         sa.update(t)
-        .where(
-            t.c.name == j.name,
-            t.c.next_run_at <= now,
-            sa.or_(t.c.locked_until.is_(None), t.c.locked_until < now),
-        )
+        .where(t.c.name == j.name, t.c.next_run_at <= now, free)
         .values(locked_by=owner, locked_until=now + LEASE)
     )
     return res.rowcount == 1
@@ -117,12 +115,16 @@ def retry_later(session: Session, j: Job, owner: str, now: dt.datetime) -> None:
 
 
 class Scheduler:
-    def __init__(self, db: Any, services: Any, jobs: dict[str, Job] | None = None, tick: float = 5.0):
+    def __init__(self, db: Any, services: Any, jobs: dict[str, Job] | None = None, tick: float = 5.0,
+                 owner: str | None = None):
+        from bot import liveness
+
         self.db = db
         self.services = services
         self.jobs = jobs if jobs is not None else JOBS
         self.tick = tick
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.owner = owner or liveness.new_owner()
+        self._dead = lambda holder: liveness.owner_dead(holder, self.owner)
         self.runs: dict[str, int] = {}
 
     async def run_due(self) -> None:
@@ -130,7 +132,7 @@ class Scheduler:
         for j in list(self.jobs.values()):
             now = self.services.clock()
             try:
-                if not await self.db.run(claim, j, self.owner, now):
+                if not await self.db.run(claim, j, self.owner, now, self._dead):
                     continue
             except Exception:  # noqa: BLE001
                 log.exception("job %s: claim failed", j.name)
@@ -141,7 +143,10 @@ class Scheduler:
                 self.runs[j.name] = self.runs.get(j.name, 0) + 1
             except Exception:  # noqa: BLE001 - one failing job must not stop the others
                 log.exception("job %s failed; retrying in a minute", j.name)
-                await self.db.run(retry_later, j, self.owner, now)
+                try:
+                    await self.db.run(retry_later, j, self.owner, now)
+                except Exception:  # noqa: BLE001 - the database is away too: the lease lets it run again later
+                    log.exception("job %s: could not reschedule", j.name)
 
     async def run(self) -> None:
         while True:

@@ -11,6 +11,7 @@ import asyncio
 import collections
 import contextlib
 import datetime as dt
+import functools
 import heapq
 import itertools
 import logging
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(seconds=120)
 MAX_BACKOFF = 600.0
+TAKEOVER_EVERY = 2.0  # seconds between checks for claims of instances that no longer run
 
 # Hooks run in the transaction that records an outcome: (session, row, result). Features use them to
 # react (store a created forum topic id, tell staff a message could not be delivered, …). The running
@@ -261,7 +263,7 @@ def _due(channels: list[str], now: dt.datetime) -> Any:
 
 
 def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetime,
-              lease: dt.timedelta = LEASE) -> list[dict[str, Any]]:
+              lease: dt.timedelta = LEASE, owner: str | None = None) -> list[dict[str, Any]]:
     """Claim due messages (committed `sending` + lease), sharing the work between instances.
 
     PostgreSQL: rows locked by another instance's claim are skipped (SKIP LOCKED), and the UPDATE re-checks
@@ -279,7 +281,7 @@ def claim_due(session: Session, channels: list[str], limit: int, now: dt.datetim
     rows = session.execute(
         sa.update(o)
         .where(o.c.id.in_(ids), o.c.status == "pending")
-        .values(status="sending", lease_until=now + lease)
+        .values(status="sending", lease_until=now + lease, claimed_by=owner)
         .returning(o.c.id, o.c.channel, o.c.chat_id, o.c.chat_key, o.c.kind, o.c.priority, o.c.payload, o.c.attempts, o.c.created_at)
     ).mappings()
     return sorted((dict(r) for r in rows), key=lambda r: (r["priority"], r["id"]))
@@ -294,16 +296,45 @@ def release(session: Session, msg_id: int, now: dt.datetime) -> None:
     """Give a claimed row back unsent (its lease would expire before we could send it)."""
     o = OutboxMessage.__table__
     session.execute(sa.update(o).where(o.c.id == msg_id, o.c.status == "sending")
-                    .values(status="pending", lease_until=None, next_attempt_at=now))
+                    .values(status="pending", lease_until=None, claimed_by=None, next_attempt_at=now))
 
 
 def reclaim_expired(session: Session, now: dt.datetime) -> int:
     """Rows left `sending` by a crashed sender go back to the queue once their lease is over."""
     o = OutboxMessage.__table__
     res = session.execute(
-        sa.update(o).where(o.c.status == "sending", o.c.lease_until < now).values(status="pending", lease_until=None)
+        sa.update(o).where(o.c.status == "sending", o.c.lease_until < now)
+        .values(status="pending", lease_until=None, claimed_by=None)
     )
     return res.rowcount or 0
+
+
+def take_over(session: Session, me: str, in_flight: set[int], now: dt.datetime, lease: dt.timedelta,
+              dead: Callable[[str], bool]) -> int:
+    """Rows `sending` for an instance that no longer runs (SIGKILL, OOM) go back to the queue at once, not when
+    their lease runs out: after a crash the restarted bot answers within seconds. So do rows claimed by this
+    instance that it is not sending (a claim committed while its answer was lost with the connection), once
+    claimed 10 s ago. They were in flight: each may be sent twice, none is lost (`bot.liveness`)."""
+    o = OutboxMessage.__table__
+    owners = [r[0] for r in session.execute(sa.select(o.c.claimed_by).where(o.c.status == "sending").distinct())]
+    n = 0
+    for owner in owners:
+        if owner and owner != me and dead(owner):
+            res = session.execute(sa.update(o).where(o.c.status == "sending", o.c.claimed_by == owner)
+                                  .values(status="pending", lease_until=None, claimed_by=None))
+            n += res.rowcount or 0
+            log.warning("outbox: %d message(s) claimed by %s, which no longer runs, taken over", res.rowcount or 0, owner)
+    if me in owners:
+        old = now + lease - dt.timedelta(seconds=10)
+        ids = [r[0] for r in session.execute(sa.select(o.c.id).where(
+            o.c.status == "sending", o.c.claimed_by == me, o.c.lease_until < old))]
+        orphans = [i for i in ids if i not in in_flight]
+        if orphans:
+            session.execute(sa.update(o).where(o.c.id.in_(orphans), o.c.status == "sending")
+                            .values(status="pending", lease_until=None, claimed_by=None))
+            log.warning("outbox: %d claim(s) of this instance were not being sent; back in the queue", len(orphans))
+            n += len(orphans)
+    return n
 
 
 def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.datetime, max_age: dt.timedelta,
@@ -377,9 +408,14 @@ class OutboxWorker:
         clock: Callable[[], dt.datetime] = utcnow,
         lease: dt.timedelta = LEASE,
         services: Any = None,
+        owner: str | None = None,
     ):
+        from bot import liveness
+
         self.db = db
         self.lease = lease
+        self.owner = owner or liveness.new_owner()  # written on every claim (takeover after a crash)
+        self.in_flight: set[int] = set()  # ids this instance is sending now
         self.services = services  # handed to outcome hooks (session.info["services"])
         self.adapters = adapters
         self.limits = limits  # claimed message -> rate limits to respect
@@ -402,6 +438,7 @@ class OutboxWorker:
     def dispatch(self, msgs: list[dict[str, Any]]) -> None:
         """Send messages already claimed elsewhere (the pipeline claims fresh replies in their own commit)."""
         for msg in msgs:
+            self.in_flight.add(msg["id"])
             task = asyncio.create_task(self._send_when_free(msg))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -421,8 +458,15 @@ class OutboxWorker:
             self._wake.set()
 
     async def run(self) -> None:
-        last_reclaim = 0.0
+        from bot import liveness
+
+        last_reclaim = last_takeover = 0.0
+        dead = functools.partial(liveness.owner_dead, me=self.owner)
         while not self._stopping:
+            if time.monotonic() - last_takeover > TAKEOVER_EVERY:
+                last_takeover = time.monotonic()
+                if await self.db.run(take_over, self.owner, set(self.in_flight), self.clock(), self.lease, dead):
+                    self._wake.set()
             if time.monotonic() - last_reclaim > 15:
                 last_reclaim = time.monotonic()
                 await self.db.run(reclaim_expired, self.clock())
@@ -430,8 +474,9 @@ class OutboxWorker:
             batch: list[dict[str, Any]] = []
             channels = [c for c in self.adapters if not self.limiter.paused(c)]
             if free > 0 and channels:
-                batch = await self.db.run(claim_due, channels, free, self.clock(), self.lease)
+                batch = await self.db.run(claim_due, channels, free, self.clock(), self.lease, self.owner)
             for msg in batch:
+                self.in_flight.add(msg["id"])
                 await self._slots.acquire()
                 task = asyncio.create_task(self._send(msg))
                 self._tasks.add(task)
@@ -454,6 +499,12 @@ class OutboxWorker:
             log.error("outbox send task crashed", exc_info=task.exception())
 
     async def _send(self, msg: dict[str, Any]) -> None:
+        try:
+            await self._send_one(msg)
+        finally:
+            self.in_flight.discard(msg["id"])
+
+    async def _send_one(self, msg: dict[str, Any]) -> None:
         adapter = self.adapters[msg["channel"]]
         claimed = time.monotonic()
         async with self.limiter.sending(msg["channel"], self.limits(msg)):

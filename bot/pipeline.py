@@ -65,7 +65,7 @@ class BatchResult:
 
 
 def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record], services: Any,
-                channels: list[str], lease: dt.timedelta, max_age: dt.timedelta) -> BatchResult:
+                channels: list[str], lease: dt.timedelta, max_age: dt.timedelta, owner: str | None = None) -> BatchResult:
     """One transaction: record outcomes, store updates, process their chats, claim the new replies."""
     from bot.outbox import record_outcome, record_sent
 
@@ -89,7 +89,7 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
         except Exception:  # noqa: BLE001 - the updates stay stored and pending: the inbox worker retries them
             log.exception("fast path failed for %d chats; left to the inbox worker", len(keys))
             created, unprocessed, processed = [], keys, 0
-    claimed = claim_created(session, created, channels, services.clock(), lease) if created else []
+    claimed = claim_created(session, created, channels, services.clock(), lease, owner) if created else []
     more = session.info.get("outbox_new", 0) > len(claimed)  # split answers, other channels, hooks' messages
     if not more and records:  # a finished send lets the next message of its chat go
         keys = list({r.chat_key for r in records if r.chat_key} | {row.chat_key for row in loaded})
@@ -99,7 +99,7 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
 
 
 def claim_created(session: Session, rows: list[OutboxMessage], channels: list[str], now: dt.datetime,
-                  lease: dt.timedelta) -> list[dict[str, Any]]:
+                  lease: dt.timedelta, owner: str | None = None) -> list[dict[str, Any]]:
     """Claim the replies just queued, where each is the oldest unsent message of its chat (order kept)."""
     session.flush()
     mine = [r for r in rows if r.channel in channels and r.status == "pending" and r.next_attempt_at <= now]
@@ -109,7 +109,7 @@ def claim_created(session: Session, rows: list[OutboxMessage], channels: list[st
     chosen = [r for r in mine if first.get(r.chat_key) == r.id]
     if not chosen:
         return []
-    session.execute(_CLAIM, {"ids": [r.id for r in chosen], "until": now + lease})
+    session.execute(_CLAIM, {"ids": [r.id for r in chosen], "until": now + lease, "owner": owner})
     return [
         {"id": r.id, "channel": r.channel, "chat_id": r.chat_id, "chat_key": r.chat_key, "kind": r.kind, "priority": r.priority,
          "payload": r.payload, "attempts": r.attempts, "created_at": r.created_at}
@@ -124,7 +124,7 @@ _FIRST_UNSENT = (  # built once (see core._INGEST)
     .group_by(_o.c.chat_key)
 )
 _CLAIM = sa.update(_o).where(_o.c.id.in_(sa.bindparam("ids", expanding=True)), _o.c.status == "pending").values(
-    status="sending", lease_until=sa.bindparam("until"))
+    status="sending", lease_until=sa.bindparam("until"), claimed_by=sa.bindparam("owner"))
 _ANY_PENDING = sa.select(_o.c.id).where(_o.c.chat_key.in_(sa.bindparam("keys", expanding=True)), _o.c.status == "pending").limit(1)
 
 
@@ -177,7 +177,8 @@ class Pipeline:
         ingests, self._ingests = self._ingests[: self.max_batch], self._ingests[self.max_batch :]
         records, self._records = self._records[: self.max_batch * 4], self._records[self.max_batch * 4 :]
         channels = list(app.adapters)
-        args = ([i.inbound for i in ingests], records, app.services, channels, app.outbox.lease, app.outbox.max_age)
+        args = ([i.inbound for i in ingests], records, app.services, channels, app.outbox.lease, app.outbox.max_age,
+                app.outbox.owner)
         try:
             res = await app.db.run(apply_batch, *args)
         except Exception as err:  # noqa: BLE001 - fall back to one transaction per update, nothing skipped

@@ -49,7 +49,11 @@ def add_routes(app: "App") -> None:
             info = await app.db.run(backlog, app.services.clock())
         except Exception as err:  # noqa: BLE001
             return web.json_response({"status": "database unavailable", "error": type(err).__name__}, status=503)
-        body = {"status": "ready", "channels": sorted(app.adapters), "kb_entries": len(app.kb.entries), **info}
+        body = {"status": "ready", "channels": sorted(app.adapters), "kb_entries": len(app.kb.entries), **info,
+                "loops": {name: app.loops.down.get(name, "ok") for name in sorted(app.loops.tasks)}}
+        if app.loops.down:  # a background loop crashed and waits to restart: nothing may be flowing
+            body["status"] = "loop down: " + ", ".join(sorted(app.loops.down))
+            return web.json_response(body, status=503)
         if not app.adapters:
             body["status"] = "no channel configured"
             return web.json_response(body, status=503)

@@ -344,7 +344,7 @@ class TelegramChannel(ChannelAdapter):
     async def start(self) -> None:
         await self.initialize()
         if self.app.settings.telegram_mode == "polling":
-            self._poller = asyncio.create_task(self.poll(), name="telegram-poll")
+            self._poller = self.app.spawn("telegram-poll", self.poll)
 
     async def stop(self) -> None:
         self._stopping = True

@@ -178,7 +178,7 @@ class ZaloBotChannel(ChannelAdapter):
 
     # ---------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="zalo-bot")
+        self._task = self.app.spawn("zalo-bot", self._run)
 
     async def stop(self) -> None:
         self._stopping = True

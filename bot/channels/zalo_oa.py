@@ -408,7 +408,7 @@ class ZaloOAChannel(ChannelAdapter):
     # ---------------------------------------------------------- lifecycle
     async def start(self) -> None:
         await self.tokens.seed()
-        self._task = asyncio.create_task(self._keep_fresh(), name="zalo-oa-tokens")
+        self._task = self.app.spawn("zalo-oa-tokens", self._keep_fresh)
 
     async def stop(self) -> None:
         await cancel_quietly(self._task)

@@ -66,6 +66,24 @@ class Chat(SQLModel, table=True):
     options: Optional[list] = json_column()
 
 
+class Conversation(SQLModel, table=True):
+    """Conversation state of one person in a group chat (per forum topic): in a group, officer A composing a
+    broadcast and officer B answering a ticket must not share one state. Private chats keep theirs on `chat`."""
+
+    __tablename__ = "conversation"
+    __table_args__ = (sa.UniqueConstraint("channel", "chat_id", "user_id", "thread_id", name="uq_conversation_who"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=64)
+    thread_id: str = Field(default="", max_length=32)
+    state: Optional[str] = Field(default=None, max_length=64)
+    state_data: Optional[dict] = json_column()
+    state_at: Optional[dt.datetime] = Field(default=None, index=True)
+    options: Optional[list] = json_column()
+
+
 class InboundEvent(SQLModel, table=True):
     """Every accepted platform event, stored before it is acknowledged; processed once, in order per chat."""
 
@@ -108,6 +126,7 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(default_factory=utcnow)
     lease_until: Optional[dt.datetime] = None
+    claimed_by: Optional[str] = Field(default=None, max_length=96)  # instance sending it (bot.liveness)
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: Optional[dt.datetime] = None
     last_error: Optional[str] = Field(default=None, max_length=500)

@@ -86,6 +86,7 @@ class FakeTelegram(Recording):
         self._waiters: list[asyncio.Event] = []
         self.on_send: Callable[[Sent], None] | None = None  # called for every message recorded (benchmarks)
         self._stopping = False
+        self._released = asyncio.Event()
 
     # ------------------------------------------------------------------ server
     async def start(self) -> str:
@@ -106,6 +107,7 @@ class FakeTelegram(Recording):
     async def stop(self) -> None:
         self._stopping = True
         self._new_update.set()  # release long polls
+        self._released.set()  # and the answers held back by "slow" faults
         if self._runner:
             await self._runner.cleanup()
 
@@ -142,7 +144,10 @@ class FakeTelegram(Recording):
             except _ApiError as err:
                 return self._error(err.code, err.description, err.parameters)
             self.slow_delivered.append((method, params))
-            await asyncio.sleep(fault[1])
+            try:  # the answer comes late, or never (the fake stopping releases it)
+                await asyncio.wait_for(self._released.wait(), fault[1])
+            except asyncio.TimeoutError:
+                pass
             return web.json_response({"ok": True, "result": result})
         if handler is None:
             return self._error(404, f"Not Found: method {method} not found")
