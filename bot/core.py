@@ -270,8 +270,10 @@ def _queue_replies(session: Session, inbound: Inbound, ctx: Ctx, chat: Chat, now
                    created: list[OutboxMessage] | None) -> None:
     if inbound.callback_id:
         ctx.replies.insert(0, Reply("", kind="callback_answer", extra={"callback_id": inbound.callback_id}))
+    # In a group, numbered choices (channels without buttons) belong to the person they were offered to.
+    holder = ctx.conv if inbound.chat_type != "private" and not caps_of(inbound.channel).buttons else None
     for reply in ctx.replies:
-        rows = deliver(session, reply, default=chat, now=now)
+        rows = deliver(session, reply, default=chat, now=now, options=holder)
         if created is not None:
             created.extend(rows)
 
@@ -344,7 +346,8 @@ def mark_failed_attempt(session: Session, key: str, error: str) -> None:
 
 
 # ------------------------------------------------------------------ outbound
-def deliver(session: Session, reply: Reply, default: Chat | None = None, now: Any = None) -> list[OutboxMessage]:
+def deliver(session: Session, reply: Reply, default: Chat | None = None, now: Any = None,
+            options: Any = None) -> list[OutboxMessage]:
     """Queue a reply for its channel. Buttons become numbered options where the channel has none, and words
     marked with `by_caps` ("bấm"/"gõ") are the ones for that channel."""
     channel = reply.channel or (default.channel if default else None)
@@ -369,9 +372,16 @@ def deliver(session: Session, reply: Reply, default: Chat | None = None, now: An
         text = text + "\n\n" + "\n".join(f"{i}. {b.label}" for i, b in enumerate(flat, 1)) + "\n" + texts.OPTIONS_HINT
         buttons = []
         target = target or get_or_create_chat(session, channel, chat_id)
-        target.options = [[b.label, b.data] for b in flat]
+        holder = options if options is not None and target is default else target
+        holder.options = [[b.label, b.data] for b in flat]
+        if holder is not target:
+            session.add(holder)
     elif target is not None and reply.kind == "reply":
-        target.options = None  # a new answer replaces the choices offered before
+        holder = options if options is not None and target is default else target
+        if holder.options is not None:
+            holder.options = None  # a new answer replaces the choices offered before
+            if holder is not target:
+                session.add(holder)
     if not caps.markup:
         text = strip_markup(text)
     parts = split_text(text, caps.max_len) or [""]

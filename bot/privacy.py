@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot import retention
-from bot.storage.models import AuditLog, Chat, InboundEvent, OutboxMessage, UnansweredQuestion
+from bot.storage.models import AuditLog, Chat, Conversation, InboundEvent, OutboxMessage, UnansweredQuestion
 
 ERASED = "[đã xóa theo yêu cầu của người dân]"
 ANONYMOUS_ACTOR = "citizen:erased"
@@ -97,6 +97,9 @@ def _erase_core(session: Session, s: Subject, now: dt.datetime, chat: Chat | Non
     for (kind,) in session.execute(sa.select(o.c.kind).where(*settled).distinct()).all():
         done["replies"] += session.execute(
             sa.update(o).where(*settled, o.c.kind == kind).values(payload={"kind": kind, **retention.PRUNED})).rowcount or 0
+    c = Conversation.__table__  # the person's conversations in groups
+    if s.user_id:
+        done["chat"] += session.execute(sa.delete(c).where(c.c.channel == s.channel, c.c.user_id == s.user_id)).rowcount or 0
     u = UnansweredQuestion.__table__
     done["questions"] += session.execute(sa.delete(u).where(u.c.chat_key == s.chat_key)).rowcount or 0
     a = AuditLog.__table__

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.jobs import job
-from bot.storage.models import InboundEvent, KeyValue, OutboxMessage, UnansweredQuestion
+from bot.storage.models import Conversation, InboundEvent, KeyValue, OutboxMessage, UnansweredQuestion
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +83,20 @@ def prune_unanswered(session: Session, now: dt.datetime, days: int) -> int:
     return res.rowcount or 0
 
 
+def prune_conversations(session: Session, now: dt.datetime, hours: float) -> int:
+    """Group conversation rows (one per person and topic) left idle longer than a draft lives, or empty."""
+    c = Conversation.__table__
+    res = session.execute(sa.delete(c).where(sa.or_(c.c.state.is_(None), c.c.state_at.is_(None),
+                                                    c.c.state_at < now - dt.timedelta(hours=hours))))
+    return res.rowcount or 0
+
+
 @job("retention", daily_at=dt.time(3, 0))
 def retention(session: Session, services: Any) -> None:
     s, now = services.settings, services.clock()
     n_in = prune_inbound(session, now, s.retention_inbound_days)
     n_out = prune_outbox(session, now, s.retention_outbox_days)
     n_un = prune_unanswered(session, now, s.retention_unanswered_days)
+    prune_conversations(session, now, s.draft_expire_hours)
     log.info("retention: %d inbound events deleted, %d outbox texts erased, %d unanswered questions deleted",
              n_in, n_out, n_un)

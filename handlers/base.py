@@ -57,6 +57,22 @@ class Ctx:
     services: Services
     replies: list[Reply] = field(default_factory=list)
     args: str = ""  # text after the command word, for commands
+    _conv: Any = field(default=None, repr=False)
+
+    # -- whose conversation
+    @property
+    def conv(self) -> Any:
+        """Where this person's conversation state lives (`state`, `state_data`, `state_at`, `options`): the chat
+        row in a private chat; in a group, one row per (chat, person, forum topic), so officer A composing a
+        broadcast and officer B answering a ticket in the same group never share a step (as PTB's `per_user`)."""
+        if self._conv is None:
+            self._conv = self.chat if self.inbound.chat_type == "private" else _group_conversation(self)
+        return self._conv
+
+    def _dirty(self) -> None:
+        """A group conversation row is only written once it holds something."""
+        if self._conv is not None and self._conv is not self.chat:
+            self.session.add(self._conv)
 
     # -- saying things
     def reply(self, text: str, buttons: list[Button] | None = None, per_row: int = 1, **kw: Any) -> None:
@@ -71,28 +87,43 @@ class Ctx:
     # -- conversation state
     @property
     def state(self) -> str | None:
-        return self.chat.state
+        return self.conv.state
 
     @property
     def data(self) -> dict[str, Any]:
-        return dict(self.chat.state_data or {})
+        return dict(self.conv.state_data or {})
 
     def set_state(self, state: str, data: dict[str, Any] | None = None) -> None:
-        self.chat.state = state
+        self.conv.state = state
         if data is not None:
-            self.chat.state_data = data
-        self.chat.state_at = self.now
+            self.conv.state_data = data
+        self.conv.state_at = self.now
+        self._dirty()
 
     def update_data(self, **values: Any) -> None:
         d = self.data
         d.update(values)
-        self.chat.state_data = d
-        self.chat.state_at = self.now
+        self.conv.state_data = d
+        self.conv.state_at = self.now
+        self._dirty()
 
     def clear_state(self) -> None:
-        self.chat.state = None
-        self.chat.state_data = None
-        self.chat.state_at = None
+        if self.conv.state is None and self.conv.state_data is None:
+            return
+        self.conv.state = None
+        self.conv.state_data = None
+        self.conv.state_at = None
+        self._dirty()
+
+    @property
+    def options(self) -> list | None:
+        """Choices offered as numbered text (channels without buttons) to this person."""
+        return self.conv.options
+
+    def clear_options(self) -> None:
+        if self.conv.options is not None:
+            self.conv.options = None
+            self._dirty()
 
     # -- helpers
     @property
@@ -122,6 +153,20 @@ class Ctx:
         from bot.storage.models import AuditLog
 
         self.session.add(AuditLog(at=self.now, actor=self.actor, action=action, target=target, detail=detail[:1000]))
+
+
+def _group_conversation(ctx: "Ctx") -> Any:
+    """The conversation row of the sender in a group (loaded, or a new one not yet added to the session)."""
+    from sqlmodel import select
+
+    from bot.storage.models import Conversation
+
+    i = ctx.inbound
+    key = (i.channel, i.chat_id, (i.user_id or "")[:64], (i.thread_id or "")[:32])
+    row = ctx.session.exec(select(Conversation).where(
+        Conversation.channel == key[0], Conversation.chat_id == key[1], Conversation.user_id == key[2],
+        Conversation.thread_id == key[3])).first()
+    return row or Conversation(channel=key[0], chat_id=key[1], user_id=key[2], thread_id=key[3])
 
 
 # ---------------------------------------------------------------- registry

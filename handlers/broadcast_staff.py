@@ -287,7 +287,7 @@ def discard(ctx: Ctx, b: Broadcast) -> None:
     if b.status != "draft":
         _wrong_state(ctx, b, "hủy bản nháp")
         return
-    if ctx.chat.state in (COMMUNE_STEP, COMPOSE_STEP):
+    if ctx.state in (COMMUNE_STEP, COMPOSE_STEP):
         ctx.clear_state()
     bc.cancel(ctx.session, b, ctx.actor, ctx.now)
     ctx.audit("broadcast.discard", target=f"#{b.id}")

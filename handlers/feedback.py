@@ -49,7 +49,7 @@ def begin(ctx: Ctx, description: str = "", attachments: list[Attachment] | None 
     data: dict = {"draft": uuid.uuid4().hex[:16], "attachments": [a.to_dict() for a in attachments or []]}
     if len(description) >= MIN_DESCRIPTION:
         data["description"] = description[:4000]
-    ctx.chat.options = None
+    ctx.clear_options()
     ctx.set_state(S_CATEGORY, data)
     ask_next(ctx)
 
@@ -116,7 +116,7 @@ def on_button(ctx: Ctx) -> None:
         ctx.set_state(ctx.state, data)
     elif action == "cancel":
         ctx.clear_state()
-        ctx.chat.options = None
+        ctx.clear_options()
         ctx.reply(T.REPORT_CANCELLED)
         return
     elif action == "resume":
@@ -379,7 +379,7 @@ def send(ctx: Ctx, draft: str) -> None:
         consent_at=consent,
     )
     ctx.clear_state()
-    ctx.chat.options = None
+    ctx.clear_options()
     ctx.reply(ticketing.receipt_text(ticket, ctx.settings) if created else T.ALREADY_SENT.format(code=ticket.code))
 
 

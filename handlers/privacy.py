@@ -52,7 +52,7 @@ def erase_command(ctx: Ctx) -> None:
 
 @callback("priv")
 def erase_button(ctx: Ctx) -> None:
-    ctx.chat.options = None
+    ctx.clear_options()
     cb = ctx.callback_data  # priv:no | priv:yes:<minute offered>
     if cb.args == ("no",):
         ctx.reply(texts.ERASE_KEPT)

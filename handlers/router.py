@@ -104,7 +104,7 @@ _NUMBER_WORDS = {"mot": 1, "hai": 2, "ba": 3, "bon": 4, "tu": 4, "nam": 5, "sau"
 
 def option_choice(ctx: Ctx) -> str | None:
     """On channels without buttons, "2" (or the label) picks the second offered option."""
-    options = ctx.chat.options
+    options = ctx.options
     if not options:
         return None
     text = fold(ctx.inbound.text)
@@ -166,12 +166,12 @@ def route(ctx: Ctx) -> None:
         return
 
     # 5. the next step of a conversation
-    if ctx.chat.state:
-        handler = STEPS.get(ctx.chat.state)
+    if ctx.state:
+        handler = STEPS.get(ctx.state)
         if handler is not None:
             handler(ctx)
             return
-        log.warning("unknown conversation state %r; clearing", ctx.chat.state)
+        log.warning("unknown conversation state %r; clearing", ctx.state)
         ctx.clear_state()
 
     # 6. a command in plain words

@@ -36,9 +36,9 @@ def help_(ctx: Ctx) -> None:
 )
 def cancel(ctx: Ctx) -> None:
     """Cancel whatever is going on (a report being written, a choice being offered)."""
-    busy = bool(ctx.chat.state)
+    busy = bool(ctx.state)
     ctx.clear_state()
-    ctx.chat.options = None
+    ctx.clear_options()
     ctx.reply(texts.CANCELLED if busy else texts.NOTHING_TO_CANCEL)
 
 

@@ -48,7 +48,7 @@ def offer_topics(ctx: Ctx) -> None:
 @command("huydangky", aliases=("huy dang ky", "ngung nhan tin", "dung nhan tin", "huy nhan tin", "thoi nhan tin"),
          description=T.CMD_UNSUBSCRIBE, interrupts=True)
 def unsubscribe_command(ctx: Ctx) -> None:
-    if ctx.chat.state == COMMUNE_STEP:
+    if ctx.state == COMMUNE_STEP:
         ctx.clear_state()
     if bc.unsubscribe(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id, ctx.now):
         ctx.audit("unsubscribe", target=ctx.inbound.channel)

@@ -182,6 +182,12 @@ MEDIA_LINK = "\n🔗 {url}"
 CARD_MEDIA_CAPTION = "📎 {code}: tệp/ảnh người dân gửi"
 BTN_TAKE = "🙋 Tôi nhận xử lý"
 CITIZEN_ADDED_INFO = "✍️ **{code}**: người dân bổ sung thông tin:\n{text}{media}"
+TOPIC_GONE_FALLBACK = ("⚠️ Chủ đề của phản ánh **{code}** không còn trong nhóm (đã bị xóa), nên tin này gửi vào nhóm "
+                       "chung. Bot tạo lại chủ đề cho phản ánh.")
+TOPIC_CLOSED_FALLBACK = "⚠️ Chủ đề của phản ánh **{code}** đang đóng, nên tin này gửi vào nhóm chung."
+TOPIC_FALLBACK_CARD = "Thẻ phản ánh:\n{card}"
+INFO_NOT_DELIVERED = ("⚠️ Thông tin bổ sung cho phản ánh **{code}** chưa chuyển được tới cán bộ. Bạn vui lòng gửi lại "
+                      "sau hoặc liên hệ {contact}.")
 LOW_RATING_ALERT = (
     "⚠️ **{code}** bị người dân đánh giá {stars}: phản ánh đã được **mở lại** để lãnh đạo xem xét. {mentions}"
 )

@@ -558,10 +558,10 @@ def citizen_added_info(session: Session, settings: Settings, now: dt.datetime, t
     channel, _ = staff_target(settings)
     media = T.CARD_MEDIA.format(n=len(attachments)) + links(attachments, ticket.channel, channel) if attachments else ""
     notify_staff(session, settings, ticket, T.CITIZEN_ADDED_INFO.format(code=ticket.code, text=text or "(không có chữ)",
-                                                                       media=media))
+                                                                       media=media), extra={"from_citizen": True})
     shown = portable(attachments, ticket.channel, channel)
     if shown and channel == TELEGRAM:
-        notify_staff(session, settings, ticket, "", attachments=tuple(shown[:10]))
+        notify_staff(session, settings, ticket, "", attachments=tuple(shown[:10]), extra={"from_citizen": True})
     if ticket.status == NEED_INFO:
         set_status(session, settings, now, ticket, IN_PROGRESS, actor, reason="người dân đã bổ sung", tell_citizen=False)
     _touch(ticket, now, session)
@@ -754,6 +754,13 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
         if row.status in UNDELIVERED_STATUSES:
             _report_undelivered(session, settings, ticket, row, result)
         return
+    if row.status in UNDELIVERED_STATUSES:
+        topic = (result.extra or {}).get("topic")  # bot.channels.telegram.TOPIC_PROBLEM
+        if topic in ("gone", "closed") and not extra.get("fallback"):
+            _topic_unusable(session, settings, ticket, row, topic)
+        elif extra.get("from_citizen"):  # what the citizen added never reached the officers: say so
+            notify_citizen(session, ticket, T.INFO_NOT_DELIVERED.format(code=ticket.code, contact=settings.agency_contact))
+        return
     if result.ok and row.channel == TELEGRAM:
         ids = list((result.extra or {}).get("message_ids") or [])
         if result.message_id and result.message_id not in ids:
@@ -767,6 +774,37 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
         if extra.get("card") and result.message_id:
             ticket.card_message_id = result.message_id
             session.add(ticket)
+
+
+def _topic_unusable(session: Session, settings: Settings, ticket: Ticket, row: OutboxMessage, topic: str) -> None:
+    """A staff message could not go into the ticket's forum topic: an officer deleted it, or it is closed. The
+    message must still arrive: it goes to the group's main thread with the card quoted; a deleted topic is
+    created again for what follows (title edits and closing of the old one are moot then)."""
+    payload = dict(row.payload or {})
+    extra = dict(payload.get("extra") or {})
+    thread = payload.get("thread_id")
+    gone = topic == "gone"
+    if gone and ticket.staff_thread_id and str(ticket.staff_thread_id) == str(thread):
+        ticket.staff_thread_id = None
+        ticket.topic_state = "lost"
+        session.add(ticket)
+        if ticket.is_open and topic_mode(settings):
+            _queue_topic(session, settings, ticket, session.info["services"].clock())
+    if extra.get("op"):  # a title edit, a close or reopen of the lost topic: nothing to deliver
+        return
+    channel, chat_id = staff_target(settings)
+    note = T.TOPIC_GONE_FALLBACK if gone else T.TOPIC_CLOSED_FALLBACK
+    quoted = strip_markup(card_text(ticket, settings, []))
+    text = (note.format(code=ticket.code) + "\n\n" + T.TOPIC_FALLBACK_CARD.format(card=quoted)
+            + ("\n\n" + str(payload.get("text")) if payload.get("text") else ""))
+    from bot.messages import Attachment as _A
+
+    _deliver_staff(session, Reply(
+        text=text, channel=channel, chat_id=chat_id, kind="staff", ref=ticket.code,
+        attachments=tuple(_A(**a) for a in payload.get("attachments") or []),
+        extra={**{k: v for k, v in extra.items() if k != "card"}, "ticket_id": ticket.id, "fallback": True},
+    ), ticket)
+    log.warning("staff message for %s could not go into its topic (%s); posted in the group", ticket.code, topic)
 
 
 def _hook_settings(session: Session) -> Settings:

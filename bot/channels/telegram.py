@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+TOPIC_PROBLEM = "topic"  # SendResult.extra key: the forum topic was deleted ("gone") or closed ("closed")
 # Telegram counts a message when it arrives; our windows hold each send's slot until Telegram answered
 # (RateLimiter.sending), which covers stalls on the way. A little margin on top for clock granularity.
 LIMIT_MARGIN = 0.01  # seconds added to every window
@@ -473,6 +474,12 @@ class TelegramChannel(ChannelAdapter):
             text = str(err).lower()
             if "not modified" in text or "not_modified" in text or "query is too old" in text or "query id is invalid" in text:
                 return SendResult(True)
+            if "thread not found" in text or "topic_deleted" in text or "topic_id_invalid" in text:
+                return SendResult(False, permanent=True, error=f"chủ đề không còn trong nhóm ({self.redact(str(err))})",
+                                  extra={TOPIC_PROBLEM: "gone"})
+            if "topic_closed" in text:
+                return SendResult(False, permanent=True, error=f"chủ đề đã bị đóng ({self.redact(str(err))})",
+                                  extra={TOPIC_PROBLEM: "closed"})
             if "chat not found" in text or "user not found" in text:
                 return SendResult(False, blocked=True, error=f"không còn cuộc trò chuyện này trên Telegram ({self.redact(str(err))})")
             return SendResult(False, permanent=True, error=f"Telegram từ chối tin nhắn ({self.redact(str(err))})")

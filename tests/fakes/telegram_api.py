@@ -74,6 +74,8 @@ class FakeTelegram(Recording):
         self.faults_injected: collections.Counter[str] = collections.Counter()
         self.slow_delivered: list[tuple[str, dict[str, Any]]] = []  # calls that succeeded after the client gave up
         self.forum_chats: set[str] | None = None  # None: every group is a forum; else only these chat ids
+        self.closed_topics_reject = False  # True: sending into a closed topic fails (TOPIC_CLOSED), as for a bot
+        # without the right to manage topics
         # rate limits (checked on successful sends)
         self.global_limit, self.chat_limit, self.group_limit = 30, 1, 20
         self.enforce_limits = False  # answer violations with 429 (like Telegram) instead of only counting
@@ -312,6 +314,7 @@ class FakeTelegram(Recording):
         return msg
 
     def m_sendDocument(self, p: dict[str, Any]) -> dict[str, Any]:
+        self._check_thread(p)
         msg = self._record("sendDocument", p, str(p.get("caption") or ""))
         doc = p.get("document")
         msg["document"] = {"file_id": "doc" if isinstance(doc, dict) else str(doc), "file_unique_id": "d",
@@ -319,6 +322,7 @@ class FakeTelegram(Recording):
         return msg
 
     def m_sendMediaGroup(self, p: dict[str, Any]) -> list[dict[str, Any]]:
+        self._check_thread(p)
         media = p.get("media") or []
         return [self._record("sendMediaGroup", dict(p, item=m), "") for m in media]
 
@@ -393,6 +397,12 @@ class FakeTelegram(Recording):
         tid = p.get("message_thread_id")
         if tid not in (None, "") and int(tid) not in self.topics:
             raise _ApiError(400, "Bad Request: message thread not found")
+        if tid not in (None, "") and self.topics[int(tid)]["closed"] and self.closed_topics_reject:
+            raise _ApiError(400, "Bad Request: TOPIC_CLOSED")
+
+    def delete_topic(self, thread_id: int) -> None:
+        """An officer deletes a forum topic in the Telegram app."""
+        self.topics.pop(int(thread_id), None)
 
     # ------------------------------------------------------------------ the user side (tests drive these)
     def _user(self, user_id: int, name: str, username: str | None) -> dict[str, Any]:
