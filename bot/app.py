@@ -78,6 +78,31 @@ class Loops:
         await asyncio.gather(*chosen, return_exceptions=True)
 
 
+class CappedRunner(web.AppRunner):
+    """aiohttp's runner with a cap on open connections (aiohttp has none): one over the cap is closed as soon as it
+    is accepted, so a flood of idle or slow sockets cannot use up the file descriptors webhooks need. Slow and idle
+    clients themselves are closed by aiohttp's keep-alive timeout (HTTP_KEEPALIVE_SECONDS)."""
+
+    def __init__(self, app: web.Application, *, max_connections: int, **kwargs: Any):
+        super().__init__(app, **kwargs)
+        self.max_connections = max_connections
+        self.refused = 0
+
+    async def _make_server(self) -> Any:
+        server = await super()._make_server()
+        made = server.connection_made
+
+        def connection_made(handler: Any, transport: Any) -> None:
+            made(handler, transport)
+            if len(server.connections) > self.max_connections:
+                self.refused += 1
+                metrics.WEBHOOK_REJECTED.labels("http", "too_many_connections").inc()
+                asyncio.get_running_loop().call_soon(handler.force_close)  # once its handler task has started
+
+        server.connection_made = connection_made  # type: ignore[method-assign]
+        return server
+
+
 class Busy(Exception):
     """The app cannot take this update now (shutting down, or the channel is over its cap): answer 503."""
 
@@ -195,6 +220,9 @@ class App:
 
         self.broadcasts = BroadcastWorker(self)  # subscribers' broadcasts, through outbox.limiter
         self.web = web.Application(client_max_size=1024 * 1024)
+        from bot.channels.zalo_common import APP_KEY
+
+        self.web[APP_KEY] = self
         self._runner: web.AppRunner | None = None
         self.loops = Loops()
         self._kb_loaded_at = time.time()
@@ -258,8 +286,11 @@ class App:
         self.spawn("broadcasts", self.broadcasts.run)
         if serve_http:
             access = logging.getLogger("aiohttp.access") if self.settings.http_access_log else None
-            self._runner = web.AppRunner(self.web, access_log=access, handle_signals=False,
-                                         shutdown_timeout=max(1.0, self.settings.shutdown_drain_seconds))
+            self._runner = CappedRunner(self.web, max_connections=self.settings.http_max_connections,
+                                        access_log=access, handle_signals=False,
+                                        shutdown_timeout=max(1.0, self.settings.shutdown_drain_seconds),
+                                        keepalive_timeout=self.settings.http_keepalive_seconds,
+                                        lingering_time=min(2.0, self.settings.http_body_seconds))
             await self._runner.setup()
             await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
             log.info("HTTP on %s:%s", self.settings.http_host, self.settings.http_port)

@@ -116,6 +116,11 @@ class Settings(BaseSettings):
     # --- HTTP server (webhooks, health)
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # Slow and idle clients: a connection must send a whole request within this many seconds of opening (and of
+    # its previous one): aiohttp's keep-alive timeout, which also covers the headers of the first request.
+    http_keepalive_seconds: float = Field(default=15.0, gt=0)
+    http_body_seconds: float = Field(default=10.0, gt=0)  # to receive a webhook body once its headers are in
+    http_max_connections: int = Field(default=512, ge=8)  # connections beyond it are closed at once
 
     # --- Telegram
     telegram_bot_token: str = ""

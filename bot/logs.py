@@ -11,6 +11,7 @@ import logging
 import re
 import sys
 import threading
+from typing import Any
 
 _PHONE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.-]?\d){8,10}(?!\d)")
 _MANY_DIGITS = re.compile(r"\d(?:\D{0,4}\d){7}")  # 8+ digits close together: worth asking phonenumbers
@@ -80,6 +81,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     """Clean a record in place: its message (with args merged) and its traceback text."""
     if getattr(record, "_redacted", False):
         return record
+    record._template = record.msg  # type: ignore[attr-defined]  # what makes lines "the same" (RateLimitFilter)
     try:
         msg = record.getMessage()
     except Exception:  # noqa: BLE001 - a bad format string: keep what we can
@@ -120,6 +122,41 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RateLimitFilter(logging.Filter):
+    """The same line (logger, level, message template) at most `burst` times per `period` seconds; the rest are
+    counted and summed up in the next line that gets through. A flood of identical errors (asyncio's accept()
+    failing at the file-descriptor limit: 72,445 lines in 15 s) must not fill the disk or drown the rest."""
+
+    def __init__(self, burst: int = 10, period: float = 10.0, clock: Any = None) -> None:
+        super().__init__()
+        import time
+
+        self.burst, self.period = burst, period
+        self.clock = clock or time.monotonic
+        self._seen: dict[tuple[str, int, str], list[float]] = {}  # key -> [window start, count, suppressed]
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, str(getattr(record, "_template", record.msg))[:200])
+        now = self.clock()
+        with self._lock:
+            entry = self._seen.get(key)
+            if entry is None or now - entry[0] >= self.period:
+                suppressed = int(entry[2]) if entry else 0
+                self._seen[key] = [now, 1, 0]
+                if len(self._seen) > 10_000:
+                    self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self.period}
+                if suppressed:
+                    record.msg = f"{record.getMessage()} (and {suppressed} more like it in the last {self.period:.0f} s)"
+                    record.args = ()
+                return True
+            entry[1] += 1
+            if entry[1] <= self.burst:
+                return True
+            entry[2] += 1
+            return False
+
+
 class PlainFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -144,6 +181,7 @@ class JsonFormatter(logging.Formatter):
 def configure(level: str = "INFO", json_logs: bool = False, access_log: bool = False) -> None:
     install_record_factory()
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RateLimitFilter())
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if json_logs else PlainFormatter())
     root = logging.getLogger()

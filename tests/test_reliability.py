@@ -103,3 +103,61 @@ async def test_a_closed_forum_topic_falls_back_to_the_group(tmp_path, fake_tg, m
 
     await eventually(lambda: app.db.call(failed_without_fallback) == [])
     assert not [m for m in farmer.inbox() if "chưa chuyển được" in m.text]
+
+
+async def test_slow_and_idle_connections_are_closed_and_capped(tmp_path, fake_tg, make_app):
+    """Real sockets: idle ones, slow headers, slow bodies are closed by the bot's own timeouts; connections past
+    HTTP_MAX_CONNECTIONS are closed at once; meanwhile /readyz and webhooks are answered."""
+    import asyncio
+    import time
+
+    import aiohttp
+
+    from tests.tickets_helpers import SECRET
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg, telegram_mode="webhook", http_keepalive_seconds=1.0,
+                                         http_body_seconds=1.0, http_max_connections=60))
+    port = app.settings.http_port
+
+    async def open_socket(first: bytes) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        if first:
+            w.write(first)
+            await w.drain()
+        return r, w
+
+    idle = [await open_socket(b"") for _ in range(15)]
+    slow_header = [await open_socket(b"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\n") for _ in range(15)]
+    slow_body = [await open_socket(b"POST /telegram/webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                   b"X-Telegram-Bot-Api-Secret-Token: " + SECRET.encode() + b"\r\n"
+                                   b"Content-Length: 5000\r\n\r\n{\"update_id\": ") for _ in range(15)]
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"http://127.0.0.1:{port}/readyz") as r:
+            assert r.status == 200  # still answering with 45 hostile sockets open
+    over = [await open_socket(b"") for _ in range(30)]  # 75 > 60: the last ones are closed at once
+
+    async def closed(r: asyncio.StreamReader, within: float) -> bool:
+        try:
+            data = await asyncio.wait_for(r.read(65536), within)
+            while data:  # a 408/400 answer first, then the close
+                data = await asyncio.wait_for(r.read(65536), within)
+            return True
+        except (ConnectionError, asyncio.IncompleteReadError):
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    started = time.monotonic()
+    assert sum([await closed(r, 0.5) for r, _ in over]) >= 10  # refused past the cap, right away
+    results = await asyncio.gather(*(closed(r, 5.0) for r, _ in idle + slow_header + slow_body))
+    assert all(results), results.count(False)
+    assert time.monotonic() - started < 6
+    assert app._runner.refused >= 10
+    # Nothing hostile was stored; a real webhook still goes through.
+    from tests.tickets_helpers import Driver, Person
+
+    p = Person(Driver(fake_tg, app), 4701)
+    await p.say("OCOP là gì?")
+    await p.expect("Mỗi xã một sản phẩm")
+    for _, w in idle + slow_header + slow_body + over:
+        w.close()

@@ -423,14 +423,19 @@ class TelegramChannel(ChannelAdapter):
 
         if not self.app.accepting:
             return web.Response(status=503, text="shutting down", headers={"Retry-After": "5"})
-        from bot.channels.zalo_common import secret_matches
+        from bot.channels.zalo_common import Rejected, read_body, secret_matches
 
         if not secret_matches(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.app.settings.telegram_webhook_secret):
             metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "secret").inc()
             log.warning("telegram webhook: bad secret from %s", request.remote)
             return web.Response(status=403, text="forbidden")
         try:
-            data = await request.json(loads=json.loads)
+            raw = await read_body(request)  # within HTTP_BODY_SECONDS; aborted uploads are a quiet 400
+        except Rejected as r:
+            metrics.WEBHOOK_REJECTED.labels(TELEGRAM, r.reason).inc()
+            return web.Response(status=r.status, text=r.text)
+        try:
+            data = json.loads(raw)
             if not isinstance(data, dict) or not 0 <= _int(data.get("update_id")):
                 raise Forged("not an update")
             member = member_change(data)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 BODY_TIMEOUT = 10.0  # seconds to receive a webhook body once the headers are in (slow uploads are cut off)
+APP_KEY = web.AppKey("ntm_app", object)  # the App, on its aiohttp application (for settings)
 
 
 def rate_limits(channel: str, chat_id: str, chat_burst: int, chat_rate: float, rate: float) -> list[Limit]:
@@ -77,11 +78,14 @@ def secret_matches(given: str, secret: str) -> bool:
     return bool(secret) and hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8", "replace"))
 
 
-async def read_body(request: web.Request, limit: int = MAX_BODY, timeout: float = BODY_TIMEOUT) -> bytes:
+async def read_body(request: web.Request, limit: int = MAX_BODY, timeout: float | None = None) -> bytes:
     """The raw body, at most `limit` bytes, received within `timeout` seconds; an upload the client aborts is a
     400, not an ERROR in the log (nobody authenticated has sent anything yet)."""
     if request.content_length is not None and request.content_length > limit:
         raise Rejected(413, "too_large")
+    if timeout is None:
+        settings = getattr(request.app.get(APP_KEY), "settings", None)
+        timeout = getattr(settings, "http_body_seconds", BODY_TIMEOUT)
     try:
         async with asyncio.timeout(timeout):
             raw = await request.read()
