@@ -9,7 +9,9 @@ as Telegram redelivers. Midway, instance 1 is SIGKILLed and restarted 2 s later.
 message, the replies that reached the fake API: lost (acknowledged, never answered) and duplicated
 (answered more than once: only possible for a message being sent at the moment of the kill).
 
-Scenarios: `faq` (each chat sends questions; one answer each) and `tickets` (1,000 reports by default:
+Scenarios: `faq` (each chat sends questions; one answer each), `dbfail` (the same questions, no kill; at 40% the
+database fails for `--outage` seconds: PostgreSQL backends terminated again and again, or with `--db sqlite` the
+shared SQLite file write-locked by another process; afterwards every loop must be alive) and `tickets` (1,000 reports by default:
 each citizen walks the guided report by typing, as a farmer would, waits for every reply before the next
 step, gets a receipt with a code; an officer answers each ticket with /reply in the staff group; the
 citizen waits for that answer). For tickets it counts lost and duplicated tickets (database), staff cards,
@@ -77,13 +79,17 @@ async def deliver(http: aiohttp.ClientSession, bots: list[BotProcess], update: d
 
 @contextlib.asynccontextmanager
 async def _cluster(args: argparse.Namespace, env: dict[str, str]) -> AsyncIterator[tuple[FakeTelegram, list[BotProcess], str]]:
-    """A faulty fake Bot API and two ready instances on a fresh PostgreSQL database; all gone afterwards."""
+    """A faulty fake Bot API and two ready instances on a fresh PostgreSQL database (or, `--db sqlite`, one
+    SQLite file); all gone afterwards."""
     fake = FakeTelegram(seed=args.seed)
     await fake.start()
     fake.fault_rate = args.fault_rate
     fake.fault_kinds = [("429", 1.0), ("500", 0.0), ("timeout", 1.5)]
-    db_url, drop = _pg_database()
     work = Path(tempfile.mkdtemp(prefix="ntm-faults-"))
+    if getattr(args, "db", "postgresql") == "sqlite":
+        db_url, drop = f"sqlite:///{work / 'shared.sqlite3'}", (lambda: None)
+    else:
+        db_url, drop = _pg_database()
     env = {"TELEGRAM_READ_TIMEOUT": "1.0", "LOG_LEVEL": "WARNING", **env}
     bots = [BotProcess(work / f"i{n}", fake_base_url=fake.base_url, token=fake.token, database_url=db_url, kb_dir=None,
                        name=f"i{n}", env=env) for n in (1, 2)]
@@ -153,6 +159,110 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "faults": dict(fake.faults_injected), "api_calls": len(fake.calls), "seconds": time.monotonic() - started,
             "killed": killed.is_set(),
         }
+
+
+# ------------------------------------------------------------------ dbfail: the database away for a few seconds
+async def _db_outage(db_url: str, seconds: float) -> dict[str, int]:
+    """PostgreSQL: every backend of the bot's database terminated, again and again, for `seconds`. SQLite: another
+    process holds the write lock for `seconds` (as a backup or a stray `sqlite3` shell would)."""
+    import subprocess
+
+    if db_url.startswith("sqlite"):
+        path = db_url.split("///", 1)[1]
+        code = ("import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+                "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(float(sys.argv[2])); c.execute('ROLLBACK')")
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", code, path, str(seconds),
+                                                    stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        await proc.stdout.readline()
+        await proc.wait()
+        return {"sqlite_locked_seconds": int(seconds)}
+    import sqlalchemy as sa
+
+    from bench.load import PG_ADMIN_URL
+
+    name = db_url.rsplit("/", 1)[1]
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    killed = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            with admin.connect() as c:
+                killed += len(c.execute(sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                    {"n": name}).all())
+            await asyncio.sleep(0.2)
+    finally:
+        admin.dispose()
+    return {"pg_backends_terminated": killed}
+
+
+async def run_dbfail(args: argparse.Namespace) -> dict[str, Any]:
+    """FAQ traffic to two instances; at 40% the database fails for --outage seconds; then every loop of every
+    instance must be alive (/readyz 200, no loop down) and every acknowledged question answered."""
+    expected: collections.Counter[str] = collections.Counter()
+    acked = sent_so_far = 0
+    outage: dict[str, int] = {}
+    started = time.monotonic()
+    async with _cluster(args, {}) as (fake, bots, db_url):
+        scenario = FaqScenario(fake, random.Random(args.seed))
+        total = args.chats * args.messages
+
+        async def chaos() -> None:
+            nonlocal outage
+            while sent_so_far < total * 0.4:
+                await asyncio.sleep(0.05)
+            outage = await _db_outage(db_url, args.outage)
+
+        async def citizen(http: aiohttp.ClientSession, chat: int) -> None:
+            nonlocal acked, sent_so_far
+            await asyncio.sleep(random.uniform(0, 2))
+            for k, step in enumerate(scenario.steps(chat, args.messages)):
+                ok = await deliver(http, bots, step.update, chat + k)
+                sent_so_far += 1
+                if ok:
+                    acked += 1
+                    expected[step.chat] += step.replies
+                await asyncio.sleep(random.uniform(1.2, 2.0))
+
+        async with aiohttp.ClientSession() as http:
+            chaos_task = asyncio.create_task(chaos())
+            await asyncio.gather(*(citizen(http, 5_000_000 + c) for c in range(args.chats)))
+            await chaos_task
+            deadline = time.monotonic() + args.settle
+            while time.monotonic() < deadline:
+                got = collections.Counter(m.chat_id for m in fake.sent)
+                if all(got[c] >= n for c, n in expected.items()):
+                    break
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)
+            loops = []
+            for b in bots:
+                async with http.get(b.url + "/readyz") as r:
+                    body = await r.json()
+                    loops.append((r.status, {k: v for k, v in (body.get("loops") or {}).items() if v != "ok"}))
+        got = collections.Counter(m.chat_id for m in fake.sent)
+        restarts = sum(b.log().count("background loop") for b in bots)
+        return {
+            "messages": total, "acknowledged": acked, "replies_expected": sum(expected.values()),
+            "replies_received": sum(got[c] for c in expected),
+            "lost": sum(max(0, n - got[c]) for c, n in expected.items()),
+            "duplicated": sum(max(0, got[c] - n) for c, n in expected.items()),
+            "loops": loops, "loop_restarts": restarts, "outage": outage, "faults": dict(fake.faults_injected),
+            "api_calls": len(fake.calls), "seconds": time.monotonic() - started,
+        }
+
+
+def report_dbfail(args: argparse.Namespace, r: dict[str, Any]) -> int:
+    alive = all(status == 200 and not down for status, down in r["loops"])
+    print(f"scenario dbfail: {r['messages']} messages from {args.chats} chats, 2 instances on "
+          f"{'one SQLite file' if args.db == 'sqlite' else 'PostgreSQL'}, fault rate {args.fault_rate:.0%}, the database "
+          f"failing for {args.outage:g} s at 40% ({r['outage']})")
+    print(f"  acknowledged {r['acknowledged']}, replies expected {r['replies_expected']}, received {r['replies_received']}")
+    print(f"  lost {r['lost']}, duplicated {r['duplicated']} (in-flight window: at most SEND_CONCURRENCY per instance)")
+    print(f"  every loop alive afterwards: {'yes' if alive else 'NO'} {r['loops']}; loop restarts logged: {r['loop_restarts']}")
+    print(f"  faults injected {r['faults']} over {r['api_calls']} Bot API calls; {r['seconds']:.0f} s")
+    return 0 if r["lost"] == 0 and alive else 1
 
 
 # ------------------------------------------------------------------ tickets: 1,000 reports and answers
@@ -286,7 +396,10 @@ def main() -> int:
     ap.add_argument("--chats", type=int, default=200)
     ap.add_argument("--messages", type=int, default=5)
     ap.add_argument("--fault-rate", type=float, default=0.2)
-    ap.add_argument("--scenario", choices=sorted([*SCENARIOS, "tickets"]), default="faq")
+    ap.add_argument("--scenario", choices=sorted([*SCENARIOS, "tickets", "dbfail"]), default="faq")
+    ap.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql",
+                    help="dbfail scenario: the database that fails (two instances either way)")
+    ap.add_argument("--outage", type=float, default=5.0, help="dbfail scenario: seconds the database fails")
     ap.add_argument("--reports", type=int, default=1000, help="tickets scenario: reports in all")
     ap.add_argument("--citizens", type=int, default=200, help="tickets scenario: citizens reporting at once")
     ap.add_argument("--step-timeout", type=float, default=180.0, help="tickets scenario: longest wait for a reply")
@@ -295,6 +408,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.scenario == "tickets":
         return report_tickets(args, asyncio.run(run_tickets(args)))
+    if args.scenario == "dbfail":
+        return report_dbfail(args, asyncio.run(run_dbfail(args)))
     r = asyncio.run(run(args))
     print(f"scenario {args.scenario}: {r['messages']} messages from {args.chats} chats, 2 instances on PostgreSQL, "
           f"fault rate {args.fault_rate:.0%}, instance 1 SIGKILLed and restarted: {'yes' if r['killed'] else 'NO'}")
