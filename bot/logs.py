@@ -23,11 +23,17 @@ _lock = threading.Lock()
 _installed = False
 
 
+_secret_re: re.Pattern[str] | None = None
+
+
 def add_secret(value: str | None) -> None:
-    """Redact this exact string wherever it appears (configured tokens, webhook secrets, app secrets)."""
-    if value and len(value) >= 6:
+    """Redact this string wherever it appears, in any letter case (configured tokens, webhook secrets, app secrets;
+    python-telegram-bot lower-cases the error texts it quotes)."""
+    global _secret_re
+    if value and len(value) >= 6 and value not in _secrets:
         with _lock:
             _secrets.add(value)
+            _secret_re = re.compile("|".join(re.escape(x) for x in sorted(_secrets, key=len, reverse=True)), re.IGNORECASE)
 
 
 # Settings that hold secrets: every one configured is redacted from every log line (and CLI error).
@@ -69,9 +75,8 @@ def _phones(text: str) -> str:
 
 
 def redact(text: str) -> str:
-    for secret in sorted(_secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, "<secret>")
+    if _secret_re is not None:
+        text = _secret_re.sub("<secret>", text)
     text = _URL_TOKEN.sub("/bot<token>/", text)
     text = _TG_TOKEN.sub("<token>", text)
     return _phones(text)

@@ -2,6 +2,8 @@
 API over HTTP, real SQLite files, real subprocesses."""
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 
 from bot.storage.broadcast import Broadcast
@@ -161,3 +163,101 @@ async def test_slow_and_idle_connections_are_closed_and_capped(tmp_path, fake_tg
     await p.expect("Mỗi xã một sản phẩm")
     for _, w in idle + slow_header + slow_body + over:
         w.close()
+
+
+async def test_landlines_accepted_fake_numbers_refused_and_tet_counts(tmp_path, fake_tg, make_app):
+    """#20 and #19 through a real report: an An Giang landline is accepted and stored normalised, 0000000000 and
+    0123456789 are refused; filed on 13/02/2026 with 10 working days, the report is due 06/03/2026 (after Tết)."""
+    import datetime as dt
+
+    from bot.storage.tickets import Ticket
+    from tests.tickets_helpers import button
+
+    clock = lambda: dt.datetime(2026, 2, 13, 3, 0, tzinfo=dt.timezone.utc)  # noqa: E731  10:00 in An Giang
+    app = await make_app(ticket_settings(tmp_path, fake_tg), clock=clock)
+    p = Person(Driver(fake_tg, app), 4801)
+    await p.say("/phananh Đường ấp 3 bị sạt lở, xe máy không qua được")
+    m = await p.expect("Bước 1/5")
+    await p.press("fb:cat:giao-thong", message_id=m.message_id)
+    await p.expect("Bước 3/5")
+    await p.say("xa my khanh")
+    m = await p.expect("Bước 4/5")
+    await p.press("fb:hamlet:skip", message_id=m.message_id)
+    m = await p.expect("Bước 5/5")
+    await p.press("fb:contact:give", message_id=m.message_id)
+    m = await p.expect("Nghị định 13/2023/NĐ-CP")
+    await p.press("fb:consent:yes", message_id=m.message_id)
+    await p.expect("họ và tên")
+    await p.say("Nguyễn Văn Út")
+    await p.expect("điện thoại")
+    for fake_number in ("0000000000", "0123456789"):
+        await p.say(fake_number)
+        await p.expect("Số điện thoại chưa đúng")
+    await p.say("0296 3123 456")
+    summary = await p.expect("Xem lại phản ánh")
+    await p.press(button(summary, "fb:send:"), message_id=summary.message_id)
+    receipt = await p.expect("Đã tiếp nhận phản ánh")
+    assert "06/03/2026" in receipt.text
+    t = app.db.call(lambda s: s.get(Ticket, 1))
+    assert (t.contact_phone, t.due_date) == ("02963123456", dt.date(2026, 3, 6))
+
+
+async def test_export_neutralises_formulas(tmp_path, fake_tg, make_app):
+    """#12: a citizen's text starting with = + - @ is written to /export with a leading quote (OWASP)."""
+    import base64
+    import csv
+    import io
+
+    from tests.tickets_helpers import file_report
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    evil = '=HYPERLINK("https://evil.example/x","Bấm vào")'
+    await file_report(Person(d, 4802), description="+cmd|' /C calc'!A0 đường hư", contact=(evil, "0912345678"))
+    await file_report(Person(d, 4803), description="@SUM(1+1) cống ấp bị nghẹt")
+    officer = Person(d, STAFF, user_id=OFFICER)
+    await officer.say("/export")
+    doc = (await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendDocument"))[0]
+    content = doc.params["document"]["content"].decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(content)))
+    cells = [c for row in rows[1:] for c in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    assert any(c.startswith("'+cmd") for c in cells) and any(c.startswith("'@SUM") for c in cells)
+    assert base64  # (the file travels as a data: URL in the outbox; the fake decodes it)
+
+
+async def test_set_webhook_error_prints_no_traceback_and_no_secret(tmp_path, fake_tg):
+    """#15: `ntm-bot telegram set-webhook` failing (the platform echoes what it got) prints one redacted line."""
+    import os
+    import subprocess
+    import sys
+
+    secret = "Echoed_Secret_value_42"
+    fake_tg.fault_fn = None
+
+    def refuse(p):
+        raise __import__("tests.fakes.telegram_api", fromlist=["_ApiError"])._ApiError(
+            400, f"Bad Request: bad webhook: secret {p.get('secret_token')} and token {fake_tg.token} rejected")
+
+    fake_tg.m_setWebhook = refuse  # type: ignore[method-assign]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "STAFF_"))}
+    env.update({"TELEGRAM_BOT_TOKEN": fake_tg.token, "TELEGRAM_API_BASE_URL": fake_tg.base_url,
+                "TELEGRAM_WEBHOOK_URL": "https://bot.example.gov.vn/telegram/webhook", "TELEGRAM_WEBHOOK_SECRET": secret,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "telegram", "set-webhook", env=env,
+                                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = (out + err).decode()
+    assert proc.returncode == 1, text
+    assert "Traceback" not in text and secret not in text and fake_tg.token.split(":")[1] not in text
+    assert "bad webhook" in text.lower()
+
+
+def test_sqlite_file_of_a_url():
+    """#21: SQLAlchemy reads the URL: "sqlite://" is in-memory, a query is not part of the path."""
+    from bot.storage.db import _sqlite_file
+
+    assert _sqlite_file("sqlite://") is None and _sqlite_file("sqlite:///:memory:") is None
+    assert _sqlite_file("sqlite:///data/x.sqlite3?mode=ro") == "data/x.sqlite3"
+    assert _sqlite_file("sqlite:////var/lib/ntm/x.sqlite3") == "/var/lib/ntm/x.sqlite3"
+    assert _sqlite_file("postgresql://u@h/db") is None
