@@ -328,6 +328,10 @@ class App:
         if self.http is not None:
             await self.http.close()
         self.db.dispose()
+        from bot import liveness
+
+        liveness.retire(self.instance_id)
+        liveness.retire(self.broadcasts.owner)
         self.started = False
 
     # ---------------------------------------------------------- inbound

@@ -21,6 +21,11 @@ def new_owner() -> str:
     return name
 
 
+def retire(name: str) -> None:
+    """This instance stopped (its app in this process): its leftover claims may be taken over."""
+    _MINE.discard(name)
+
+
 def process_gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)

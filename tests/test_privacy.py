@@ -182,7 +182,7 @@ async def test_erase_unlinks_broadcast_rows_on_both_engines(db_url, tmp_path, fa
         s.add(Subscription(channel="telegram", chat_id=str(chat), topics=",ntm,", created_at=now, updated_at=now))
         ids = []
         for state in ("sent", "queued"):
-            b = Broadcast(text="Tin", status="sending")
+            b = Broadcast(text="Tin", status="sending", materialized=True)  # its recipients are these (shared DB)
             s.add(b)
             s.flush()
             s.add(BroadcastRecipient(broadcast_id=b.id, channel="telegram", chat_id=str(chat), state=state))
