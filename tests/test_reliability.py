@@ -261,3 +261,19 @@ def test_sqlite_file_of_a_url():
     assert _sqlite_file("sqlite:///data/x.sqlite3?mode=ro") == "data/x.sqlite3"
     assert _sqlite_file("sqlite:////var/lib/ntm/x.sqlite3") == "/var/lib/ntm/x.sqlite3"
     assert _sqlite_file("postgresql://u@h/db") is None
+
+
+def test_repeated_log_lines_are_rate_limited(tmp_path):
+    """#9: a flood of the same line (asyncio's accept() failing at the descriptor limit) is cut to a few lines and
+    a count, in a real `ntm-bot`-configured process writing to stderr."""
+    import subprocess
+    import sys
+
+    code = ("import logging; from bot.logs import configure; configure('INFO'); log = logging.getLogger('asyncio')\n"
+            "for fd in range(5000): log.error('socket.accept() out of system resource: fd=%d', fd)\n"
+            "import time; time.sleep(0.05); logging.getLogger('bot').info('still here')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                       env={**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(__file__).parent.parent)})
+    lines = r.stderr.splitlines()
+    assert len([x for x in lines if "out of system resource" in x]) == 10, len(lines)
+    assert "still here" in r.stderr
