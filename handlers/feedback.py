@@ -163,7 +163,7 @@ def ask_category(ctx: Ctx, again: bool = False) -> None:
 def show_summary(ctx: Ctx) -> None:
     d = ctx.data
     cat = ticketing.category_by_slug(ctx.settings, d.get("category", ""))
-    place = d.get("commune_name") or "(chưa rõ)"
+    place = d.get("commune_name") or T.PLACE_UNKNOWN
     if d.get("hamlet"):
         place = f"{d['hamlet']}, {place}"
     contact = T.CONTACT_ANONYMOUS if d.get("contact") == "anonymous" else f"{d.get('name')} · {d.get('phone')}"

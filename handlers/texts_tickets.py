@@ -76,6 +76,7 @@ SUMMARY = (
 )
 SUMMARY_MEDIA = "\n• Tệp/ảnh kèm theo: {n}"
 CONTACT_ANONYMOUS = "ẩn danh"
+PLACE_UNKNOWN = "(chưa rõ)"  # a ticket without a commune, wherever officers or citizens see one
 BTN_SEND = "✅ Gửi phản ánh"
 BTN_EDIT_CATEGORY = "✏️ Sửa loại việc"
 BTN_EDIT_DESCRIPTION = "✏️ Sửa nội dung"
@@ -216,7 +217,11 @@ ASSIGNED = "👤 {code} đã giao cho {who}."
 ASSIGN_UNKNOWN = "Không tìm thấy cán bộ «{who}». Xem danh sách: /staff list"
 STATUS_SET = "🔄 {code}: {old} → **{new}**."
 STATUS_SAME = "{code} đã ở trạng thái {status}."
-STATUS_UNKNOWN = "Trạng thái chưa đúng. Dùng một trong: mới, đang xử lý, chờ bổ sung, đã xử lý (đóng thì dùng /close)."
+STATUS_UNKNOWN = (
+    "Trạng thái chưa đúng. Dùng một trong: mới, đang xử lý, chờ bổ sung, đã xử lý (đóng thì dùng /close).\n"
+    "Ghi lý do sau dấu hai chấm, ví dụ: /status {code} đang xử lý: đã chuyển UBND xã; điều cần bổ sung ghi ngay sau: "
+    "/status {code} chờ bổ sung ảnh chụp cột đèn"
+)
 CLOSED_OK = "✅ Đã đóng {code} và mời người dân đánh giá."
 ALREADY_CLOSED = "{code} đã đóng rồi."
 REOPENED_OK = "🔄 Đã mở lại {code}."
@@ -242,9 +247,13 @@ STATS = (
     "**Theo trạng thái:**\n{by_status}\n\n"
     "**Theo loại việc:**\n{by_category}\n\n"
     "**Theo xã, phường (nhiều nhất):**\n{by_commune}\n\n"
-    "Đúng hạn: {on_time}\n"
+    "Xử lý đúng hạn: {on_time}\n"
     "Đánh giá trung bình: {rating}"
 )
+STATS_ON_TIME = "{ok}/{n} ({pct}; trong số phản ánh đã xử lý xong hoặc đã quá hạn)"
+STATS_NO_DATA = "chưa có số liệu"
+STATS_RATING = "{avg}/5 ({n} lượt)"
+STATS_NO_RATING = "chưa có đánh giá"
 STATS_BAD_PERIOD = "Tháng chưa đúng. Ví dụ: /stats (tháng này), /stats 10/2026."
 EXPORT_BAD_DATE = "Ngày chưa đúng. Ví dụ: /export 01/11/2026 30/11/2026 (ngày/tháng/năm)."
 EXPORT_CAPTION = "📤 {n} phản ánh gửi từ {start} đến {end}."
@@ -295,6 +304,10 @@ ERASED_STAFF = (
     "🗑 **{code}**: người dân đã yêu cầu xóa dữ liệu cá nhân (Nghị định 13/2023/NĐ-CP). Nội dung phản ánh và "
     "thông tin liên hệ đã được xóa; phản ánh được **đóng** và giữ ẩn danh để thống kê. Không thể gửi trả lời cho "
     "người dân qua phản ánh này nữa. Ảnh đã đăng trong nhóm (nếu có), cán bộ vui lòng tự xóa."
+)
+ERASED_NO_ANSWER = (
+    "Phản ánh {code} đã đóng vì người dân yêu cầu xóa dữ liệu cá nhân: bot không còn biết gửi tin cho ai, nên "
+    "không trả lời, không đổi trạng thái, không mở lại được. Thống kê vẫn tính phản ánh này (ẩn danh)."
 )
 ERASED_NO_REOPEN = (
     "Phản ánh {code} không mở lại được: người dân đã xóa dữ liệu cá nhân, bot không còn biết gửi trả lời cho ai."

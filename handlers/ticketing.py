@@ -199,7 +199,7 @@ def mask_phone(phone: str | None) -> str:
 
 
 def place_of(ticket: Ticket) -> str:
-    place = ticket.commune_name or "(chưa rõ)"
+    place = ticket.commune_name or T.PLACE_UNKNOWN
     if ticket.commune_code and ticket.commune_input and fold(ticket.commune_input) not in fold(ticket.commune_name):
         place += f" (người dân ghi: «{ticket.commune_input[:80]}»)"
     if ticket.hamlet:
@@ -225,7 +225,7 @@ def short(text: str, n: int = 80) -> str:
 
 def topic_title(ticket: Ticket) -> str:
     """Code, category, commune, status; at most 128 characters (Telegram's limit)."""
-    parts = [ticket.code, ticket.category_label, ticket.commune_name or "?", STATUS_LABELS.get(ticket.status, ticket.status)]
+    parts = [ticket.code, ticket.category_label, ticket.commune_name or T.PLACE_UNKNOWN, STATUS_LABELS.get(ticket.status, ticket.status)]
     title = " · ".join(p for p in parts if p)
     return title if len(title) <= 128 else title[:127] + "…"
 
@@ -502,6 +502,8 @@ def set_status(session: Session, settings: Settings, now: dt.datetime, ticket: T
     ticket.status = new
     if new in (RESOLVED, CLOSED) and ticket.resolved_at is None:
         ticket.resolved_at = now
+    elif new not in (RESOLVED, CLOSED):
+        ticket.resolved_at = None  # back in the work (reopened, or "đã xử lý" taken back): not resolved any more
     action = "status"
     if new == CLOSED:
         action = "close"
@@ -790,7 +792,7 @@ def overdue_lines(session: Session, settings: Settings, today: dt.date) -> list[
     lines = []
     for t in rows:
         late = T.LATE_MARK.format(days=(today - t.due_date).days) if t.due_date < today else T.SOON_MARK
-        lines.append(T.OVERDUE_LINE.format(code=t.code, category=t.category_label, place=short(t.commune_name or "?", 40),
+        lines.append(T.OVERDUE_LINE.format(code=t.code, category=t.category_label, place=short(t.commune_name or T.PLACE_UNKNOWN, 40),
                                            due=fmt_date(t.due_date), late=late, status=STATUS_LABELS[t.status],
                                            who=f" · {t.assigned_name}" if t.assigned_name else ""))
     return lines

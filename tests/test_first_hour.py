@@ -1,0 +1,85 @@
+"""Issue 17: what a farmer and a commune officer hit in their first hour, each with the exact input of the issue.
+
+Telegram citizens and the officers' group go through the fake Bot API over real HTTP; the terminal items run
+`ntm-bot chat` (and `chat --staff`) as subprocesses on one SQLite file; Zalo citizens type through the fake Zalo
+Bot Platform.
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+
+from bot.storage.tickets import Ticket, TicketEvent
+from tests.tickets_helpers import (OFFICER, STAFF, Driver, Person, button, file_report, plain, ticket_settings,
+                                   wait_card)
+
+
+async def _erase(p: Person) -> None:
+    await p.say("/xoadulieu")
+    ask = await p.expect("Xóa dữ liệu cá nhân của bạn")
+    await p.press(button(ask, "priv:yes:"), message_id=ask.message_id)
+    await p.expect("Đã xóa dữ liệu cá nhân của bạn")
+
+
+# ---------------------------------------------------------------- officer: items 10, 11, 12, 16
+async def test_officer_stats_status_words_erased_tickets_and_export(tmp_path, fake_tg, make_app):
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    officer = Person(d, STAFF, user_id=OFFICER, name="Cán Bộ")
+    an, binh, cuc = Person(d, 1701, name="An"), Person(d, 1702, name="Bình"), Person(d, 1703, name="Cúc")
+    first = await file_report(an)
+    second = await file_report(binh, description="Cống thoát nước ấp 2 bị nghẹt, nước tràn vào nhà")
+    third = await file_report(cuc, description="Đèn đường ấp Mỹ Hòa tắt cả tháng nay")
+    for code in (first, second, third):
+        await wait_card(fake_tg, code)
+
+    # 12. "/status PA-000001 xong roi": the status in full, no reason "roi"
+    await officer.say(f"/status {first} đang xử lý")
+    await officer.expect(f"{first}: Mới tiếp nhận → Đang xử lý")
+    await officer.say(f"/status {first} xong roi")
+    done = plain((await officer.expect(f"{first}: Đang xử lý → Đã xử lý")).text)
+    assert "roi" not in done
+    details = app.db.call(lambda s: s.execute(sa.select(TicketEvent.detail).where(
+        TicketEvent.ticket_id == 1, TicketEvent.new == "resolved")).scalars().all())
+    assert details == [""]
+    await officer.say(f"/status {first} đang xử lý đã chuyển xã")  # a reason without ":" is not guessed
+    unknown = plain((await officer.expect("Trạng thái chưa đúng")).text)
+    assert f"/status {first} đang xử lý: đã chuyển UBND xã" in unknown
+
+    # 11. a 1★ rating reopens the first ticket; the second is closed because Bình erased their data
+    await officer.say(f"/close {first} Đã sửa xong đường")
+    closing = await an.expect("đã được đóng")
+    await an.press(button(closing, "tk:rate:1:1"), message_id=closing.message_id)
+    await an.expect("đã được mở lại")
+    await _erase(binh)
+    await officer.expect(f"{second}: người dân đã yêu cầu xóa dữ liệu cá nhân")
+    await officer.say(f"/close {third} Điện lực đã thay bóng đèn")
+    closing = await cuc.expect("đã được đóng")
+    await cuc.press(button(closing, "tk:rate:3:5"), message_id=closing.message_id)
+    await cuc.expect("Cảm ơn bạn đã đánh giá")
+    await officer.say("/stats")
+    stats = plain((await officer.expect("Thống kê phản ánh")).text)
+    assert "Xử lý đúng hạn: 1/1 (100%" in stats, stats  # neither the reopened nor the erased ticket
+    assert "Đánh giá trung bình: 3,0/5 (2 lượt)" in stats, stats
+
+    # 10. the erased ticket: the officer is told why nothing can be done, not to reopen it
+    for command in (f"/reply {second} Xã đã thông cống", f"/status {second} đang xử lý"):
+        await officer.say(command)
+        said = plain((await officer.expect(f"Phản ánh {second} đã đóng vì người dân yêu cầu xóa dữ liệu")).text)
+        assert "/reopen" not in said
+    await officer.say(f"/reopen {second}")
+    await officer.expect("không mở lại được")
+
+    # 16. /export: headers in proper Vietnamese
+    await officer.say("/export")
+    doc = (await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendDocument"))[0]
+    content = doc.params["document"]["content"].decode("utf-8-sig")
+    header = next(csv.reader(io.StringIO(content)))
+    assert header == ["Mã phản ánh", "Ngày gửi", "Loại việc", "Xã, phường", "Mã xã", "Ấp, khóm", "Nội dung",
+                      "Số tệp kèm", "Trạng thái", "Hạn trả lời", "Đúng hạn", "Trả lời đầu tiên", "Ngày xử lý",
+                      "Ngày đóng", "Kết quả", "Đánh giá", "Người xử lý", "Liên hệ", "Kênh", "Nguồn"]
+    rows = list(csv.DictReader(io.StringIO(content)))
+    assert [r["Mã phản ánh"] for r in rows] == [first, second, third]
+    assert app.db.call(lambda s: s.get(Ticket, 2).chat_id) == ""
