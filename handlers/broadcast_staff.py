@@ -87,7 +87,7 @@ def _here(ctx: Ctx, reply: Reply) -> Reply:
 
 
 # ------------------------------------------------------------------ compose
-@command("broadcast", description=T.CMD_BROADCAST, staff=True)
+@command("broadcast", description=T.CMD_BROADCAST, staff=True, usage=T.USAGE_BROADCAST)
 def broadcast_command(ctx: Ctx) -> None:
     photo = _photo(ctx)
     if not ctx.args.strip() and not photo:
@@ -326,14 +326,14 @@ def decide(ctx: Ctx, b: Broadcast, approve: bool) -> None:
             bc.notify_creator(ctx.session, b, T.BC_REJECTED_CREATOR.format(id=b.id, approver=who))
 
 
-@command("broadcast_approve", description=T.CMD_BROADCAST_APPROVE, staff=True)
+@command("broadcast_approve", description=T.CMD_BROADCAST_APPROVE, staff=True, usage=T.USAGE_BROADCAST_APPROVE)
 def approve_command(ctx: Ctx) -> None:
     b = _load(ctx, ctx.args, "broadcast_approve")
     if b is not None:
         decide(ctx, b, approve=True)
 
 
-@command("broadcast_reject", staff=True)
+@command("broadcast_reject", description=T.CMD_BROADCAST_REJECT, staff=True, usage=T.USAGE_BROADCAST_REJECT)
 def reject_command(ctx: Ctx) -> None:
     b = _load(ctx, ctx.args, "broadcast_reject")
     if b is not None:
@@ -341,7 +341,7 @@ def reject_command(ctx: Ctx) -> None:
 
 
 # ------------------------------------------------------------------ status and cancel
-@command("broadcast_status", description=T.CMD_BROADCAST_STATUS, staff=True)
+@command("broadcast_status", description=T.CMD_BROADCAST_STATUS, staff=True, usage=T.USAGE_BROADCAST_STATUS)
 def status_command(ctx: Ctx) -> None:
     if not ctx.args.strip():
         recent = ctx.session.exec(select(Broadcast).where(Broadcast.status != "draft").order_by(sa.desc(Broadcast.id)).limit(RECENT)).all()
@@ -392,7 +392,7 @@ def status_text(ctx: Ctx, b: Broadcast) -> str:
     )
 
 
-@command("broadcast_cancel", description=T.CMD_BROADCAST_CANCEL, staff=True)
+@command("broadcast_cancel", description=T.CMD_BROADCAST_CANCEL, staff=True, usage=T.USAGE_BROADCAST_CANCEL)
 def cancel_command(ctx: Ctx) -> None:
     b = _load(ctx, ctx.args, "broadcast_cancel")
     if b is None:

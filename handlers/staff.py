@@ -38,7 +38,7 @@ from bot.storage.tickets import (
 )
 from handlers import texts_tickets as T
 from handlers import ticketing
-from handlers.base import COMMANDS, Ctx, callback, command, text_handler
+from handlers.base import COMMANDS, Ctx, callback, command, command_lines, text_handler
 from handlers.router import is_staff
 from knowledge.normalize import fold
 from knowledge.numbers import vn_number, vn_percent
@@ -78,7 +78,7 @@ def parse_status(text: str) -> tuple[str, str] | None:
 
 
 def staff_command(name: str):  # type: ignore[no-untyped-def]
-    return command(name, description=T.CMD_STAFF[name], staff=True)
+    return command(name, description=T.CMD_STAFF[name], staff=True, usage=T.CMD_STAFF_USAGE[name])
 
 
 # ------------------------------------------------------------------ helpers
@@ -614,7 +614,8 @@ def staff_cmd(ctx: Ctx) -> None:
 
 @staff_command("help_staff")
 def help_staff(ctx: Ctx) -> None:
-    ctx.reply(T.STAFF_HELP)
+    """Every staff command, from the command registry (tickets, broadcasts, content: nothing left out)."""
+    ctx.reply(T.STAFF_HELP.format(commands="\n".join(command_lines(staff=True))))
 
 
 def registered_staff_commands() -> list[str]:

@@ -8,6 +8,7 @@ from bot.channels.base import by_caps
 # ---------------------------------------------------------------- commands (Telegram menu, /help)
 CMD_REPORT = "Gửi phản ánh, kiến nghị"
 CMD_TRACK = "Tra cứu phản ánh đã gửi"
+USAGE_TRACK = "/tracuu [mã phản ánh, ví dụ PA-000123]"
 BTN_REPORT = "📝 Gửi phản ánh"
 BTN_TRACK = "🔎 Tra cứu phản ánh"
 BTN_ASK_OFFICER = "🙋 Gửi câu hỏi cho cán bộ"
@@ -192,19 +193,7 @@ SOON_MARK = " (sắp đến hạn)"
 
 # ---------------------------------------------------------------- staff: command replies
 STAFF_HELP = (
-    "**Lệnh cho cán bộ**\n"
-    "/inbox [mới|quá hạn|của tôi]: danh sách phản ánh đang mở\n"
-    "/ticket MÃ [hien-sdt]: xem chi tiết một phản ánh\n"
-    "/reply MÃ nội dung (hoặc /reply MÃ #tên-mẫu): trả lời người dân\n"
-    "/note MÃ nội dung: ghi chú nội bộ (người dân không thấy)\n"
-    "/assign MÃ @cánbộ: giao việc\n"
-    "/status MÃ mới|đang xử lý|chờ bổ sung|đã xử lý: đổi trạng thái\n"
-    "/close MÃ lý do hoặc kết quả: đóng phản ánh\n"
-    "/reopen MÃ: mở lại\n"
-    "/stats [tháng/năm]: thống kê\n"
-    "/export [từ ngày] [đến ngày]: xuất tệp CSV\n"
-    "/templates [add tên nội dung | remove tên]: câu trả lời mẫu\n"
-    "/staff add|remove|list: quản lý cán bộ (quản trị viên)\n"
+    "**Lệnh cho cán bộ**\n{commands}\n\n"
     "Trong chủ đề của một phản ánh, hoặc khi trả lời (reply) thẻ phản ánh, có thể bỏ MÃ."
 )
 NEED_CODE = "Cần mã phản ánh, ví dụ: {example}"
@@ -295,6 +284,22 @@ CMD_STAFF = {
     "templates": "Câu trả lời mẫu",
     "staff": "Quản lý cán bộ",
     "help_staff": "Hướng dẫn lệnh cán bộ",
+}
+# How each is typed, in /help_staff (MÃ may be left out in a ticket's topic or in a reply to its card)
+CMD_STAFF_USAGE = {
+    "inbox": "/inbox [mới | quá hạn | của tôi]",
+    "ticket": "/ticket MÃ [hien-sdt]",
+    "reply": "/reply MÃ nội dung (hoặc /reply MÃ #tên-mẫu)",
+    "note": "/note MÃ nội dung",
+    "assign": "/assign MÃ @cánbộ",
+    "status": "/status MÃ mới | đang xử lý | chờ bổ sung điều cần bổ sung | đã xử lý (lý do sau dấu «:»)",
+    "close": "/close MÃ kết quả",
+    "reopen": "/reopen MÃ",
+    "stats": "/stats [tháng/năm]",
+    "export": "/export [từ ngày] [đến ngày]",
+    "templates": "/templates [add tên nội dung | remove tên]",
+    "staff": "/staff list | add @tên [officer | supervisor | admin] | remove @tên",
+    "help_staff": "/help_staff",
 }
 
 # /xoadulieu: what staff see of a ticket whose citizen deleted their data

@@ -30,7 +30,8 @@ def own_ticket(ctx: Ctx, ticket_id: int | None) -> Ticket | None:
     return t
 
 
-@command("tracuu", aliases=("tra cuu", "tra cuu phan anh", "tracuu", "xem phan anh"), description=T.CMD_TRACK)
+@command("tracuu", aliases=("tra cuu", "tra cuu phan anh", "tracuu", "xem phan anh"), description=T.CMD_TRACK,
+         usage=T.USAGE_TRACK)
 def track(ctx: Ctx) -> None:
     """/tracuu PA-000123: status and answers; /tracuu alone: my tickets."""
     ticket_id = parse_code(ctx.args)
