@@ -24,10 +24,10 @@ def subcommand(name: str, help_: str, add_arguments: Callable[[argparse.Argument
     return register
 
 
-def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False) -> None:
+def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False, path: str | None = None) -> None:
     from bot.logs import configure
 
-    configure(level, json_logs, access_log)
+    configure(level, json_logs, access_log, path)
 
 
 # ------------------------------------------------------------------ ask
@@ -78,7 +78,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ chat / run
-async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "Người dân", staff: bool = False) -> None:
+async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "", staff: bool = False) -> None:
+    """The person at the terminal has no name (the bot greets "Xin chào!"); the officers' room has one, which
+    the audit log and the tickets' history show."""
     from bot.messages import TERMINAL, TERMINAL_STAFF, Inbound
 
     channel = TERMINAL_STAFF if staff else TERMINAL
@@ -87,11 +89,13 @@ async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "Người
     key = f"{channel}:{chat_id}"
     interactive = sys.stdin.isatty()
     loop = asyncio.get_running_loop()
+    log_file = app.settings.data_dir / CHAT_LOG
     if interactive and staff:
         print("🏛 Phòng cán bộ (thử tại máy). Phản ánh mới hiện ở đây; /inbox, /reply MÃ nội dung, /help_staff. "
-              "Ctrl+D để thoát.\n")
+              f"Ctrl+D để thoát. (Nhật ký kỹ thuật: {log_file})\n")
     elif interactive:
-        print("💬 Trò chuyện thử với ntm-bot. Gõ câu hỏi rồi Enter; /start xem menu; Ctrl+D để thoát.\n")
+        print("💬 Trò chuyện thử với ntm-bot. Gõ câu hỏi rồi Enter; /start xem menu; Ctrl+D để thoát. "
+              f"(Nhật ký kỹ thuật: {log_file})\n")
     first = "/inbox" if staff else "/start"
     await app.submit(Inbound(channel, chat_id, "local", text=first, display_name=user, event_key=uuid.uuid4().hex))
     await app.wait_quiet(key)
@@ -139,8 +143,13 @@ async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -
         await app.stop()
 
 
+CHAT_LOG = "chat.log"  # in DATA_DIR: the terminal chat's log lines (English, for the operator)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
-    setup_logging("WARNING")
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging("WARNING", path=str(settings.data_dir / CHAT_LOG))  # not into the chat window
     asyncio.run(_run_app(with_terminal=True, serve_http=False, staff=getattr(args, "staff", False)))
     return 0
 

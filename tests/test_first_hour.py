@@ -104,3 +104,23 @@ async def test_help_texts_list_every_registered_command(tmp_path, fake_tg, make_
         if c.staff:
             assert f"/{name}" in staff_text, name
     assert "/chuatraloi" in staff_text and "/broadcast_status" in staff_text
+
+
+# ---------------------------------------------------------------- item 7: the terminal greeting and log lines
+def _terminal_env(tmp_path):
+    from tests.test_cli import ENV
+
+    env = {k: v for k, v in ENV.items() if not k.startswith(("TELEGRAM_", "ZALO_", "STAFF_", "SMTP_", "AGENCY_EMAIL"))}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'hour.sqlite3'}", DATA_DIR=str(tmp_path))
+    return env
+
+
+def test_terminal_greets_without_a_placeholder_name_and_keeps_log_lines_out(tmp_path):
+    from tests.test_cli import run
+
+    r = run(["chat"], stdin="/inbox\n", env=_terminal_env(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "Xin chào! 👋" in r.stdout and "Người dân!" not in r.stdout
+    assert "chỉ dành cho cán bộ" in r.stdout
+    assert "WARNING" not in r.stdout + r.stderr and "refused" not in r.stdout + r.stderr
+    assert "refused staff command /inbox" in (tmp_path / "chat.log").read_text(encoding="utf-8")
