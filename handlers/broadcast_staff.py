@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot import broadcast as bc
-from bot.messages import TELEGRAM, Button, Reply
+from bot.messages import TELEGRAM, Button, Reply, clip
 from bot.storage.broadcast import Broadcast
 from handlers import texts
 from handlers import texts_broadcast as T
@@ -127,14 +127,14 @@ def ask_target(ctx: Ctx, b: Broadcast, intro: str | None = None) -> None:
     bid = b.id
     buttons = [Button(T.BTN_T_ALL.format(n=bc.number(_count(ctx))), f"bct:{bid}:all")]
     for key, label in bc.topics(ctx.settings).items():
-        buttons.append(Button(T.BTN_T_TOPIC.format(label=label, n=bc.number(_count(ctx, topic=key)))[:60], f"bct:{bid}:t:{key}"))
+        buttons.append(Button(clip(T.BTN_T_TOPIC.format(label=label, n=bc.number(_count(ctx, topic=key)))), f"bct:{bid}:t:{key}"))
     buttons.append(Button(T.BTN_T_COMMUNE, f"bct:{bid}:commune"))
     channels = _channels(ctx)
     if channels is None or len(channels) > 1:
         for ch in channels or sorted(T.CHANNEL_NAMES):
             n = _count(ctx, channel=ch)
             if n:
-                buttons.append(Button(T.BTN_T_CHANNEL.format(channel=T.CHANNEL_NAMES.get(ch, ch), n=bc.number(n))[:60], f"bct:{bid}:c:{ch}"))
+                buttons.append(Button(clip(T.BTN_T_CHANNEL.format(channel=T.CHANNEL_NAMES.get(ch, ch), n=bc.number(n))), f"bct:{bid}:c:{ch}"))
     ctx.reply(intro or T.BC_ASK_TARGET.format(id=bid), buttons=buttons)
 
 
@@ -194,7 +194,7 @@ def commune_step(ctx: Ctx) -> None:
     if sure:
         set_commune_target(ctx, b, places[0].code)
     elif places:
-        ctx.reply(T.BC_COMMUNE_CHOOSE, buttons=[Button(p.label[:60], f"bct:{b.id}:x:{p.code}") for p in places])
+        ctx.reply(T.BC_COMMUNE_CHOOSE, buttons=[Button(clip(p.label), f"bct:{b.id}:x:{p.code}") for p in places])
     else:
         ctx.reply(T.BC_COMMUNE_NONE.format(text=text[:60]))
 

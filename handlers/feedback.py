@@ -19,7 +19,7 @@ import hashlib
 import re
 import uuid
 
-from bot.messages import Attachment, Button
+from bot.messages import Attachment, Button, clip
 from sqlmodel import select
 
 from bot.storage.models import UnansweredQuestion
@@ -263,7 +263,7 @@ def on_location(ctx: Ctx) -> None:
         ask_next(ctx)
         return
     if found.kind == "choices":
-        buttons = [Button(c.label[:60], f"fb:commune:{c.commune.code}") for c in found.candidates]
+        buttons = [Button(clip(c.label), f"fb:commune:{c.commune.code}") for c in found.candidates]
         ctx.reply(T.LOCATION_CHOICES, buttons=buttons + [Button(T.BTN_NONE_OF_THESE, "fb:commune:retype")])
         return
     ctx.reply(T.LOCATION_NOT_FOUND.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])

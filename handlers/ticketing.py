@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 
 from bot.channels.base import CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
 from bot.config import Settings, split_list
-from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows
+from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows, clip
 from bot.outbox import on_outcome
 from bot.privacy import ANONYMOUS_ACTOR, ERASED, Subject, eraser
 from bot.storage.models import KeyValue, OutboxMessage, Staff
@@ -219,15 +219,14 @@ def channel_name(channel: str) -> str:
 
 
 def short(text: str, n: int = 80) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+    return clip(text, n)
 
 
 def topic_title(ticket: Ticket) -> str:
     """Code, category, commune, status; at most 128 characters (Telegram's limit)."""
     parts = [ticket.code, ticket.category_label, ticket.commune_name or T.PLACE_UNKNOWN, STATUS_LABELS.get(ticket.status, ticket.status)]
     title = " · ".join(p for p in parts if p)
-    return title if len(title) <= 128 else title[:127] + "…"
+    return clip(title, 128)
 
 
 def portable(attachments: Iterable[Attachment], source: str, target: str) -> list[Attachment]:

@@ -124,3 +124,31 @@ def test_terminal_greets_without_a_placeholder_name_and_keeps_log_lines_out(tmp_
     assert "chỉ dành cho cán bộ" in r.stdout
     assert "WARNING" not in r.stdout + r.stderr and "refused" not in r.stdout + r.stderr
     assert "refused staff command /inbox" in (tmp_path / "chat.log").read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- item 4: labels cut at a word boundary
+def _cut_well(label: str, full: str) -> bool:
+    if label == full:
+        return True
+    head = label[:-1]
+    return label.endswith("…") and len(label) <= 60 and full.startswith(head) and full[len(head)] in " ,;:)"
+
+
+async def test_option_labels_are_cut_at_a_word_boundary(tmp_path, fake_tg, make_app):
+    from handlers.faq import entry_buttons
+    from knowledge.kb import KnowledgeBase
+
+    kb = KnowledgeBase.load()
+    long_titles = [e for e in kb.entries.values() if len(e.title) > 60]
+    assert long_titles, "the shipped knowledge base has titles longer than a label"
+    for b, e in zip(entry_buttons(long_titles), long_titles):
+        assert _cut_well(b.label, e.title), (b.label, e.title)
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg, kb_dir=None))  # the real knowledge base
+    farmer = Person(Driver(fake_tg, app), 1741)
+    await farmer.say("3")  # the stray "3": "…của xã NT"
+    m = await farmer.expect("")
+    shown = [b for b in m.buttons if b["callback_data"].startswith("faq:")]
+    for b in shown:
+        title = kb.entries[b["callback_data"][4:]].title
+        assert _cut_well(b["text"], title), (b["text"], title)
