@@ -344,8 +344,12 @@ def inbox_cmd(ctx: Ctx) -> None:
     for t in rows[:INBOX_LIMIT]:
         late = " ❗quá hạn" if t.due_date < today and t.status != RESOLVED else ""
         who = f" · {t.assigned_name}" if t.assigned_name else ""
+        reopened = ""
+        if t.rating:  # an open ticket with a rating was closed, rated, and reopened
+            low = t.rating <= ctx.settings.low_rating
+            reopened = T.INBOX_REOPENED_LOW.format(stars=f"{t.rating}/5") if low else T.INBOX_REOPENED
         lines.append(f"• **{t.code}** · {t.category_label} · {ticketing.short(t.commune_name or T.PLACE_UNKNOWN, 30)} · "
-                     f"{STATUS_LABELS[t.status]} · hạn {ticketing.fmt_date(t.due_date)}{late}{who}\n"
+                     f"{STATUS_LABELS[t.status]}{reopened} · hạn {ticketing.fmt_date(t.due_date)}{late}{who}\n"
                      f"  {ticketing.short(t.description, 70)}")
     if len(rows) > INBOX_LIMIT:
         lines.append(T.INBOX_MORE.format(n=len(rows) - INBOX_LIMIT))

@@ -125,6 +125,13 @@ TRACK_ANSWERS = "\n\n**Trả lời của {agency}:**"
 TRACK_NO_ANSWER = "\n\nChưa có trả lời. Khi có, tôi sẽ nhắn bạn ngay."
 TRACK_CLOSE_REASON = "\n\n**Kết quả:** {reason}"
 TRACK_RATING = "\nBạn đã đánh giá: {stars}"
+TRACK_EARLIER_RESULT = "\n\n**Kết quả đã báo trước đó:** {reason}"
+TRACK_REOPENED_LOW = (
+    "\nBạn đã đánh giá kết quả này {stars}: phản ánh được **mở lại** để lãnh đạo xem xét, tôi sẽ báo bạn kết quả mới."
+)
+TRACK_REOPENED_RATED = "\nBạn đã đánh giá kết quả này {stars}; phản ánh được **mở lại** để xem xét thêm."
+INBOX_REOPENED_LOW = " · ⚠️ mở lại sau đánh giá {stars}"
+INBOX_REOPENED = " · 🔁 mở lại"
 BTN_ADD_INFO = "✍️ Bổ sung thông tin"
 ASK_ADD_INFO = "Bạn gõ thông tin bổ sung cho phản ánh **{code}** (có thể gửi kèm ảnh):"
 INFO_ADDED = "✅ Đã gửi thông tin bổ sung cho phản ánh **{code}** tới cán bộ."

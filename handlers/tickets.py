@@ -72,17 +72,22 @@ def show(ctx: Ctx, t: Ticket) -> None:
         text += T.TRACK_ANSWERS.format(agency=ctx.settings.agency_name)
         for a in answers:
             text += f"\n• {ticketing.fmt_time(a.created_at)}: {a.text}"
-    elif t.status != CLOSED:
+    elif t.status != CLOSED and not t.close_reason:
         text += T.TRACK_NO_ANSWER
     if t.status == CLOSED and t.close_reason:
         text += T.TRACK_CLOSE_REASON.format(reason=t.close_reason)
-    if t.rating:
+    elif t.close_reason:  # reopened: the result the citizen was told (and rated) stays visible
+        text += T.TRACK_EARLIER_RESULT.format(reason=t.close_reason)
+    if t.rating and t.status != CLOSED:
+        low = t.rating <= ctx.settings.low_rating
+        text += (T.TRACK_REOPENED_LOW if low else T.TRACK_REOPENED_RATED).format(stars=ticketing.stars_text(t.rating))
+    elif t.rating and not awaiting_rating(t):
         text += T.TRACK_RATING.format(stars=ticketing.stars_text(t.rating))
     buttons: list[Button] = []
     per_row = 1
     if t.status != CLOSED:
         buttons.append(Button(T.BTN_ADD_INFO, f"tk:add:{t.id}"))
-    elif t.rating is None:
+    elif awaiting_rating(t):
         buttons = [Button(f"{n} ⭐", f"tk:rate:{t.id}:{n}") for n in range(1, 6)]
         per_row = 5
     ctx.reply(text, buttons=buttons, per_row=per_row)
@@ -119,8 +124,15 @@ def on_button(ctx: Ctx) -> None:
         ctx.reply(T.NOT_FOUND.format(code=t.code))
 
 
+def awaiting_rating(t: Ticket) -> bool:
+    """Closed and not rated since it was last closed (a ticket reopened by a low rating is rated again)."""
+    if t.status != CLOSED:
+        return False
+    return t.rating is None or t.rated_at is None or t.closed_at is None or t.rated_at < t.closed_at
+
+
 def rate(ctx: Ctx, t: Ticket, stars: int) -> None:
-    if t.rating is not None and t.status == CLOSED:
+    if t.status == CLOSED and not awaiting_rating(t):
         ctx.reply(T.RATE_ALREADY.format(code=t.code, stars=ticketing.stars_text(t.rating)))
         return
     if t.status != CLOSED:

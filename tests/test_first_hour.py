@@ -152,3 +152,34 @@ async def test_option_labels_are_cut_at_a_word_boundary(tmp_path, fake_tg, make_
     for b in shown:
         title = kb.entries[b["callback_data"][4:]].title
         assert _cut_well(b["text"], title), (b["text"], title)
+
+
+# ---------------------------------------------------------------- item 5: after a 1★ rating reopens a ticket
+async def test_reopened_by_low_rating_keeps_the_result_and_says_so(tmp_path, fake_tg, make_app):
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    farmer, officer = Person(d, 1751), Person(d, STAFF, user_id=OFFICER)
+    code = await file_report(farmer)
+    await wait_card(fake_tg, code)
+    await officer.say(f"/close {code} Đã sửa xong đường ấp 3")
+    closing = await farmer.expect("đã được đóng")
+    await farmer.press(button(closing, "tk:rate:1:1"), message_id=closing.message_id)
+    await farmer.expect("đã được mở lại")
+
+    await farmer.say(f"/tracuu {code}")
+    track = plain((await farmer.expect(f"Phản ánh {code}")).text)
+    assert "Trạng thái: Đang xử lý" in track
+    assert "Kết quả đã báo trước đó: Đã sửa xong đường ấp 3" in track
+    assert "đánh giá kết quả này 1/5" in track and "mở lại" in track
+    await officer.say("/inbox")
+    inbox = plain((await officer.expect("Phản ánh đang mở")).text)
+    assert f"{code} · Giao thông" in inbox and "mở lại sau đánh giá 1/5" in inbox
+
+    # closed again: the citizen rates the new result
+    await officer.say(f"/close {code} Đã đổ đá, lu lại toàn tuyến")
+    closing = await farmer.expect("đã được đóng")
+    await farmer.press(button(closing, "tk:rate:1:4"), message_id=closing.message_id)
+    await farmer.expect("Cảm ơn bạn đã đánh giá 4/5")
+    await farmer.say(f"/tracuu {code}")
+    track = plain((await farmer.expect(f"Phản ánh {code}")).text)
+    assert "Kết quả: Đã đổ đá, lu lại toàn tuyến" in track and "Bạn đã đánh giá: 4/5" in track
