@@ -111,6 +111,11 @@ QUESTION_CATEGORY = "Câu hỏi cho cán bộ"
 # ---------------------------------------------------------------- citizen: tracking, updates, rating
 NOT_FOUND = "Không tìm thấy phản ánh {code} trong các phản ánh bạn đã gửi từ tài khoản này. Bạn kiểm tra lại mã nhé."
 NO_TICKETS = "Bạn chưa gửi phản ánh nào từ tài khoản này. Gõ /phananh để gửi phản ánh."
+NO_TICKETS_SINCE_ERASED = "Từ khi xóa dữ liệu, bạn chưa gửi phản ánh mới nào. Gõ /phananh để gửi phản ánh."
+TICKETS_ERASED = (
+    "\n\n🗑 {n} phản ánh bạn gửi trước đó đã được xóa ngày {date} theo yêu cầu xóa dữ liệu cá nhân của bạn "
+    "(/xoadulieu): chúng chỉ còn ở dạng ẩn danh để thống kê, không tra cứu được nữa."
+)
 MY_TICKETS = "**Các phản ánh bạn đã gửi** (mới nhất trước):"
 MY_TICKETS_HINT = "Gõ /tracuu kèm mã để xem chi tiết, ví dụ /tracuu {code}."
 TRACK = (

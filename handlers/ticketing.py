@@ -633,7 +633,33 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
         add_event(session, t, "erased", ANONYMOUS_ACTOR, now)
         _edit_card(session, settings, t)
         done["tickets"] += 1
+    if done["tickets"]:
+        _remember_erasure(session, subject, now, done["tickets"])
     return done
+
+
+ERASED_KEY = "tickets.erased:{chat_key}"
+
+
+def _remember_erasure(session: Session, subject: Subject, now: dt.datetime, n: int) -> None:
+    """How many tickets this chat had erased, and when: nothing about them, just enough for /tracuu to say
+    "they were sent, then erased at your request" instead of "you have sent none"."""
+    from bot.core import insert_ignore
+
+    key = ERASED_KEY.format(chat_key=subject.chat_key)
+    insert_ignore(session, KeyValue.__table__, {"key": key, "value": {}, "updated_at": now}, ["key"])
+    row = session.exec(select(KeyValue).where(KeyValue.key == key)).one()
+    row.value = {"tickets": int((row.value or {}).get("tickets", 0)) + n, "at": now.isoformat()}
+    row.updated_at = now
+    session.add(row)
+
+
+def erased_before(session: Session, channel: str, chat_id: str) -> tuple[int, dt.datetime] | None:
+    """(tickets erased, when last) for a chat whose person used /xoadulieu, else None."""
+    row = session.get(KeyValue, ERASED_KEY.format(chat_key=f"{channel}:{chat_id}"))
+    if row is None or not row.value:
+        return None
+    return int(row.value.get("tickets", 0)), dt.datetime.fromisoformat(row.value["at"])
 
 
 def _edit_card(session: Session, settings: Settings, ticket: Ticket) -> None:

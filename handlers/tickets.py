@@ -40,9 +40,18 @@ def track(ctx: Ctx) -> None:
         return
     t = own_ticket(ctx, ticket_id)
     if t is None:
-        ctx.reply(T.NOT_FOUND.format(code=format_code(ticket_id)))
+        ctx.reply(T.NOT_FOUND.format(code=format_code(ticket_id)) + _erased_note(ctx))
         return
     show(ctx, t)
+
+
+def _erased_note(ctx: Ctx) -> str:
+    """After /xoadulieu: the person's earlier tickets were sent, then erased at their request; say so."""
+    erased = ticketing.erased_before(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
+    if erased is None:
+        return ""
+    n, at = erased
+    return T.TICKETS_ERASED.format(n=n, date=ticketing.fmt_date(ticketing.local_date(at)))
 
 
 def list_mine(ctx: Ctx) -> None:
@@ -51,13 +60,14 @@ def list_mine(ctx: Ctx) -> None:
         .order_by(Ticket.id.desc()).limit(MY_LIST)  # type: ignore[union-attr]
     ).all()
     if not rows:
-        ctx.reply(T.NO_TICKETS)
+        note = _erased_note(ctx)
+        ctx.reply(T.NO_TICKETS_SINCE_ERASED + note if note else T.NO_TICKETS)
         return
     lines = [T.MY_TICKETS]
     for t in rows:
         lines.append(f"• **{t.code}** · {t.category_label} · {ticketing.fmt_date(ticketing.local_date(t.created_at))} · "
                      f"{STATUS_LABELS.get(t.status, t.status)}")
-    lines.append(T.MY_TICKETS_HINT.format(code=rows[0].code))
+    lines.append(T.MY_TICKETS_HINT.format(code=rows[0].code) + _erased_note(ctx))
     ctx.reply("\n".join(lines), buttons=[Button(f"🔎 {t.code}", f"tk:show:{t.id}") for t in rows[:5]], per_row=2)
 
 

@@ -183,3 +183,27 @@ async def test_reopened_by_low_rating_keeps_the_result_and_says_so(tmp_path, fak
     await farmer.say(f"/tracuu {code}")
     track = plain((await farmer.expect(f"Phản ánh {code}")).text)
     assert "Kết quả: Đã đổ đá, lu lại toàn tuyến" in track and "Bạn đã đánh giá: 4/5" in track
+
+
+# ---------------------------------------------------------------- item 6: privacy texts agree with what is done
+async def test_privacy_texts_agree_with_erasure_and_tracuu_says_what_happened(tmp_path, fake_tg, make_app):
+    app = await make_app(ticket_settings(tmp_path, fake_tg, kb_dir=None))  # the shipped answer about personal data
+    d = Driver(fake_tg, app)
+    farmer = Person(d, 1761)
+    await farmer.say("bot luu du lieu gi")
+    answer = plain((await farmer.expect("Bot chỉ lưu")).text)
+    assert "nội dung, ảnh" in answer and "ẩn danh" in answer
+    assert "Nội dung phản ánh được giữ lại ở dạng ẩn danh" not in answer  # what /xoadulieu deletes
+    code = await file_report(farmer)
+    await farmer.say("/xoadulieu")
+    ask = await farmer.expect("Xóa dữ liệu cá nhân của bạn")
+    assert "nội dung và ảnh của 1 phản ánh" in plain(ask.text)  # the same facts as the answer above
+    await farmer.press(button(ask, "priv:yes:"), message_id=ask.message_id)
+    await farmer.expect("Đã xóa dữ liệu cá nhân của bạn (1 phản ánh đã chuyển thành ẩn danh)")
+    await farmer.say("/tracuu")
+    mine = plain((await farmer.expect("xóa")).text)
+    assert "Bạn chưa gửi phản ánh nào" not in mine
+    assert "1 phản ánh bạn gửi trước đó đã được xóa ngày" in mine and "theo yêu cầu" in mine
+    await farmer.say(f"/tracuu {code}")
+    gone = plain((await farmer.expect(f"Không tìm thấy phản ánh {code}")).text)
+    assert "đã được xóa ngày" in gone
