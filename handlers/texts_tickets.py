@@ -140,6 +140,12 @@ INBOX_REOPENED = " · 🔁 mở lại"
 BTN_ADD_INFO = "✍️ Bổ sung thông tin"
 ASK_ADD_INFO = "Bạn gõ thông tin bổ sung cho phản ánh **{code}** (có thể gửi kèm ảnh):"
 INFO_ADDED = "✅ Đã gửi thông tin bổ sung cho phản ánh **{code}** tới cán bộ."
+ADD_INFO_OR_QUESTION = (
+    "Cán bộ đang chờ bạn bổ sung thông tin cho phản ánh **{code}**. Tin vừa rồi («{text}») là thông tin bổ sung, "
+    "hay một câu hỏi cho bot?"
+)
+BTN_IS_ADDITION = "✍️ Là thông tin bổ sung"
+BTN_IS_QUESTION = "❓ Là câu hỏi khác"
 CLOSED_NO_ADD = "Phản ánh {code} đã đóng. Nếu còn vấn đề, bạn gõ /phananh để gửi phản ánh mới."
 ANSWER_TO_CITIZEN = "📩 **Trả lời phản ánh {code}** từ {agency}:\n\n{text}"
 ANSWER_MEDIA_ELSEWHERE = "\n\n(Kèm {n} tệp/ảnh; bạn liên hệ {contact} để nhận.)"
@@ -150,7 +156,8 @@ ANSWER_FOOTER = (
 STATUS_TO_CITIZEN = "🔔 Phản ánh **{code}** đã chuyển sang trạng thái: **{status}**."
 NEED_INFO_TO_CITIZEN = (
     "🔔 Phản ánh **{code}**: cán bộ cần bạn **bổ sung thông tin** để xử lý tiếp.{reason}\n"
-    + by_caps("Bấm «Bổ sung thông tin»", "Gõ «bổ sung thông tin»") + " rồi gõ nội dung (có thể gửi kèm ảnh)."
+    "Bạn gõ ngay thông tin đó vào đây: tin nhắn tiếp theo của bạn được chuyển cho cán bộ. Muốn gửi kèm ảnh, "
+    + by_caps("bấm «Bổ sung thông tin»", "gõ «bổ sung thông tin»") + " rồi gửi ảnh."
 )
 CLOSED_TO_CITIZEN = (
     "✅ Phản ánh **{code}** đã được **đóng** bởi {agency}.\n**Kết quả:** {reason}\n\n"

@@ -5,19 +5,22 @@ gets the same "not found" as for a code that does not exist, so codes leak nothi
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.jobs import job
-from bot.messages import Button
+from bot.messages import Attachment, Button
 from bot.metrics import GaugeMetricFamily, db_gauge
-from bot.storage.tickets import CLOSED, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
+from bot.storage.tickets import CLOSED, NEED_INFO, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
 from handlers import feedback, texts_tickets as T, ticketing
-from handlers.base import Ctx, callback, command, menu_item, step
+from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
 
 S_ADD_INFO = "tickets.add_info"
+S_CONFIRM_ADD_INFO = "tickets.confirm_add_info"  # "is this the addition the officers asked for?" (asked once)
+ADDITION_ORDER = 20  # free text: after small talk ("cảm ơn" is not an addition), before reports and the FAQ
 MY_LIST = 10
 
 
@@ -128,6 +131,8 @@ def on_button(ctx: Ctx) -> None:
             return
         ctx.set_state(S_ADD_INFO, {"ticket_id": t.id})
         ctx.reply(T.ASK_ADD_INFO.format(code=t.code))
+    elif action in ("addyes", "addno"):
+        _answer_pending(ctx, as_addition=action == "addyes")
     elif action == "rate" and len(parts) > 3 and parts[3] in "12345" and len(parts[3]) == 1:
         rate(ctx, t, int(parts[3]))
     else:
@@ -174,6 +179,78 @@ def on_add_info(ctx: Ctx) -> None:
         return
     ticketing.citizen_added_info(ctx.session, ctx.settings, ctx.now, t, text, files, ctx.actor)
     ctx.reply(T.INFO_ADDED.format(code=t.code))
+
+
+# ------------------------------------------------------------------ an addition typed without pressing the button
+def awaited_addition(ctx: Ctx) -> Ticket | None:
+    """The person's ticket that officers set to "chờ bổ sung" (the latest, if several)."""
+    return ctx.session.exec(
+        select(Ticket).where(Ticket.channel == ctx.inbound.channel, Ticket.user_id == ctx.inbound.user_id,
+                             Ticket.status == NEED_INFO).order_by(Ticket.updated_at.desc()).limit(1)  # type: ignore[attr-defined]
+    ).first()
+
+
+@text_handler(ADDITION_ORDER)
+def addition_in_plain_words(ctx: Ctx) -> bool:
+    """While officers wait for a citizen's addition, what the citizen writes next is that addition: told "cán bộ
+    cần bạn bổ sung thông tin", people simply type it. Something that reads as a question gets asked about once."""
+    if ctx.inbound.chat_type != "private" or ticketing.in_staff_chat(ctx.settings, ctx.inbound):
+        return False
+    t = awaited_addition(ctx)
+    if t is None:
+        return False
+    text = ctx.inbound.text.strip()[:4000]
+    files = [a for a in ctx.inbound.attachments if a.kind in feedback.KEEPABLE][: ticketing.MAX_ATTACHMENTS]
+    if feedback.looks_like_question(text):
+        ctx.set_state(S_CONFIRM_ADD_INFO, {"ticket_id": t.id, "text": text, "attachments": [a.to_dict() for a in files]})
+        ctx.reply(T.ADD_INFO_OR_QUESTION.format(code=t.code, text=ticketing.short(text, 200)),
+                  buttons=[Button(T.BTN_IS_ADDITION, f"tk:addyes:{t.id}"), Button(T.BTN_IS_QUESTION, f"tk:addno:{t.id}")])
+        return True
+    ticketing.citizen_added_info(ctx.session, ctx.settings, ctx.now, t, text, files, ctx.actor)
+    ctx.reply(T.INFO_ADDED.format(code=t.code))
+    return True
+
+
+def _answer_pending(ctx: Ctx, as_addition: bool) -> None:
+    d = ctx.data if ctx.state == S_CONFIRM_ADD_INFO else {}
+    ctx.clear_state()
+    t = own_ticket(ctx, d.get("ticket_id"))
+    if t is None or not d.get("text"):
+        ctx.reply(T.DRAFT_GONE if t is None else T.ASK_ADD_INFO.format(code=t.code))
+        return
+    if as_addition:
+        if t.status == CLOSED:
+            ctx.reply(T.CLOSED_NO_ADD.format(code=t.code))
+            return
+        files = [Attachment(**a) for a in d.get("attachments") or []]
+        ticketing.citizen_added_info(ctx.session, ctx.settings, ctx.now, t, d["text"], files, ctx.actor)
+        ctx.reply(T.INFO_ADDED.format(code=t.code))
+        return
+    ctx.inbound = dataclasses.replace(ctx.inbound, text=d["text"], callback=None)
+    for order, fn in TEXT_HANDLERS:  # a question after all: answered as any question is
+        if order > ADDITION_ORDER and fn(ctx):
+            return
+
+
+_YES = {"co", "dung", "gui", "phai", "ok", "bo sung", "gui bo sung", "dung roi", "co a", "vang"}
+_NO = {"khong", "ko", "k", "hoi", "cau hoi", "khong phai"}
+
+
+@step(S_CONFIRM_ADD_INFO)
+def on_confirm_add_info(ctx: Ctx) -> None:
+    from knowledge.normalize import fold
+
+    said = fold(ctx.inbound.text)
+    if said in _YES or said in _NO:
+        _answer_pending(ctx, as_addition=said in _YES)
+        return
+    t = own_ticket(ctx, ctx.data.get("ticket_id"))  # something else: the question once more, with its choices
+    if t is None:
+        ctx.clear_state()
+        ctx.reply(T.DRAFT_GONE)
+        return
+    ctx.reply(T.ADD_INFO_OR_QUESTION.format(code=t.code, text=ticketing.short(ctx.data.get("text", ""), 200)),
+              buttons=[Button(T.BTN_IS_ADDITION, f"tk:addyes:{t.id}"), Button(T.BTN_IS_QUESTION, f"tk:addno:{t.id}")])
 
 
 # ------------------------------------------------------------------ periodic jobs

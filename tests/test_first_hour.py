@@ -207,3 +207,38 @@ async def test_privacy_texts_agree_with_erasure_and_tracuu_says_what_happened(tm
     await farmer.say(f"/tracuu {code}")
     gone = plain((await farmer.expect(f"Không tìm thấy phản ánh {code}")).text)
     assert "đã được xóa ngày" in gone
+
+
+# ---------------------------------------------------------------- item 9: the addition typed straight away
+async def test_need_info_the_next_message_is_the_addition(tmp_path, fake_tg, fake_zalo, make_app):
+    from tests.zalo_helpers import BotCitizen, report_by_typing, zalo_ticket_settings
+
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo))
+    d = Driver(fake_tg, app)
+    farmer, officer = Person(d, 1791), Person(d, STAFF, user_id=OFFICER)
+    code = await file_report(farmer, description="Đèn đường ấp Mỹ Hòa tắt cả tháng nay")
+    await wait_card(fake_tg, code)
+    await officer.say(f"/status {code} chờ bổ sung số cột đèn và thời gian hư")
+    await farmer.expect("cán bộ cần bạn bổ sung thông tin")
+    await farmer.say("Cột đèn số 12 gần cầu Mỹ Hòa, hư từ tuần trước")
+    await farmer.expect(f"Đã gửi thông tin bổ sung cho phản ánh {code}")
+    added = await officer.expect(f"{code}: người dân bổ sung thông tin")
+    assert "Cột đèn số 12 gần cầu Mỹ Hòa, hư từ tuần trước" in plain(added.text)
+    assert app.db.call(lambda s: s.get(Ticket, 1).status) == "in_progress"
+    await farmer.say("Cột đèn số 12 gần cầu Mỹ Hòa, hư từ tuần trước")  # nothing is awaited any more
+    await farmer.expect("chưa chắc")
+
+    # Something that reads as a question is asked about, once; on Zalo the choice is typed.
+    tu = BotCitizen(fake_zalo, app, "7fe0aa11bb22cc33dd44", name="Chú Tư")
+    zcode = await report_by_typing(tu)
+    await wait_card(fake_tg, zcode)
+    await officer.say(f"/status {zcode} chờ bổ sung ảnh chụp đoạn sạt lở")
+    await tu.expect("cán bộ cần bạn bổ sung thông tin")
+    await tu.say("ocop la gi?")
+    ask = await tu.expect("là thông tin bổ sung, hay một câu hỏi")
+    assert "1. ✍️ Là thông tin bổ sung" in ask.text and "2. ❓ Là câu hỏi khác" in ask.text
+    await tu.say("2")
+    await tu.expect("Mỗi xã một sản phẩm")  # answered as a question
+    assert app.db.call(lambda s: s.get(Ticket, int(zcode[3:])).status) == "need_info"
+    await tu.say("Sạt lở dài chừng 20 mét, cạnh nhà ông Sáu")
+    await tu.expect(f"Đã gửi thông tin bổ sung cho phản ánh {zcode}")
