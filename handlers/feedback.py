@@ -25,7 +25,7 @@ from sqlmodel import select
 from bot.storage.models import UnansweredQuestion
 from handlers import texts_tickets as T
 from handlers import ticketing
-from handlers.base import Ctx, callback, command, menu_item, step, text_handler
+from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
 from knowledge.communes import default_finder
 from knowledge.normalize import fold
 
@@ -69,6 +69,9 @@ def on_button(ctx: Ctx) -> None:
         return
     if action == "ask":
         question_to_officer(ctx, arg)
+        return
+    if action in ("qsend", "qedit", "qcancel"):
+        question_button(ctx, action, arg)
         return
     if action == "send":
         send(ctx, arg)
@@ -383,7 +386,30 @@ def offer_question_button(ctx: Ctx, row: UnansweredQuestion) -> Button | None:
     return Button(T.BTN_ASK_OFFICER, f"fb:ask:{question_digest(row.text)}")
 
 
+# The question's own little conversation (not a report: no category, place or contact to ask):
+#   question.text     the logged words are too short to be a question ("3"): the person types it in full
+#   question.confirm  "Gửi câu hỏi này cho cán bộ? «…»": send, edit (type it again), or not send
+S_QUESTION_TEXT, S_QUESTION_CONFIRM = "question.text", "question.confirm"
+QUESTION_IDLE = dt.timedelta(minutes=30)  # after this, a message in the question's steps is just a new message
+MIN_QUESTION_LETTERS = 6
+_QSEND_WORDS = {"gui", "gui di", "gui cau hoi", "dong y", "ok", "xac nhan", "dung roi", "dung", "co"}
+_QEDIT_WORDS = {"sua", "sua cau hoi", "viet lai", "go lai"}
+_QCANCEL_WORDS = {"khong", "ko", "khong gui", "thoi", "huy"}
+
+
+def question_category(ctx: Ctx) -> ticketing.Category:
+    cat = ticketing.category_by_slug(ctx.settings, "khac")
+    assert cat is not None
+    return dataclasses.replace(cat, label=T.QUESTION_CATEGORY) if cat.label == "Khác" else cat
+
+
+def _is_question_text(text: str) -> bool:
+    return sum(ch.isalpha() for ch in text) >= MIN_QUESTION_LETTERS and len(text.split()) >= 2
+
+
 def question_to_officer(ctx: Ctx, arg: str) -> None:
+    """The "🙋 Gửi câu hỏi cho cán bộ" button: nothing is filed yet. The person sees the question and confirms
+    (or types it in full first when what was logged is not a question, e.g. a stray "3")."""
     inbound = ctx.inbound
     recent = ctx.session.exec(
         select(UnansweredQuestion)
@@ -395,14 +421,112 @@ def question_to_officer(ctx: Ctx, arg: str) -> None:
     if row is None:
         ctx.reply(T.QUESTION_GONE)
         return
-    cat = ticketing.category_by_slug(ctx.settings, "khac")
-    assert cat is not None
-    cat = dataclasses.replace(cat, label=T.QUESTION_CATEGORY) if cat.label == "Khác" else cat
+    existing = ticketing.find_by_draft(ctx.session, _question_key(ctx, row.id))
+    if existing is not None:
+        ctx.reply(T.QUESTION_ALREADY_SENT.format(code=existing.code))
+        return
+    ctx.chat.options = None
+    data = {"question_id": row.id}
+    if not _is_question_text(row.text.strip()):
+        ctx.set_state(S_QUESTION_TEXT, data)
+        ctx.reply(T.QUESTION_ASK_TEXT)
+        return
+    ctx.set_state(S_QUESTION_CONFIRM, dict(data, question=row.text.strip()[:1000]))
+    confirm_question(ctx)
+
+
+def _question_key(ctx: Ctx, question_id: object) -> str:
+    """One ticket per logged question, however often its buttons are pressed."""
+    return f"{ctx.inbound.channel}:{ctx.inbound.chat_id}:faq:{question_id}"
+
+
+def confirm_question(ctx: Ctx) -> None:
+    d = ctx.data
+    days = question_category(ctx).days
+    ctx.reply(T.QUESTION_CONFIRM.format(question=d.get("question", ""), agency=ctx.settings.agency_name, days=days),
+              buttons=[Button(T.BTN_QUESTION_SEND, f"fb:qsend:{d.get('question_id', '')}"),
+                       Button(T.BTN_QUESTION_EDIT, "fb:qedit"), Button(T.BTN_QUESTION_CANCEL, "fb:qcancel")])
+
+
+def question_button(ctx: Ctx, action: str, arg: str) -> None:
+    if action == "qsend":
+        send_question(ctx, arg)
+        return
+    if ctx.state not in (S_QUESTION_TEXT, S_QUESTION_CONFIRM):
+        ctx.reply(T.QUESTION_GONE)
+        return
+    if action == "qedit":
+        ctx.set_state(S_QUESTION_TEXT)
+        ctx.reply(T.QUESTION_ASK_TEXT)
+        return
+    ctx.clear_state()
+    ctx.chat.options = None
+    ctx.reply(T.QUESTION_NOT_SENT)
+
+
+def _idle(ctx: Ctx) -> bool:
+    """The question was left waiting: the message is a new one, handled as free text."""
+    at = ctx.chat.state_at
+    if at is None or ctx.now - (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)) <= QUESTION_IDLE:
+        return False
+    ctx.clear_state()
+    for _, fn in TEXT_HANDLERS:
+        if fn(ctx):
+            break
+    return True
+
+
+@step(S_QUESTION_TEXT)
+def on_question_text(ctx: Ctx) -> None:
+    if _idle(ctx):
+        return
+    text = " ".join(ctx.inbound.text.split())
+    if not _is_question_text(text):
+        ctx.reply(T.QUESTION_TOO_SHORT)
+        return
+    ctx.set_state(S_QUESTION_CONFIRM, dict(ctx.data, question=text[:1000]))
+    confirm_question(ctx)
+
+
+@step(S_QUESTION_CONFIRM)
+def on_question_confirm(ctx: Ctx) -> None:
+    """Typed instead of pressed: "gửi", "sửa", "không"; a new sentence replaces the question (confirmed again)."""
+    if _idle(ctx):
+        return
+    said = fold(ctx.inbound.text)
+    if said in _QSEND_WORDS:
+        send_question(ctx, str(ctx.data.get("question_id", "")))
+    elif said in _QEDIT_WORDS:
+        question_button(ctx, "qedit", "")
+    elif said in _QCANCEL_WORDS:
+        question_button(ctx, "qcancel", "")
+    elif _is_question_text(ctx.inbound.text):
+        on_question_text(ctx)
+    else:
+        ctx.reply(T.QUESTION_CONFIRM_HINT)
+        confirm_question(ctx)
+
+
+def send_question(ctx: Ctx, question_id: str) -> None:
+    """File the confirmed question: a ticket of its own kind, with the question's words, answered like any."""
+    inbound = ctx.inbound
+    d = ctx.data
+    if ctx.state != S_QUESTION_CONFIRM or str(d.get("question_id")) != question_id or not d.get("question"):
+        existing = ticketing.find_by_draft(ctx.session, _question_key(ctx, question_id)) if question_id else None
+        ctx.reply(T.QUESTION_ALREADY_SENT.format(code=existing.code) if existing else T.QUESTION_GONE)
+        return
     ticket, created = ticketing.create_ticket(
         ctx.session, ctx.settings, ctx.now, channel=inbound.channel, chat_id=inbound.chat_id, user_id=inbound.user_id,
-        draft_key=f"{inbound.channel}:{inbound.chat_id}:faq:{row.id}", category=cat, description=row.text, source="faq",
+        draft_key=_question_key(ctx, question_id), category=question_category(ctx), description=d["question"], source="faq",
     )
-    ctx.reply(ticketing.receipt_text(ticket, ctx.settings) if created else T.ALREADY_SENT.format(code=ticket.code))
+    ctx.clear_state()
+    ctx.chat.options = None
+    if not created:
+        ctx.reply(T.QUESTION_ALREADY_SENT.format(code=ticket.code))
+        return
+    ctx.reply(T.QUESTION_RECEIPT.format(code=ticket.code, question=ticketing.short(ticket.description, 300),
+                                        due=ticketing.fmt_date(ticket.due_date, weekday=True),
+                                        days=question_category(ctx).days, agency=ctx.settings.agency_name))
 
 
 # ------------------------------------------------------------------ plain words: "phản ánh", "góp ý", "tôi muốn báo…"

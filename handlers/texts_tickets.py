@@ -105,8 +105,33 @@ DRAFT_REMINDER = (
 )
 BTN_RESUME = "▶️ Tiếp tục"
 DRAFT_EXPIRED = "Phản ánh bạn soạn dở đã quá {hours} giờ nên đã được hủy. Khi cần, gõ /phananh để gửi lại."
-QUESTION_GONE = "Không tìm thấy câu hỏi này nữa. Bạn gõ /phananh để gửi câu hỏi cho cán bộ nhé."
+QUESTION_GONE = "Không tìm thấy câu hỏi này nữa. Bạn gõ lại câu hỏi, rồi chọn «Gửi câu hỏi cho cán bộ» nếu tôi chưa trả lời được."
 QUESTION_CATEGORY = "Câu hỏi cho cán bộ"
+QUESTION_ASK_TEXT = (
+    "🙋 Bạn gõ **câu hỏi** muốn gửi cho cán bộ giúp tôi, đầy đủ một câu, ví dụ «Xã tôi khi nào được hỗ trợ làm "
+    "kho lạnh bảo quản cá?». (Gõ /huy để thôi.)"
+)
+QUESTION_TOO_SHORT = "Câu hỏi ngắn quá, cán bộ sẽ khó trả lời. Bạn gõ đầy đủ hơn một chút nhé (ví dụ hỏi về việc gì, ở đâu)."
+QUESTION_CONFIRM = (
+    "🙋 **Gửi câu hỏi này cho cán bộ** của {agency}?\n"
+    "«{question}»\n\n"
+    "Cán bộ trả lời trong {days} ngày làm việc; câu trả lời được gửi cho bạn ngay tại đây. Câu hỏi gửi **ẩn danh** "
+    "(không cần họ tên, số điện thoại)."
+)
+QUESTION_CONFIRM_HINT = "Bạn " + by_caps("chọn một nút bên dưới", "gõ «gửi», «sửa» hoặc «không»") + " nhé:"
+BTN_QUESTION_SEND = "✅ Gửi câu hỏi"
+BTN_QUESTION_EDIT = "✏️ Sửa câu hỏi"
+BTN_QUESTION_CANCEL = "❌ Không gửi"
+QUESTION_NOT_SENT = "Chưa gửi gì cả. Bạn cứ hỏi tiếp, hoặc gõ /start để xem menu."
+QUESTION_RECEIPT = (
+    "✅ **Đã gửi câu hỏi của bạn tới cán bộ.**\n"
+    "Câu hỏi: «{question}»\n"
+    "Mã câu hỏi: **{code}**\n"
+    "Hạn trả lời: **{due}** ({days} ngày làm việc)\n"
+    "Cơ quan trả lời: {agency}\n\n"
+    "Khi cán bộ trả lời, tôi nhắn bạn ngay tại đây; xem lại: gõ /tracuu {code}."
+)
+QUESTION_ALREADY_SENT = "Câu hỏi này đã được gửi cho cán bộ rồi, mã **{code}**. Gõ /tracuu {code} để xem."
 
 # ---------------------------------------------------------------- citizen: tracking, updates, rating
 NOT_FOUND = "Không tìm thấy phản ánh {code} trong các phản ánh bạn đã gửi từ tài khoản này. Bạn kiểm tra lại mã nhé."
@@ -122,6 +147,13 @@ TRACK = (
     "📄 **Phản ánh {code}**\n"
     "• Loại việc: {category}\n"
     "• Nơi xảy ra: {place}\n"
+    "• Ngày gửi: {created}\n"
+    "• Hạn trả lời: {due}\n"
+    "• Trạng thái: **{status}**"
+)
+TRACK_QUESTION = (
+    "📄 **Câu hỏi {code}**\n"
+    "• Câu hỏi: «{question}»\n"
     "• Ngày gửi: {created}\n"
     "• Hạn trả lời: {due}\n"
     "• Trạng thái: **{status}**"
@@ -193,6 +225,14 @@ CARD = (
     "⏰ Hạn trả lời: {due}\n"
     "👤 {contact}\n"
     "📝 {description}{media}\n\n"
+    "Trả lời người dân: trả lời (reply) tin này, hoặc /reply {code} nội dung"
+)
+CARD_QUESTION = (
+    "🆕 **{code}** · {category}{source}\n"
+    "💬 Người dân gửi qua **{channel}**\n"
+    "⏰ Hạn trả lời: {due}\n"
+    "👤 {contact}\n"
+    "❓ Câu hỏi: {description}{media}\n\n"
     "Trả lời người dân: trả lời (reply) tin này, hoặc /reply {code} nội dung"
 )
 CARD_TOPIC_HINT = "Trả lời người dân: gõ thẳng vào chủ đề này (tin không bắt đầu bằng /), hoặc /reply {code} nội dung"

@@ -245,7 +245,8 @@ def card_text(ticket: Ticket, settings: Settings, attachments: list[Attachment])
     media = ""
     if attachments:
         media = T.CARD_MEDIA.format(n=len(attachments)) + links(attachments, ticket.channel, staff_target(settings)[0])
-    text = T.CARD.format(
+    template = T.CARD_QUESTION if ticket.source == "faq" else T.CARD  # a question has no place: its words say it all
+    text = template.format(
         code=ticket.code,
         category=ticket.category_label,
         source=T.CARD_SOURCE_FAQ if ticket.source == "faq" else "",

@@ -75,9 +75,14 @@ def list_mine(ctx: Ctx) -> None:
 
 
 def show(ctx: Ctx, t: Ticket) -> None:
-    text = T.TRACK.format(code=t.code, category=t.category_label, place=ticketing.place_of(t),
-                          created=ticketing.fmt_time(t.created_at), due=ticketing.fmt_date(t.due_date, weekday=True),
-                          status=STATUS_LABELS.get(t.status, t.status))
+    if t.source == "faq":  # a question sent to an officer: its words, not a place
+        text = T.TRACK_QUESTION.format(code=t.code, question=ticketing.short(t.description, 300),
+                                       created=ticketing.fmt_time(t.created_at), due=ticketing.fmt_date(t.due_date, weekday=True),
+                                       status=STATUS_LABELS.get(t.status, t.status))
+    else:
+        text = T.TRACK.format(code=t.code, category=t.category_label, place=ticketing.place_of(t),
+                              created=ticketing.fmt_time(t.created_at), due=ticketing.fmt_date(t.due_date, weekday=True),
+                              status=STATUS_LABELS.get(t.status, t.status))
     answers = ctx.session.exec(
         select(TicketMessage).where(TicketMessage.ticket_id == t.id, TicketMessage.kind == "answer").order_by(TicketMessage.id)
     ).all()

@@ -16,6 +16,53 @@ from tests.tickets_helpers import (OFFICER, STAFF, Driver, Person, button, file_
                                    wait_card)
 
 
+class Terminal:
+    """One side of the terminal chat (`ntm-bot chat`, or `chat --staff`) in-process: the same adapters and the same
+    submit/wait_quiet loop as bot/cli.py's _terminal_chat, reading what the adapter prints."""
+
+    def __init__(self, app, staff: bool = False):
+        from bot.messages import TERMINAL, TERMINAL_STAFF
+
+        self.app, self.channel = app, (TERMINAL_STAFF if staff else TERMINAL)
+        self.chat_id = "staff" if staff else "local"
+        self.printed: list[str] = []
+        self.seen = 0
+
+    def adapter(self, export_dir=None):
+        from bot.channels.terminal import TerminalChannel
+        from bot.channels.terminal_staff import StaffTerminalChannel
+
+        if self.channel == "terminal":
+            return TerminalChannel(write=self.printed.append)
+        return StaffTerminalChannel(export_dir, write=self.printed.append)
+
+    async def say(self, text: str) -> str:
+        """What the bot printed in answer (everything new since the last line typed)."""
+        import uuid
+
+        from bot.messages import Inbound
+
+        name = "Cán bộ (terminal)" if self.channel != "terminal" else ""
+        await self.app.submit(Inbound(self.channel, self.chat_id, "local", text=text, display_name=name,
+                                      event_key=uuid.uuid4().hex))
+        await self.app.wait_quiet(f"{self.channel}:{self.chat_id}")
+        return self.read()
+
+    def read(self) -> str:
+        out = "".join(self.printed[self.seen:])
+        self.seen = len(self.printed)
+        return out
+
+
+def option(printed: str, label: str) -> str:
+    """The number of the numbered option with this label ("4. 🙋 Gửi câu hỏi cho cán bộ" -> "4")."""
+    import re
+
+    m = re.search(r"(\d+)\. " + re.escape(label), printed)
+    assert m, f"no option {label!r} in {printed!r}"
+    return m.group(1)
+
+
 async def _erase(p: Person) -> None:
     await p.say("/xoadulieu")
     ask = await p.expect("Xóa dữ liệu cá nhân của bạn")
@@ -242,3 +289,41 @@ async def test_need_info_the_next_message_is_the_addition(tmp_path, fake_tg, fak
     assert app.db.call(lambda s: s.get(Ticket, int(zcode[3:])).status) == "need_info"
     await tu.say("Sạt lở dài chừng 20 mét, cạnh nhà ông Sáu")
     await tu.expect(f"Đã gửi thông tin bổ sung cho phản ánh {zcode}")
+
+
+# ---------------------------------------------------------------- item 1: a question for an officer
+async def test_question_for_an_officer_is_confirmed_worded_as_a_question_and_carries_its_text(tmp_path, make_app):
+    from handlers.texts_tickets import BTN_ASK_OFFICER, BTN_QUESTION_SEND
+    from tests.conftest import make_settings
+
+    citizen = Terminal(None)
+    staff = Terminal(None, staff=True)
+    app = await make_app(make_settings(tmp_path), serve_http=False,  # the real knowledge base, no channel configured
+                         adapters=(citizen.adapter(), staff.adapter(tmp_path / "exports")))
+    citizen.app = staff.app = app
+    await citizen.say("/huy")
+    said = await citizen.say("3")  # the issue's stray "3" …
+    assert BTN_ASK_OFFICER in said
+    said = await citizen.say(option(said, BTN_ASK_OFFICER))  # … then option 4: nothing is filed yet
+    assert "Đã tiếp nhận phản ánh" not in said and "gõ **câu hỏi**".replace("**", "") in said.replace("**", "")
+    assert app.db.call(lambda s: s.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()) == 0
+    said = await citizen.say("Xã Mỹ Hòa Hưng khi nào có điểm thu gom rác?")
+    assert "Gửi câu hỏi này cho cán bộ" in said and "«Xã Mỹ Hòa Hưng khi nào có điểm thu gom rác?»" in said
+    said = await citizen.say(option(said, BTN_QUESTION_SEND))
+    assert "Đã gửi câu hỏi của bạn tới cán bộ" in said and "phản ánh" not in said
+    assert "Câu hỏi: «Xã Mỹ Hòa Hưng khi nào có điểm thu gom rác?»" in said and "PA-000001" in said
+
+    await staff.say("/inbox")
+    card = "".join(staff.printed)  # the card (queued when the question was sent), then the inbox
+    assert "🆕 PA-000001 · Câu hỏi cho cán bộ" in card
+    assert "❓ Câu hỏi: Xã Mỹ Hòa Hưng khi nào có điểm thu gom rác?" in card
+    assert "📍" not in card and "📝 3" not in card
+    assert "• PA-000001 · Câu hỏi cho cán bộ · (chưa rõ) ·" in card  # item 16: not "?"
+
+    # "không" at the confirmation sends nothing
+    said = await citizen.say("giá lúa hôm nay bao nhiêu")
+    said = await citizen.say(option(said, BTN_ASK_OFFICER))
+    assert "Gửi câu hỏi này cho cán bộ" in said
+    said = await citizen.say("không")
+    assert "Chưa gửi gì cả" in said
+    assert app.db.call(lambda s: s.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()) == 1
