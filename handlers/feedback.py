@@ -34,7 +34,8 @@ S_CATEGORY, S_DESCRIPTION, S_LOCATION, S_HAMLET, S_CONTACT, S_NAME, S_PHONE, S_C
     PREFIX + s for s in ("ask_category", "ask_description", "ask_location", "ask_hamlet", "ask_contact",
                          "ask_name", "ask_phone", "confirm")
 )
-MIN_DESCRIPTION = 8  # characters (after trimming): "đường hư" is enough, "abc" is not
+MIN_DESCRIPTION = 8  # characters (after trimming): "abc" is refused
+FEW_WORDS = 4  # a description of fewer words ("đường hư") gets one gentle prompt for what, where exactly, since when
 KEEPABLE = ("photo", "document", "video", "voice", "audio", "location")
 _PHONE_RE = re.compile(r"^(?:\+?84|0)(\d{9})$")
 
@@ -99,6 +100,10 @@ def on_button(ctx: Ctx) -> None:
                 return
             ctx.update_data(commune_code=commune.code, commune_name=commune.name)
             ctx.reply(T.LOCATION_FOUND.format(name=commune.name))
+    elif action == "desc":  # "Giữ nguyên, đi tiếp" after the prompt for details
+        if ctx.data.get("short_description") and not ctx.data.get("description"):
+            _set_description(ctx, ctx.data["short_description"])
+            return
     elif action == "hamlet":
         ctx.update_data(hamlet="")
     elif action == "contact":
@@ -113,7 +118,7 @@ def on_button(ctx: Ctx) -> None:
     elif action == "consent":
         ctx.update_data(contact="consented", consent_at=ctx.now.isoformat())
     elif action == "edit":
-        clear = {"category": ["category"], "description": ["description"],
+        clear = {"category": ["category"], "description": ["description", "short_description"],
                  "location": ["commune_name", "commune_code", "commune_input", "hamlet"],
                  "contact": ["contact", "name", "phone", "consent_at"]}.get(arg, [])
         data = {k: v for k, v in ctx.data.items() if k not in clear}
@@ -236,17 +241,37 @@ def on_category(ctx: Ctx) -> None:
     ask_next(ctx)
 
 
+_KEEP_SHORT = {"giu nguyen", "giu", "tiep", "di tiep", "tiep tuc", "vay thoi", "khong", "ko", "khong co", "thoi", "het",
+               "du roi", "vay du roi", "bo qua"}
+
+
 @step(S_DESCRIPTION)
 def on_description(ctx: Ctx) -> None:
     text = ctx.inbound.text.strip()
     n = _keep_attachments(ctx)
+    short = ctx.data.get("short_description")
     if not text:
         ctx.reply(T.MEDIA_RECEIVED.format(n=n) if n else T.DESCRIPTION_TOO_SHORT)
+        return
+    if short:  # the answer to the one prompt for details: added to what was said, or "giữ nguyên"
+        said = fold(text)
+        text = short if said in _KEEP_SHORT else (text if fold(short) in said else f"{short}. {text}")
+        _set_description(ctx, text)
         return
     if len(text) < MIN_DESCRIPTION or not fold(text):
         ctx.reply(T.DESCRIPTION_TOO_SHORT)
         return
-    ctx.update_data(description=text[:4000])
+    if len(fold(text).split()) < FEW_WORDS:
+        ctx.update_data(short_description=text[:4000])
+        ctx.reply(T.DESCRIPTION_MORE.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_SHORT, "fb:desc:keep")])
+        return
+    _set_description(ctx, text)
+
+
+def _set_description(ctx: Ctx, text: str) -> None:
+    d = {k: v for k, v in ctx.data.items() if k != "short_description"}
+    d["description"] = text[:4000]
+    ctx.set_state(ctx.state or S_DESCRIPTION, d)
     ask_next(ctx)
 
 

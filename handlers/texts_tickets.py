@@ -24,6 +24,11 @@ ASK_DESCRIPTION = (
     "Bước 2/5: Bạn mô tả **sự việc** giúp tôi: chuyện gì, từ khi nào, ảnh hưởng ra sao.\n"
     "Có ảnh hoặc tệp thì gửi kèm luôn (không bắt buộc)."
 )
+DESCRIPTION_MORE = (
+    "«{text}»: bạn nói rõ thêm một chút giúp cán bộ nhé: **chuyện gì** (hư thế nào), **ở chỗ nào cụ thể** (gần đâu), "
+    "**từ khi nào**? Gõ thêm vài chữ, hoặc " + by_caps("bấm «Giữ nguyên, đi tiếp»", "gõ «giữ nguyên»") + "."
+)
+BTN_KEEP_SHORT = "➡️ Giữ nguyên, đi tiếp"
 DESCRIPTION_TOO_SHORT = "Nội dung ngắn quá, tôi chưa hiểu rõ. Bạn mô tả cụ thể hơn một chút nhé (ít nhất vài từ)."
 MEDIA_RECEIVED = "📎 Đã nhận {n} tệp/ảnh. Bạn mô tả sự việc bằng chữ giúp tôi nhé."
 MEDIA_ADDED = "📎 Đã thêm tệp/ảnh vào phản ánh (tổng cộng {n})."

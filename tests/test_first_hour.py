@@ -327,3 +327,43 @@ async def test_question_for_an_officer_is_confirmed_worded_as_a_question_and_car
     said = await citizen.say("không")
     assert "Chưa gửi gì cả" in said
     assert app.db.call(lambda s: s.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()) == 1
+
+
+# ---------------------------------------------------------------- item 3: a very short description
+async def test_very_short_description_gets_one_gentle_prompt(tmp_path, fake_tg, fake_zalo, make_app):
+    from tests.zalo_helpers import BotCitizen, zalo_ticket_settings
+
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo))
+    farmer = Person(Driver(fake_tg, app), 1731)
+    await farmer.say("/phananh")
+    m = await farmer.expect("Bước 1/5")
+    await farmer.press("fb:cat:giao-thong", message_id=m.message_id)
+    await farmer.expect("Bước 2/5")
+    await farmer.say("đường hư")
+    prompt = await farmer.expect("nói rõ thêm")
+    assert "chuyện gì" in plain(prompt.text) and "ở chỗ nào cụ thể" in plain(prompt.text) and "từ khi nào" in plain(prompt.text)
+    await farmer.say("đoạn trước trường tiểu học ấp 3, từ tuần trước")
+    await farmer.expect("Bước 3/5")
+    await farmer.say("xa my khanh")
+    m = await farmer.expect("Bước 4/5")
+    await farmer.press("fb:hamlet:skip", message_id=m.message_id)
+    m = await farmer.expect("Bước 5/5")
+    await farmer.press("fb:contact:anon", message_id=m.message_id)
+    summary = plain((await farmer.expect("Xem lại phản ánh")).text)
+    assert "Nội dung: đường hư. đoạn trước trường tiểu học ấp 3, từ tuần trước" in summary
+
+    # still allowed to go on as it is (typed, on Zalo)
+    tu = BotCitizen(fake_zalo, app, "88aa99bb00cc11dd22ee", name="Chú Tư")
+    await tu.say("phan anh")
+    await tu.expect("Bước 1/5")
+    await tu.say("1")
+    await tu.expect("Bước 2/5")
+    await tu.say("đường hư")
+    prompt = await tu.expect("nói rõ thêm")
+    assert "gõ «giữ nguyên»" in prompt.text
+    await tu.say("giữ nguyên")
+    await tu.expect("Bước 3/5")
+    from bot.storage.models import Chat
+
+    draft = app.db.call(lambda s: s.execute(sa.select(Chat.state_data).where(Chat.chat_id == "88aa99bb00cc11dd22ee")).scalar_one())
+    assert draft["description"] == "đường hư" and "short_description" not in draft
