@@ -26,7 +26,7 @@ from bot.storage.models import UnansweredQuestion
 from handlers import texts_tickets as T
 from handlers import ticketing
 from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
-from knowledge.communes import default_finder
+from knowledge.communes import default_finder, outside_an_giang
 from knowledge.normalize import fold
 
 PREFIX = "feedback."
@@ -285,14 +285,25 @@ def on_location(ctx: Ctx) -> None:
         return
     found = default_finder().find(text)
     ctx.update_data(commune_input=text)
-    if found.kind == "one" and found.best is not None:
+    outside = outside_an_giang(text)
+    candidates = [Button(clip(c.label), f"fb:commune:{c.commune.code}") for c in found.candidates]
+    if outside is not None:  # another province: said so; a place of An Giang can still be chosen or typed
+        where = T.LOCATION_OUTSIDE_WAS.format(province=outside.province) if outside.province else ""
+        ctx.reply(T.LOCATION_OUTSIDE.format(typed=outside.typed, where=where),
+                  buttons=candidates + [Button(T.BTN_RETYPE, "fb:commune:retype"), Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
+        return
+    if found.kind == "one" and found.best is not None and found.certain:
         ctx.update_data(commune_code=found.best.commune.code, commune_name=found.best.commune.name)
         ctx.reply(T.LOCATION_FOUND.format(name=found.best.label))
         ask_next(ctx)
         return
+    if found.kind == "one" and found.best is not None:  # likely, not certain ("xa vin trach"): asked, not taken
+        ctx.reply(T.LOCATION_IS_IT.format(name=found.best.label),
+                  buttons=[Button(clip(T.BTN_YES_PLACE.format(name=found.best.commune.name)), f"fb:commune:{found.best.commune.code}"),
+                           Button(T.BTN_RETYPE, "fb:commune:retype"), Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
+        return
     if found.kind == "choices":
-        buttons = [Button(clip(c.label), f"fb:commune:{c.commune.code}") for c in found.candidates]
-        ctx.reply(T.LOCATION_CHOICES, buttons=buttons + [Button(T.BTN_NONE_OF_THESE, "fb:commune:retype")])
+        ctx.reply(T.LOCATION_CHOICES, buttons=candidates + [Button(T.BTN_NONE_OF_THESE, "fb:commune:retype")])
         return
     ctx.reply(T.LOCATION_NOT_FOUND.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
 

@@ -40,6 +40,15 @@ ASK_LOCATION = (
 )
 LOCATION_FOUND = "📍 Đã ghi nhận: **{name}**."
 LOCATION_CHOICES = "Có phải bạn muốn nói một trong các nơi sau? Chọn nơi đúng:"
+LOCATION_IS_IT = "Có phải **{name}**?"
+BTN_YES_PLACE = "✅ Đúng, {name}"
+BTN_RETYPE = "✏️ Không, tôi gõ lại"
+LOCATION_OUTSIDE = (
+    "📍 «{typed}» không thuộc tỉnh An Giang{where}. Tôi chỉ tiếp nhận phản ánh ở 102 xã, phường, đặc khu của tỉnh "
+    "An Giang; việc ở tỉnh khác, bạn liên hệ UBND xã, phường nơi đó.\n"
+    "Nếu việc xảy ra ở An Giang, bạn chọn nơi đúng (nếu có) hoặc gõ lại tên xã, phường."
+)
+LOCATION_OUTSIDE_WAS = " (trước 01/7/2025 thuộc {province})"
 LOCATION_NOT_FOUND = (
     "Tôi chưa tìm thấy «{text}» trong danh sách 102 xã, phường, đặc khu của tỉnh An Giang. "
     "Bạn gõ lại tên xã/phường (có thể gõ tên xã cũ), hoặc giữ nguyên như bạn đã ghi."

@@ -367,3 +367,85 @@ async def test_very_short_description_gets_one_gentle_prompt(tmp_path, fake_tg, 
 
     draft = app.db.call(lambda s: s.execute(sa.select(Chat.state_data).where(Chat.chat_id == "88aa99bb00cc11dd22ee")).scalar_one())
     assert draft["description"] == "đường hư" and "short_description" not in draft
+
+
+# ---------------------------------------------------------------- item 2: the commune step asks when unsure
+async def _to_location(p: Person) -> None:
+    await p.say("/phananh")
+    m = await p.expect("Bước 1/5")
+    await p.press("fb:cat:giao-thong", message_id=m.message_id)
+    await p.expect("Bước 2/5")
+    await p.say("Đèn đường ấp Mỹ Hòa tắt cả tháng nay")
+    await p.expect("Bước 3/5")
+
+
+async def test_commune_step_asks_when_unsure_and_says_when_outside(tmp_path, fake_tg, fake_zalo, make_app):
+    from bot.storage.models import Chat
+    from tests.zalo_helpers import BotCitizen, zalo_ticket_settings
+
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo))
+    d = Driver(fake_tg, app)
+    farmer = Person(d, 1721)
+
+    def draft():
+        return app.db.call(lambda s: s.execute(sa.select(Chat.state_data).where(Chat.chat_id == "1721")).scalar_one())
+
+    await _to_location(farmer)
+    await farmer.say("xã Tân Phú Đông huyện Gò Công")  # another province
+    m = await farmer.expect("không thuộc tỉnh An Giang")
+    text = plain(m.text)
+    assert "«huyện Gò Công»" in text and "tỉnh Tiền Giang" in text and "Đã ghi nhận" not in text
+    assert "commune_name" not in draft()
+    await farmer.press("fb:commune:retype", message_id=m.message_id)
+    await farmer.expect("gõ lại tên xã")
+    for typed, name in (("xa vin trach", "Xã Vĩnh Trạch"), ("xa phu hoaa", "Xã Phú Hòa")):
+        await farmer.say(typed)
+        m = await farmer.expect(f"Có phải {name}?")
+        assert "commune_name" not in draft(), typed
+        await farmer.press("fb:commune:retype", message_id=m.message_id)
+        await farmer.expect("gõ lại tên xã")
+    await farmer.say("xa vin trach")
+    m = await farmer.expect("Có phải Xã Vĩnh Trạch?")
+    await farmer.press(button(m, "fb:commune:30697"), message_id=m.message_id)  # Xã Vĩnh Trạch
+    await farmer.expect("Đã ghi nhận: Xã Vĩnh Trạch")
+    await farmer.expect("Bước 4/5")
+
+    # typed on Zalo: the exact name is taken at once; a near one is asked about with numbered choices
+    tu = BotCitizen(fake_zalo, app, "99ab00cd11ef22ab33cd", name="Chú Tư")
+    await tu.say("phan anh")
+    await tu.expect("Bước 1/5")
+    await tu.say("1")
+    await tu.expect("Bước 2/5")
+    await tu.say("Đèn đường ấp Mỹ Hòa tắt cả tháng nay")
+    await tu.expect("Bước 3/5")
+    await tu.say("xa phu hoaa")
+    ask = await tu.expect("Có phải Xã Phú Hòa?")
+    assert "1. ✅ Đúng, Xã Phú Hòa" in ask.text
+    await tu.say("1")
+    await tu.expect("Đã ghi nhận: Xã Phú Hòa")
+    await tu.say("/huy")
+    await tu.say("phan anh")
+    await tu.expect("Bước 1/5")
+    await tu.say("1")
+    await tu.say("Đèn đường ấp Mỹ Hòa tắt cả tháng nay")
+    await tu.expect("Bước 3/5")
+    await tu.say("xã Vĩnh Trạch")
+    await tu.expect("Đã ghi nhận: Xã Vĩnh Trạch")
+
+
+def test_commune_certainty_and_places_outside_an_giang():
+    from knowledge.communes import default_finder, outside_an_giang
+
+    f = default_finder()
+    for sure in ("xã Vĩnh Trạch", "xa my khanh", "Phuong Binh Duc", "tt an phu", "Đặc khu Phú Quốc", "hon tre"):
+        assert f.find(sure).certain, sure
+    for unsure in ("xa vin trach", "xa phu hoaa", "my khan", "xã Tân Phú Đông huyện Gò Công",
+                   "Đèn đường ấp Mỹ Hòa tắt cả tháng nay"):
+        assert not f.find(unsure).certain, unsure
+    assert outside_an_giang("xã Tân Phú Đông huyện Gò Công").province == "tỉnh Tiền Giang"
+    assert outside_an_giang("phường 5, tp Vũng Tàu").typed == "tp Vũng Tàu"
+    assert outside_an_giang("ấp 3 xã Tân Hòa, tỉnh Đồng Tháp").typed == "tỉnh Đồng Tháp"
+    # names An Giang has too never count, nor a district name without "huyện"/"thị xã"/… before it
+    for inside in ("xã Tân Phú huyện Châu Thành", "xã Long An", "huyện Phú Tân", "gần cầu Bến Lức", "TP Long Xuyên",
+                   "xa my khanh tp long xuyen tinh an giang", "huyện Giồng Riềng"):
+        assert outside_an_giang(inside) is None, inside
