@@ -91,7 +91,8 @@ async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "", staff
     loop = asyncio.get_running_loop()
     log_file = app.settings.data_dir / CHAT_LOG
     if interactive and staff:
-        print("🏛 Phòng cán bộ (thử tại máy). Phản ánh mới hiện ở đây; /inbox, /reply MÃ nội dung, /help_staff. "
+        print("🏛 Phòng cán bộ (thử tại máy). Phản ánh mới hiện ở đây; gõ nội dung để trả lời thẻ mới nhất, "
+              "«PA-000001 nội dung» để trả lời một phản ánh; /inbox, /help_staff; /staff add @ten để thêm cán bộ thử. "
               f"Ctrl+D để thoát. (Nhật ký kỹ thuật: {log_file})\n")
     elif interactive:
         print("💬 Trò chuyện thử với ntm-bot. Gõ câu hỏi rồi Enter; /start xem menu; Ctrl+D để thoát. "

@@ -19,8 +19,8 @@ import re
 
 from sqlmodel import select
 
-from bot.messages import TELEGRAM, Attachment
-from bot.storage.models import Chat, Staff
+from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment
+from bot.storage.models import Chat, OutboxMessage, Staff
 from bot.storage.tickets import (
     CLOSED,
     IN_PROGRESS,
@@ -151,6 +151,9 @@ def staff_chat_message(ctx: Ctx) -> bool:
     if not ticketing.in_staff_chat(ctx.settings, ctx.inbound):
         return False
     t = ticketing.ticket_for_staff_message(ctx.session, ctx.settings, ctx.inbound)
+    text = ctx.inbound.text.strip()
+    if t is None and ctx.inbound.channel == TERMINAL_STAFF:  # no "reply" in a terminal: a code, or the last card
+        t, text = terminal_target(ctx, text)
     if t is None:
         if ctx.inbound.channel != TELEGRAM:
             ctx.reply(T.STAFF_ROOM_HINT)
@@ -160,8 +163,24 @@ def staff_chat_message(ctx: Ctx) -> bool:
         ctx.reply(T.NOT_STAFF_ANSWER, reply_to=ctx.inbound.message_id)
         return True
     files = [a for a in ctx.inbound.attachments if a.kind in ("photo", "document", "video", "voice", "audio", "location")]
-    send_answer(ctx, t, ctx.inbound.text.strip(), files)
+    send_answer(ctx, t, text, files)
     return True
+
+
+def terminal_target(ctx: Ctx, text: str) -> tuple[Ticket | None, str]:
+    """The local officers' room cannot reply to a message: "PA-000002 nội dung" answers that ticket, and plain
+    text answers the ticket of the last card (or other ticket message, or /ticket view) shown in the room."""
+    m = _CODE_FIRST.match(text)
+    if m:
+        ticket_id = parse_code(m.group(1))
+        return (ctx.session.get(Ticket, ticket_id) if ticket_id is not None else None), m.group(2).strip()
+    o = OutboxMessage
+    code = ctx.session.exec(
+        select(o.ref).where(o.channel == TERMINAL_STAFF, o.ref.is_not(None), o.status == "sent")  # type: ignore[union-attr]
+        .order_by(o.sent_at.desc(), o.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).first()
+    ticket_id = parse_code(code or "")
+    return (ctx.session.get(Ticket, ticket_id) if ticket_id is not None else None), text
 
 
 @staff_command("note")
@@ -320,7 +339,7 @@ def ticket_cmd(ctx: Ctx) -> None:
             items.append((e.at, f"• {ticketing.fmt_time(e.at)} ⭐ người dân đánh giá {e.new}/5"))
     items.sort(key=lambda x: x[0])
     lines += [line for _, line in items]
-    ctx.reply("\n".join(lines))
+    ctx.reply("\n".join(lines), ref=t.code)  # the ticket this message is about (the terminal room answers it)
 
 
 @staff_command("inbox")
@@ -557,6 +576,17 @@ def resolve_user(ctx: Ctx, who: str) -> tuple[str, str, str] | None:
     return (chat.user_id, handle, chat.display_name) if chat and chat.user_id else None
 
 
+LOCAL_OFFICER = "local:"  # user ids of officers added in the terminal room (never a Telegram id)
+
+
+def local_officer(who: str) -> tuple[str, str, str] | None:
+    """(user id, username, name) of an officer of the local room: "@anhtu" -> ("local:anhtu", "anhtu", "anhtu")."""
+    handle = who.strip().lstrip("@")
+    if not re.fullmatch(r"[A-Za-z0-9_]{3,32}", handle):
+        return None
+    return LOCAL_OFFICER + handle, handle, handle
+
+
 @staff_command("staff")
 def staff_cmd(ctx: Ctx) -> None:
     words = ctx.args.split()
@@ -582,6 +612,9 @@ def staff_cmd(ctx: Ctx) -> None:
         return
     who = words[1]
     found = resolve_user(ctx, who)
+    local = False
+    if found is None and ctx.inbound.channel == TERMINAL_STAFF and action in ("add", "them"):
+        found, local = local_officer(who), True  # trying the officer side on one machine: a local officer
     if found is None:
         ctx.reply(T.STAFF_UNKNOWN_USER.format(who=who))
         return
@@ -602,7 +635,8 @@ def staff_cmd(ctx: Ctx) -> None:
         row.added_by = ctx.actor
         ctx.session.add(row)
         ctx.audit("staff_add", target=user_id, detail=f"{username} {row.role}")
-        ctx.reply(T.STAFF_ADDED.format(who=f"@{username}" if username else user_id, role=T.ROLE_LABELS[row.role]))
+        ctx.reply(T.STAFF_ADDED.format(who=f"@{username}" if username else user_id, role=T.ROLE_LABELS[row.role])
+                  + (T.STAFF_ADDED_LOCAL if local else ""))
         return
     if user_id in ctx.settings.seed_admin_ids:
         ctx.reply(T.STAFF_SEED.format(who=who))

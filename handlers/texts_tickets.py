@@ -249,6 +249,9 @@ CARD_QUESTION = (
     "❓ Câu hỏi: {description}{media}\n\n"
     "Trả lời người dân: trả lời (reply) tin này, hoặc /reply {code} nội dung"
 )
+CARD_TERMINAL_HINT = (
+    "Trả lời người dân: gõ nội dung ngay (trả lời thẻ mới nhất), hoặc «{code} nội dung», hoặc /reply {code} nội dung"
+)
 CARD_TOPIC_HINT = "Trả lời người dân: gõ thẳng vào chủ đề này (tin không bắt đầu bằng /), hoặc /reply {code} nội dung"
 CARD_SOURCE_FAQ = " · câu hỏi bot chưa trả lời được"
 CARD_MEDIA = "\n📎 {n} tệp/ảnh kèm theo (bên dưới)"
@@ -330,6 +333,10 @@ TEMPLATE_USAGE = "Dùng: /templates, /templates add tên-mẫu nội dung, /temp
 STAFF_USAGE = "Dùng: /staff list, /staff add <ID hoặc @tên> [officer|supervisor|admin], /staff remove <ID hoặc @tên>"
 STAFF_ADMIN_ONLY = "Chỉ quản trị viên mới dùng được /staff add và /staff remove."
 STAFF_ADDED = "✅ Đã thêm {who} làm {role}."
+STAFF_ADDED_LOCAL = (
+    " (Cán bộ thử tại máy: dùng để thử giao việc và vai trò trong phòng cán bộ này; cán bộ thật được thêm trong nhóm "
+    "Telegram.)"
+)
 STAFF_REMOVED = "🗑 {who} không còn là cán bộ."
 STAFF_SEED = "{who} là quản trị viên khai báo trong STAFF_USER_IDS; bỏ khỏi cấu hình đó để gỡ."
 STAFF_UNKNOWN_USER = (

@@ -259,6 +259,8 @@ def card_text(ticket: Ticket, settings: Settings, attachments: list[Attachment])
     )
     if ticket.staff_thread_id:
         text = text.rsplit("\n", 1)[0] + "\n" + T.CARD_TOPIC_HINT.format(code=ticket.code)
+    elif staff_target(settings)[0] == TERMINAL_STAFF:  # no "reply" in a terminal
+        text = text.rsplit("\n", 1)[0] + "\n" + T.CARD_TERMINAL_HINT.format(code=ticket.code)
     return text
 
 

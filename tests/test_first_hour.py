@@ -449,3 +449,27 @@ def test_commune_certainty_and_places_outside_an_giang():
     for inside in ("xã Tân Phú huyện Châu Thành", "xã Long An", "huyện Phú Tân", "gần cầu Bến Lức", "TP Long Xuyên",
                    "xa my khanh tp long xuyen tinh an giang", "huyện Giồng Riềng"):
         assert outside_an_giang(inside) is None, inside
+
+
+# ---------------------------------------------------------------- item 14: the whole officer side on one machine
+def test_terminal_staff_room_answers_cards_and_adds_local_officers(tmp_path):
+    from tests.test_cli import run
+
+    env = _terminal_env(tmp_path)
+    citizen = run(["chat"], stdin="/phananh\n1\nĐèn đường ấp Mỹ Hòa tắt cả tháng nay\nxa my khanh\nbo qua\n1\n1\n"
+                                  "/phananh\n1\nCống thoát nước ấp 2 bị nghẹt, nước tràn vào nhà\nxa my khanh\nbo qua\n1\n1\n",
+                  env=env)
+    assert "Mã phản ánh: PA-000002" in citizen.stdout, citizen.stdout[-1500:]
+    staff = run(["chat", "--staff"], env=env, stdin=(
+        "Điện lực đã nhận tin, mai thay bóng.\n"  # plain text: the last card (PA-000002)
+        "PA-000001 Xã đã báo điện lực.\n"  # a code first: that ticket
+        "/staff add @anhtu supervisor\n/staff add @chiba\n/staff list\n/assign PA-000002 @chiba\n/inbox\n"))
+    assert staff.returncode == 0, staff.stderr
+    out = staff.stdout
+    assert "gõ nội dung ngay (trả lời thẻ mới nhất)" in out and "Đây là phòng cán bộ" not in out
+    assert "Đã gửi trả lời cho người dân (PA-000002)" in out and "Đã gửi trả lời cho người dân (PA-000001)" in out
+    assert "Đã thêm @anhtu làm lãnh đạo" in out and "Đã thêm @chiba làm cán bộ" in out
+    assert "@anhtu · ID local:anhtu · lãnh đạo" in out
+    assert "PA-000002 đã giao cho chiba (@chiba)" in out
+    back = run(["chat"], stdin="/tracuu PA-000002\n", env=env)
+    assert "Điện lực đã nhận tin, mai thay bóng." in back.stdout and "Xã đã báo điện lực." in back.stdout
