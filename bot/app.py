@@ -151,6 +151,7 @@ class App:
         self._background: list[asyncio.Task[Any]] = []
         self._kb_loaded_at = time.time()
         self.started = False
+        self.send_broadcasts = True  # False: this process never sends broadcasts (the local officers' room)
         self.accepting = False  # True between start() and stop(): webhooks answer 503 otherwise
         self.flood = FloodGuard(settings.flood_chat_limit, settings.flood_chat_period, settings.flood_channel_per_second)
 
@@ -202,7 +203,8 @@ class App:
             self._background.append(asyncio.create_task(self.pipeline.run(), name="pipeline"))
         self._background.append(asyncio.create_task(self._watch_kb(), name="kb-watch"))
         self._background.append(asyncio.create_task(self.scheduler.run(), name="jobs"))
-        self._background.append(asyncio.create_task(self.broadcasts.run(), name="broadcasts"))
+        if self.send_broadcasts:
+            self._background.append(asyncio.create_task(self.broadcasts.run(), name="broadcasts"))
         if serve_http:
             access = logging.getLogger("aiohttp.access") if self.settings.http_access_log else None
             self._runner = web.AppRunner(self.web, access_log=access, handle_signals=False,

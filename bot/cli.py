@@ -123,6 +123,13 @@ async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -
 
     app = App(get_settings())
     app.configure_channels()
+    if with_terminal and staff:
+        # The citizens of this machine are the other terminal (`ntm-bot chat`, same database): broadcasts count
+        # them, and that process sends to them (it holds the sender lease; this room sends to nobody).
+        from bot.messages import TERMINAL
+
+        app.send_broadcasts = False
+        app.services.extras["broadcast_channels"] = lambda: sorted(set(app.adapters) | {TERMINAL})
     if with_terminal:
         # Two terminals share the database: the citizen's delivers the citizen's messages, the officers' theirs.
         app.add_adapter(StaffTerminalChannel(app.settings.data_dir / "exports") if staff else TerminalChannel())

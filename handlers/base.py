@@ -138,6 +138,9 @@ CALLBACKS: dict[str, Handler] = {}  # callback data prefix ("faq") -> handler
 STEPS: dict[str, Handler] = {}  # conversation state -> handler of the next message
 TEXT_HANDLERS: list[tuple[int, Callable[["Ctx"], bool]]] = []  # (order, fn returning True if it handled the text)
 MENU: list[tuple[int, Callable[["Ctx"], Button | None]]] = []  # /start menu buttons, by order
+# What /huy also cancels beyond the conversation state (e.g. an officer's unconfirmed broadcast draft):
+# fn(ctx) -> what it cancelled, in words for the person, or None
+CANCELLERS: list[Callable[["Ctx"], str | None]] = []
 
 
 def command(

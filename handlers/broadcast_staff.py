@@ -16,7 +16,7 @@ from bot.messages import TELEGRAM, Button, Reply, clip
 from bot.storage.broadcast import Broadcast
 from handlers import texts
 from handlers import texts_broadcast as T
-from handlers.base import Ctx, callback, command, step
+from handlers.base import CANCELLERS, Ctx, callback, command, step
 from handlers.router import is_staff
 
 log = logging.getLogger(__name__)
@@ -293,6 +293,21 @@ def discard(ctx: Ctx, b: Broadcast) -> None:
     ctx.reply(T.BC_DISCARDED.format(id=b.id))
 
 
+def discard_drafts_on_cancel(ctx: Ctx) -> str | None:
+    """/huy in the middle of the wizard: the officer's unconfirmed drafts of this chat are discarded."""
+    drafts = ctx.session.exec(select(Broadcast).where(
+        Broadcast.status == "draft", Broadcast.created_by == ctx.actor, Broadcast.creator_channel == ctx.inbound.channel,
+        Broadcast.creator_chat_id == ctx.inbound.chat_id)).all()
+    for b in drafts:
+        bc.cancel(ctx.session, b, ctx.actor, ctx.now)
+        ctx.audit("broadcast.discard", target=f"#{b.id}", detail="/huy")
+    return "\n".join(T.BC_DISCARDED.format(id=b.id) for b in drafts) or None
+
+
+if discard_drafts_on_cancel not in CANCELLERS:
+    CANCELLERS.append(discard_drafts_on_cancel)
+
+
 def decide(ctx: Ctx, b: Broadcast, approve: bool) -> None:
     required = ctx.settings.broadcast_approval_role.strip()
     if b.status != "awaiting_approval":
@@ -382,7 +397,14 @@ def status_text(ctx: Ctx, b: Broadcast) -> str:
             eta = T.BC_STATUS_ETA.format(eta=bc.duration(p.remaining / rate))
     elif b.status in ("scheduled", "awaiting_approval"):
         eta = " · " + bc.start_label(ctx.settings, b, ctx.now)
-    start = bc.local_str(b.started_at) if b.started_at else bc.start_label(ctx.settings, b, ctx.now)
+    if b.started_at:
+        start = bc.local_str(b.started_at)
+    elif b.status == "draft":  # nothing is sent before the officer confirms
+        start = T.START_NOT_CONFIRMED
+    elif b.status == "cancelled":
+        start = T.START_NEVER
+    else:
+        start = bc.start_label(ctx.settings, b, ctx.now)
     return T.BC_STATUS.format(
         id=b.id, status=T.STATUS_NAMES.get(b.status, b.status), target=bc.target_label(ctx.settings, b), start=start,
         total=bc.number(total), sent=bc.number(c.get("sent", 0)), queued=bc.number(c.get("queued", 0) + sending),

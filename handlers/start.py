@@ -5,7 +5,7 @@ import re
 
 from bot.messages import Button
 from handlers import texts
-from handlers.base import MENU, Ctx, command, command_lines, menu_item, text_handler
+from handlers.base import CANCELLERS, MENU, Ctx, command, command_lines, menu_item, text_handler
 from knowledge.normalize import fold
 
 
@@ -34,8 +34,12 @@ def help_(ctx: Ctx) -> None:
 def cancel(ctx: Ctx) -> None:
     """Cancel whatever is going on (a report being written, a choice being offered)."""
     busy = bool(ctx.chat.state)
+    cancelled = [said for fn in CANCELLERS if (said := fn(ctx))]
     ctx.clear_state()
     ctx.chat.options = None
+    if cancelled:
+        ctx.reply("\n".join(cancelled))
+        return
     ctx.reply(texts.CANCELLED if busy else texts.NOTHING_TO_CANCEL)
 
 

@@ -473,3 +473,48 @@ def test_terminal_staff_room_answers_cards_and_adds_local_officers(tmp_path):
     assert "PA-000002 đã giao cho chiba (@chiba)" in out
     back = run(["chat"], stdin="/tracuu PA-000002\n", env=env)
     assert "Điện lực đã nhận tin, mai thay bóng." in back.stdout and "Xã đã báo điện lực." in back.stdout
+
+
+# ---------------------------------------------------------------- item 15: broadcasts on one machine
+def test_terminal_broadcast_counts_the_local_citizen_cancels_drafts_and_arrives(tmp_path):
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from tests.test_cli import run
+
+    env = dict(_terminal_env(tmp_path), BROADCAST_QUIET_HOURS="")  # whatever the hour of the test run
+    sub = run(["chat"], stdin="/dangky\n1\nbỏ qua\n", env=env)
+    assert "Đã đăng ký" in sub.stdout, sub.stdout[-800:]
+    assert "bấm «Bỏ qua»" not in sub.stdout  # no buttons in a terminal
+    staff = run(["chat", "--staff"], env=env, stdin=(
+        "/broadcast Họp dân ấp 3 lúc 19 giờ tối thứ Bảy tại nhà văn hóa ấp\n/huy\n/broadcast_status 1\n"
+        "/broadcast Họp dân ấp 3 lúc 19 giờ tối thứ Bảy tại nhà văn hóa ấp\n/broadcast_status 2\n"))
+    out = staff.stdout
+    assert "Tất cả người đăng ký (1)" in out, out
+    assert "Đã hủy bản nháp tin #1" in out and "Hiện không có việc gì đang làm dở" not in out
+    assert "Bắt đầu: chưa, bản nháp chưa được xác nhận" in out
+    assert "lúc 07:00" not in out
+    staff = run(["chat", "--staff"], env=env, stdin="/broadcast Họp dân ấp 3 lúc 19 giờ tối thứ Bảy\n1\n1\n")
+    assert "Đã xác nhận tin #3" in staff.stdout, staff.stdout[-1500:]
+    assert "Gõ số của «Xác nhận gửi»" in staff.stdout
+
+    # the citizen's terminal (which sends to the citizens of this machine) receives it while it is open
+    p = subprocess.Popen([sys.executable, "-m", "bot.cli", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, env=env)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not any("Họp dân ấp 3 lúc 19 giờ tối thứ Bảy" in line for line in lines) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+        reader.join(timeout=5)
+    seen = "".join(lines)
+    assert "📢 Tin từ" in seen and "Họp dân ấp 3 lúc 19 giờ tối thứ Bảy" in seen, seen[-800:]
+    status = run(["chat", "--staff"], env=env, stdin="/broadcast_status 3\n")
+    assert "Đã gửi: 1" in status.stdout, status.stdout[-800:]
