@@ -274,9 +274,31 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ main
+# argparse's own words (usage, section titles, errors), as an operator or editor reads them: in Vietnamese.
+_ARGPARSE_VI = {
+    "usage: ": "cách dùng: ",
+    "positional arguments": "tham số",
+    "options": "tùy chọn",
+    "show this help message and exit": "in hướng dẫn này rồi thoát",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: lỗi: %(message)s\n",
+    "the following arguments are required: %s": "thiếu tham số: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "không có lựa chọn %(value)r (chọn một trong: %(choices)s)",
+    "unrecognized arguments: %s": "không hiểu tham số: %s",
+    "argument %(argument_name)s: %(message)s": "tham số %(argument_name)s: %(message)s",
+    "expected one argument": "cần một giá trị",
+    "invalid %(type)s value: %(value)r": "giá trị %(type)s không hợp lệ: %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s": "tùy chọn %(option)s chưa rõ, có thể là %(matches)s",
+}
+
+
+def _vietnamese_argparse() -> None:
+    argparse._ = lambda text: _ARGPARSE_VI.get(text, text)  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    _vietnamese_argparse()
     ap = argparse.ArgumentParser(prog="ntm-bot", description="Chatbot nông thôn mới và OCOP tỉnh An Giang")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, metavar="lệnh")
 
     sub.add_parser("run", help="chạy mọi kênh đã cấu hình (không có kênh nào: trò chuyện trong terminal)").set_defaults(fn=cmd_run)
     p = sub.add_parser("chat", help="trò chuyện với bot trong terminal")
@@ -284,23 +306,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_chat)
 
     p = sub.add_parser("ask", help="hỏi một câu (--json: đọc từng dòng từ stdin, in JSON)")
-    p.add_argument("question", nargs="*")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("question", nargs="*", help="câu hỏi, như người dân gõ")
+    p.add_argument("--json", action="store_true", help="in một dòng JSON mỗi câu; không ghi câu hỏi thì đọc từng dòng từ stdin")
     p.set_defaults(fn=cmd_ask)
 
-    p = sub.add_parser("kb", help="cơ sở tri thức: check | list | export | reload | unanswered | quality")
-    p.add_argument("action", choices=["check", "list", "export", "reload", "unanswered", "quality"])
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--days", type=int, default=30)
-    p.add_argument("--limit", type=int, default=30)
-    p.set_defaults(fn=cmd_kb)
+    p = sub.add_parser("kb", help="cơ sở tri thức: check | list | export | reload | unanswered | quality",
+                       description="Cơ sở tri thức: kiểm tra, liệt kê, xuất, nạp lại, đo chất lượng, xem câu hỏi chưa trả lời được.")
+    p.set_defaults(fn=cmd_kb, json=False, days=30, limit=30)
+    kb = p.add_subparsers(dest="action", required=True, metavar="việc")
+    kb.add_parser("check", help="kiểm tra nội dung: lỗi (phải sửa) và cảnh báo")
+    q = kb.add_parser("list", help="liệt kê các mục: id, chủ đề, giai đoạn, tiêu đề")
+    q.add_argument("--json", action="store_true", help="mỗi mục một dòng JSON")
+    q = kb.add_parser("export", help="xuất toàn bộ nội dung ra JSON")
+    q.add_argument("--json", action="store_true", help="JSON trên một dòng (không thụt lề)")
+    kb.add_parser("reload", help="yêu cầu bot đang chạy nạp lại nội dung, không cần khởi động lại")
+    q = kb.add_parser("unanswered", help="câu hỏi bot chưa trả lời được, gom nhóm theo nội dung, nhiều nhất trước",
+                      description="Câu hỏi người dân hỏi mà bot chưa trả lời được, gom nhóm các câu cùng ý: nội dung nên viết thêm.")
+    q.add_argument("--days", type=int, default=30, metavar="N", help="xem N ngày gần đây (mặc định 30)")
+    q.add_argument("--limit", type=int, default=30, metavar="N", help="in nhiều nhất N nhóm (mặc định 30)")
+    q = kb.add_parser("quality", help="đo chất lượng: mỗi cách hỏi được ẩn khỏi mục của nó rồi hỏi lại",
+                      description="Mỗi cách hỏi được ẩn khỏi mục của nó rồi hỏi lại; nó phải tìm về đúng mục. In tỉ lệ và "
+                                  "các cặp mục dễ lẫn.")
+    q.add_argument("--json", action="store_true", help="in thêm từng cách hỏi bị lạc sang mục khác")
 
     p = sub.add_parser("db", help="cơ sở dữ liệu: migrate")
-    p.add_argument("action", choices=["migrate"])
+    p.add_argument("action", choices=["migrate"], help="migrate: đưa lược đồ lên phiên bản mới nhất")
     p.set_defaults(fn=cmd_db)
 
     p = sub.add_parser("telegram", help="Telegram: set-webhook | delete-webhook | set-commands")
-    p.add_argument("action", choices=["set-webhook", "delete-webhook", "set-commands"])
+    p.add_argument("action", choices=["set-webhook", "delete-webhook", "set-commands"],
+                   help="set-webhook: đăng ký TELEGRAM_WEBHOOK_URL; delete-webhook: xóa webhook; set-commands: cập nhật "
+                        "menu lệnh (người dân, nhóm cán bộ)")
     p.set_defaults(fn=cmd_telegram)
 
     # Plugins register into the imported `bot.cli`, which is not this module under `python -m bot.cli`.

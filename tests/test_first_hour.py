@@ -518,3 +518,43 @@ def test_terminal_broadcast_counts_the_local_citizen_cancels_drafts_and_arrives(
     assert "📢 Tin từ" in seen and "Họp dân ấp 3 lúc 19 giờ tối thứ Bảy" in seen, seen[-800:]
     status = run(["chat", "--staff"], env=env, stdin="/broadcast_status 3\n")
     assert "Đã gửi: 1" in status.stdout, status.stdout[-800:]
+
+
+# ---------------------------------------------------------------- item 17: the operator's and editor's commands
+def test_kb_quality_prints_vietnamese_with_vietnamese_numbers():
+    import re
+
+    from tests.test_cli import run
+
+    r = run(["kb", "quality"])
+    assert r.returncode == 0, r.stderr
+    assert "vẫn tìm đúng mục" in r.stdout and "được trả lời chắc chắn" in r.stdout
+    assert "paraphrases" not in r.stdout and "collision" not in r.stdout
+    assert re.search(r"\d+,\d%", r.stdout) and not re.search(r"\d+\.\d%", r.stdout), r.stdout
+
+
+async def test_kb_unanswered_groups_only_the_same_question_and_explains_its_options(tmp_path, make_app):
+    import os
+    import subprocess
+    import sys
+
+    from bot.channels.terminal import TerminalChannel
+    from bot.messages import TERMINAL, Inbound
+    from tests.conftest import MINI_KB, make_settings
+
+    app = await make_app(make_settings(tmp_path, kb_dir=MINI_KB), serve_http=False, adapters=(TerminalChannel(lambda _: None),))
+    asked = ["tieu chi 20 la gi", "tieu chi 7 giai doan moi", "tiêu chí 20 là gì vậy ad"]
+    for i, q in enumerate(asked):
+        await app.submit(Inbound(TERMINAL, f"q{i}", f"u{i}", text=q, event_key=f"uq{i}"))
+        await app.wait_quiet(f"terminal:q{i}")
+    env = dict(os.environ, KB_DIR=str(MINI_KB), DATABASE_URL=app.settings.effective_database_url)
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "unanswered"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "(2 lần)" in r.stdout and "(1 lần) tieu chi 7 giai doan moi" in r.stdout, r.stdout
+    assert "~ tieu chi 7" not in r.stdout
+
+    h = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "unanswered", "--help"], capture_output=True, text=True, env=env)
+    options = [line for line in h.stdout.splitlines() if line.strip().startswith("-")]
+    assert {"--days", "--limit"} <= {w for line in options for w in line.replace(",", " ").split()}
+    assert all(len(line.split("  ")) > 1 and line.split("  ")[-1].strip() for line in options), h.stdout
+    assert "show this help" not in h.stdout and "usage" not in h.stdout and "cách dùng" in h.stdout
