@@ -227,6 +227,7 @@ class App:
         self.loops = Loops()
         self._kb_loaded_at = time.time()
         self.started = False
+        self.send_broadcasts = True  # False: this process never sends broadcasts (the local officers' room)
         self.accepting = False  # True between start() and stop(): webhooks answer 503 otherwise
         self.flood = FloodGuard(settings.flood_chat_limit, settings.flood_chat_period, settings.flood_channel_per_second)
         self.recent = RecentKeys()  # platform keys of events taken in lately: redeliveries are not flood
@@ -283,7 +284,8 @@ class App:
             self.spawn("pipeline", self.pipeline.run)
         self.spawn("kb-watch", self._watch_kb)
         self.spawn("jobs", self.scheduler.run)
-        self.spawn("broadcasts", self.broadcasts.run)
+        if self.send_broadcasts:
+            self.spawn("broadcasts", self.broadcasts.run)
         if serve_http:
             access = logging.getLogger("aiohttp.access") if self.settings.http_access_log else None
             self._runner = CappedRunner(self.web, max_connections=self.settings.http_max_connections,

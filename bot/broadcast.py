@@ -32,6 +32,7 @@ from bot.privacy import Subject, eraser
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, BroadcastSender, Subscription
 from bot.storage.models import Chat
 from handlers import texts_broadcast as T
+from knowledge.numbers import vn_number
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def local_str(when: dt.datetime) -> str:
 
 
 def number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+    return vn_number(n)
 
 
 def duration(seconds: float) -> str:

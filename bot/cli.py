@@ -24,10 +24,10 @@ def subcommand(name: str, help_: str, add_arguments: Callable[[argparse.Argument
     return register
 
 
-def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False) -> None:
+def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False, path: str | None = None) -> None:
     from bot.logs import configure
 
-    configure(level, json_logs, access_log)
+    configure(level, json_logs, access_log, path)
 
 
 # ------------------------------------------------------------------ ask
@@ -78,7 +78,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ chat / run
-async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "Người dân", staff: bool = False) -> None:
+async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "", staff: bool = False) -> None:
+    """The person at the terminal has no name (the bot greets "Xin chào!"); the officers' room has one, which
+    the audit log and the tickets' history show."""
     from bot.messages import TERMINAL, TERMINAL_STAFF, Inbound
 
     channel = TERMINAL_STAFF if staff else TERMINAL
@@ -87,11 +89,14 @@ async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "Người
     key = f"{channel}:{chat_id}"
     interactive = sys.stdin.isatty()
     loop = asyncio.get_running_loop()
+    log_file = app.settings.data_dir / CHAT_LOG
     if interactive and staff:
-        print("🏛 Phòng cán bộ (thử tại máy). Phản ánh mới hiện ở đây; /inbox, /reply MÃ nội dung, /help_staff. "
-              "Ctrl+D để thoát.\n")
+        print("🏛 Phòng cán bộ (thử tại máy). Phản ánh mới hiện ở đây; gõ nội dung để trả lời thẻ mới nhất, "
+              "«PA-000001 nội dung» để trả lời một phản ánh; /inbox, /help_staff; /staff add @ten để thêm cán bộ thử. "
+              f"Ctrl+D để thoát. (Nhật ký kỹ thuật: {log_file})\n")
     elif interactive:
-        print("💬 Trò chuyện thử với ntm-bot. Gõ câu hỏi rồi Enter; /start xem menu; Ctrl+D để thoát.\n")
+        print("💬 Trò chuyện thử với ntm-bot. Gõ câu hỏi rồi Enter; /start xem menu; Ctrl+D để thoát. "
+              f"(Nhật ký kỹ thuật: {log_file})\n")
     first = "/inbox" if staff else "/start"
     await app.submit(Inbound(channel, chat_id, "local", text=first, display_name=user, event_key=uuid.uuid4().hex))
     await app.wait_quiet(key)
@@ -118,6 +123,13 @@ async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -
 
     app = App(get_settings())
     app.configure_channels()
+    if with_terminal and staff:
+        # The citizens of this machine are the other terminal (`ntm-bot chat`, same database): broadcasts count
+        # them, and that process sends to them (it holds the sender lease; this room sends to nobody).
+        from bot.messages import TERMINAL
+
+        app.send_broadcasts = False
+        app.services.extras["broadcast_channels"] = lambda: sorted(set(app.adapters) | {TERMINAL})
     if with_terminal:
         # Two terminals share the database: the citizen's delivers the citizen's messages, the officers' theirs.
         app.add_adapter(StaffTerminalChannel(app.settings.data_dir / "exports") if staff else TerminalChannel())
@@ -139,8 +151,13 @@ async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -
         await app.stop()
 
 
+CHAT_LOG = "chat.log"  # in DATA_DIR: the terminal chat's log lines (English, for the operator)
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
-    setup_logging("WARNING")
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging("WARNING", path=str(settings.data_dir / CHAT_LOG))  # not into the chat window
     asyncio.run(_run_app(with_terminal=True, serve_http=False, staff=getattr(args, "staff", False)))
     return 0
 
@@ -257,9 +274,31 @@ def cmd_telegram(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ main
+# argparse's own words (usage, section titles, errors), as an operator or editor reads them: in Vietnamese.
+_ARGPARSE_VI = {
+    "usage: ": "cách dùng: ",
+    "positional arguments": "tham số",
+    "options": "tùy chọn",
+    "show this help message and exit": "in hướng dẫn này rồi thoát",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: lỗi: %(message)s\n",
+    "the following arguments are required: %s": "thiếu tham số: %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "không có lựa chọn %(value)r (chọn một trong: %(choices)s)",
+    "unrecognized arguments: %s": "không hiểu tham số: %s",
+    "argument %(argument_name)s: %(message)s": "tham số %(argument_name)s: %(message)s",
+    "expected one argument": "cần một giá trị",
+    "invalid %(type)s value: %(value)r": "giá trị %(type)s không hợp lệ: %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s": "tùy chọn %(option)s chưa rõ, có thể là %(matches)s",
+}
+
+
+def _vietnamese_argparse() -> None:
+    argparse._ = lambda text: _ARGPARSE_VI.get(text, text)  # type: ignore[attr-defined]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    _vietnamese_argparse()
     ap = argparse.ArgumentParser(prog="ntm-bot", description="Chatbot nông thôn mới và OCOP tỉnh An Giang")
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = ap.add_subparsers(dest="command", required=True, metavar="lệnh")
 
     sub.add_parser("run", help="chạy mọi kênh đã cấu hình (không có kênh nào: trò chuyện trong terminal)").set_defaults(fn=cmd_run)
     p = sub.add_parser("chat", help="trò chuyện với bot trong terminal")
@@ -267,23 +306,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(fn=cmd_chat)
 
     p = sub.add_parser("ask", help="hỏi một câu (--json: đọc từng dòng từ stdin, in JSON)")
-    p.add_argument("question", nargs="*")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("question", nargs="*", help="câu hỏi, như người dân gõ")
+    p.add_argument("--json", action="store_true", help="in một dòng JSON mỗi câu; không ghi câu hỏi thì đọc từng dòng từ stdin")
     p.set_defaults(fn=cmd_ask)
 
-    p = sub.add_parser("kb", help="cơ sở tri thức: check | list | export | reload | unanswered | quality")
-    p.add_argument("action", choices=["check", "list", "export", "reload", "unanswered", "quality"])
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--days", type=int, default=30)
-    p.add_argument("--limit", type=int, default=30)
-    p.set_defaults(fn=cmd_kb)
+    p = sub.add_parser("kb", help="cơ sở tri thức: check | list | export | reload | unanswered | quality",
+                       description="Cơ sở tri thức: kiểm tra, liệt kê, xuất, nạp lại, đo chất lượng, xem câu hỏi chưa trả lời được.")
+    p.set_defaults(fn=cmd_kb, json=False, days=30, limit=30)
+    kb = p.add_subparsers(dest="action", required=True, metavar="việc")
+    kb.add_parser("check", help="kiểm tra nội dung: lỗi (phải sửa) và cảnh báo")
+    q = kb.add_parser("list", help="liệt kê các mục: id, chủ đề, giai đoạn, tiêu đề")
+    q.add_argument("--json", action="store_true", help="mỗi mục một dòng JSON")
+    q = kb.add_parser("export", help="xuất toàn bộ nội dung ra JSON")
+    q.add_argument("--json", action="store_true", help="JSON trên một dòng (không thụt lề)")
+    kb.add_parser("reload", help="yêu cầu bot đang chạy nạp lại nội dung, không cần khởi động lại")
+    q = kb.add_parser("unanswered", help="câu hỏi bot chưa trả lời được, gom nhóm theo nội dung, nhiều nhất trước",
+                      description="Câu hỏi người dân hỏi mà bot chưa trả lời được, gom nhóm các câu cùng ý: nội dung nên viết thêm.")
+    q.add_argument("--days", type=int, default=30, metavar="N", help="xem N ngày gần đây (mặc định 30)")
+    q.add_argument("--limit", type=int, default=30, metavar="N", help="in nhiều nhất N nhóm (mặc định 30)")
+    q = kb.add_parser("quality", help="đo chất lượng: mỗi cách hỏi được ẩn khỏi mục của nó rồi hỏi lại",
+                      description="Mỗi cách hỏi được ẩn khỏi mục của nó rồi hỏi lại; nó phải tìm về đúng mục. In tỉ lệ và "
+                                  "các cặp mục dễ lẫn.")
+    q.add_argument("--json", action="store_true", help="in thêm từng cách hỏi bị lạc sang mục khác")
 
     p = sub.add_parser("db", help="cơ sở dữ liệu: migrate")
-    p.add_argument("action", choices=["migrate"])
+    p.add_argument("action", choices=["migrate"], help="migrate: đưa lược đồ lên phiên bản mới nhất")
     p.set_defaults(fn=cmd_db)
 
     p = sub.add_parser("telegram", help="Telegram: set-webhook | delete-webhook | set-commands")
-    p.add_argument("action", choices=["set-webhook", "delete-webhook", "set-commands"])
+    p.add_argument("action", choices=["set-webhook", "delete-webhook", "set-commands"],
+                   help="set-webhook: đăng ký TELEGRAM_WEBHOOK_URL; delete-webhook: xóa webhook; set-commands: cập nhật "
+                        "menu lệnh (người dân, nhóm cán bộ)")
     p.set_defaults(fn=cmd_telegram)
 
     # Plugins register into the imported `bot.cli`, which is not this module under `python -m bot.cli`.

@@ -183,9 +183,11 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
-def configure(level: str = "INFO", json_logs: bool = False, access_log: bool = False) -> None:
+def configure(level: str = "INFO", json_logs: bool = False, access_log: bool = False, path: str | None = None) -> None:
+    """Logs to stderr, or appended to the file at `path` (the terminal chat: the chat window is the person's,
+    the operator's log lines go to a file)."""
     install_record_factory()
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler = logging.FileHandler(path, encoding="utf-8") if path else logging.StreamHandler(sys.stderr)
     handler.addFilter(RateLimitFilter())
     handler.addFilter(RedactingFilter())
     handler.setFormatter(JsonFormatter() if json_logs else PlainFormatter())

@@ -103,5 +103,21 @@ class Reply:
         return [b for row in self.buttons for b in row]
 
 
+LABEL_MAX = 60  # characters of a button label (or a numbered option) before it is cut
+
+
+def clip(text: str, limit: int = LABEL_MAX) -> str:
+    """Text of at most `limit` characters, cut at a word boundary with "…" when too long:
+    "Tiêu chí số 3 (Thủy lợi và phòng, chống thiên tai) của xã nông thôn mới" -> "…của xã…", never "…của xã NT"."""
+    text = " ".join((text or "").split())
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    cut = head.rfind(" ")
+    if cut >= limit // 2:  # a word boundary not too far back; one very long word is cut where it must be
+        head = head[:cut]
+    return head.rstrip(" ,;:–-(") + "…"
+
+
 def button_rows(buttons: list[Button], per_row: int = 1) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + per_row]) for i in range(0, len(buttons), per_row))

@@ -10,8 +10,11 @@ from sqlmodel import Session, select
 from bot.messages import utcnow
 from bot.storage.models import UnansweredQuestion
 from knowledge.normalize import content_tokens
+from knowledge.numbers import vn_number
 
-SIMILAR = 72  # token_set_ratio at which two questions count as the same question
+SAME_WORD = 85  # ratio at which two words count as the same word (a typo: "ocp" / "ocop")
+COVER_SHORTER = 0.75  # two questions are the same question when their shared words are most of the shorter one …
+COVER_LONGER = 0.5  # … and at least half of the longer one
 
 
 @dataclass
@@ -23,15 +26,27 @@ class Group:
     last: dt.datetime | None = None
 
 
+def same_question(a: str, b: str) -> bool:
+    """Two questions (their content words) ask the same thing: the same numbers ("tiêu chí 20" is not "tiêu chí 7",
+    "OCOP 3 sao" not "OCOP 5 sao"), and the words they share are most of both ("giá lúa hôm nay" ~ "giá lúa hôm
+    nay bao nhiêu"; "tiêu chí 20 là gì" is not "tiêu chí 7 giai đoạn mới", which only shares "tiêu chí")."""
+    wa, wb = a.split(), b.split()
+    if not wa or not wb or {w for w in wa if w.isdigit()} != {w for w in wb if w.isdigit()}:
+        return False
+    shared = sum(1 for w in wa if any(w == v or (not w.isdigit() and fuzz.ratio(w, v) >= SAME_WORD) for v in wb))
+    short, long_ = sorted((len(wa), len(wb)))
+    return shared >= COVER_SHORTER * short and shared >= COVER_LONGER * long_
+
+
 def group_questions(rows: list[UnansweredQuestion]) -> list[Group]:
-    """Greedy clustering: each question joins the first group it resembles; biggest groups first."""
+    """Greedy clustering: each question joins the first group it is the same question as; biggest groups first."""
     groups: list[Group] = []
     for row in sorted(rows, key=lambda r: r.created_at, reverse=True):
         key = " ".join(content_tokens(row.text))
         if not key:
             continue
         for g in groups:
-            if fuzz.token_set_ratio(key, g.key) >= SIMILAR:
+            if same_question(key, g.key):
                 g.count += 1
                 if len(g.texts) < 3 and row.text not in g.texts:
                     g.texts.append(row.text)
@@ -50,10 +65,10 @@ def recent_groups(session: Session, days: int = 30) -> list[Group]:
 
 def format_groups(groups: list[Group], limit: int, days: int) -> str:
     if not groups:
-        return f"Không có câu hỏi nào chưa trả lời được trong {days} ngày qua."
-    lines = [f"Câu hỏi chưa trả lời được trong {days} ngày qua (nhóm theo nội dung, nhiều nhất trước):"]
+        return f"Không có câu hỏi nào chưa trả lời được trong {vn_number(days)} ngày qua."
+    lines = [f"Câu hỏi chưa trả lời được trong {vn_number(days)} ngày qua (nhóm các câu cùng ý, nhiều nhất trước):"]
     for i, g in enumerate(groups[:limit], 1):
-        lines.append(f"{i}. ({g.count} lần) {g.example[:160]}")
+        lines.append(f"{i}. ({vn_number(g.count)} lần) {g.example[:160]}")
         for other in g.texts[1:]:
             lines.append(f"     ~ {other[:120]}")
     return "\n".join(lines)

@@ -13,8 +13,9 @@ ACTIONS = ["set-webhook", "delete-webhook", "info", "oa-tokens"]
 
 
 def _args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=ACTIONS, help="set-webhook | delete-webhook | info (Bot Platform and OA tokens) "
-                   "| oa-tokens (store ZALO_OA_ACCESS_TOKEN/ZALO_OA_REFRESH_TOKEN after an OA admin granted access again)")
+    p.add_argument("action", choices=ACTIONS, help="set-webhook, delete-webhook: webhook của Zalo Bot; info: thông tin "
+                   "bot và token OA; oa-tokens: lưu ZALO_OA_ACCESS_TOKEN/ZALO_OA_REFRESH_TOKEN mới sau khi quản trị "
+                   "viên OA cấp quyền lại")
 
 
 @subcommand("zalo", "Zalo: set-webhook | delete-webhook | info | oa-tokens", _args)

@@ -179,6 +179,11 @@ class Command:
     staff: bool = False  # only registered staff may use it
     menu: bool = True  # listed in the Telegram command menu (citizen commands)
     interrupts: bool = False  # runs even in the middle of a conversation step when typed without "/"
+    usage: str = ""  # how it is typed, for /help and /help_staff ("/tracuu PA-000123"); "/name" by default
+
+    @property
+    def shown(self) -> str:
+        return self.usage or f"/{self.name}"
 
 
 COMMANDS: dict[str, Command] = {}
@@ -186,6 +191,9 @@ CALLBACKS: dict[str, Handler] = {}  # callback data prefix ("faq") -> handler
 STEPS: dict[str, Handler] = {}  # conversation state -> handler of the next message
 TEXT_HANDLERS: list[tuple[int, Callable[["Ctx"], bool]]] = []  # (order, fn returning True if it handled the text)
 MENU: list[tuple[int, Callable[["Ctx"], Button | None]]] = []  # /start menu buttons, by order
+# What /huy also cancels beyond the conversation state (e.g. an officer's unconfirmed broadcast draft):
+# fn(ctx) -> what it cancelled, in words for the person, or None
+CANCELLERS: list[Callable[["Ctx"], str | None]] = []
 
 
 def command(
@@ -196,12 +204,20 @@ def command(
     staff: bool = False,
     menu: bool = True,
     interrupts: bool = False,
+    usage: str = "",
 ) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        COMMANDS[name] = Command(name, fn, aliases, description, staff, menu and not staff, interrupts)
+        COMMANDS[name] = Command(name, fn, aliases, description, staff, menu and not staff, interrupts, usage)
         return fn
 
     return register
+
+
+def command_lines(staff: bool) -> list[str]:
+    """One line per registered command, as /help (citizens) and /help_staff (officers) list them: the help
+    texts are made from the registry, so a new command is in them the moment it exists."""
+    return [f"• {c.shown}: {c.description}" for c in COMMANDS.values()
+            if c.staff == staff and (staff or c.menu) and c.description]
 
 
 def callback(prefix: str) -> Callable[[Handler], Handler]:

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot import broadcast as bc
-from bot.messages import TELEGRAM, Button, Reply
+from bot.messages import TELEGRAM, Button, Reply, clip
 from bot.storage.broadcast import Broadcast
 from handlers import texts
 from handlers import texts_broadcast as T
-from handlers.base import Ctx, callback, command, step
+from handlers.base import CANCELLERS, Ctx, callback, command, step
 from handlers.router import is_staff, staff_may_act
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ def _here(ctx: Ctx, reply: Reply) -> Reply:
 
 
 # ------------------------------------------------------------------ compose
-@command("broadcast", description=T.CMD_BROADCAST, staff=True)
+@command("broadcast", description=T.CMD_BROADCAST, staff=True, usage=T.USAGE_BROADCAST)
 def broadcast_command(ctx: Ctx) -> None:
     photo = _photo(ctx)
     if not ctx.args.strip() and not photo:
@@ -128,14 +128,14 @@ def ask_target(ctx: Ctx, b: Broadcast, intro: str | None = None) -> None:
     bid = b.id
     buttons = [Button(T.BTN_T_ALL.format(n=bc.number(_count(ctx))), f"bct:{bid}:all")]
     for key, label in bc.topics(ctx.settings).items():
-        buttons.append(Button(T.BTN_T_TOPIC.format(label=label, n=bc.number(_count(ctx, topic=key)))[:60], f"bct:{bid}:t:{key}"))
+        buttons.append(Button(clip(T.BTN_T_TOPIC.format(label=label, n=bc.number(_count(ctx, topic=key)))), f"bct:{bid}:t:{key}"))
     buttons.append(Button(T.BTN_T_COMMUNE, f"bct:{bid}:commune"))
     channels = _channels(ctx)
     if channels is None or len(channels) > 1:
         for ch in channels or sorted(T.CHANNEL_NAMES):
             n = _count(ctx, channel=ch)
             if n:
-                buttons.append(Button(T.BTN_T_CHANNEL.format(channel=T.CHANNEL_NAMES.get(ch, ch), n=bc.number(n))[:60], f"bct:{bid}:c:{ch}"))
+                buttons.append(Button(clip(T.BTN_T_CHANNEL.format(channel=T.CHANNEL_NAMES.get(ch, ch), n=bc.number(n))), f"bct:{bid}:c:{ch}"))
     ctx.reply(intro or T.BC_ASK_TARGET.format(id=bid), buttons=buttons)
 
 
@@ -195,7 +195,7 @@ def commune_step(ctx: Ctx) -> None:
     if sure:
         set_commune_target(ctx, b, places[0].code)
     elif places:
-        ctx.reply(T.BC_COMMUNE_CHOOSE, buttons=[Button(p.label[:60], f"bct:{b.id}:x:{p.code}") for p in places])
+        ctx.reply(T.BC_COMMUNE_CHOOSE, buttons=[Button(clip(p.label), f"bct:{b.id}:x:{p.code}") for p in places])
     else:
         ctx.reply(T.BC_COMMUNE_NONE.format(text=text[:60]))
 
@@ -294,6 +294,21 @@ def discard(ctx: Ctx, b: Broadcast) -> None:
     ctx.reply(T.BC_DISCARDED.format(id=b.id))
 
 
+def discard_drafts_on_cancel(ctx: Ctx) -> str | None:
+    """/huy in the middle of the wizard: the officer's unconfirmed drafts of this chat are discarded."""
+    drafts = ctx.session.exec(select(Broadcast).where(
+        Broadcast.status == "draft", Broadcast.created_by == ctx.actor, Broadcast.creator_channel == ctx.inbound.channel,
+        Broadcast.creator_chat_id == ctx.inbound.chat_id)).all()
+    for b in drafts:
+        bc.cancel(ctx.session, b, ctx.actor, ctx.now)
+        ctx.audit("broadcast.discard", target=f"#{b.id}", detail="/huy")
+    return "\n".join(T.BC_DISCARDED.format(id=b.id) for b in drafts) or None
+
+
+if discard_drafts_on_cancel not in CANCELLERS:
+    CANCELLERS.append(discard_drafts_on_cancel)
+
+
 def decide(ctx: Ctx, b: Broadcast, approve: bool) -> None:
     required = bc.approval_role(ctx.settings)
     if b.status != "awaiting_approval":
@@ -327,14 +342,14 @@ def decide(ctx: Ctx, b: Broadcast, approve: bool) -> None:
             bc.notify_creator(ctx.session, b, T.BC_REJECTED_CREATOR.format(id=b.id, approver=who))
 
 
-@command("broadcast_approve", description=T.CMD_BROADCAST_APPROVE, staff=True)
+@command("broadcast_approve", description=T.CMD_BROADCAST_APPROVE, staff=True, usage=T.USAGE_BROADCAST_APPROVE)
 def approve_command(ctx: Ctx) -> None:
     b = _load(ctx, ctx.args, "broadcast_approve")
     if b is not None:
         decide(ctx, b, approve=True)
 
 
-@command("broadcast_reject", staff=True)
+@command("broadcast_reject", description=T.CMD_BROADCAST_REJECT, staff=True, usage=T.USAGE_BROADCAST_REJECT)
 def reject_command(ctx: Ctx) -> None:
     b = _load(ctx, ctx.args, "broadcast_reject")
     if b is not None:
@@ -342,7 +357,7 @@ def reject_command(ctx: Ctx) -> None:
 
 
 # ------------------------------------------------------------------ status and cancel
-@command("broadcast_status", description=T.CMD_BROADCAST_STATUS, staff=True)
+@command("broadcast_status", description=T.CMD_BROADCAST_STATUS, staff=True, usage=T.USAGE_BROADCAST_STATUS)
 def status_command(ctx: Ctx) -> None:
     if not ctx.args.strip():
         recent = ctx.session.exec(select(Broadcast).where(Broadcast.status != "draft").order_by(sa.desc(Broadcast.id)).limit(RECENT)).all()
@@ -383,7 +398,14 @@ def status_text(ctx: Ctx, b: Broadcast) -> str:
             eta = T.BC_STATUS_ETA.format(eta=bc.duration(p.remaining / rate))
     elif b.status in ("scheduled", "awaiting_approval"):
         eta = " · " + bc.start_label(ctx.settings, b, ctx.now)
-    start = bc.local_str(b.started_at) if b.started_at else bc.start_label(ctx.settings, b, ctx.now)
+    if b.started_at:
+        start = bc.local_str(b.started_at)
+    elif b.status == "draft":  # nothing is sent before the officer confirms
+        start = T.START_NOT_CONFIRMED
+    elif b.status == "cancelled":
+        start = T.START_NEVER
+    else:
+        start = bc.start_label(ctx.settings, b, ctx.now)
     return T.BC_STATUS.format(
         id=b.id, status=T.STATUS_NAMES.get(b.status, b.status), target=bc.target_label(ctx.settings, b), start=start,
         total=bc.number(total), sent=bc.number(c.get("sent", 0)), queued=bc.number(c.get("queued", 0) + sending),
@@ -393,7 +415,7 @@ def status_text(ctx: Ctx, b: Broadcast) -> str:
     )
 
 
-@command("broadcast_cancel", description=T.CMD_BROADCAST_CANCEL, staff=True)
+@command("broadcast_cancel", description=T.CMD_BROADCAST_CANCEL, staff=True, usage=T.USAGE_BROADCAST_CANCEL)
 def cancel_command(ctx: Ctx) -> None:
     b = _load(ctx, ctx.args, "broadcast_cancel")
     if b is None:

@@ -8,7 +8,7 @@ SHOWN = 15
 MAX_DAYS = 365
 
 
-@command("chuatraloi", description="Câu hỏi bot chưa trả lời được", staff=True)
+@command("chuatraloi", description="Câu hỏi bot chưa trả lời được, gom nhóm", staff=True, usage="/chuatraloi [số ngày, mặc định 30]")
 def unanswered(ctx: Ctx) -> None:
     """/chuatraloi [số ngày]: the unanswered questions of the last days (30 by default), grouped by likeness,
     the most frequent first, so editors know which knowledge-base entries to write."""

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Callable
 
 from bot import metrics
-from bot.messages import Button
+from bot.messages import Button, clip
 from handlers import texts
 from handlers.base import Ctx, callback, text_handler
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def best_decision(kb: KnowledgeBase, settings: "Settings", text: str) -> Decisio
 
 
 def entry_buttons(entries: list[Entry], prefix: str = "") -> list[Button]:
-    return [Button(f"{prefix}{e.title}"[:60], f"faq:{e.id}") for e in entries]
+    return [Button(clip(f"{prefix}{e.title}"), f"faq:{e.id}") for e in entries]
 
 
 def render_decision(kb: KnowledgeBase, values: dict[str, object], d: Decision) -> tuple[str, list[Button]]:

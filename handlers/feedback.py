@@ -19,14 +19,14 @@ import hashlib
 import re
 import uuid
 
-from bot.messages import Attachment, Button
+from bot.messages import Attachment, Button, clip
 from sqlmodel import select
 
 from bot.storage.models import UnansweredQuestion
 from handlers import texts_tickets as T
 from handlers import ticketing
-from handlers.base import Ctx, callback, command, menu_item, step, text_handler
-from knowledge.communes import default_finder
+from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from knowledge.communes import default_finder, outside_an_giang
 from knowledge.normalize import fold
 
 PREFIX = "feedback."
@@ -34,7 +34,8 @@ S_CATEGORY, S_DESCRIPTION, S_LOCATION, S_HAMLET, S_CONTACT, S_NAME, S_PHONE, S_C
     PREFIX + s for s in ("ask_category", "ask_description", "ask_location", "ask_hamlet", "ask_contact",
                          "ask_name", "ask_phone", "confirm")
 )
-MIN_DESCRIPTION = 8  # characters (after trimming): "đường hư" is enough, "abc" is not
+MIN_DESCRIPTION = 8  # characters (after trimming): "abc" is refused
+FEW_WORDS = 4  # a description of fewer words ("đường hư") gets one gentle prompt for what, where exactly, since when
 KEEPABLE = ("photo", "document", "video", "voice", "audio", "location")
 
 
@@ -69,6 +70,9 @@ def on_button(ctx: Ctx) -> None:
     if action == "ask":
         question_to_officer(ctx, arg)
         return
+    if action in ("qsend", "qedit", "qcancel"):
+        question_button(ctx, action, arg)
+        return
     if action == "send":
         send(ctx, arg)
         return
@@ -95,6 +99,10 @@ def on_button(ctx: Ctx) -> None:
                 return
             ctx.update_data(commune_code=commune.code, commune_name=commune.name)
             ctx.reply(T.LOCATION_FOUND.format(name=commune.name))
+    elif action == "desc":  # "Giữ nguyên, đi tiếp" after the prompt for details
+        if ctx.data.get("short_description") and not ctx.data.get("description"):
+            _set_description(ctx, ctx.data["short_description"])
+            return
     elif action == "hamlet":
         ctx.update_data(hamlet="")
     elif action == "contact":
@@ -109,7 +117,7 @@ def on_button(ctx: Ctx) -> None:
     elif action == "consent":
         ctx.update_data(contact="consented", consent_at=ctx.now.isoformat())
     elif action == "edit":
-        clear = {"category": ["category"], "description": ["description"],
+        clear = {"category": ["category"], "description": ["description", "short_description"],
                  "location": ["commune_name", "commune_code", "commune_input", "hamlet"],
                  "contact": ["contact", "name", "phone", "consent_at"]}.get(arg, [])
         data = {k: v for k, v in ctx.data.items() if k not in clear}
@@ -162,7 +170,7 @@ def ask_category(ctx: Ctx, again: bool = False) -> None:
 def show_summary(ctx: Ctx) -> None:
     d = ctx.data
     cat = ticketing.category_by_slug(ctx.settings, d.get("category", ""))
-    place = d.get("commune_name") or "(chưa rõ)"
+    place = d.get("commune_name") or T.PLACE_UNKNOWN
     if d.get("hamlet"):
         place = f"{d['hamlet']}, {place}"
     contact = T.CONTACT_ANONYMOUS if d.get("contact") == "anonymous" else f"{d.get('name')} · {d.get('phone')}"
@@ -232,17 +240,37 @@ def on_category(ctx: Ctx) -> None:
     ask_next(ctx)
 
 
+_KEEP_SHORT = {"giu nguyen", "giu", "tiep", "di tiep", "tiep tuc", "vay thoi", "khong", "ko", "khong co", "thoi", "het",
+               "du roi", "vay du roi", "bo qua"}
+
+
 @step(S_DESCRIPTION)
 def on_description(ctx: Ctx) -> None:
     text = ctx.inbound.text.strip()
     n = _keep_attachments(ctx)
+    short = ctx.data.get("short_description")
     if not text:
         ctx.reply(T.MEDIA_RECEIVED.format(n=n) if n else T.DESCRIPTION_TOO_SHORT)
+        return
+    if short:  # the answer to the one prompt for details: added to what was said, or "giữ nguyên"
+        said = fold(text)
+        text = short if said in _KEEP_SHORT else (text if fold(short) in said else f"{short}. {text}")
+        _set_description(ctx, text)
         return
     if len(text) < MIN_DESCRIPTION or not fold(text):
         ctx.reply(T.DESCRIPTION_TOO_SHORT)
         return
-    ctx.update_data(description=text[:4000])
+    if len(fold(text).split()) < FEW_WORDS:
+        ctx.update_data(short_description=text[:4000])
+        ctx.reply(T.DESCRIPTION_MORE.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_SHORT, "fb:desc:keep")])
+        return
+    _set_description(ctx, text)
+
+
+def _set_description(ctx: Ctx, text: str) -> None:
+    d = {k: v for k, v in ctx.data.items() if k != "short_description"}
+    d["description"] = text[:4000]
+    ctx.set_state(ctx.state or S_DESCRIPTION, d)
     ask_next(ctx)
 
 
@@ -256,14 +284,25 @@ def on_location(ctx: Ctx) -> None:
         return
     found = default_finder().find(text)
     ctx.update_data(commune_input=text)
-    if found.kind == "one" and found.best is not None:
+    outside = outside_an_giang(text)
+    candidates = [Button(clip(c.label), f"fb:commune:{c.commune.code}") for c in found.candidates]
+    if outside is not None:  # another province: said so; a place of An Giang can still be chosen or typed
+        where = T.LOCATION_OUTSIDE_WAS.format(province=outside.province) if outside.province else ""
+        ctx.reply(T.LOCATION_OUTSIDE.format(typed=outside.typed, where=where),
+                  buttons=candidates + [Button(T.BTN_RETYPE, "fb:commune:retype"), Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
+        return
+    if found.kind == "one" and found.best is not None and found.certain:
         ctx.update_data(commune_code=found.best.commune.code, commune_name=found.best.commune.name)
         ctx.reply(T.LOCATION_FOUND.format(name=found.best.label))
         ask_next(ctx)
         return
+    if found.kind == "one" and found.best is not None:  # likely, not certain ("xa vin trach"): asked, not taken
+        ctx.reply(T.LOCATION_IS_IT.format(name=found.best.label),
+                  buttons=[Button(clip(T.BTN_YES_PLACE.format(name=found.best.commune.name)), f"fb:commune:{found.best.commune.code}"),
+                           Button(T.BTN_RETYPE, "fb:commune:retype"), Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
+        return
     if found.kind == "choices":
-        buttons = [Button(c.label[:60], f"fb:commune:{c.commune.code}") for c in found.candidates]
-        ctx.reply(T.LOCATION_CHOICES, buttons=buttons + [Button(T.BTN_NONE_OF_THESE, "fb:commune:retype")])
+        ctx.reply(T.LOCATION_CHOICES, buttons=candidates + [Button(T.BTN_NONE_OF_THESE, "fb:commune:retype")])
         return
     ctx.reply(T.LOCATION_NOT_FOUND.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
 
@@ -400,7 +439,30 @@ def offer_question_button(ctx: Ctx, row: UnansweredQuestion) -> Button | None:
     return Button(T.BTN_ASK_OFFICER, f"fb:ask:{question_digest(row.text)}")
 
 
+# The question's own little conversation (not a report: no category, place or contact to ask):
+#   question.text     the logged words are too short to be a question ("3"): the person types it in full
+#   question.confirm  "Gửi câu hỏi này cho cán bộ? «…»": send, edit (type it again), or not send
+S_QUESTION_TEXT, S_QUESTION_CONFIRM = "question.text", "question.confirm"
+QUESTION_IDLE = dt.timedelta(minutes=30)  # after this, a message in the question's steps is just a new message
+MIN_QUESTION_LETTERS = 6
+_QSEND_WORDS = {"gui", "gui di", "gui cau hoi", "dong y", "ok", "xac nhan", "dung roi", "dung", "co"}
+_QEDIT_WORDS = {"sua", "sua cau hoi", "viet lai", "go lai"}
+_QCANCEL_WORDS = {"khong", "ko", "khong gui", "thoi", "huy"}
+
+
+def question_category(ctx: Ctx) -> ticketing.Category:
+    cat = ticketing.category_by_slug(ctx.settings, "khac")
+    assert cat is not None
+    return dataclasses.replace(cat, label=T.QUESTION_CATEGORY) if cat.label == "Khác" else cat
+
+
+def _is_question_text(text: str) -> bool:
+    return sum(ch.isalpha() for ch in text) >= MIN_QUESTION_LETTERS and len(text.split()) >= 2
+
+
 def question_to_officer(ctx: Ctx, arg: str) -> None:
+    """The "🙋 Gửi câu hỏi cho cán bộ" button: nothing is filed yet. The person sees the question and confirms
+    (or types it in full first when what was logged is not a question, e.g. a stray "3")."""
     inbound = ctx.inbound
     recent = ctx.session.exec(
         select(UnansweredQuestion)
@@ -412,14 +474,112 @@ def question_to_officer(ctx: Ctx, arg: str) -> None:
     if row is None:
         ctx.reply(T.QUESTION_GONE)
         return
-    cat = ticketing.category_by_slug(ctx.settings, "khac")
-    assert cat is not None
-    cat = dataclasses.replace(cat, label=T.QUESTION_CATEGORY) if cat.label == "Khác" else cat
+    existing = ticketing.find_by_draft(ctx.session, _question_key(ctx, row.id))
+    if existing is not None:
+        ctx.reply(T.QUESTION_ALREADY_SENT.format(code=existing.code))
+        return
+    ctx.clear_options()
+    data = {"question_id": row.id}
+    if not _is_question_text(row.text.strip()):
+        ctx.set_state(S_QUESTION_TEXT, data)
+        ctx.reply(T.QUESTION_ASK_TEXT)
+        return
+    ctx.set_state(S_QUESTION_CONFIRM, dict(data, question=row.text.strip()[:1000]))
+    confirm_question(ctx)
+
+
+def _question_key(ctx: Ctx, question_id: object) -> str:
+    """One ticket per logged question, however often its buttons are pressed."""
+    return f"{ctx.inbound.channel}:{ctx.inbound.chat_id}:faq:{question_id}"
+
+
+def confirm_question(ctx: Ctx) -> None:
+    d = ctx.data
+    days = question_category(ctx).days
+    ctx.reply(T.QUESTION_CONFIRM.format(question=d.get("question", ""), agency=ctx.settings.agency_name, days=days),
+              buttons=[Button(T.BTN_QUESTION_SEND, f"fb:qsend:{d.get('question_id', '')}"),
+                       Button(T.BTN_QUESTION_EDIT, "fb:qedit"), Button(T.BTN_QUESTION_CANCEL, "fb:qcancel")])
+
+
+def question_button(ctx: Ctx, action: str, arg: str) -> None:
+    if action == "qsend":
+        send_question(ctx, arg)
+        return
+    if ctx.state not in (S_QUESTION_TEXT, S_QUESTION_CONFIRM):
+        ctx.reply(T.QUESTION_GONE)
+        return
+    if action == "qedit":
+        ctx.set_state(S_QUESTION_TEXT)
+        ctx.reply(T.QUESTION_ASK_TEXT)
+        return
+    ctx.clear_state()
+    ctx.clear_options()
+    ctx.reply(T.QUESTION_NOT_SENT)
+
+
+def _idle(ctx: Ctx) -> bool:
+    """The question was left waiting: the message is a new one, handled as free text."""
+    at = ctx.chat.state_at
+    if at is None or ctx.now - (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)) <= QUESTION_IDLE:
+        return False
+    ctx.clear_state()
+    for _, fn in TEXT_HANDLERS:
+        if fn(ctx):
+            break
+    return True
+
+
+@step(S_QUESTION_TEXT)
+def on_question_text(ctx: Ctx) -> None:
+    if _idle(ctx):
+        return
+    text = " ".join(ctx.inbound.text.split())
+    if not _is_question_text(text):
+        ctx.reply(T.QUESTION_TOO_SHORT)
+        return
+    ctx.set_state(S_QUESTION_CONFIRM, dict(ctx.data, question=text[:1000]))
+    confirm_question(ctx)
+
+
+@step(S_QUESTION_CONFIRM)
+def on_question_confirm(ctx: Ctx) -> None:
+    """Typed instead of pressed: "gửi", "sửa", "không"; a new sentence replaces the question (confirmed again)."""
+    if _idle(ctx):
+        return
+    said = fold(ctx.inbound.text)
+    if said in _QSEND_WORDS:
+        send_question(ctx, str(ctx.data.get("question_id", "")))
+    elif said in _QEDIT_WORDS:
+        question_button(ctx, "qedit", "")
+    elif said in _QCANCEL_WORDS:
+        question_button(ctx, "qcancel", "")
+    elif _is_question_text(ctx.inbound.text):
+        on_question_text(ctx)
+    else:
+        ctx.reply(T.QUESTION_CONFIRM_HINT)
+        confirm_question(ctx)
+
+
+def send_question(ctx: Ctx, question_id: str) -> None:
+    """File the confirmed question: a ticket of its own kind, with the question's words, answered like any."""
+    inbound = ctx.inbound
+    d = ctx.data
+    if ctx.state != S_QUESTION_CONFIRM or str(d.get("question_id")) != question_id or not d.get("question"):
+        existing = ticketing.find_by_draft(ctx.session, _question_key(ctx, question_id)) if question_id else None
+        ctx.reply(T.QUESTION_ALREADY_SENT.format(code=existing.code) if existing else T.QUESTION_GONE)
+        return
     ticket, created = ticketing.create_ticket(
         ctx.session, ctx.settings, ctx.now, channel=inbound.channel, chat_id=inbound.chat_id, user_id=inbound.user_id,
-        draft_key=f"{inbound.channel}:{inbound.chat_id}:faq:{row.id}", category=cat, description=row.text, source="faq",
+        draft_key=_question_key(ctx, question_id), category=question_category(ctx), description=d["question"], source="faq",
     )
-    ctx.reply(ticketing.receipt_text(ticket, ctx.settings) if created else T.ALREADY_SENT.format(code=ticket.code))
+    ctx.clear_state()
+    ctx.clear_options()
+    if not created:
+        ctx.reply(T.QUESTION_ALREADY_SENT.format(code=ticket.code))
+        return
+    ctx.reply(T.QUESTION_RECEIPT.format(code=ticket.code, question=ticketing.short(ticket.description, 300),
+                                        due=ticketing.fmt_date(ticket.due_date, weekday=True),
+                                        days=question_category(ctx).days, agency=ctx.settings.agency_name))
 
 
 # ------------------------------------------------------------------ plain words: "phản ánh", "góp ý", "tôi muốn báo…"

@@ -19,8 +19,8 @@ import re
 
 from sqlmodel import select
 
-from bot.messages import TELEGRAM, Attachment
-from bot.storage.models import Chat, Staff
+from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment
+from bot.storage.models import Chat, OutboxMessage, Staff
 from bot.storage.tickets import (
     CLOSED,
     IN_PROGRESS,
@@ -38,21 +38,47 @@ from bot.storage.tickets import (
 )
 from handlers import texts_tickets as T
 from handlers import ticketing
-from handlers.base import COMMANDS, Ctx, callback, command, text_handler
+from handlers.base import COMMANDS, Ctx, callback, command, command_lines, text_handler
 from handlers.router import is_staff, staff_may_act
 from knowledge.normalize import fold
+from knowledge.numbers import vn_number, vn_percent
 
 INBOX_LIMIT = 30
 EXPORT_MAX_ROWS = 50_000
 _CODE_FIRST = re.compile(r"^\s*(pa[\s\-_.:#]*\d{1,9})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
+# A status is said in full ("xong rồi" = "xong"); a reason follows after ":" (or " - ", or a new line). Only
+# "chờ bổ sung …" takes what follows as the reason without one: what the citizen must add.
 STATUS_WORDS = {
     "moi": NEW, "moi tiep nhan": NEW, "dang xu ly": IN_PROGRESS, "xu ly": IN_PROGRESS, "cho bo sung": NEED_INFO,
-    "can bo sung": NEED_INFO, "bo sung": NEED_INFO, "da xu ly": RESOLVED, "xong": RESOLVED, "da giai quyet": RESOLVED,
+    "can bo sung": NEED_INFO, "bo sung": NEED_INFO, "cho bo sung thong tin": NEED_INFO, "da xu ly": RESOLVED,
+    "xong": RESOLVED, "da xong": RESOLVED, "xu ly xong": RESOLVED, "da xu ly xong": RESOLVED, "da giai quyet": RESOLVED,
+    "hoan thanh": RESOLVED, "da hoan thanh": RESOLVED,
 }
+_STATUS_FILLER = {"roi", "a", "nhe", "nha", "nhe a", "luon", "roi a", "roi nhe"}
+_REASON_SEP = re.compile(r"\s*(?::|\s-\s|\s–\s|\n)\s*")
+
+
+def parse_status(text: str) -> tuple[str, str] | None:
+    """(status, reason) for "đang xử lý", "xong rồi", "đã xử lý: đã thay bóng", "chờ bổ sung ảnh cột đèn";
+    None when the words are not a status (the officer is asked again rather than a guess recorded)."""
+    parts = _REASON_SEP.split(text.strip(), maxsplit=1)
+    head, reason = parts[0], (parts[1].strip() if len(parts) > 1 else "")
+    words = fold(head)
+    for filler in sorted(_STATUS_FILLER, key=len, reverse=True):
+        if words.endswith(" " + filler):
+            words = words[: -len(filler) - 1]
+            break
+    if words in STATUS_WORDS:
+        return STATUS_WORDS[words], reason
+    for phrase in sorted((w for w, st in STATUS_WORDS.items() if st == NEED_INFO), key=len, reverse=True):
+        if words.startswith(phrase + " "):  # "chờ bổ sung ảnh chụp cột đèn": what is needed
+            what = " ".join(head.split()[len(phrase.split()):])
+            return NEED_INFO, ": ".join(p for p in (what, reason) if p)
+    return None
 
 
 def staff_command(name: str):  # type: ignore[no-untyped-def]
-    return command(name, description=T.CMD_STAFF[name], staff=True)
+    return command(name, description=T.CMD_STAFF[name], staff=True, usage=T.CMD_STAFF_USAGE[name])
 
 
 # ------------------------------------------------------------------ helpers
@@ -69,6 +95,12 @@ def ticket_and_rest(ctx: Ctx, example: str) -> tuple[Ticket | None, str]:
     if t is None:
         ctx.reply(T.NEED_CODE.format(example=example))
     return t, ctx.args.strip()
+
+
+def closed_reply(t: Ticket) -> str:
+    """Why a closed ticket cannot be answered or changed, and what to do: reopen it, unless the citizen's
+    data was erased (then nothing can reach them)."""
+    return T.ERASED_NO_ANSWER.format(code=t.code) if ticketing.is_erased(t) else T.ANSWER_CLOSED.format(code=t.code)
 
 
 def officer(ctx: Ctx) -> str:
@@ -105,7 +137,7 @@ def send_answer(ctx: Ctx, t: Ticket, text: str, files: list[Attachment]) -> None
         ctx.reply(T.NEED_TEXT.format(example=f"/reply {t.code} nội dung trả lời"))
         return
     if t.status == CLOSED:
-        ctx.reply(T.ANSWER_CLOSED.format(code=t.code))
+        ctx.reply(closed_reply(t))
         return
     ticketing.answer(ctx.session, ctx.settings, ctx.now, t, text[:3500], ctx.actor, officer(ctx), files)
     ctx.audit("ticket_reply", target=t.code, detail=text)
@@ -119,6 +151,9 @@ def staff_chat_message(ctx: Ctx) -> bool:
     if not ticketing.in_staff_chat(ctx.settings, ctx.inbound):
         return False
     t = ticketing.ticket_for_staff_message(ctx.session, ctx.settings, ctx.inbound)
+    text = ctx.inbound.text.strip()
+    if t is None and ctx.inbound.channel == TERMINAL_STAFF:  # no "reply" in a terminal: a code, or the last card
+        t, text = terminal_target(ctx, text)
     if t is None:
         if ctx.inbound.channel != TELEGRAM:
             ctx.reply(T.STAFF_ROOM_HINT)
@@ -128,8 +163,24 @@ def staff_chat_message(ctx: Ctx) -> bool:
         ctx.reply(T.NOT_STAFF_ANSWER, reply_to=ctx.inbound.message_id)
         return True
     files = [a for a in ctx.inbound.attachments if a.kind in ("photo", "document", "video", "voice", "audio", "location")]
-    send_answer(ctx, t, ctx.inbound.text.strip(), files)
+    send_answer(ctx, t, text, files)
     return True
+
+
+def terminal_target(ctx: Ctx, text: str) -> tuple[Ticket | None, str]:
+    """The local officers' room cannot reply to a message: "PA-000002 nội dung" answers that ticket, and plain
+    text answers the ticket of the last card (or other ticket message, or /ticket view) shown in the room."""
+    m = _CODE_FIRST.match(text)
+    if m:
+        ticket_id = parse_code(m.group(1))
+        return (ctx.session.get(Ticket, ticket_id) if ticket_id is not None else None), m.group(2).strip()
+    o = OutboxMessage
+    code = ctx.session.exec(
+        select(o.ref).where(o.channel == TERMINAL_STAFF, o.ref.is_not(None), o.status == "sent")  # type: ignore[union-attr]
+        .order_by(o.sent_at.desc(), o.id.desc()).limit(1)  # type: ignore[union-attr]
+    ).first()
+    ticket_id = parse_code(code or "")
+    return (ctx.session.get(Ticket, ticket_id) if ticket_id is not None else None), text
 
 
 @staff_command("note")
@@ -175,19 +226,13 @@ def status_cmd(ctx: Ctx) -> None:
     t, rest = ticket_and_rest(ctx, "/status PA-000123 đang xử lý")
     if t is None:
         return
-    folded = fold(rest)
-    new = None
-    reason = ""
-    for words in sorted(STATUS_WORDS, key=len, reverse=True):
-        if folded == words or folded.startswith(words + " "):
-            new = STATUS_WORDS[words]
-            reason = " ".join(rest.split()[len(words.split()):])
-            break
-    if new is None:
-        ctx.reply(T.STATUS_UNKNOWN)
+    parsed = parse_status(rest)
+    if parsed is None:
+        ctx.reply(T.STATUS_UNKNOWN.format(code=t.code))
         return
+    new, reason = parsed
     if t.status == CLOSED:
-        ctx.reply(T.ANSWER_CLOSED.format(code=t.code))
+        ctx.reply(closed_reply(t))
         return
     if t.status == new:
         ctx.reply(T.STATUS_SAME.format(code=t.code, status=STATUS_LABELS[new]))
@@ -296,7 +341,7 @@ def ticket_cmd(ctx: Ctx) -> None:
             items.append((e.at, f"• {ticketing.fmt_time(e.at)} ⭐ người dân đánh giá {e.new}/5"))
     items.sort(key=lambda x: x[0])
     lines += [line for _, line in items]
-    ctx.reply("\n".join(lines))
+    ctx.reply("\n".join(lines), ref=t.code)  # the ticket this message is about (the terminal room answers it)
 
 
 @staff_command("inbox")
@@ -320,8 +365,12 @@ def inbox_cmd(ctx: Ctx) -> None:
     for t in rows[:INBOX_LIMIT]:
         late = " ❗quá hạn" if t.due_date < today and t.status != RESOLVED else ""
         who = f" · {t.assigned_name}" if t.assigned_name else ""
-        lines.append(f"• **{t.code}** · {t.category_label} · {ticketing.short(t.commune_name or '?', 30)} · "
-                     f"{STATUS_LABELS[t.status]} · hạn {ticketing.fmt_date(t.due_date)}{late}{who}\n"
+        reopened = ""
+        if t.rating:  # an open ticket with a rating was closed, rated, and reopened
+            low = t.rating <= ctx.settings.low_rating
+            reopened = T.INBOX_REOPENED_LOW.format(stars=f"{t.rating}/5") if low else T.INBOX_REOPENED
+        lines.append(f"• **{t.code}** · {t.category_label} · {ticketing.short(t.commune_name or T.PLACE_UNKNOWN, 30)} · "
+                     f"{STATUS_LABELS[t.status]}{reopened} · hạn {ticketing.fmt_date(t.due_date)}{late}{who}\n"
                      f"  {ticketing.short(t.description, 70)}")
     if len(rows) > INBOX_LIMIT:
         lines.append(T.INBOX_MORE.format(n=len(rows) - INBOX_LIMIT))
@@ -366,10 +415,14 @@ def _tickets_between(ctx: Ctx, start: dt.date, end: dt.date, limit: int | None =
 
 
 def on_time(t: Ticket, today: dt.date) -> bool | None:
-    """True/False once it is known; None while it is open and not yet due."""
-    if t.resolved_at is not None:
-        return ticketing.local_date(t.resolved_at) <= t.due_date
-    return False if t.due_date < today else None
+    """Answered by its due date: True/False once it is known. None while it is open and not yet due, and for a
+    ticket closed because the citizen erased their data before officers resolved it (nothing was answered).
+    A reopened ticket (a low rating) is open again: it counts as answered only once it is resolved again."""
+    if t.is_open:
+        return False if t.due_date < today else None
+    if t.resolved_at is None or (t.close_reason == T.ERASED_CLOSE_REASON and t.resolved_at == t.closed_at):
+        return None
+    return ticketing.local_date(t.resolved_at) <= t.due_date
 
 
 @staff_command("stats")
@@ -390,11 +443,13 @@ def stats_cmd(ctx: Ctx) -> None:
 
     by_status = collections.Counter(STATUS_LABELS.get(t.status, t.status) for t in rows)
     by_cat = collections.Counter(t.category_label for t in rows)
-    by_commune = collections.Counter(t.commune_name or "(chưa rõ)" for t in rows)
+    by_commune = collections.Counter(t.commune_name or T.PLACE_UNKNOWN for t in rows)
     known = [x for x in (on_time(t, today) for t in rows) if x is not None]
-    on_time_text = f"{sum(known)}/{len(known)} ({round(100 * sum(known) / len(known))}%)" if known else "chưa có số liệu"
+    on_time_text = (T.STATS_ON_TIME.format(ok=vn_number(sum(known)), n=vn_number(len(known)), pct=vn_percent(sum(known), len(known), 0))
+                    if known else T.STATS_NO_DATA)
     ratings = [t.rating for t in rows if t.rating]
-    rating_text = f"{sum(ratings) / len(ratings):.1f}/5 ({len(ratings)} lượt)" if ratings else "chưa có đánh giá"
+    rating_text = (T.STATS_RATING.format(avg=vn_number(sum(ratings) / len(ratings), 1), n=vn_number(len(ratings)))
+                   if ratings else T.STATS_NO_RATING)
     ctx.reply(T.STATS.format(
         period=f"tháng {start.month:02d}/{start.year}", total=len(rows), by_status=counted(by_status),
         by_category=counted(by_cat), by_commune=counted(by_commune), on_time=on_time_text, rating=rating_text,
@@ -411,9 +466,10 @@ def parse_day(text: str) -> dt.date | None:
     return None
 
 
-CSV_COLUMNS = ["ma", "ngay_gui", "loai_viec", "xa_phuong", "ma_xa", "ap_khom", "noi_dung", "so_tep", "trang_thai",
-               "han_tra_loi", "dung_han", "tra_loi_dau_tien", "ngay_xu_ly", "ngay_dong", "ket_qua", "danh_gia",
-               "nguoi_xu_ly", "lien_he", "kenh", "nguon"]
+# The header row officers read in Excel: proper Vietnamese, one column per field written below, in order.
+CSV_COLUMNS = ["Mã phản ánh", "Ngày gửi", "Loại việc", "Xã, phường", "Mã xã", "Ấp, khóm", "Nội dung", "Số tệp kèm",
+               "Trạng thái", "Hạn trả lời", "Đúng hạn", "Trả lời đầu tiên", "Ngày xử lý", "Ngày đóng", "Kết quả",
+               "Đánh giá", "Người xử lý", "Liên hệ", "Kênh", "Nguồn"]
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # (also full-width)
@@ -533,6 +589,17 @@ def resolve_user(ctx: Ctx, who: str) -> tuple[str, str, str] | None:
     return (chat.user_id, handle, chat.display_name) if chat and chat.user_id else None
 
 
+LOCAL_OFFICER = "local:"  # user ids of officers added in the terminal room (never a Telegram id)
+
+
+def local_officer(who: str) -> tuple[str, str, str] | None:
+    """(user id, username, name) of an officer of the local room: "@anhtu" -> ("local:anhtu", "anhtu", "anhtu")."""
+    handle = who.strip().lstrip("@")
+    if not re.fullmatch(r"[A-Za-z0-9_]{3,32}", handle):
+        return None
+    return LOCAL_OFFICER + handle, handle, handle
+
+
 @staff_command("staff")
 def staff_cmd(ctx: Ctx) -> None:
     words = ctx.args.split()
@@ -558,6 +625,9 @@ def staff_cmd(ctx: Ctx) -> None:
         return
     who = words[1]
     found = resolve_user(ctx, who)
+    local = False
+    if found is None and ctx.inbound.channel == TERMINAL_STAFF and action in ("add", "them"):
+        found, local = local_officer(who), True  # trying the officer side on one machine: a local officer
     if found is None:
         ctx.reply(T.STAFF_UNKNOWN_USER.format(who=who))
         return
@@ -578,7 +648,8 @@ def staff_cmd(ctx: Ctx) -> None:
         row.added_by = ctx.actor
         ctx.session.add(row)
         ctx.audit("staff_add", target=user_id, detail=f"{username} {row.role}")
-        ctx.reply(T.STAFF_ADDED.format(who=f"@{username}" if username else user_id, role=T.ROLE_LABELS[row.role]))
+        ctx.reply(T.STAFF_ADDED.format(who=f"@{username}" if username else user_id, role=T.ROLE_LABELS[row.role])
+                  + (T.STAFF_ADDED_LOCAL if local else ""))
         return
     if user_id in ctx.settings.seed_admin_ids:
         ctx.reply(T.STAFF_SEED.format(who=who))
@@ -594,7 +665,8 @@ def staff_cmd(ctx: Ctx) -> None:
 
 @staff_command("help_staff")
 def help_staff(ctx: Ctx) -> None:
-    ctx.reply(T.STAFF_HELP)
+    """Every staff command, from the command registry (tickets, broadcasts, content: nothing left out)."""
+    ctx.reply(T.STAFF_HELP.format(commands="\n".join(command_lines(staff=True))))
 
 
 def registered_staff_commands() -> list[str]:

@@ -5,7 +5,7 @@ import re
 
 from bot.messages import Button
 from handlers import texts
-from handlers.base import MENU, Ctx, command, menu_item, text_handler
+from handlers.base import CANCELLERS, MENU, Ctx, command, command_lines, menu_item, text_handler
 from knowledge.normalize import fold
 
 
@@ -21,11 +21,8 @@ def start(ctx: Ctx) -> None:
 
 @command("help", aliases=("huong dan", "tro giup", "giup do", "help"), description=texts.CMD_HELP)
 def help_(ctx: Ctx) -> None:
-    entry = ctx.kb.entries.get("bot.gioi-thieu")
-    if entry is None:
-        ctx.reply(texts.HELP_FALLBACK)
-        return
-    ctx.reply(ctx.kb.render(entry, ctx.services.placeholder_values))
+    """What the bot does and every citizen command, from the command registry (nothing can be left out)."""
+    ctx.reply(texts.HELP.format(commands="\n".join(command_lines(staff=False)), agency=ctx.settings.agency_name))
 
 
 @command(
@@ -37,8 +34,12 @@ def help_(ctx: Ctx) -> None:
 def cancel(ctx: Ctx) -> None:
     """Cancel whatever is going on (a report being written, a choice being offered)."""
     busy = bool(ctx.state)
+    cancelled = [said for fn in CANCELLERS if (said := fn(ctx))]
     ctx.clear_state()
     ctx.clear_options()
+    if cancelled:
+        ctx.reply("\n".join(cancelled))
+        return
     ctx.reply(texts.CANCELLED if busy else texts.NOTHING_TO_CANCEL)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from bot import broadcast as bc
 from bot.jobs import LOCAL_TZ
-from bot.messages import Button
+from bot.messages import Button, clip
 from handlers import texts_broadcast as T
 from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step
 
@@ -36,7 +36,7 @@ def subscribe_command(ctx: Ctx) -> None:
 
 def offer_topics(ctx: Ctx) -> None:
     labels = bc.topics(ctx.settings)
-    buttons = [Button(T.BTN_SUB_ALL, "sub:t:*")] + [Button(T.BTN_SUB_ONLY.format(label=v)[:60], f"sub:t:{k}") for k, v in labels.items()]
+    buttons = [Button(T.BTN_SUB_ALL, "sub:t:*")] + [Button(clip(T.BTN_SUB_ONLY.format(label=v)), f"sub:t:{k}") for k, v in labels.items()]
     sub = bc.get_subscription(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
     if sub is not None and sub.active:
         names, commune = describe(ctx, bc.topic_keys(sub), sub.commune_code)
@@ -142,7 +142,7 @@ def commune_step(ctx: Ctx) -> None:
         return
     if places:
         ctx.update_data(tries=tries)
-        ctx.reply(T.SUB_COMMUNE_CHOOSE, buttons=[Button(p.label[:60], f"sub:x:{p.code}") for p in places] + [Button(T.BTN_SKIP, "sub:skip")])
+        ctx.reply(T.SUB_COMMUNE_CHOOSE, buttons=[Button(clip(p.label), f"sub:x:{p.code}") for p in places] + [Button(T.BTN_SKIP, "sub:skip")])
         return
     ctx.update_data(tries=tries)
     ctx.reply(T.SUB_COMMUNE_NONE.format(text=text[:60]), buttons=[Button(T.BTN_SKIP, "sub:skip")])

@@ -14,12 +14,13 @@ WELCOME = (
     "Câu trả lời lấy từ văn bản chính thức và luôn ghi nguồn. Tôi là máy trả lời tự động, không phải cán bộ.\n"
     "Chọn một mục bên dưới hoặc gõ câu hỏi:"
 )
-HELP_FALLBACK = (
+HELP = (
     "**Tôi có thể giúp gì?**\n"
-    "• Gõ câu hỏi về nông thôn mới hoặc OCOP, có dấu hay không dấu đều được.\n"
-    "• /start: menu chính\n"
-    "• /huy: hủy việc đang làm\n"
-    "• /help: hướng dẫn này"
+    "Bạn gõ câu hỏi về nông thôn mới, OCOP, An Giang bằng lời của mình, có dấu hay không dấu đều được; câu trả lời "
+    "luôn ghi nguồn.\n\n"
+    "**Các lệnh:**\n{commands}\n\n"
+    + by_caps("", "Gõ lệnh có hay không có «/» đều được, ví dụ «phan anh», «tra cuu PA-000123».\n")
+    + "Tôi là máy trả lời tự động; phản ánh, câu hỏi bạn gửi được chuyển tới cán bộ của {agency}."
 )
 CANCELLED = "Đã hủy. Bạn cần gì cứ gõ câu hỏi hoặc /start để xem menu."
 NOTHING_TO_CANCEL = "Hiện không có việc gì đang làm dở. Bạn cứ gõ câu hỏi hoặc /start để xem menu."

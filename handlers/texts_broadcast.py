@@ -1,7 +1,9 @@
 """What the bot says about subscriptions, slogans and broadcasts (citizens and staff), for review in one place.
 
-`**bold**` is the only markup; channels render or strip it.
+`**bold**` is the only markup; channels render or strip it. Words about pressing buttons are marked with
+`by_caps(with buttons, typed)` (the terminal and Zalo have numbered choices instead).
 """
+from bot.channels.base import by_caps
 
 # ------------------------------------------------------------------ every broadcast message
 BROADCAST_HEADER = "📢 **Tin từ {agency}**"
@@ -24,13 +26,13 @@ BTN_SUB_ALL = "Tất cả các tin"
 BTN_SUB_ONLY = "Chỉ: {label}"
 SUB_ASK_COMMUNE = (
     "Bạn ở xã, phường nào? Gõ tên (ví dụ «Mỹ Hòa Hưng») để nhận cả thông báo riêng của xã, phường mình, "
-    "hoặc bấm «Bỏ qua»."
+    "hoặc " + by_caps("bấm «Bỏ qua»", "gõ «bỏ qua»") + "."
 )
 BTN_SKIP = "Bỏ qua"
 SUB_COMMUNE_CHOOSE = "Có mấy xã, phường gần giống. Bạn chọn đúng nơi của mình:"
 SUB_COMMUNE_NONE = (
     "Tôi chưa tìm thấy xã, phường «{text}» trong 102 xã, phường, đặc khu của An Giang. "
-    "Bạn gõ lại tên (ví dụ «Mỹ Hòa Hưng»), hoặc bấm «Bỏ qua»."
+    "Bạn gõ lại tên (ví dụ «Mỹ Hòa Hưng»), hoặc " + by_caps("bấm «Bỏ qua»", "gõ «bỏ qua»") + "."
 )
 SUB_DONE = "✅ Đã đăng ký nhận tin: {topics}{commune}.\nKhi muốn ngừng, gõ /huydangky."
 SUB_COMMUNE_PART = "; xã, phường: {name}"
@@ -45,13 +47,19 @@ CMD_BROADCAST = "Soạn tin gửi người đăng ký"
 CMD_BROADCAST_STATUS = "Tiến độ gửi tin"
 CMD_BROADCAST_CANCEL = "Hủy một tin"
 CMD_BROADCAST_APPROVE = "Duyệt một tin"
+CMD_BROADCAST_REJECT = "Từ chối một tin"
+USAGE_BROADCAST = "/broadcast nội dung [lúc 2026-12-01 07:30]"
+USAGE_BROADCAST_STATUS = "/broadcast_status [số tin]"
+USAGE_BROADCAST_CANCEL = "/broadcast_cancel số tin"
+USAGE_BROADCAST_APPROVE = "/broadcast_approve số tin"
+USAGE_BROADCAST_REJECT = "/broadcast_reject số tin"
 BC_USAGE = (
     "**Gửi tin cho người đăng ký**\n"
     "• «/broadcast nội dung»: tin chữ, tối đa {max_text} ký tự (**chữ đậm** viết giữa hai cặp dấu sao).\n"
     "• Tin có ảnh: gửi ảnh kèm chú thích «/broadcast nội dung», hoặc trả lời (reply) một ảnh bằng «/broadcast nội dung»; "
     "chú thích tối đa {max_caption} ký tự.\n"
     "• Hẹn giờ: thêm «lúc 2026-12-01 07:30» ở cuối (giờ Việt Nam).\n"
-    "Sau đó chọn người nhận, xem trước và bấm «Xác nhận gửi». Tiến độ: /broadcast_status; hủy: /broadcast_cancel số_tin."
+    "Sau đó chọn người nhận, xem trước và " + by_caps("bấm", "chọn") + " «Xác nhận gửi». Tiến độ: /broadcast_status; hủy: /broadcast_cancel số_tin."
 )
 BC_COMPOSE = "Bạn gửi nội dung tin ngay bây giờ (chữ, hoặc ảnh kèm chú thích), hoặc /huy để thôi."
 BC_EMPTY = "Tin chưa có nội dung chữ. Bạn gõ nội dung sau lệnh, ví dụ «/broadcast Mời bà con dự họp ấp…»."
@@ -75,7 +83,7 @@ BC_SUMMARY = (
     "• Bắt đầu gửi: {start}\n"
     "• Thời gian gửi ước tính: {duration}\n"
     "{notes}"
-    "Bấm «Xác nhận gửi» để gửi, hoặc «Hủy»."
+    + by_caps("Bấm «Xác nhận gửi» để gửi, hoặc «Hủy».", "Gõ số của «Xác nhận gửi» để gửi, hoặc của «Hủy».")
 )
 BC_NOTE_APPROVAL = "• Sau khi bạn xác nhận, cần một cán bộ vai trò «{role}» khác duyệt.\n"
 BC_NOTE_PHOTO_TEXT_ONLY = "• Người nhận trên {channels} chỉ nhận phần chữ (ảnh Telegram không gửi sang kênh khác được).\n"
@@ -150,6 +158,8 @@ TARGET_TOPIC = "chủ đề «{label}»"
 TARGET_COMMUNE = "{name}"
 TARGET_CHANNEL = "người dùng {channel}"
 START_NOW = "ngay sau khi xác nhận"
+START_NOT_CONFIRMED = "chưa, bản nháp chưa được xác nhận (chưa gửi cho ai)"
+START_NEVER = "không (đã hủy trước khi gửi)"
 START_NOW_CONFIRMED = "ngay"
 START_AT = "lúc {at}"
 START_AFTER_QUIET = "lúc {at} (hết khung giờ yên lặng {window})"

@@ -8,6 +8,7 @@ from bot.channels.base import by_caps
 # ---------------------------------------------------------------- commands (Telegram menu, /help)
 CMD_REPORT = "Gửi phản ánh, kiến nghị"
 CMD_TRACK = "Tra cứu phản ánh đã gửi"
+USAGE_TRACK = "/tracuu [mã phản ánh, ví dụ PA-000123]"
 BTN_REPORT = "📝 Gửi phản ánh"
 BTN_TRACK = "🔎 Tra cứu phản ánh"
 BTN_ASK_OFFICER = "🙋 Gửi câu hỏi cho cán bộ"
@@ -23,6 +24,11 @@ ASK_DESCRIPTION = (
     "Bước 2/5: Bạn mô tả **sự việc** giúp tôi: chuyện gì, từ khi nào, ảnh hưởng ra sao.\n"
     "Có ảnh hoặc tệp thì gửi kèm luôn (không bắt buộc)."
 )
+DESCRIPTION_MORE = (
+    "«{text}»: bạn nói rõ thêm một chút giúp cán bộ nhé: **chuyện gì** (hư thế nào), **ở chỗ nào cụ thể** (gần đâu), "
+    "**từ khi nào**? Gõ thêm vài chữ, hoặc " + by_caps("bấm «Giữ nguyên, đi tiếp»", "gõ «giữ nguyên»") + "."
+)
+BTN_KEEP_SHORT = "➡️ Giữ nguyên, đi tiếp"
 DESCRIPTION_TOO_SHORT = "Nội dung ngắn quá, tôi chưa hiểu rõ. Bạn mô tả cụ thể hơn một chút nhé (ít nhất vài từ)."
 MEDIA_RECEIVED = "📎 Đã nhận {n} tệp/ảnh. Bạn mô tả sự việc bằng chữ giúp tôi nhé."
 MEDIA_ADDED = "📎 Đã thêm tệp/ảnh vào phản ánh (tổng cộng {n})."
@@ -34,6 +40,15 @@ ASK_LOCATION = (
 )
 LOCATION_FOUND = "📍 Đã ghi nhận: **{name}**."
 LOCATION_CHOICES = "Có phải bạn muốn nói một trong các nơi sau? Chọn nơi đúng:"
+LOCATION_IS_IT = "Có phải **{name}**?"
+BTN_YES_PLACE = "✅ Đúng, {name}"
+BTN_RETYPE = "✏️ Không, tôi gõ lại"
+LOCATION_OUTSIDE = (
+    "📍 «{typed}» không thuộc tỉnh An Giang{where}. Tôi chỉ tiếp nhận phản ánh ở 102 xã, phường, đặc khu của tỉnh "
+    "An Giang; việc ở tỉnh khác, bạn liên hệ UBND xã, phường nơi đó.\n"
+    "Nếu việc xảy ra ở An Giang, bạn chọn nơi đúng (nếu có) hoặc gõ lại tên xã, phường."
+)
+LOCATION_OUTSIDE_WAS = " (trước 01/7/2025 thuộc {province})"
 LOCATION_NOT_FOUND = (
     "Tôi chưa tìm thấy «{text}» trong danh sách 102 xã, phường, đặc khu của tỉnh An Giang. "
     "Bạn gõ lại tên xã/phường (có thể gõ tên xã cũ), hoặc giữ nguyên như bạn đã ghi."
@@ -77,6 +92,7 @@ SUMMARY = (
 )
 SUMMARY_MEDIA = "\n• Tệp/ảnh kèm theo: {n}"
 CONTACT_ANONYMOUS = "ẩn danh"
+PLACE_UNKNOWN = "(chưa rõ)"  # a ticket without a commune, wherever officers or citizens see one
 BTN_SEND = "✅ Gửi phản ánh"
 BTN_EDIT_CATEGORY = "✏️ Sửa loại việc"
 BTN_EDIT_DESCRIPTION = "✏️ Sửa nội dung"
@@ -104,12 +120,42 @@ DRAFT_REMINDER = (
 )
 BTN_RESUME = "▶️ Tiếp tục"
 DRAFT_EXPIRED = "Phản ánh bạn soạn dở đã quá {hours} giờ nên đã được hủy. Khi cần, gõ /phananh để gửi lại."
-QUESTION_GONE = "Không tìm thấy câu hỏi này nữa. Bạn gõ /phananh để gửi câu hỏi cho cán bộ nhé."
+QUESTION_GONE = "Không tìm thấy câu hỏi này nữa. Bạn gõ lại câu hỏi, rồi chọn «Gửi câu hỏi cho cán bộ» nếu tôi chưa trả lời được."
 QUESTION_CATEGORY = "Câu hỏi cho cán bộ"
+QUESTION_ASK_TEXT = (
+    "🙋 Bạn gõ **câu hỏi** muốn gửi cho cán bộ giúp tôi, đầy đủ một câu, ví dụ «Xã tôi khi nào được hỗ trợ làm "
+    "kho lạnh bảo quản cá?». (Gõ /huy để thôi.)"
+)
+QUESTION_TOO_SHORT = "Câu hỏi ngắn quá, cán bộ sẽ khó trả lời. Bạn gõ đầy đủ hơn một chút nhé (ví dụ hỏi về việc gì, ở đâu)."
+QUESTION_CONFIRM = (
+    "🙋 **Gửi câu hỏi này cho cán bộ** của {agency}?\n"
+    "«{question}»\n\n"
+    "Cán bộ trả lời trong {days} ngày làm việc; câu trả lời được gửi cho bạn ngay tại đây. Câu hỏi gửi **ẩn danh** "
+    "(không cần họ tên, số điện thoại)."
+)
+QUESTION_CONFIRM_HINT = "Bạn " + by_caps("chọn một nút bên dưới", "gõ «gửi», «sửa» hoặc «không»") + " nhé:"
+BTN_QUESTION_SEND = "✅ Gửi câu hỏi"
+BTN_QUESTION_EDIT = "✏️ Sửa câu hỏi"
+BTN_QUESTION_CANCEL = "❌ Không gửi"
+QUESTION_NOT_SENT = "Chưa gửi gì cả. Bạn cứ hỏi tiếp, hoặc gõ /start để xem menu."
+QUESTION_RECEIPT = (
+    "✅ **Đã gửi câu hỏi của bạn tới cán bộ.**\n"
+    "Câu hỏi: «{question}»\n"
+    "Mã câu hỏi: **{code}**\n"
+    "Hạn trả lời: **{due}** ({days} ngày làm việc)\n"
+    "Cơ quan trả lời: {agency}\n\n"
+    "Khi cán bộ trả lời, tôi nhắn bạn ngay tại đây; xem lại: gõ /tracuu {code}."
+)
+QUESTION_ALREADY_SENT = "Câu hỏi này đã được gửi cho cán bộ rồi, mã **{code}**. Gõ /tracuu {code} để xem."
 
 # ---------------------------------------------------------------- citizen: tracking, updates, rating
 NOT_FOUND = "Không tìm thấy phản ánh {code} trong các phản ánh bạn đã gửi từ tài khoản này. Bạn kiểm tra lại mã nhé."
 NO_TICKETS = "Bạn chưa gửi phản ánh nào từ tài khoản này. Gõ /phananh để gửi phản ánh."
+NO_TICKETS_SINCE_ERASED = "Từ khi xóa dữ liệu, bạn chưa gửi phản ánh mới nào. Gõ /phananh để gửi phản ánh."
+TICKETS_ERASED = (
+    "\n\n🗑 {n} phản ánh bạn gửi trước đó đã được xóa ngày {date} theo yêu cầu xóa dữ liệu cá nhân của bạn "
+    "(/xoadulieu): chúng chỉ còn ở dạng ẩn danh để thống kê, không tra cứu được nữa."
+)
 MY_TICKETS = "**Các phản ánh bạn đã gửi** (mới nhất trước):"
 MY_TICKETS_HINT = "Gõ /tracuu kèm mã để xem chi tiết, ví dụ /tracuu {code}."
 TRACK = (
@@ -120,13 +166,33 @@ TRACK = (
     "• Hạn trả lời: {due}\n"
     "• Trạng thái: **{status}**"
 )
+TRACK_QUESTION = (
+    "📄 **Câu hỏi {code}**\n"
+    "• Câu hỏi: «{question}»\n"
+    "• Ngày gửi: {created}\n"
+    "• Hạn trả lời: {due}\n"
+    "• Trạng thái: **{status}**"
+)
 TRACK_ANSWERS = "\n\n**Trả lời của {agency}:**"
 TRACK_NO_ANSWER = "\n\nChưa có trả lời. Khi có, tôi sẽ nhắn bạn ngay."
 TRACK_CLOSE_REASON = "\n\n**Kết quả:** {reason}"
 TRACK_RATING = "\nBạn đã đánh giá: {stars}"
+TRACK_EARLIER_RESULT = "\n\n**Kết quả đã báo trước đó:** {reason}"
+TRACK_REOPENED_LOW = (
+    "\nBạn đã đánh giá kết quả này {stars}: phản ánh được **mở lại** để lãnh đạo xem xét, tôi sẽ báo bạn kết quả mới."
+)
+TRACK_REOPENED_RATED = "\nBạn đã đánh giá kết quả này {stars}; phản ánh được **mở lại** để xem xét thêm."
+INBOX_REOPENED_LOW = " · ⚠️ mở lại sau đánh giá {stars}"
+INBOX_REOPENED = " · 🔁 mở lại"
 BTN_ADD_INFO = "✍️ Bổ sung thông tin"
 ASK_ADD_INFO = "Bạn gõ thông tin bổ sung cho phản ánh **{code}** (có thể gửi kèm ảnh):"
 INFO_ADDED = "✅ Đã gửi thông tin bổ sung cho phản ánh **{code}** tới cán bộ."
+ADD_INFO_OR_QUESTION = (
+    "Cán bộ đang chờ bạn bổ sung thông tin cho phản ánh **{code}**. Tin vừa rồi («{text}») là thông tin bổ sung, "
+    "hay một câu hỏi cho bot?"
+)
+BTN_IS_ADDITION = "✍️ Là thông tin bổ sung"
+BTN_IS_QUESTION = "❓ Là câu hỏi khác"
 CLOSED_NO_ADD = "Phản ánh {code} đã đóng. Nếu còn vấn đề, bạn gõ /phananh để gửi phản ánh mới."
 ANSWER_TO_CITIZEN = "📩 **Trả lời phản ánh {code}** từ {agency}:\n\n{text}"
 ANSWER_MEDIA_ELSEWHERE = "\n\n(Kèm {n} tệp/ảnh; bạn liên hệ {contact} để nhận.)"
@@ -137,7 +203,8 @@ ANSWER_FOOTER = (
 STATUS_TO_CITIZEN = "🔔 Phản ánh **{code}** đã chuyển sang trạng thái: **{status}**."
 NEED_INFO_TO_CITIZEN = (
     "🔔 Phản ánh **{code}**: cán bộ cần bạn **bổ sung thông tin** để xử lý tiếp.{reason}\n"
-    + by_caps("Bấm «Bổ sung thông tin»", "Gõ «bổ sung thông tin»") + " rồi gõ nội dung (có thể gửi kèm ảnh)."
+    "Bạn gõ ngay thông tin đó vào đây: tin nhắn tiếp theo của bạn được chuyển cho cán bộ. Muốn gửi kèm ảnh, "
+    + by_caps("bấm «Bổ sung thông tin»", "gõ «bổ sung thông tin»") + " rồi gửi ảnh."
 )
 CLOSED_TO_CITIZEN = (
     "✅ Phản ánh **{code}** đã được **đóng** bởi {agency}.\n**Kết quả:** {reason}\n\n"
@@ -175,6 +242,17 @@ CARD = (
     "📝 {description}{media}\n\n"
     "Trả lời người dân: trả lời (reply) tin này, hoặc /reply {code} nội dung"
 )
+CARD_QUESTION = (
+    "🆕 **{code}** · {category}{source}\n"
+    "💬 Người dân gửi qua **{channel}**\n"
+    "⏰ Hạn trả lời: {due}\n"
+    "👤 {contact}\n"
+    "❓ Câu hỏi: {description}{media}\n\n"
+    "Trả lời người dân: trả lời (reply) tin này, hoặc /reply {code} nội dung"
+)
+CARD_TERMINAL_HINT = (
+    "Trả lời người dân: gõ nội dung ngay (trả lời thẻ mới nhất), hoặc «{code} nội dung», hoặc /reply {code} nội dung"
+)
 CARD_TOPIC_HINT = "Trả lời người dân: gõ thẳng vào chủ đề này (tin không bắt đầu bằng /), hoặc /reply {code} nội dung"
 CARD_SOURCE_FAQ = " · câu hỏi bot chưa trả lời được"
 CARD_MEDIA = "\n📎 {n} tệp/ảnh kèm theo (bên dưới)"
@@ -198,19 +276,7 @@ SOON_MARK = " (sắp đến hạn)"
 
 # ---------------------------------------------------------------- staff: command replies
 STAFF_HELP = (
-    "**Lệnh cho cán bộ**\n"
-    "/inbox [mới|quá hạn|của tôi]: danh sách phản ánh đang mở\n"
-    "/ticket MÃ [hien-sdt]: xem chi tiết một phản ánh\n"
-    "/reply MÃ nội dung (hoặc /reply MÃ #tên-mẫu): trả lời người dân\n"
-    "/note MÃ nội dung: ghi chú nội bộ (người dân không thấy)\n"
-    "/assign MÃ @cánbộ: giao việc\n"
-    "/status MÃ mới|đang xử lý|chờ bổ sung|đã xử lý: đổi trạng thái\n"
-    "/close MÃ lý do hoặc kết quả: đóng phản ánh\n"
-    "/reopen MÃ: mở lại\n"
-    "/stats [tháng/năm]: thống kê\n"
-    "/export [từ ngày] [đến ngày]: xuất tệp CSV\n"
-    "/templates [add tên nội dung | remove tên]: câu trả lời mẫu\n"
-    "/staff add|remove|list: quản lý cán bộ (quản trị viên)\n"
+    "**Lệnh cho cán bộ**\n{commands}\n\n"
     "Trong chủ đề của một phản ánh, hoặc khi trả lời (reply) thẻ phản ánh, có thể bỏ MÃ."
 )
 NEED_CODE = "Cần mã phản ánh, ví dụ: {example}"
@@ -223,7 +289,11 @@ ASSIGNED = "👤 {code} đã giao cho {who}."
 ASSIGN_UNKNOWN = "Không tìm thấy cán bộ «{who}». Xem danh sách: /staff list"
 STATUS_SET = "🔄 {code}: {old} → **{new}**."
 STATUS_SAME = "{code} đã ở trạng thái {status}."
-STATUS_UNKNOWN = "Trạng thái chưa đúng. Dùng một trong: mới, đang xử lý, chờ bổ sung, đã xử lý (đóng thì dùng /close)."
+STATUS_UNKNOWN = (
+    "Trạng thái chưa đúng. Dùng một trong: mới, đang xử lý, chờ bổ sung, đã xử lý (đóng thì dùng /close).\n"
+    "Ghi lý do sau dấu hai chấm, ví dụ: /status {code} đang xử lý: đã chuyển UBND xã; điều cần bổ sung ghi ngay sau: "
+    "/status {code} chờ bổ sung ảnh chụp cột đèn"
+)
 CLOSED_OK = "✅ Đã đóng {code} và mời người dân đánh giá."
 ALREADY_CLOSED = "{code} đã đóng rồi."
 REOPENED_OK = "🔄 Đã mở lại {code}."
@@ -249,9 +319,13 @@ STATS = (
     "**Theo trạng thái:**\n{by_status}\n\n"
     "**Theo loại việc:**\n{by_category}\n\n"
     "**Theo xã, phường (nhiều nhất):**\n{by_commune}\n\n"
-    "Đúng hạn: {on_time}\n"
+    "Xử lý đúng hạn: {on_time}\n"
     "Đánh giá trung bình: {rating}"
 )
+STATS_ON_TIME = "{ok}/{n} ({pct}; trong số phản ánh đã xử lý xong hoặc đã quá hạn)"
+STATS_NO_DATA = "chưa có số liệu"
+STATS_RATING = "{avg}/5 ({n} lượt)"
+STATS_NO_RATING = "chưa có đánh giá"
 STATS_BAD_PERIOD = "Tháng chưa đúng. Ví dụ: /stats (tháng này), /stats 10/2026."
 EXPORT_BAD_DATE = "Ngày chưa đúng. Ví dụ: /export 01/11/2026 30/11/2026 (ngày/tháng/năm)."
 EXPORT_CAPTION = "📤 {n} phản ánh gửi từ {start} đến {end}."
@@ -266,6 +340,10 @@ TEMPLATE_USAGE = "Dùng: /templates, /templates add tên-mẫu nội dung, /temp
 STAFF_USAGE = "Dùng: /staff list, /staff add <ID hoặc @tên> [officer|supervisor|admin], /staff remove <ID hoặc @tên>"
 STAFF_ADMIN_ONLY = "Chỉ quản trị viên mới dùng được /staff add và /staff remove."
 STAFF_ADDED = "✅ Đã thêm {who} làm {role}."
+STAFF_ADDED_LOCAL = (
+    " (Cán bộ thử tại máy: dùng để thử giao việc và vai trò trong phòng cán bộ này; cán bộ thật được thêm trong nhóm "
+    "Telegram.)"
+)
 STAFF_REMOVED = "🗑 {who} không còn là cán bộ."
 STAFF_SEED = "{who} là quản trị viên khai báo trong STAFF_USER_IDS; bỏ khỏi cấu hình đó để gỡ."
 STAFF_UNKNOWN_USER = (
@@ -294,6 +372,22 @@ CMD_STAFF = {
     "staff": "Quản lý cán bộ",
     "help_staff": "Hướng dẫn lệnh cán bộ",
 }
+# How each is typed, in /help_staff (MÃ may be left out in a ticket's topic or in a reply to its card)
+CMD_STAFF_USAGE = {
+    "inbox": "/inbox [mới | quá hạn | của tôi]",
+    "ticket": "/ticket MÃ [hien-sdt]",
+    "reply": "/reply MÃ nội dung (hoặc /reply MÃ #tên-mẫu)",
+    "note": "/note MÃ nội dung",
+    "assign": "/assign MÃ @cánbộ",
+    "status": "/status MÃ mới | đang xử lý | chờ bổ sung điều cần bổ sung | đã xử lý (lý do sau dấu «:»)",
+    "close": "/close MÃ kết quả",
+    "reopen": "/reopen MÃ",
+    "stats": "/stats [tháng/năm]",
+    "export": "/export [từ ngày] [đến ngày]",
+    "templates": "/templates [add tên nội dung | remove tên]",
+    "staff": "/staff list | add @tên [officer | supervisor | admin] | remove @tên",
+    "help_staff": "/help_staff",
+}
 
 # /xoadulieu: what staff see of a ticket whose citizen deleted their data
 CONTACT_ERASED = "Thông tin liên hệ đã được xóa"
@@ -303,6 +397,10 @@ ERASED_STAFF = (
     "thông tin liên hệ đã được xóa; phản ánh được **đóng** và giữ ẩn danh để thống kê. Không thể gửi trả lời cho "
     "người dân qua phản ánh này nữa. Bot đã xóa các bản sao nó còn giữ; những tin đã đăng trong nhóm (thẻ, ảnh, "
     "kết quả /ticket, /inbox, tệp /export) và e-mail đã gửi thì bot không xóa được: cán bộ vui lòng tự xóa."
+)
+ERASED_NO_ANSWER = (
+    "Phản ánh {code} đã đóng vì người dân yêu cầu xóa dữ liệu cá nhân: bot không còn biết gửi tin cho ai, nên "
+    "không trả lời, không đổi trạng thái, không mở lại được. Thống kê vẫn tính phản ánh này (ẩn danh)."
 )
 ERASED_NO_REOPEN = (
     "Phản ánh {code} không mở lại được: người dân đã xóa dữ liệu cá nhân, bot không còn biết gửi trả lời cho ai."

@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 
 from bot.channels.base import CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
 from bot.config import Settings, parse_categories, parse_holidays, split_list
-from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows
+from bot.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows, clip
 from bot.outbox import on_outcome
 from bot.privacy import ANONYMOUS_ACTOR, ERASED, Subject, eraser
 from bot.storage.models import KeyValue, OutboxMessage, Staff
@@ -182,7 +182,7 @@ def mask_phone(phone: str | None) -> str:
 
 
 def place_of(ticket: Ticket) -> str:
-    place = ticket.commune_name or "(chưa rõ)"
+    place = ticket.commune_name or T.PLACE_UNKNOWN
     if ticket.commune_code and ticket.commune_input and fold(ticket.commune_input) not in fold(ticket.commune_name):
         place += f" (người dân ghi: «{ticket.commune_input[:80]}»)"
     if ticket.hamlet:
@@ -202,15 +202,14 @@ def channel_name(channel: str) -> str:
 
 
 def short(text: str, n: int = 80) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+    return clip(text, n)
 
 
 def topic_title(ticket: Ticket) -> str:
     """Code, category, commune, status; at most 128 characters (Telegram's limit)."""
-    parts = [ticket.code, ticket.category_label, ticket.commune_name or "?", STATUS_LABELS.get(ticket.status, ticket.status)]
+    parts = [ticket.code, ticket.category_label, ticket.commune_name or T.PLACE_UNKNOWN, STATUS_LABELS.get(ticket.status, ticket.status)]
     title = " · ".join(p for p in parts if p)
-    return title if len(title) <= 128 else title[:127] + "…"
+    return clip(title, 128)
 
 
 def portable(attachments: Iterable[Attachment], source: str, target: str) -> list[Attachment]:
@@ -229,7 +228,8 @@ def card_text(ticket: Ticket, settings: Settings, attachments: list[Attachment])
     media = ""
     if attachments:
         media = T.CARD_MEDIA.format(n=len(attachments)) + links(attachments, ticket.channel, staff_target(settings)[0])
-    text = T.CARD.format(
+    template = T.CARD_QUESTION if ticket.source == "faq" else T.CARD  # a question has no place: its words say it all
+    text = template.format(
         code=ticket.code,
         category=ticket.category_label,
         source=T.CARD_SOURCE_FAQ if ticket.source == "faq" else "",
@@ -242,6 +242,8 @@ def card_text(ticket: Ticket, settings: Settings, attachments: list[Attachment])
     )
     if ticket.staff_thread_id:
         text = text.rsplit("\n", 1)[0] + "\n" + T.CARD_TOPIC_HINT.format(code=ticket.code)
+    elif staff_target(settings)[0] == TERMINAL_STAFF:  # no "reply" in a terminal
+        text = text.rsplit("\n", 1)[0] + "\n" + T.CARD_TERMINAL_HINT.format(code=ticket.code)
     return text
 
 
@@ -485,6 +487,8 @@ def set_status(session: Session, settings: Settings, now: dt.datetime, ticket: T
     ticket.status = new
     if new in (RESOLVED, CLOSED) and ticket.resolved_at is None:
         ticket.resolved_at = now
+    elif new not in (RESOLVED, CLOSED):
+        ticket.resolved_at = None  # back in the work (reopened, or "đã xử lý" taken back): not resolved any more
     action = "status"
     if new == CLOSED:
         action = "close"
@@ -617,6 +621,8 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
         _edit_card(session, settings, t)
         done["staff_copies"] += scrub_copies(session, t.code, personal, subject.chat_key)
         done["tickets"] += 1
+    if done["tickets"]:
+        _remember_erasure(session, subject, now, done["tickets"])
     return done
 
 
@@ -703,6 +709,28 @@ def _scrubbed(payload: dict[str, Any], personal: list[str]) -> dict[str, Any]:
     if attachments:
         out["attachments"] = attachments
     return out
+ERASED_KEY = "tickets.erased:{chat_key}"
+
+
+def _remember_erasure(session: Session, subject: Subject, now: dt.datetime, n: int) -> None:
+    """How many tickets this chat had erased, and when: nothing about them, just enough for /tracuu to say
+    "they were sent, then erased at your request" instead of "you have sent none"."""
+    from bot.core import insert_ignore
+
+    key = ERASED_KEY.format(chat_key=subject.chat_key)
+    insert_ignore(session, KeyValue.__table__, {"key": key, "value": {}, "updated_at": now}, ["key"])
+    row = session.exec(select(KeyValue).where(KeyValue.key == key)).one()
+    row.value = {"tickets": int((row.value or {}).get("tickets", 0)) + n, "at": now.isoformat()}
+    row.updated_at = now
+    session.add(row)
+
+
+def erased_before(session: Session, channel: str, chat_id: str) -> tuple[int, dt.datetime] | None:
+    """(tickets erased, when last) for a chat whose person used /xoadulieu, else None."""
+    row = session.get(KeyValue, ERASED_KEY.format(chat_key=f"{channel}:{chat_id}"))
+    if row is None or not row.value:
+        return None
+    return int(row.value.get("tickets", 0)), dt.datetime.fromisoformat(row.value["at"])
 
 
 def _edit_card(session: Session, settings: Settings, ticket: Ticket) -> None:
@@ -898,7 +926,7 @@ def overdue_lines(session: Session, settings: Settings, today: dt.date) -> list[
     lines = []
     for t in rows:
         late = T.LATE_MARK.format(days=(today - t.due_date).days) if t.due_date < today else T.SOON_MARK
-        lines.append(T.OVERDUE_LINE.format(code=t.code, category=t.category_label, place=short(t.commune_name or "?", 40),
+        lines.append(T.OVERDUE_LINE.format(code=t.code, category=t.category_label, place=short(t.commune_name or T.PLACE_UNKNOWN, 40),
                                            due=fmt_date(t.due_date), late=late, status=STATUS_LABELS[t.status],
                                            who=f" · {t.assigned_name}" if t.assigned_name else ""))
     return lines

@@ -7,6 +7,13 @@ ambiguous name ("Vĩnh Hòa", "Phước Hưng", which was split three ways) give
 
 The data is `knowledge/communes.csv`: code, name, type, formed_from (the clause of NQ 1654 naming the
 former units).
+
+`find` says whether a match is certain (`Found.certain`: the name typed is exactly a unit's name, today's or
+former) or only likely ("xa vin trach", a stray place word inside a sentence): the report asks "Có phải …?" then.
+`outside_an_giang` recognises places of other provinces ("huyện Gò Công"), from the district-level units of all
+63 provinces before 01/7/2025 in `knowledge/districts-2025-03.csv`: the GSO list (danhmuchanhchinh.gso.gov.vn) as
+transcribed in GitHub daohoangson/dvhcvn `data/sorted.json` (data date 01/03/2025, commit eaddcea82fc3). Today's An
+Giang joined the former provinces An Giang (89) and Kiên Giang (91) (NQ 202/2025/QH15).
 """
 from __future__ import annotations
 
@@ -78,6 +85,7 @@ class Candidate:
 class Found:
     kind: str  # one | choices | none
     candidates: list[Candidate] = field(default_factory=list)
+    certain: bool = False  # "one", and the name typed is exactly that unit's (or a former unit's) name
 
     @property
     def best(self) -> Candidate | None:
@@ -204,6 +212,11 @@ class CommuneFinder:
             for n in range(1, 5)
             if start + n <= len(clean)
         ]
+        # What was typed as a name: the words after a kind word up to the next one ("xã Tân Phú Đông huyện …" ->
+        # "tan phu dong"), or the whole text. A match is certain only when one of these is exactly its name.
+        bounds = sorted(marks | {0, len(clean)})
+        named = {" ".join(clean[a:b]) for a, b in zip(bounds, bounds[1:]) if a in marks}
+        named.add(" ".join(clean))
         if not windows:
             return Found("none")
         best: dict[tuple[str, str], Candidate] = {}  # (commune code, via label) -> best candidate
@@ -245,10 +258,85 @@ class CommuneFinder:
         top = unique[0]
         close = [c for c in unique if c.score >= top.score - 6]
         if top.score >= SURE and len(close) == 1:
-            return Found("one", [top])
+            exact = {a.folded for a in self.aliases if a.commune.code == top.commune.code and
+                     (a.via == top.via or a.via is None)}
+            return Found("one", [top], certain=bool(exact & named))
         return Found("choices", close[:MAX_CHOICES] if top.score >= SURE else unique[:MAX_CHOICES])
 
 
 @functools.lru_cache(maxsize=1)
 def default_finder() -> CommuneFinder:
     return CommuneFinder()
+
+
+# ------------------------------------------------------------------ places of other provinces
+DISTRICTS_CSV = Path(__file__).resolve().parent / "districts-2025-03.csv"
+INSIDE_PROVINCES = ("89", "91")  # former An Giang and Kiên Giang: today's An Giang
+# Words before a district- or province-level name: "huyện Gò Công", "tp. Cần Thơ", "tỉnh Đồng Tháp"
+_LEVEL_WORDS = ("thanh pho", "thi xa", "huyen", "quan", "tinh", "tp", "tx")
+
+
+@dataclass(frozen=True)
+class OutsidePlace:
+    typed: str  # "huyện Gò Công": the words as the person wrote them, with the kind word before them
+    province: str  # where it was before 01/7/2025: "tỉnh Tiền Giang" ("" when the typed name is the province)
+
+
+@functools.lru_cache(maxsize=1)
+def _outside_names() -> tuple[dict[str, set[str]], dict[str, str]]:
+    """(folded district name -> "tỉnh X" of the provinces outside An Giang having one, folded province name ->
+    "tỉnh X"), leaving out every name that is also a place of An Giang (districts, today's and former communes)."""
+    inside: set[str] = {a.folded for a in default_finder().aliases}
+    districts: dict[str, set[str]] = {}
+    provinces: dict[str, str] = {}
+    with open(DISTRICTS_CSV, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        if r["province_code"] in INSIDE_PROVINCES:
+            inside.add(fold(r["district"]))
+            inside.add(fold(r["province"]))
+    for r in rows:
+        if r["province_code"] in INSIDE_PROVINCES:
+            continue
+        d, p = fold(r["district"]), fold(r["province"])
+        province = f"{r['province_kind'].lower()} {r['province']}"
+        if d not in inside and not d.isdigit():
+            districts.setdefault(d, set()).add(province)
+        if p not in inside:
+            provinces[p] = province
+    return districts, provinces
+
+
+def outside_an_giang(text: str) -> OutsidePlace | None:
+    """A place of another province named in text: a district-level name after "huyện", "quận", "thị xã",
+    "thành phố" ("huyện Gò Công"), or a province's name anywhere ("Tiền Giang"); names An Giang also has
+    ("Châu Thành", "Phú Tân", "Long An") never count."""
+    districts, provinces = _outside_names()
+    words = fold(text).split()
+    for i in range(len(words)):
+        for n in (4, 3, 2, 1):
+            phrase = " ".join(words[i : i + n])
+            if len(phrase.split()) < n:
+                continue
+            before = " ".join(words[max(0, i - 2) : i])
+            after_level = any(before == w or before.endswith(" " + w) for w in _LEVEL_WORDS)
+            if phrase in provinces and n > 1:
+                return OutsidePlace(_typed(text, phrase), "")
+            if after_level and phrase in districts and n > 1:
+                return OutsidePlace(_typed(text, phrase), " hoặc ".join(sorted(districts[phrase])[:2]))
+    return None
+
+
+def _typed(text: str, folded_phrase: str) -> str:
+    """The words of text (with their diacritics, and the kind word before them) that fold to folded_phrase."""
+    words = text.replace(",", " ").split()
+    n = len(folded_phrase.split())
+    for i in range(len(words) - n + 1):
+        if fold(" ".join(words[i : i + n])) == folded_phrase:
+            start = i
+            for k in (2, 1):
+                if i - k >= 0 and fold(" ".join(words[i - k : i])) in _LEVEL_WORDS:
+                    start = i - k
+                    break
+            return " ".join(words[start : i + n])
+    return folded_phrase

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from knowledge.kb import KnowledgeBase
+from knowledge.numbers import vn_number, vn_percent
 
 
 @dataclass
@@ -32,16 +33,18 @@ class LooReport:
         return pairs.most_common()
 
     def summary(self) -> str:
+        """What an editor reads (Vietnamese, numbers as 1.710 and 96,3%)."""
         lines = [
-            f"leave-one-out: {self.top1}/{self.total} = {100 * self.top1_rate:.1f}% paraphrases find their own entry "
-            f"({100 * self.answer_rate:.1f}% with a confident answer)"
+            f"Thử từng cách hỏi (ẩn khỏi mục của nó rồi hỏi lại): {vn_number(self.top1)}/{vn_number(self.total)} = "
+            f"{vn_percent(self.top1, self.total)} vẫn tìm đúng mục "
+            f"({vn_percent(self.answered, self.total)} được trả lời chắc chắn)"
         ]
         for (a, b), n in self.collisions()[:15]:
-            lines.append(f"  collision x{n}: {a} <-> {b}")
+            lines.append(f"  hai mục dễ lẫn ({vn_number(n)} cách hỏi): {a} ↔ {b}")
         return "\n".join(lines)
 
     def details(self) -> str:
-        return "\n".join(f"  [{a}] {q!r} -> {b}" for a, q, b in self.misses)
+        return "\n".join(f"  [{a}] «{q}» → {b or '(không mục nào)'}" for a, q, b in self.misses)
 
 
 def leave_one_out(kb: KnowledgeBase, answer_at: float, suggest_at: float) -> LooReport:
@@ -76,8 +79,10 @@ class RegressionReport:
         return self.rejected / self.out_of_scope if self.out_of_scope else 0.0
 
     def summary(self) -> str:
-        return (f"regression: {self.answered_right}/{self.in_scope} = {100 * self.accuracy:.1f}% answered with the "
-                f"expected entry; {self.rejected}/{self.out_of_scope} = {100 * self.rejection:.1f}% out-of-scope rejected")
+        return (f"Bộ câu hỏi kiểm tra: {vn_number(self.answered_right)}/{vn_number(self.in_scope)} = "
+                f"{vn_percent(self.answered_right, self.in_scope)} được trả lời đúng mục; "
+                f"{vn_number(self.rejected)}/{vn_number(self.out_of_scope)} = {vn_percent(self.rejected, self.out_of_scope)} "
+                f"câu ngoài phạm vi được từ chối")
 
 
 def regression(kb: KnowledgeBase, cases: list[dict], decide) -> RegressionReport:  # type: ignore[no-untyped-def]
@@ -90,12 +95,12 @@ def regression(kb: KnowledgeBase, cases: list[dict], decide) -> RegressionReport
             r.out_of_scope += 1
             r.rejected += got is None
             if got:
-                r.misses.append(f"OOS answered: {case['q']!r} -> {got} ({d.score})")
+                r.misses.append(f"Ngoài phạm vi mà vẫn trả lời: «{case['q']}» → {got} ({vn_number(d.score, 1)})")
         else:
             r.in_scope += 1
             ok = got in case["expect"]
             r.answered_right += ok
             if not ok:
                 top = [(c.entry_id, c.score) for c in d.result.candidates[:3]]
-                r.misses.append(f"MISS {case['q']!r}: want {case['expect']} got {d.kind} {got} {top}")
+                r.misses.append(f"Sai: «{case['q']}»: cần {case['expect']}, được {d.kind} {got} {top}")
     return r

@@ -49,7 +49,7 @@ async def test_plain_words_start_a_report_but_questions_reach_the_faq(tmp_path, 
     assert app.db.call(lambda s: s.execute(sa.select(Chat.state).where(Chat.chat_id == "4701")).scalar_one()) is None
 
 
-async def test_faq_unsure_question_goes_to_an_officer_with_one_tap(tmp_path, fake_tg, make_app):
+async def test_faq_unsure_question_goes_to_an_officer_once_confirmed(tmp_path, fake_tg, make_app):
     app = await make_app(ticket_settings(tmp_path, fake_tg))
     d = Driver(fake_tg, app)
     p, other = Person(d, 4801), Person(d, 4802)
@@ -59,10 +59,16 @@ async def test_faq_unsure_question_goes_to_an_officer_with_one_tap(tmp_path, fak
     await other.press(data)  # someone else's question cannot be taken over (callback data can be forged)
     await other.expect("Không tìm thấy câu hỏi")
     await p.press(data, message_id=unsure.message_id)
-    receipt = await p.expect("Đã tiếp nhận phản ánh")
-    assert "PA-000001" in receipt.text
-    await p.press(data, message_id=unsure.message_id)  # a second tap files nothing new
-    await p.expect("đã được gửi rồi")
+    confirm = await p.expect("Gửi câu hỏi này cho cán bộ")  # nothing is filed before the person confirms
+    assert "kho lạnh bảo quản cá" in confirm.text
+    assert app.db.call(lambda s: s.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()) == 0
+    await p.press(button(confirm, "fb:qsend:"), message_id=confirm.message_id)
+    receipt = await p.expect("Đã gửi câu hỏi của bạn tới cán bộ")
+    assert "PA-000001" in receipt.text and "kho lạnh bảo quản cá" in receipt.text and "phản ánh" not in plain(receipt.text)
+    await p.press(button(confirm, "fb:qsend:"), message_id=confirm.message_id)  # a second tap files nothing new
+    await p.expect("đã được gửi cho cán bộ rồi")
+    await p.press(data, message_id=unsure.message_id)
+    await p.expect("đã được gửi cho cán bộ rồi")
     card = await wait_card(fake_tg, "PA-000001")
     assert "kho lạnh bảo quản cá" in card.text and "câu hỏi bot chưa trả lời được" in plain(card.text)
     assert app.db.call(lambda s: s.execute(sa.select(sa.func.count()).select_from(Ticket)).scalar_one()) == 1

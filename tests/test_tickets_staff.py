@@ -195,8 +195,8 @@ async def test_staff_commands_work_and_are_audited(tmp_path, fake_tg, make_app):
     doc = (await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendDocument"))[0]
     content = doc.params["document"]["content"].decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(content)))
-    assert [r["ma"] for r in rows] == [code] and rows[0]["xa_phuong"] == "Phường Bình Đức"
-    assert rows[0]["lien_he"].endswith("09xx xxx 888")  # masked in the file too
+    assert [r["Mã phản ánh"] for r in rows] == [code] and rows[0]["Xã, phường"] == "Phường Bình Đức"
+    assert rows[0]["Liên hệ"].endswith("09xx xxx 888")  # masked in the file too
     assert "Đã gọi trưởng khóm" not in content  # internal notes are not exported
 
     # The citizen never saw the officer names or the note.

@@ -80,7 +80,7 @@ class Ticket(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, index=True)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     first_answer_at: Optional[dt.datetime] = None
-    resolved_at: Optional[dt.datetime] = None  # first time it reached "đã xử lý" or was closed
+    resolved_at: Optional[dt.datetime] = None  # when it reached "đã xử lý" or was closed (cleared on reopening)
     closed_at: Optional[dt.datetime] = None
     close_reason: str = Field(default="", max_length=1000)
     rating: Optional[int] = None
