@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import asyncio
 import gc
 import json
@@ -165,9 +166,10 @@ def cmd_kb(args: argparse.Namespace) -> int:
     from knowledge.kb import DATA_DIR, check_entries, read_entries
 
     settings = get_settings()
+    today = dt.date.fromisoformat(args.today) if args.today else None
     if args.action == "check":
         entries, files, problems = read_entries(settings.kb_dir or DATA_DIR)
-        problems += check_entries(entries)
+        problems += check_entries(entries, today=today, strict=True)
         for p in problems:
             print(p)
         errors = sum(p.level == "error" for p in problems)
@@ -191,6 +193,12 @@ def cmd_kb(args: argparse.Namespace) -> int:
         print(report.summary())
         if args.json:
             print(report.details())
+        return 0
+    if args.action == "freshness":
+        from knowledge.kb import freshness_report
+
+        entries, _, problems = read_entries(settings.kb_dir or DATA_DIR)
+        print(freshness_report([e for _, e in entries], today=today, limit=args.limit, as_json=args.json))
         return 0
     if args.action == "unanswered":
         from bot.unanswered import print_unanswered
@@ -271,11 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_ask)
 
-    p = sub.add_parser("kb", help="cơ sở tri thức: check | list | export | reload | unanswered | quality")
-    p.add_argument("action", choices=["check", "list", "export", "reload", "unanswered", "quality"])
+    p = sub.add_parser("kb", help="cơ sở tri thức: check | freshness | list | export | reload | unanswered | quality")
+    p.add_argument("action", choices=["check", "freshness", "list", "export", "reload", "unanswered", "quality"])
     p.add_argument("--json", action="store_true")
     p.add_argument("--days", type=int, default=30)
     p.add_argument("--limit", type=int, default=30)
+    p.add_argument("--today", help="check / freshness as of this date (YYYY-MM-DD) instead of today")
     p.set_defaults(fn=cmd_kb)
 
     p = sub.add_parser("db", help="cơ sở dữ liệu: migrate")
