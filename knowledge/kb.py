@@ -191,7 +191,7 @@ def read_entries(data_dir: Path) -> tuple[list[Located], list[Path], list[Proble
 # -- content rules (kb check)
 # A press/portal source note saying its day is not known (the date then carries a placeholder day).
 _DAY_UNKNOWN_RE = re.compile(
-    r"quy ước|chỉ biết (?:tháng|năm)|(?:không|chưa) rõ ngày|ngày[^.;]{0,40}(?:không|chưa) (?:rõ|có|nêu|hiện|ghi)"
+    r"quy ước|chỉ biết (?:tháng|năm)|(?:không|chưa) rõ ngày|ngày đăng[^.;]{0,40}(?:không|chưa) (?:rõ|có|nêu|hiện|ghi)"
     r"|mốc (?:của )?số liệu|bổ sung ngày", re.IGNORECASE)
 _YEAR_ONLY_RE = re.compile(r"chỉ (?:biết|xác định|ghi)(?: được)? năm", re.IGNORECASE)
 _DOC_PERIOD_RE = re.compile(r"(?:giai đoạn|gđ)\s*(\d{4}\s*[-–]\s*\d{4})", re.IGNORECASE)
