@@ -32,7 +32,7 @@ PERIOD_END: dict[str, dt.date] = {
     "2026-2035": dt.date(2035, 12, 31),
 }
 Topic = Literal["ntm", "ocop", "an-giang", "bot"]
-SourceKind = Literal["van-ban", "cong-thong-tin", "bao-chi"]
+SourceKind = Literal["van-ban", "cong-thong-tin", "bao-chi", "huong-dan"]  # huong-dan: the bot's own user guide (README, docs/)
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
 _PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
