@@ -45,6 +45,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Answer questions as a citizen would see them (no database needed)."""
     from handlers.base import Services
     from handlers.faq import best_decision, render_decision
+    from handlers.xa_cu import ENTRY_ID
+    from knowledge.former_units import answer as former_unit_answer
     from knowledge.kb import KnowledgeBase
 
     settings = get_settings()
@@ -52,6 +54,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     values = Services(settings=settings, kb_ref=lambda: kb).placeholder_values
 
     def one(question: str) -> dict[str, Any]:
+        lookup = former_unit_answer(question)  # "xã Mỹ Khánh cũ nay thuộc đâu", as the bot answers it (handlers.xa_cu)
+        if lookup is not None:
+            return {"question": question, "matched": True, "kind": "answer", "entry_id": ENTRY_ID, "score": 100.0,
+                    "answer": _plain(lookup, []), "suggestions": []}
         d = best_decision(kb, settings, question)
         text, buttons = render_decision(kb, values, d)
         return {
