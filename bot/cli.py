@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import asyncio
 import gc
 import json
@@ -44,6 +45,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Answer questions as a citizen would see them (no database needed)."""
     from handlers.base import Services
     from handlers.faq import best_decision, render_decision
+    from handlers.xa_cu import ENTRY_ID
+    from knowledge.former_units import answer as former_unit_answer
     from knowledge.kb import KnowledgeBase
 
     settings = get_settings()
@@ -51,6 +54,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     values = Services(settings=settings, kb_ref=lambda: kb).placeholder_values
 
     def one(question: str) -> dict[str, Any]:
+        lookup = former_unit_answer(question)  # "xã Mỹ Khánh cũ nay thuộc đâu", as the bot answers it (handlers.xa_cu)
+        if lookup is not None:
+            return {"question": question, "matched": True, "kind": "answer", "entry_id": ENTRY_ID, "score": 100.0,
+                    "answer": _plain(lookup, []), "suggestions": []}
         d = best_decision(kb, settings, question)
         text, buttons = render_decision(kb, values, d)
         return {
@@ -182,9 +189,10 @@ def cmd_kb(args: argparse.Namespace) -> int:
     from knowledge.kb import DATA_DIR, check_entries, read_entries
 
     settings = get_settings()
+    today = dt.date.fromisoformat(args.today) if args.today else None
     if args.action == "check":
         entries, files, problems = read_entries(settings.kb_dir or DATA_DIR)
-        problems += check_entries(entries)
+        problems += check_entries(entries, today=today, strict=True)
         for p in problems:
             print(p)
         errors = sum(p.level == "error" for p in problems)
@@ -208,6 +216,12 @@ def cmd_kb(args: argparse.Namespace) -> int:
         print(report.summary())
         if args.json:
             print(report.details())
+        return 0
+    if args.action == "freshness":
+        from knowledge.kb import freshness_report
+
+        entries, _, problems = read_entries(settings.kb_dir or DATA_DIR)
+        print(freshness_report([e for _, e in entries], today=today, limit=args.limit, as_json=args.json))
         return 0
     if args.action == "unanswered":
         from bot.unanswered import print_unanswered
@@ -310,11 +324,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="in một dòng JSON mỗi câu; không ghi câu hỏi thì đọc từng dòng từ stdin")
     p.set_defaults(fn=cmd_ask)
 
-    p = sub.add_parser("kb", help="cơ sở tri thức: check | list | export | reload | unanswered | quality",
+    p = sub.add_parser("kb", help="cơ sở tri thức: check | freshness | list | export | reload | unanswered | quality",
                        description="Cơ sở tri thức: kiểm tra, liệt kê, xuất, nạp lại, đo chất lượng, xem câu hỏi chưa trả lời được.")
-    p.set_defaults(fn=cmd_kb, json=False, days=30, limit=30)
+    p.set_defaults(fn=cmd_kb, json=False, days=30, limit=30, today=None)
     kb = p.add_subparsers(dest="action", required=True, metavar="việc")
-    kb.add_parser("check", help="kiểm tra nội dung: lỗi (phải sửa) và cảnh báo")
+    q = kb.add_parser("check", help="kiểm tra nội dung: lỗi (phải sửa) và cảnh báo")
+    q.add_argument("--today", help="kiểm tra như vào ngày này (YYYY-MM-DD) thay cho hôm nay")
+    q = kb.add_parser("freshness", help="số liệu và mục lâu chưa rà soát nhất, cho cán bộ giữ nội dung",
+                      description="Các con số có mốc thời gian, cũ nhất trước, kèm ghi chú rà soát; rồi các mục lâu chưa rà soát nhất.")
+    q.add_argument("--today", help="tính tuổi số liệu như vào ngày này (YYYY-MM-DD)")
+    q.add_argument("--limit", type=int, default=30, metavar="N", help="in nhiều nhất N dòng (mặc định 30)")
+    q.add_argument("--json", action="store_true", help="in JSON")
     q = kb.add_parser("list", help="liệt kê các mục: id, chủ đề, giai đoạn, tiêu đề")
     q.add_argument("--json", action="store_true", help="mỗi mục một dòng JSON")
     q = kb.add_parser("export", help="xuất toàn bộ nội dung ra JSON")

@@ -1,4 +1,4 @@
-"""Erasing one citizen's personal data on request (/xoadulieu, Nghị định 13/2023/NĐ-CP).
+"""Erasing one citizen's personal data on request (/xoadulieu; Luật 91/2025/QH15, Nghị định 356/2025/NĐ-CP).
 
 `erase(session, subject, now, services)` runs in the transaction of the request: the core's own eraser
 (conversation, stored messages, unanswered questions, audit entries) and every eraser a feature module

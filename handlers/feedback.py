@@ -4,7 +4,7 @@
     ask_description  what happened, in words; photos and documents are kept by reference (several allowed)
     ask_location     the xã/phường/đặc khu of today's An Giang; old commune names are found too
     ask_hamlet       ấp/khóm, free text, may be skipped
-    ask_contact      anonymous, or name and phone after an explicit consent step (Nghị định 13/2023/NĐ-CP)
+    ask_contact      anonymous, or name and phone after an explicit consent step (Luật 91/2025/QH15, NĐ 356/2025/NĐ-CP)
     confirm          a summary; send, edit any part, or cancel
 
 The draft lives in the chat row (`ctx.set_state/update_data`), so a restart mid-report continues where the

@@ -1,4 +1,4 @@
-"""/xoadulieu: a citizen deletes their personal data (Nghị định 13/2023/NĐ-CP).
+"""/xoadulieu: a citizen deletes their personal data (Luật 91/2025/QH15, Nghị định 356/2025/NĐ-CP).
 
 The bot first says what will go and what stays (tickets anonymised for statistics; open ones closed), then
 erases on an explicit confirm. The confirm button carries the minute it was offered and works for 30 minutes,

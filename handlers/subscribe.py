@@ -9,7 +9,8 @@ from bot import broadcast as bc
 from bot.jobs import LOCAL_TZ
 from bot.messages import Button, clip
 from handlers import texts_broadcast as T
-from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step
+from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from knowledge.normalize import fold
 
 COMMUNE_STEP = "sub.commune"
 
@@ -32,6 +33,20 @@ def describe(ctx: Ctx, keys: list[str], commune_code: str | None) -> tuple[str, 
 def subscribe_command(ctx: Ctx) -> None:
     if _private(ctx):
         offer_topics(ctx)
+
+
+# The help tells Zalo users to type "dang ky" (bot.dang-ky-tin, bot.cac-lenh, ag.kh328-kenh-hai-chieu). As an alias
+# it would also take "đăng ký OCOP ở đâu" (aliases match a prefix), so these words count only as the whole message.
+EXACT_WORDS = {"dang ky": "dangky", "dangky": "dangky", "huydangky": "huydangky"}
+
+
+@text_handler(40)
+def subscribe_in_plain_words(ctx: Ctx) -> bool:
+    name = EXACT_WORDS.get(" ".join(fold(ctx.inbound.text or "").strip(" .!?").split()))
+    if name is None:
+        return False
+    (subscribe_command if name == "dangky" else unsubscribe_command)(ctx)
+    return True
 
 
 def offer_topics(ctx: Ctx) -> None:

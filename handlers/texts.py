@@ -78,7 +78,7 @@ CMD_START = "Menu chính"
 CMD_HELP = "Hướng dẫn sử dụng"
 CMD_CANCEL = "Hủy việc đang làm"
 
-# /xoadulieu (Nghị định 13/2023/NĐ-CP): deleting one's personal data
+# /xoadulieu (Luật 91/2025/QH15, Nghị định 356/2025/NĐ-CP): deleting one's personal data, i.e. withdrawing consent
 CMD_ERASE = "Xóa dữ liệu cá nhân của tôi"
 ERASE_ASK = (
     "🗑 **Xóa dữ liệu cá nhân của bạn**\n"

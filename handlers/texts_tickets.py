@@ -66,13 +66,22 @@ ASK_CONTACT = (
 )
 BTN_ANONYMOUS = "🙈 Gửi ẩn danh"
 BTN_GIVE_CONTACT = "📇 Để lại họ tên, số điện thoại"
+# Luật Bảo vệ dữ liệu cá nhân 91/2025/QH15 Điều 9 (from 01/01/2026, with Nghị định 356/2025/NĐ-CP, which replaces
+# NĐ 13/2023): consent counts only if free and informed of the kind of data and purpose, who controls the data and
+# the person's rights; silence or a pre-set choice is not consent (ntm-ocop-facts-2.md §3).
+LEGAL_BASIS = "Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15, Nghị định 356/2025/NĐ-CP"
 CONSENT = (
-    "🔒 **Đồng ý cung cấp thông tin cá nhân** (Nghị định 13/2023/NĐ-CP về bảo vệ dữ liệu cá nhân)\n"
-    "• **Để làm gì:** chỉ để cán bộ của {agency} liên hệ với bạn về phản ánh này.\n"
+    "🔒 **Đồng ý cho xử lý dữ liệu cá nhân** (" + LEGAL_BASIS + ")\n"
+    "• **Dữ liệu:** họ tên và số điện thoại bạn sắp nhập, gắn với phản ánh này.\n"
+    "• **Để làm gì:** chỉ để cán bộ liên hệ với bạn về phản ánh này.\n"
+    "• **Bên kiểm soát dữ liệu:** {agency}.\n"
     "• **Ai được xem:** cán bộ tiếp nhận phản ánh; số điện thoại được che bớt, chỉ hiện đầy đủ khi cán bộ cần gọi "
     "(và việc xem được ghi lại).\n"
     "• **Giữ bao lâu:** {months} tháng kể từ khi phản ánh được đóng, sau đó họ tên và số điện thoại bị xóa.\n"
-    "• Bạn có thể không đồng ý và gửi ẩn danh; phản ánh vẫn được tiếp nhận như nhau.\n"
+    "• **Quyền của bạn:** đồng ý hoặc không đồng ý; rút lại sự đồng ý và xóa dữ liệu bất cứ lúc nào bằng lệnh "
+    "/xoadulieu; hỏi «bot lưu dữ liệu gì» để biết thêm.\n"
+    "• Bạn có thể không đồng ý và gửi ẩn danh; phản ánh vẫn được tiếp nhận như nhau. Chỉ khi bạn "
+    + by_caps("bấm «Tôi đồng ý»", "gõ «đồng ý»") + " thì mới là đồng ý.\n"
     "Bạn có đồng ý không?"
 )
 BTN_CONSENT_YES = "✅ Tôi đồng ý"
@@ -391,9 +400,9 @@ CMD_STAFF_USAGE = {
 
 # /xoadulieu: what staff see of a ticket whose citizen deleted their data
 CONTACT_ERASED = "Thông tin liên hệ đã được xóa"
-ERASED_CLOSE_REASON = "Người dân yêu cầu xóa dữ liệu cá nhân (Nghị định 13/2023/NĐ-CP)"
+ERASED_CLOSE_REASON = "Người dân yêu cầu xóa dữ liệu cá nhân (Luật Bảo vệ dữ liệu cá nhân 91/2025/QH15)"
 ERASED_STAFF = (
-    "🗑 **{code}**: người dân đã yêu cầu xóa dữ liệu cá nhân (Nghị định 13/2023/NĐ-CP). Nội dung phản ánh và "
+    "🗑 **{code}**: người dân đã yêu cầu xóa dữ liệu cá nhân (Luật Bảo vệ dữ liệu cá nhân 91/2025/QH15). Nội dung phản ánh và "
     "thông tin liên hệ đã được xóa; phản ánh được **đóng** và giữ ẩn danh để thống kê. Không thể gửi trả lời cho "
     "người dân qua phản ánh này nữa. Bot đã xóa các bản sao nó còn giữ; những tin đã đăng trong nhóm (thẻ, ảnh, "
     "kết quả /ticket, /inbox, tệp /export) và e-mail đã gửi thì bot không xóa được: cán bộ vui lòng tự xóa."

@@ -20,13 +20,15 @@ from pydantic import ValidationError
 
 from knowledge.matcher import Matcher, MatchResult, Params
 from knowledge.normalize import content_tokens, normalized
-from knowledge.schema import PERIOD_END, Entry, EntryFile
+from knowledge.schema import PERIOD_END, Entry, EntryFile, Source, years_of
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when available (10x faster)
 # Platform text limits (characters after NFC): Telegram 4096, Zalo 2000.
 CHANNEL_LIMITS = {"telegram": 4096, "zalo": 2000}
-PHONE_SCREEN = 1500  # an answer longer than this should be split into "xem thêm" follow-ups
+PHONE_BUDGET = 900  # answer + source line, in characters: one phone screen; longer -> split into "xem thêm" entries
+FIGURE_MAX_AGE = dt.timedelta(days=365)  # figures older than this need a review note (`review_note`, `reviewed`)
+PLACEHOLDER_STANDIN = 60  # characters counted for a {placeholder} when no configured value is given
 MIN_PARAPHRASES = 4
 MAX_ID_LEN = 48
 DECISION_CACHE = 4096  # distinct questions whose decision is kept  # "faq:" + id must fit Telegram's 64-byte callback data
@@ -186,9 +188,123 @@ def read_entries(data_dir: Path) -> tuple[list[Located], list[Path], list[Proble
     return entries, files, problems
 
 
-def check_entries(entries: list[Located], today: dt.date | None = None) -> list[Problem]:
-    """Content rules beyond the schema. Errors block loading; warnings ask for a review."""
+# -- content rules (kb check)
+# A press/portal source note saying its day is not known (the date then carries a placeholder day).
+_DAY_UNKNOWN_RE = re.compile(
+    r"quy ước|chỉ biết (?:tháng|năm)|(?:không|chưa) rõ ngày|ngày đăng[^.;]{0,40}(?:không|chưa) (?:rõ|có|nêu|hiện|ghi)"
+    r"|mốc (?:của )?số liệu|bổ sung ngày", re.IGNORECASE)
+_YEAR_ONLY_RE = re.compile(r"chỉ (?:biết|xác định|ghi)(?: được)? năm", re.IGNORECASE)
+_DOC_PERIOD_RE = re.compile(r"(?:giai đoạn|gđ)\s*(\d{4}\s*[-–]\s*\d{4})", re.IGNORECASE)
+# A dated figure written in the answer: "đến 11/2025", "tính đến tháng 5/2024", "rà soát đến 11/2025".
+_FIGURE_DATE_RE = re.compile(r"(?:đến|tính đến)\s+(?:tháng\s+)?\d{1,2}/\d{4}", re.IGNORECASE)
+_YOU_RE = re.compile(r"(?<![\w])bạn(?! bè)(?![\w])", re.IGNORECASE)
+# Words of English that Vietnamese text does not use; a title made of them is English.
+_ENGLISH = frozenset(
+    "the of and for with have has is are was were by from at least strives products product province ministry "
+    "agriculture environment strategic direction development sustainable decision rural criteria items star three "
+    "four five national new about how what which".split())
+_WORD_RE = re.compile(r"[^\W\d_]+")
+# Long agency names: said once in full, shortened after ("VPĐP nông thôn mới tỉnh", "Sở NN&MT").
+LONG_NAMES = (
+    "Văn phòng Điều phối nông thôn mới tỉnh",
+    "Sở Nông nghiệp và Môi trường tỉnh An Giang",
+    "Bộ Nông nghiệp và Môi trường",
+    "Chương trình mục tiêu quốc gia",
+)
+
+
+def looks_english(text: str) -> bool:
+    words = _WORD_RE.findall(text)
+    english = sum(w.lower() in _ENGLISH for w in words)
+    return english >= 2 and english * 3 >= len(words)
+
+
+def source_period(src: Source) -> tuple[int, int] | None:
+    """The instrument's own period: `covers`, else a "giai đoạn 2023–2025" in its number/title."""
+    if src.covers:
+        return years_of(src.covers)
+    m = _DOC_PERIOD_RE.search(src.doc)
+    return years_of(m.group(1)) if m else None
+
+
+def phone_text(e: Entry, values: Mapping[str, object] | None = None) -> str:
+    """What a citizen reads for the entry (answer and source line), placeholders filled or stood in for."""
+    answer = _PLACEHOLDER_RE.sub(
+        lambda m: str((values or {}).get(m.group(1), "x" * PLACEHOLDER_STANDIN)), e.answer)
+    return unicodedata.normalize("NFC", f"{answer}\n\n{e.source_line()}")
+
+
+def figure_stale_since(e: Entry) -> dt.date | None:
+    return e.as_of.last_day() + FIGURE_MAX_AGE if e.as_of else None
+
+
+def _source_problems(where: str, e: Entry, today: dt.date, dated: str) -> list[Problem]:
+    out: list[Problem] = []
+    for src in e.sources:
+        cited = f"nguồn {src.doc!r}"
+        if src.kind == "van-ban" and src.date is None:
+            out.append(Problem("error", where, f"{cited}: văn bản phải có ngày ban hành (date)"))
+        if src.date is not None and src.date.first_day() > today:
+            out.append(Problem("error", where, f"{cited}: ngày {src.date} ở tương lai"))
+        if src.kind != "van-ban" and src.date is not None:
+            note = src.note or ""
+            if src.date.day and _DAY_UNKNOWN_RE.search(note):
+                out.append(Problem("error", where, f"{cited}: ngày {src.date.text()} chính xác hơn nguồn (ghi chú nói "
+                                                  "chưa rõ ngày): chỉ ghi năm hoặc tháng đã biết, vd 2014, 2025-07"))
+            elif src.date.month and _YEAR_ONLY_RE.search(note):
+                out.append(Problem("error", where, f"{cited}: ghi chú nói chỉ biết năm, ngày nguồn phải là năm ({src.date.year})"))
+            elif src.date.day == 1 and not src.day_confirmed:
+                out.append(Problem("error", where, f"{cited}: ngày 01/{src.date.month:02d}/{src.date.year} thường là ngày "
+                                                  "đoán: ghi tháng (" + f"{src.date.year}-{src.date.month:02d}" + ") "
+                                                  "hoặc, nếu đúng là ngày 1, thêm day_confirmed: true"))
+        period = source_period(src)
+        if e.period == "hien-hanh" and period and dt.date(period[1], 12, 31) < today:
+            out.append(Problem(dated, where, f"nhãn «hiện hành» nhưng {src.doc} chỉ áp dụng giai đoạn "
+                                             f"{period[0]}–{period[1]} (đã kết thúc): đổi giai đoạn hoặc bỏ nguồn này"))
+        for text in (src.doc, src.issuer or ""):
+            if looks_english(text):
+                out.append(Problem("error", where, f"tên nguồn bằng tiếng Anh, người dân sẽ thấy: {text!r}"))
+    return out
+
+
+def _text_problems(where: str, e: Entry, today: dt.date, dated: str, values: Mapping[str, object] | None) -> list[Problem]:
+    out: list[Problem] = []
+    shown = phone_text(e, values)
+    if len(shown) > PHONE_BUDGET:
+        out.append(Problem("error", where, f"dài {len(shown)} ký tự kể cả dòng nguồn, quá {PHONE_BUDGET} (một màn hình "
+                                           "điện thoại): tách phần phụ sang mục 'xem thêm' (see_also)"))
+    if looks_english(e.title) or any(looks_english(line) for line in e.answer.splitlines()):
+        out.append(Problem("error", where, "câu hỏi chuẩn hoặc câu trả lời có câu tiếng Anh"))
+    if _YOU_RE.search(e.answer):
+        out.append(Problem("error", where, "xưng hô: câu trả lời gọi người đọc là «bà con», không dùng «bạn»"))
+    answer = unicodedata.normalize("NFC", e.answer)
+    for name in LONG_NAMES:
+        if answer.count(name) > 1:
+            out.append(Problem("error", where, f"«{name}» viết đủ {answer.count(name)} lần: lần sau viết gọn"))
+    m = _FIGURE_DATE_RE.search(answer)
+    if m and e.as_of is None:
+        out.append(Problem("error", where, f"câu trả lời có số liệu theo mốc («{m.group(0)}») nhưng thiếu as_of "
+                                           "(ngày của số liệu mới nhất, hiện cho người dân là «Số liệu đến …»)"))
+    if e.as_of is not None:
+        if e.as_of.first_day() > today:
+            out.append(Problem("error", where, f"as_of {e.as_of} ở tương lai"))
+        stale = figure_stale_since(e)
+        if stale is not None and stale < today and not (e.review_note and e.reviewed >= stale):
+            out.append(Problem(dated, where, f"số liệu đến {e.as_of.text()} đã cũ hơn {FIGURE_MAX_AGE.days} ngày: tìm "
+                                             "số liệu mới hơn, hoặc ghi review_note (đã tìm gì, ở đâu) và cập nhật reviewed"))
+    return out
+
+
+def check_entries(entries: list[Located], today: dt.date | None = None, strict: bool = False,
+                  values: Mapping[str, object] | None = None) -> list[Problem]:
+    """Content rules beyond the schema. Errors block loading; warnings ask for a review.
+
+    Rules that depend on today's date (a "hiện hành" instrument whose period has ended, figures older than
+    FIGURE_MAX_AGE) are errors for `kb check` (strict) and warnings when the bot loads its content, so a running
+    bot never refuses its knowledge base because time has passed.
+    """
     today = today or dt.date.today()
+    dated = "error" if strict else "warning"
     problems: list[Problem] = []
     files_of: dict[str, list[str]] = {}
     for rel, e in entries:
@@ -208,8 +324,8 @@ def check_entries(entries: list[Located], today: dt.date | None = None) -> list[
         for channel, limit in CHANNEL_LIMITS.items():
             if len(full) > limit:
                 problems.append(Problem("error", where, f"dài {len(full)} ký tự, quá giới hạn {channel} ({limit})"))
-        if len(full) > PHONE_SCREEN:
-            problems.append(Problem("warning", where, f"dài {len(full)} ký tự: nên tách thành phần 'xem thêm'"))
+        problems += _source_problems(where, e, today, dated)
+        problems += _text_problems(where, e, today, dated, values)
         for name in _PLACEHOLDER_RE.findall(e.answer):
             if name not in PLACEHOLDERS:
                 problems.append(Problem("error", where, f"chỗ trống không biết: {{{name}}}"))
@@ -234,3 +350,43 @@ def check_entries(entries: list[Located], today: dt.date | None = None) -> list[
         if e.reviewed > today:
             problems.append(Problem("error", where, "ngày rà soát ở tương lai"))
     return problems
+
+
+def freshness_report(entries: Iterable[Entry], today: dt.date | None = None, limit: int = 30,
+                     as_json: bool = False) -> str:
+    """For the officer who maintains the content: the oldest figures first (with their review notes), then the
+    entries reviewed longest ago."""
+    import json
+
+    today = today or dt.date.today()
+    entries = list(entries)
+    dated = sorted((e for e in entries if e.as_of), key=lambda e: (e.as_of.last_day(), e.id))
+    undated = sorted((e for e in entries if not e.as_of), key=lambda e: (e.review_by or e.reviewed, e.reviewed, e.id))
+
+    def state(e: Entry) -> str:
+        stale = figure_stale_since(e)
+        if stale is not None and stale < today:
+            return "đã ghi chú" if e.review_note and e.reviewed >= stale else "CẦN RÀ SOÁT"
+        if e.review_by and e.review_by < today:
+            return "quá hạn rà soát"
+        end = PERIOD_END.get(e.period)
+        return "giai đoạn đã kết thúc" if end and end < today else ""
+
+    if as_json:
+        rows = [{"id": e.id, "as_of": str(e.as_of) if e.as_of else None, "reviewed": e.reviewed.isoformat(),
+                 "review_by": e.review_by.isoformat() if e.review_by else None, "period": e.period,
+                 "state": state(e), "review_note": e.review_note, "title": e.title} for e in [*dated, *undated]]
+        return json.dumps(rows, ensure_ascii=False, indent=1)
+    day = lambda d: d.strftime("%d/%m/%Y") if d else "—"  # noqa: E731
+    lines = [f"Nội dung cũ nhất trước (ngày {day(today)}; số liệu cũ hơn {FIGURE_MAX_AGE.days} ngày cần tìm số mới "
+             "hoặc ghi review_note).", "", f"Số liệu theo mốc ({len(dated)} mục):",
+             f"  {'số liệu đến':11s} {'rà soát':10s} {'hạn rà soát':11s} {'tình trạng':16s} mục"]
+    for e in dated[:limit]:
+        lines.append(f"  {e.as_of.text():11s} {day(e.reviewed):10s} {day(e.review_by):11s} {state(e):16s} {e.id}")
+        if e.review_note:
+            lines.append(f"      ghi chú: {e.review_note}")
+    lines += ["", f"Các mục khác, rà soát lâu nhất trước ({len(undated)} mục):",
+              f"  {'rà soát':10s} {'hạn rà soát':11s} {'tình trạng':21s} mục"]
+    for e in undated[:limit]:
+        lines.append(f"  {day(e.reviewed):10s} {day(e.review_by):11s} {state(e):21s} {e.id}")
+    return "\n".join(lines)

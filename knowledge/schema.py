@@ -5,11 +5,13 @@ a citizen may ask, in plain Vietnamese, and cites the official document it comes
 """
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
-from typing import Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 # Periods an answer can speak of. "hien-hanh" = current rules not tied to a programme period.
 Period = Literal["2016-2020", "2018-2020", "2021-2025", "2026-2030", "2026-2035", "hien-hanh"]
@@ -30,31 +32,115 @@ PERIOD_END: dict[str, dt.date] = {
     "2026-2035": dt.date(2035, 12, 31),
 }
 Topic = Literal["ntm", "ocop", "an-giang", "bot"]
-SourceKind = Literal["van-ban", "cong-thong-tin", "bao-chi"]
+SourceKind = Literal["van-ban", "cong-thong-tin", "bao-chi", "huong-dan"]  # huong-dan: the bot's own user guide (README, docs/)
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)*$")
+_PARTIAL_RE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+_RANGE_RE = re.compile(r"^(\d{4})\s*[-–]\s*(\d{4})$")
+
+
+@dataclass(frozen=True, order=True)
+class PartialDate:
+    """A date known to the year ("2014"), the month ("2025-07") or the day ("2025-07-25"): a source is cited,
+    and a figure dated, with only the precision that is known."""
+
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    @classmethod
+    def parse(cls, v: Any) -> "PartialDate":
+        if isinstance(v, PartialDate):
+            return v
+        if isinstance(v, dt.datetime):
+            v = v.date()
+        if isinstance(v, dt.date):
+            return cls(v.year, v.month, v.day)
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        m = _PARTIAL_RE.match(v.strip()) if isinstance(v, str) else None
+        if not m:
+            raise ValueError("ngày: ghi năm (2014), tháng/năm (2025-07) hoặc ngày đầy đủ (2025-07-25)")
+        year, month, day = int(m.group(1)), m.group(2), m.group(3)
+        if month is not None and not 1 <= int(month) <= 12:
+            raise ValueError(f"tháng không hợp lệ: {v}")
+        if day is not None:
+            dt.date(year, int(month), int(day))  # raises on 2025-02-30
+        return cls(year, int(month) if month else None, int(day) if day else None)
+
+    @property
+    def precision(self) -> str:
+        return "day" if self.day else "month" if self.month else "year"
+
+    def first_day(self) -> dt.date:
+        return dt.date(self.year, self.month or 1, self.day or 1)
+
+    def last_day(self) -> dt.date:
+        if self.day:
+            return dt.date(self.year, self.month or 1, self.day)
+        month = self.month or 12
+        return dt.date(self.year, month, calendar.monthrange(self.year, month)[1])
+
+    def text(self) -> str:
+        """As a citizen reads it: "25/07/2025", "7/2025", "2025"."""
+        if self.day:
+            return f"{self.day:02d}/{self.month:02d}/{self.year}"
+        if self.month:
+            return f"{self.month}/{self.year}"
+        return str(self.year)
+
+    def cited(self) -> str:
+        """After a document number or a title: "ngày 25/07/2025", "tháng 7/2025", "năm 2014"."""
+        return {"day": "ngày ", "month": "tháng ", "year": "năm "}[self.precision] + self.text()
+
+    def __str__(self) -> str:
+        parts = [f"{self.year:04d}"] + [f"{x:02d}" for x in (self.month, self.day) if x]
+        return "-".join(parts)
+
+
+SourceDate = Annotated[PartialDate, BeforeValidator(PartialDate.parse), PlainSerializer(str, return_type=str)]
+
+
+def years_of(period: str) -> tuple[int, int] | None:
+    """'2023-2025' / '2023–2025' -> (2023, 2025)."""
+    m = _RANGE_RE.match(period.strip())
+    return (int(m.group(1)), int(m.group(2))) if m else None
 
 
 class Source(BaseModel):
-    """Where an answer comes from: a document number and its date, at least."""
+    """Where an answer comes from: a document number and its date, at least (a press or portal page whose
+    publication date is not known may leave `date` out and say so in `note`)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    doc: str = Field(min_length=3, description="Số, ký hiệu văn bản, e.g. 'Quyết định 318/QĐ-TTg'")
-    date: dt.date = Field(description="Ngày ban hành (or the publication date for press/portal)")
+    doc: str = Field(min_length=3, description="Số, ký hiệu văn bản, e.g. 'Quyết định 318/QĐ-TTg'; or the Vietnamese title")
+    date: SourceDate | None = Field(
+        default=None, description="Ngày ban hành (press/portal: publication date), only as precise as known")
+    day_confirmed: bool = Field(
+        default=False, description="a press/portal date on the 1st of a month is really that day (not a placeholder)")
     issuer: str | None = Field(default=None, description="Cơ quan ban hành, e.g. 'Thủ tướng Chính phủ'")
     kind: SourceKind = "van-ban"
+    covers: str | None = Field(
+        default=None, description="the instrument's own period, e.g. '2023-2025' (a plan, a programme)")
     url: str | None = None
     note: str | None = None
 
+    @field_validator("covers")
+    @classmethod
+    def _covers(cls, v: str | None) -> str | None:
+        if v is not None:
+            years = years_of(v)
+            if years is None or years[0] > years[1]:
+                raise ValueError("covers: ghi giai đoạn dạng 2023-2025")
+        return v
+
     def citation(self) -> str:
-        day = f"{self.date.day:02d}/{self.date.month:02d}/{self.date.year}"
         if self.kind == "van-ban":
-            text = f"{self.doc} ngày {day}"
+            text = f"{self.doc} {self.date.cited()}" if self.date else self.doc
             if self.issuer:
                 text += f" của {self.issuer}"
         else:
-            text = f"{self.doc} ({day})"
+            text = f"{self.doc} ({self.date.text() if self.date.day else self.date.cited()})" if self.date else self.doc
         return text
 
 
@@ -73,6 +159,10 @@ class Entry(BaseModel):
     tags: list[str] = Field(default_factory=list)
     reviewed: dt.date
     review_by: dt.date | None = None
+    as_of: SourceDate | None = Field(
+        default=None, description="date of the newest figure in the answer; shown as 'Số liệu đến …'")
+    review_note: str | None = Field(
+        default=None, description="for the officer: what was checked when the figures got old (not shown to citizens)")
     see_also: list[str] = Field(default_factory=list, description="ids shown as 'Xem thêm' follow-ups")
 
     @field_validator("id")
@@ -106,7 +196,10 @@ class Entry(BaseModel):
 
     def source_line(self) -> str:
         cites = "; ".join(s.citation() for s in self.sources)
-        return f"📄 Nguồn: {cites} ({PERIOD_LABELS[self.period]})."
+        line = f"📄 Nguồn: {cites} ({PERIOD_LABELS[self.period]})."
+        if self.as_of:
+            line += f" Số liệu đến {self.as_of.text() if self.as_of.month else self.as_of.cited()}."
+        return line
 
 
 class EntryFile(BaseModel):

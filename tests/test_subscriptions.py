@@ -114,3 +114,26 @@ async def test_channel_neutral_subscribe_receive_and_stop_on_a_channel_without_b
     await u.press(fake_tg, u.STAFF, f"bct:{bid2}:all", "Chưa có ai đăng ký nhận tin")
     assert u.broadcast_row(app, bid2).status == "draft"
     assert not [x for x in out if "Tin thứ hai" in x]
+
+
+async def test_the_words_the_help_promises_on_zalo_work_and_only_as_the_whole_message(tmp_path, fake_tg, make_app):
+    """The help says 'trên Zalo gõ “dang ky”': that alone subscribes; a question that starts with it is a question."""
+    from bot.channels.terminal import TerminalChannel
+
+    out: list[str] = []
+    app = await u.start(make_app, u.settings(tmp_path, fake_tg), adapters=(TerminalChannel(out.append),))
+    key = f"{TERMINAL}:t2"
+
+    async def say(text: str) -> str:
+        n = len(out)
+        await app.submit(Inbound(TERMINAL, "t2", "u2", text=text, event_key=uuid.uuid4().hex))
+        await app.wait_quiet(key)
+        return "".join(out[n:])
+
+    for words in ("dang ky", "Đăng ký", "dangky"):
+        assert "1. Tất cả các tin" in await say(words), words
+    assert "Tất cả các tin" not in await say("dang ky ocop o dau")
+    await say("dang ky")
+    assert "xã, phường nào" in await say("1")
+    assert "Đã đăng ký nhận tin" in await say("1")
+    assert "Đã ngừng gửi tin" in await say("huydangky")

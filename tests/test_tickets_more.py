@@ -97,7 +97,7 @@ async def test_edit_parts_ambiguous_commune_bad_input(tmp_path, fake_tg, make_ap
     await p.say("ấp Vĩnh Lợi")
     m = await p.expect("Bước 5/5")
     await p.press("fb:contact:give", message_id=m.message_id)
-    m = await p.expect("Nghị định 13/2023/NĐ-CP")
+    m = await p.expect("Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15")
     assert "24 tháng" in m.text
     await p.press("fb:consent:yes", message_id=m.message_id)
     await p.expect("họ và tên")

@@ -136,7 +136,7 @@ async def file_report(p: Person, *, description: str = "Đường ấp 3 bị s�
         await p.press("fb:contact:anon", message_id=m.message_id)
     else:
         await p.press("fb:contact:give", message_id=m.message_id)
-        m = await p.expect("Nghị định 13/2023/NĐ-CP")
+        m = await p.expect("Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15")
         await p.press("fb:consent:yes", message_id=m.message_id)
         await p.expect("họ và tên")
         await p.say(contact[0])

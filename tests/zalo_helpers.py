@@ -120,7 +120,7 @@ async def report_by_typing(c: Citizen, *, description: str = "Đường ấp 3 b
         await c.say("1")
     else:
         await c.say("2")
-        consent = await c.expect("Nghị định 13/2023/NĐ-CP")
+        consent = await c.expect("Luật Bảo vệ dữ liệu cá nhân số 91/2025/QH15")
         assert "1. ✅ Tôi đồng ý" in consent.text
         await c.say("đồng ý")
         await c.expect("họ và tên")

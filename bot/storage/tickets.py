@@ -66,7 +66,7 @@ class Ticket(SQLModel, table=True):
     commune_name: str = Field(default="", max_length=128)  # today's unit, or what the citizen typed if not found
     commune_input: str = Field(default="", max_length=200)
     hamlet: str = Field(default="", max_length=200)
-    # contact: only with consent (Nghị định 13/2023/NĐ-CP); erased after CONTACT_RETENTION_MONTHS
+    # contact: only with consent (Luật 91/2025/QH15, NĐ 356/2025/NĐ-CP); erased after CONTACT_RETENTION_MONTHS
     anonymous: bool = True
     contact_name: Optional[str] = Field(default=None, max_length=128)
     contact_phone: Optional[str] = Field(default=None, max_length=20)

@@ -1,0 +1,125 @@
+""""Xã Mỹ Khánh cũ nay thuộc đâu?": the answer from NQ 1654/NQ-UBTVQH15, for any of the 102 units.
+
+People still name the commune, town or ward they lived in before 01/7/2025. The knowledge base cannot hold
+an entry per unit (the matcher confuses 102 near-identical entries whose only difference is a proper noun),
+so such questions are answered here, from `knowledge/communes.csv` (the clause of the resolution that formed
+each unit) and the commune finder the report conversation already uses (fuzzy, typo-tolerant, ambiguity as
+choices). Only questions that ask where a unit went, or what a unit is made of, are answered; anything about
+NTM, OCOP or criteria goes to the knowledge base ("sáp nhập rồi xã tôi còn đạt nông thôn mới không").
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import re
+
+from knowledge.communes import CSV_PATH, Candidate, default_finder
+from knowledge.normalize import fold
+
+SOURCE_LINE = "📄 Nguồn: Nghị quyết 1654/NQ-UBTVQH15 ngày 16/06/2025 của Ủy ban Thường vụ Quốc hội (hiện hành)."
+# The question asks where a former unit went, or what today's unit is made of.
+_INTENT = re.compile(
+    r"\b(?:sap nhap|sap xep|nhap vao|nhap voi|nhap ve|gop vao|gop voi|bi gop|bi nhap|thuoc xa|thuoc phuong|"
+    r"thuoc dac khu|thuoc ve|la xa nao|la xa gi|la phuong nao|la phuong gi|thanh xa|thanh phuong|doi ten|ten moi|"
+    r"gom nhung|gom xa|gom phuong|gom cac|duoc lap tu|lap tu|truoc day la|cu nay|cu gio|cu bay gio|cu hien nay|"
+    r"gio thuoc|nay thuoc|bay gio thuoc|hien nay thuoc|gio la xa|nay la xa|gio la phuong|nay la phuong|gio la dac khu|"
+    r"nay la dac khu|la dac khu)\b")
+# … but not when it is about something the knowledge base answers.
+_OTHER_SUBJECT = re.compile(
+    r"\b(?:nong thon moi|ntm|ocop|tieu chi|chi tieu|dat chuan|kieu mau|nang cao|san pham|tinh nao|tinh moi|"
+    r"bao nhieu|may xa|may phuong|102|tinh kien giang|hop nhat tinh|trung tam hanh chinh|phan anh)\b")
+_DISTRICT = re.compile(r"\b(?:huyen|thi xa|thanh pho|tp)\b")
+# Only at the edges of what is left: greetings before the name, question tails after it.
+_LEAD = re.compile(r"^(?:(?:cho |xin )?(?:em|minh|toi|tui|chau|con)? ?hoi|ad oi|admin oi|ban oi|oi|cho)\s+")
+_TAIL = re.compile(r"\s+(?:co|khong|ko|k|chua|ha|vay|nhe|nha|ad|oi|roi|the|ak|ah|a ad|bi|duoc|da|se)$")
+_KIND_WORD = re.compile(r"^(?:xa|phuong|thi tran|tt|dac khu|huyen|thi xa)\s+")
+MAX_WORDS = 16
+
+
+@functools.lru_cache(maxsize=1)
+def _clauses() -> dict[str, str]:
+    with open(CSV_PATH, encoding="utf-8", newline="") as f:
+        return {r["code"]: r["formed_from"] for r in csv.DictReader(f)}
+
+
+def _composition(code: str, name: str) -> str:
+    clause = _clauses().get(code, "")
+    m = re.match(r"NQ 1654 Điều 1 khoản (\d+):\s*(.*)$", clause)
+    if not m:  # kept as it was (khoản 97)
+        return f"**{name}** không sắp xếp, giữ nguyên như trước (Nghị quyết 1654/NQ-UBTVQH15, Điều 1 khoản 97)."
+    return f"**{name}** được lập từ {m.group(2)} (Nghị quyết 1654/NQ-UBTVQH15, Điều 1 khoản {m.group(1)})."
+
+
+def _one(c: Candidate, asked_district: bool) -> str:
+    name = c.commune.name
+    lines = []
+    if c.via is not None:
+        part = "Một phần " if c.via.partial else ""
+        lines.append(f"Từ 01/7/2025, {part}{c.via.label} (cũ) nay thuộc **{name}**, tỉnh An Giang.")
+    elif asked_district:
+        lines.append(f"Từ 01/7/2025 không còn cấp huyện, thị xã. **{name}** hiện nay chỉ là một đơn vị cấp xã, "
+                     "không gồm cả huyện cũ; các xã khác của huyện cũ nay thuộc các đơn vị khác (nhắn tên từng xã cũ để tra).")
+    lines.append(("Từ 01/7/2025, " if c.via is None and not asked_district else "") + _composition(c.commune.code, name))
+    lines.append(f"Việc giấy tờ, thủ tục: bà con liên hệ UBND {c.commune.kind.lower()} {c.commune.bare}.")
+    return "\n".join(lines)
+
+
+def _choices(cands: list[Candidate]) -> str:
+    lines = ["Tên này có ở nhiều nơi. Từ 01/7/2025:"]
+    lines += [f"• {c.label}" for c in cands]
+    lines.append("Bà con nhắn thêm tên huyện cũ hoặc ghi rõ «xã …», «phường …», «thị trấn …» để tra đúng nơi.")
+    return "\n".join(lines)
+
+
+def _find(folded: str, asked_district: bool) -> list[Candidate]:
+    """The units the name in the question may be. The question's own words are cut away at the intent phrases
+    ("… cũ nay thuộc xã nào", "sau sáp nhập …"), never word by word: many names contain ordinary words
+    ("Chợ Mới", "Phú Hội", "Nam Du", "U Minh Thượng")."""
+    finder = default_finder()
+    pieces = [p.strip() for p in _INTENT.split(folded) if p and p.strip()] or [folded]
+    best: list[Candidate] = []
+    for piece in pieces:
+        for _ in range(3):
+            piece = _TAIL.sub("", _LEAD.sub("", piece)).strip()
+        if asked_district:
+            bare = " ".join(_DISTRICT.sub(" ", piece).replace(" cu", " ").split())
+            exact = [c for c in finder.communes if fold(c.bare) == bare]
+            if exact:
+                return [Candidate(exact[0], 100.0)]
+            piece = bare
+        found = finder.find(piece)
+        if found.kind == "one":
+            return found.candidates
+        core = _KIND_WORD.sub("", piece).removesuffix(" cu").strip()
+        exact = [c for c in found.candidates if fold(c.via.name if c.via else c.commune.bare) == core]
+        if len(exact) == 1:
+            return exact
+        if found.kind == "choices" and (not best or found.candidates[0].score > best[0].score):
+            best = found.candidates
+    return best
+
+
+def answer(text: str) -> str | None:
+    """The reply to a question about where a former unit is now (or what a unit is made of), or None."""
+    folded = fold(text)
+    words = folded.split()
+    if not words or len(words) > MAX_WORDS or _OTHER_SUBJECT.search(folded):
+        return None
+    intent = bool(_INTENT.search(folded))
+    if not intent and len(words) > 4:
+        return None  # a bare name ("xã Mỹ Khánh", "thị trấn Núi Sập") is a lookup too, if it is all the message says
+    asked_district = bool(_DISTRICT.search(folded))
+    # The name must be written out (typos go to the knowledge base): a fuzzy match on a message that only
+    # sounds like a name ("tỷ giá đô la" ~ "Ô Lâm") is no answer.
+    padded = f" {folded} "
+    cands = [c for c in _find(folded, asked_district)
+             if f" {fold(c.via.name if c.via else c.commune.bare)} " in padded]
+    if not cands or (not intent and len(cands) > 1):
+        return None
+    named = {fold(c.via.name if c.via else c.commune.bare) for c in cands}
+    if len(named) > 1:
+        return None  # several different names ("Thổ Châu, Kiên Hải"): the knowledge base answers those
+    if not intent and not _KIND_WORD.match(folded) and folded != next(iter(named)):
+        return None  # a bare message is a lookup when it is just the name, or "xã/phường … <name>"
+    body = _one(cands[0], asked_district) if len(cands) == 1 else _choices(cands)
+    return f"{body}\n\n{SOURCE_LINE}"

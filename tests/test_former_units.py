@@ -1,0 +1,73 @@
+""""Xã Mỹ Khánh cũ nay thuộc đâu?": former units answered from NQ 1654 (knowledge/communes.csv), before the FAQ,
+through Telegram (fake Bot API over real HTTP) and `ntm-bot ask` (a real subprocess)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from knowledge.former_units import answer
+from tests.conftest import tg_settings
+
+
+@pytest.mark.parametrize("question, new_unit", [
+    ("xa my khanh cu nay thuoc phuong nao", "Phường Bình Đức"),
+    ("Thị trấn Núi Sập giờ thuộc xã nào?", "Xã Thoại Sơn"),
+    ("ad oi xa vinh khanh sap nhap vao dau a", "Xã Vĩnh Trạch"),
+    ("cho em hoi xa nam thai son cu nay thuoc xa nao", "Xã Hòn Đất"),  # not "Nam Thái" (Xã Đông Thái)
+    ("xa hon tre cu gio thuoc dau", "Đặc khu Kiên Hải"),
+    ("xã Mỹ Khánh", "Phường Bình Đức"),  # the name alone
+])
+def test_a_former_unit_is_found_in_its_new_unit_with_the_clause(question, new_unit):
+    text = answer(question)
+    assert text is not None and f"nay thuộc **{new_unit}**" in text
+    assert "Nghị quyết 1654/NQ-UBTVQH15, Điều 1 khoản" in text and text.endswith("(hiện hành).")
+
+
+def test_what_a_unit_is_made_of_and_units_kept_as_they_were():
+    assert "các xã Tấn Mỹ, Mỹ Hiệp và Bình Phước Xuân" in answer("cù lao giêng gồm những xã nào")
+    assert "không sắp xếp, giữ nguyên" in answer("xa my hoa hung co bi sap nhap ko")
+
+
+def test_a_name_used_in_several_places_gives_the_choices():
+    text = answer("xa phu hoi cu gio thuoc xa nao")  # split between two units
+    assert "Tên này có ở nhiều nơi" in text and "Xã An Phú (gồm một phần xã Phú Hội cũ)" in text and "Xã Nhơn Hội" in text
+
+
+def test_a_district_is_not_answered_as_the_commune_of_the_same_name():
+    text = answer("huyện Thoại Sơn cũ giờ là xã gì")
+    assert "không còn cấp huyện" in text and "không gồm cả huyện cũ" in text
+
+
+@pytest.mark.parametrize("question", [
+    "sáp nhập rồi xã tôi còn là xã nông thôn mới không",  # NTM: the knowledge base
+    "Thoại Sơn đạt nông thôn mới nâng cao khi nào",
+    "an giang sáp nhập với tỉnh nào",
+    "châu đốc có sản phẩm ocop gì",
+    "xa cu cua toi nay thuoc xa nao",  # no name given
+    "thuốc giảm đau đầu",  # sounds like "Gành Dầu"
+    "tỷ giá đô la",  # sounds like "Ô Lâm"
+    "tc11 ho ngheo",  # sounds like "Hòn Nghệ"
+    "dang ky nhan tin",
+])
+def test_other_questions_are_left_to_the_knowledge_base(question):
+    assert answer(question) is None
+
+
+def test_ask_answers_it_like_the_bot():
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json"], input="xã Vĩnh Khánh cũ giờ thuộc xã nào\nocop 4 sao bao nhieu diem\n",
+                       capture_output=True, text=True, timeout=120)
+    first, second = (json.loads(line) for line in r.stdout.splitlines())
+    assert first["matched"] and "Xã Vĩnh Trạch" in first["answer"] and "**" not in first["answer"]
+    assert second["entry_id"] == "ocop.diem-4-sao"
+
+
+async def test_on_telegram_the_lookup_comes_before_the_faq(tmp_path, fake_tg, make_app):
+    await make_app(tg_settings(tmp_path, fake_tg))
+    fake_tg.push(fake_tg.make_message(5101, "thi tran nui sap gio thuoc xa nao"))
+    reply = await fake_tg.wait_text(5101, "Xã Thoại Sơn")
+    assert "thị trấn Núi Sập (cũ) nay thuộc" in reply.text and "Nguồn: Nghị quyết 1654/NQ-UBTVQH15" in reply.text
+    fake_tg.push(fake_tg.make_message(5101, "ocop 4 sao bao nhieu diem"))
+    await fake_tg.wait_text(5101, "70 đến dưới 90")
