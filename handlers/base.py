@@ -56,6 +56,7 @@ class Ctx:
     services: Services
     replies: list[Reply] = field(default_factory=list)
     args: str = ""  # text after the command word, for commands
+    outcome: dict[str, Any] = field(default_factory=dict)  # what the handler made of the message (`ntm-bot ask --json`)
 
     # -- saying things
     def reply(self, text: str, buttons: list[Button] | None = None, per_row: int = 1, **kw: Any) -> None:
