@@ -31,7 +31,7 @@ FEATURES: tuple[str, ...] = (
     "m_score", "m_cosine", "m_coverage", "m_phrase", "m_fuzzy", "m_rank", "m_gap", "m_in",
     "b_score", "b_rel", "b_rank", "b_in",
     "k_cover", "k_pairs", "num_miss", "crit_match", "crit_other",
-    "period_conflict", "period_agree", "period_unsaid_old", "topic_named", "q_no_topic",
+    "period_conflict", "period_agree", "period_unsaid_old", "topic_named", "q_no_topic", "t_cover",
 )
 
 
@@ -78,6 +78,9 @@ class Retriever:
             self.pairs[i] = frozenset(pairs)
             crit = {m.group(1) for t in self.entries[i].tags if (m := _CRITERION_TAG.match(t))}
             self.criteria[i] = frozenset(crit)
+        # The words of each entry's title (its canonical question), for how much of it a question says.
+        self.title_words: dict[str, tuple[str, ...]] = {
+            i: tuple(dict.fromkeys(w for w in content_tokens(e.title) if not w.isdigit())) for i, e in self.entries.items()}
 
     def read(self, text: str) -> Reading:
         return self.reader.read(text)
@@ -108,6 +111,7 @@ class Retriever:
         total_known = sum(weight[w] for w in set(known)) or 1.0
         numbers = {w for w in words if w.isdigit()}
         q_crit = _criterion_number(words) if numbers else None
+        q_all = frozenset(reading.all_words)
         qrow = [
             math.log1p(len(words)),
             len(known) / len(words) if words else 0.0,
@@ -134,6 +138,9 @@ class Retriever:
             agree = float((p == "new" and new) or (p == "old" and old))
             unsaid_old = float(p is None and old)
             topic_named = float(e.topic in reading.topics)
+            tw = self.title_words[entry_id]
+            t_total = sum(self.bm25.idf.get(w, 0.0) for w in tw) or 1.0
+            t_cover = sum(self.bm25.idf.get(w, 0.0) for w in tw if w in q_all) / t_total
             bs = b.get(entry_id, 0.0)
             row = qrow + [
                 (mc.score / 100.0) if mc else 0.0,
@@ -158,6 +165,7 @@ class Retriever:
                 unsaid_old,
                 topic_named,
                 float(not reading.topics),
+                t_cover,
             ]
             out.append(Candidate(entry_id, row, mc.score if mc else 0.0))
         return Retrieval(reading, out)

@@ -29,7 +29,7 @@ from knowledge.features import FEATURES, Retriever
 from knowledge.noise import noisy
 
 OFF_TOPIC_PATH = Path(__file__).resolve().parent / "training" / "off_topic.jsonl"
-HIDE_FOLDS = 4  # each paraphrase is asked with 1/4 of all paraphrases hidden
+HIDE_FOLDS = 8  # each paraphrase is asked with 1/8 of all paraphrases hidden
 NOISY_VARIANTS = 2
 CV_FOLDS = 5
 COST_WRONG = 5.0  # a wrong answer costs this many right ones
