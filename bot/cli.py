@@ -32,55 +32,24 @@ def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool
 
 
 # ------------------------------------------------------------------ ask
-def _plain(text: str, buttons: list[Any]) -> str:
-    from bot.channels.base import strip_markup
-
-    out = strip_markup(text)
-    if buttons:
-        out += "\n" + "\n".join(f"  {i}. {b.label}" for i, b in enumerate(buttons, 1))
-    return out
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Answer questions as a citizen would see them (no database needed)."""
-    from handlers.base import Services
-    from handlers.faq import best_decision, render_decision
-    from handlers.xa_cu import ENTRY_ID
-    from knowledge.former_units import answer as former_unit_answer
-    from knowledge.kb import KnowledgeBase
+    """Answer questions as a citizen would see them: each question goes through the same router and handlers
+    as a chat message, in a private chat of its own, in a throw-away in-memory database (nothing is stored)."""
+    from bot.asking import OneShot
 
     settings = get_settings()
-    kb = KnowledgeBase.for_settings(settings)
-    values = Services(settings=settings, kb_ref=lambda: kb).placeholder_values
-
-    def one(question: str) -> dict[str, Any]:
-        lookup = former_unit_answer(question)  # "xã Mỹ Khánh cũ nay thuộc đâu", as the bot answers it (handlers.xa_cu)
-        if lookup is not None:
-            return {"question": question, "matched": True, "kind": "answer", "entry_id": ENTRY_ID, "score": 100.0,
-                    "answer": _plain(lookup, []), "suggestions": []}
-        d = best_decision(kb, settings, question)
-        text, buttons = render_decision(kb, values, d)
-        return {
-            "question": question,
-            "matched": d.kind == "answer",
-            "kind": d.kind,
-            "entry_id": d.entry.id if d.entry else None,
-            "score": round(d.score, 2),
-            "answer": _plain(text, buttons),
-            "suggestions": [{"id": e.id, "title": e.title} for e in d.suggestions],
-        }
-
+    shot = OneShot(settings)
     if args.json:
         questions = args.question and [" ".join(args.question)] or None
         lines = questions if questions is not None else (line.rstrip("\n") for line in sys.stdin)
         for q in lines:
-            print(json.dumps(one(q), ensure_ascii=False), flush=False)
+            print(json.dumps(shot.ask(q), ensure_ascii=False), flush=False)
         sys.stdout.flush()
         return 0
     if not args.question:
         print("Cần một câu hỏi, ví dụ: ntm-bot ask \"tiêu chí nông thôn mới là gì\"", file=sys.stderr)
         return 2
-    print(one(" ".join(args.question))["answer"])
+    print(shot.ask(" ".join(args.question))["answer"])
     return 0
 
 

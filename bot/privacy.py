@@ -74,6 +74,7 @@ def _erase_core(session: Session, s: Subject, now: dt.datetime, chat: Chat | Non
         chat.display_name = chat.username = ""
         chat.state = chat.state_data = chat.state_at = None
         chat.options = None
+        chat.context = None  # the last question asked (follow-ups) and a pending offer hold the person's words
         chat.message_count = 0
         chat.first_seen_at = now
         session.add(chat)

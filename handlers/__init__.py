@@ -1,5 +1,5 @@
 """Channel-neutral handlers. Importing this package registers every command, button and step."""
-from handlers import faq, start, xa_cu  # noqa: F401  (registration by import)
+from handlers import faq, start  # noqa: F401  (registration by import)
 
 
 def load_features() -> None:

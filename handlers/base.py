@@ -73,6 +73,7 @@ class Ctx:
         """A group conversation row is only written once it holds something."""
         if self._conv is not None and self._conv is not self.chat:
             self.session.add(self._conv)
+    outcome: dict[str, Any] = field(default_factory=dict)  # what the handler made of the message (`ntm-bot ask --json`)
 
     # -- saying things
     def reply(self, text: str, buttons: list[Button] | None = None, per_row: int = 1, **kw: Any) -> None:

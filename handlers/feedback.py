@@ -23,6 +23,7 @@ from bot.messages import Attachment, Button, clip
 from sqlmodel import select
 
 from bot.storage.models import UnansweredQuestion
+from handlers import texts
 from handlers import texts_tickets as T
 from handlers import ticketing
 from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
@@ -46,10 +47,13 @@ def start_report(ctx: Ctx) -> None:
     begin(ctx, description=ctx.args.strip())
 
 
-def begin(ctx: Ctx, description: str = "", attachments: list[Attachment] | None = None) -> None:
+def begin(ctx: Ctx, description: str = "", attachments: list[Attachment] | None = None,
+          prefill: dict | None = None) -> None:
+    """`prefill`: parts already known (category, commune_code, commune_name), e.g. guessed from a complaint."""
     data: dict = {"draft": uuid.uuid4().hex[:16], "attachments": [a.to_dict() for a in attachments or []]}
     if len(description) >= MIN_DESCRIPTION:
         data["description"] = description[:4000]
+    data.update({k: v for k, v in (prefill or {}).items() if v})
     ctx.clear_options()
     ctx.set_state(S_CATEGORY, data)
     ask_next(ctx)
@@ -72,6 +76,9 @@ def on_button(ctx: Ctx) -> None:
         return
     if action in ("qsend", "qedit", "qcancel"):
         question_button(ctx, action, arg)
+        return
+    if action == "offer":
+        accept_offer(ctx, arg)
         return
     if action == "send":
         send(ctx, arg)
@@ -580,6 +587,43 @@ def send_question(ctx: Ctx, question_id: str) -> None:
     ctx.reply(T.QUESTION_RECEIPT.format(code=ticket.code, question=ticketing.short(ticket.description, 300),
                                         due=ticketing.fmt_date(ticket.due_date, weekday=True),
                                         days=question_category(ctx).days, agency=ctx.settings.agency_name))
+
+
+# ------------------------------------------------------------------ from the FAQ: a complaint typed as plain text
+def offer_report(ctx: Ctx, text: str, complaint) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """FAQ hook: the message describes a local problem. The offer (the text and what was guessed from it) is kept
+    in the chat's context; the button carries only a fingerprint, checked against it."""
+    from handlers import faq
+
+    cat = ticketing.category_by_slug(ctx.settings, complaint.category) if complaint.category else None
+    d = faq.digest(text)
+    context = dict(ctx.chat.context or {})
+    context["offer"] = {"digest": d, "text": text[:4000], "category": cat.slug if cat else None,
+                        "commune_code": complaint.commune_code, "commune_name": complaint.commune_name,
+                        "at": ctx.now.isoformat()}
+    ctx.chat.context = context
+    details = ""
+    if cat is not None:
+        details += texts.REPORT_OFFER_CATEGORY.format(category=cat.label)
+    if complaint.commune_name:
+        details += texts.REPORT_OFFER_COMMUNE.format(commune=complaint.commune_name)
+    return details, f"fb:offer:{d}"
+
+
+def accept_offer(ctx: Ctx, arg: str) -> None:
+    context = dict(ctx.chat.context or {})
+    offer = context.pop("offer", None)
+    ctx.chat.context = context or None
+    if arg == "no":
+        ctx.reply(texts.OFFER_DECLINED)
+        return
+    if not offer or offer.get("digest") != arg:
+        ctx.reply(texts.OFFER_GONE)
+        return
+    prefill = {"category": offer.get("category")}
+    if offer.get("commune_code"):
+        prefill.update(commune_code=offer["commune_code"], commune_name=offer.get("commune_name"))
+    begin(ctx, description=offer.get("text", ""), prefill=prefill)
 
 
 # ------------------------------------------------------------------ plain words: "phản ánh", "góp ý", "tôi muốn báo…"

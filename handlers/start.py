@@ -1,12 +1,9 @@
 """/start, /help, /huy and small talk: how a citizen finds their way."""
 from __future__ import annotations
 
-import re
-
 from bot.messages import Button
 from handlers import texts
-from handlers.base import CANCELLERS, MENU, Ctx, command, command_lines, menu_item, text_handler
-from knowledge.normalize import fold
+from handlers.base import CANCELLERS, MENU, Ctx, command, command_lines, menu_item
 
 
 @command("start", aliases=("bat dau", "menu", "menu chinh", "start"), description=texts.CMD_START)
@@ -61,24 +58,3 @@ def _menu_ag(ctx: Ctx) -> Button | None:
 @menu_item(90)
 def _menu_help(ctx: Ctx) -> Button:
     return Button(texts.BTN_HELP, "help:")
-
-
-# Short social messages deserve a short human answer, not a knowledge-base search.
-_GREETING = re.compile(r"^(xin )?(chao|hello|hi|alo|hey)( (ban|ad|admin|bot|anh|chi|em|moi nguoi))?( a| nha| nhe)?$")
-_THANKS = re.compile(r"^(cam on|thank|thanks|tks|thank you|cam on nhieu)( (ban|ad|admin|bot|nhieu|nhe|nha|a))*$")
-_BYE = re.compile(r"^(tam biet|bye|bai|goodbye|hen gap lai)( (ban|ad|nha|nhe|a))*$")
-_ACK = re.compile(r"^(ok|oke|okay|uh|u|da|vang|ừ|dc|duoc roi|hieu roi|da hieu|ok ban|ok ad|ok cam on)$")
-
-
-@text_handler(10)
-def small_talk(ctx: Ctx) -> bool:
-    folded = fold(ctx.inbound.text)
-    if _GREETING.match(folded):
-        ctx.reply(texts.GREETING_REPLY)
-    elif _THANKS.match(folded) or _ACK.match(folded):
-        ctx.reply(texts.THANKS_REPLY)
-    elif _BYE.match(folded):
-        ctx.reply(texts.BYE_REPLY)
-    else:
-        return False
-    return True

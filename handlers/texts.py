@@ -48,12 +48,13 @@ SLOW_DOWN = "Bạn gửi nhanh quá, tôi xin phép trả lời chậm lại m�
 
 # FAQ
 NOT_SURE = (
-    "Xin lỗi, tôi chưa chắc hiểu đúng câu hỏi này nên không muốn trả lời sai. 🙏\n\n"
-    "Tôi trả lời được các câu hỏi về:\n"
-    "• Bộ tiêu chí xã nông thôn mới (giai đoạn 2021–2025 và 2026–2030), công nhận, đóng góp của người dân\n"
-    "• Chương trình OCOP: đăng ký, chấm điểm, hạng sao, giấy chứng nhận\n"
-    "• Nông thôn mới, OCOP ở An Giang\n\n"
-    "Bạn thử hỏi lại ngắn gọn hơn, ví dụ «tiêu chí nông thôn mới mới nhất» hay «đăng ký OCOP thế nào»."
+    "Xin lỗi, tôi chưa chắc hiểu đúng câu hỏi này nên không muốn trả lời sai. 🙏\n"
+    "Bạn thử hỏi lại ngắn gọn hơn (ví dụ «tiêu chí nông thôn mới hiện nay», «đăng ký OCOP ở đâu»), "
+    + by_caps("chọn một mục bên dưới", "chọn một mục trong danh sách") + ", hoặc gửi câu hỏi cho cán bộ."
+)
+OFF_TOPIC = (
+    "Câu này nằm ngoài những gì tôi biết. 🙏 Tôi chỉ trả lời về **nông thôn mới**, **OCOP** (Mỗi xã một sản phẩm) "
+    "và giúp bạn **gửi phản ánh** tới xã, phường ở An Giang."
 )
 DID_YOU_MEAN = "Có phải bạn muốn hỏi một trong các câu sau? Chọn câu đúng ý bạn:"
 SEE_ALSO = "Xem thêm:"
@@ -65,10 +66,32 @@ BTN_ASK_OCOP = "⭐ Hỏi về OCOP"
 BTN_ASK_AG = "📍 An Giang"
 BTN_HELP = "❓ Hướng dẫn"
 
-# Small talk
+# Small talk: short and human, never the knowledge base
 THANKS_REPLY = "Dạ không có gì ạ! Bạn cần hỏi thêm gì cứ nhắn nhé. 🌾"
 GREETING_REPLY = "Xin chào! Bạn muốn hỏi gì về nông thôn mới hay OCOP? Gõ câu hỏi, hoặc /start để xem menu."
 BYE_REPLY = "Chúc bạn một ngày tốt lành! Khi cần cứ nhắn cho tôi nhé. 🌾"
+ACK_REPLY = "👍 Bạn cần hỏi gì thêm cứ nhắn nhé."
+LAUGH_REPLY = "😄 Bạn cần hỏi gì về nông thôn mới, OCOP cứ nhắn nhé."
+INSULT_REPLY = (
+    "Xin lỗi nếu tôi chưa giúp được bạn. 🙏 Bạn thử hỏi lại ngắn gọn hơn, hoặc gửi câu hỏi cho cán bộ "
+    "(gõ /phananh) để được trả lời trực tiếp."
+)
+WHO_REPLY = (
+    "Tôi là trợ lý **tự động** (máy, không phải người) của **{agency}**: trả lời về nông thôn mới, OCOP từ văn bản "
+    "chính thức và chuyển phản ánh của bạn tới cán bộ. Câu trả lời của cán bộ đến ngay trong cuộc trò chuyện này."
+)
+# A local problem written as plain text: offer a report, pre-filled
+REPORT_OFFER = (
+    "Có vẻ bạn đang báo một việc ở địa phương. 🙏 Bạn có muốn **gửi phản ánh** để cán bộ xã, phường xem và trả lời "
+    "không? Nội dung bạn vừa gõ sẽ được ghi sẵn{details}."
+)
+REPORT_OFFER_CATEGORY = "; loại việc: {category}"
+REPORT_OFFER_COMMUNE = "; nơi: {commune}"
+BTN_REPORT_THIS = "📝 Gửi phản ánh này"
+BTN_REPORT_ISSUE = "📝 Phản ánh việc này"
+BTN_NO_THANKS = "Không, cảm ơn"
+OFFER_DECLINED = "Dạ. Bạn cần hỏi gì cứ nhắn nhé."
+OFFER_GONE = "Lời mời này đã cũ. Bạn gõ /phananh để gửi phản ánh mới nhé."
 
 # Numbered options on channels without buttons
 OPTIONS_HINT = "(Trả lời bằng số thứ tự, ví dụ «1».)"

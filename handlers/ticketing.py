@@ -949,5 +949,7 @@ def register() -> None:
 
     if feedback.offer_question_button not in faq.UNSURE_BUTTONS:
         faq.UNSURE_BUTTONS.append(feedback.offer_question_button)
+    if feedback.offer_report not in faq.REPORT_OFFER:
+        faq.REPORT_OFFER.append(feedback.offer_report)
     if _configure_app not in CHANNEL_HOOKS:
         CHANNEL_HOOKS.append(_configure_app)

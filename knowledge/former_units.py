@@ -100,7 +100,14 @@ def _find(folded: str, asked_district: bool) -> list[Candidate]:
 
 
 def answer(text: str) -> str | None:
-    """The reply to a question about where a former unit is now (or what a unit is made of), or None."""
+    """The reply to a question about where a former unit is now (or what a unit is made of), with its source
+    line, or None."""
+    found = body(text)
+    return f"{found}\n\n{SOURCE_LINE}" if found is not None else None
+
+
+def body(text: str) -> str | None:
+    """`answer` without the source line (the FAQ cites the entry that names the resolution)."""
     folded = fold(text)
     words = folded.split()
     if not words or len(words) > MAX_WORDS or _OTHER_SUBJECT.search(folded):
@@ -121,5 +128,4 @@ def answer(text: str) -> str | None:
         return None  # several different names ("Thổ Châu, Kiên Hải"): the knowledge base answers those
     if not intent and not _KIND_WORD.match(folded) and folded != next(iter(named)):
         return None  # a bare message is a lookup when it is just the name, or "xã/phường … <name>"
-    body = _one(cands[0], asked_district) if len(cands) == 1 else _choices(cands)
-    return f"{body}\n\n{SOURCE_LINE}"
+    return _one(cands[0], asked_district) if len(cands) == 1 else _choices(cands)

@@ -23,11 +23,14 @@ import re
 from operator import mul
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from rapidfuzz import fuzz, process
 
 from knowledge.normalize import content_tokens
+
+if TYPE_CHECKING:
+    from knowledge.reading import Reading
 
 CANDIDATES = 40
 _CRITERION_TAG = re.compile(r"^(tieu-chi|tc)-(\d{1,2})$")
@@ -177,9 +180,11 @@ class Matcher:
             return word, 1.0
         return hit[0], 0.85
 
-    def match(self, query: str, limit: int = 5, exclude: tuple[str, str] | None = None) -> MatchResult:
-        """Rank entries for a question. `exclude=(entry_id, text)` hides one paraphrase (leave-one-out)."""
-        raw = content_words(query)
+    def match(self, query: str, limit: int = 5, exclude: tuple[str, str] | None = None,
+              reading: "Reading | None" = None) -> MatchResult:
+        """Rank entries for a question. `exclude=(entry_id, text)` hides one paraphrase (leave-one-out).
+        `reading` (see knowledge.reading) gives the words already corrected, and words the lexicon added."""
+        raw = reading.words if reading is not None else content_words(query)
         if not raw:
             return MatchResult(query)
         trust: dict[str, float] = {}
@@ -187,9 +192,12 @@ class Matcher:
         for w in raw:
             c, f = self._correct(w)
             words.append(c)
-            trust[c] = min(trust.get(c, 1.0), f)
+            trust[c] = min(trust.get(c, 1.0), f * (reading.trust.get(w, 1.0) if reading is not None else 1.0))
         q_words = tuple(words)
-        q_set = frozenset(q_words)
+        added = tuple(w for w in (reading.added if reading is not None else ()) if w not in trust)
+        for w in added:
+            trust[w] = reading.trust.get(w, 0.6) if reading is not None else 0.6
+        q_set = frozenset(q_words + added)
         # Iterated in a fixed order: float sums and ties must not depend on the process's hash seed (the same
         # question would get another answer after a restart).
         q_uniq = tuple(sorted(q_set))

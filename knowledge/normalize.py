@@ -108,6 +108,9 @@ ABBREVIATIONS: dict[str, str] = {
     "bik": "biet",
     "bit": "biet",
     "zay": "vay",
+    "v": "vay",
+    "dz": "vay",
+    "dzay": "vay",
     "zi": "gi",
     "gj": "gi",
     "mik": "minh",
@@ -158,9 +161,16 @@ FINAL_PARTICLES: frozenset[str] = frozenset(
 ADDRESS: frozenset[str] = frozenset("anh chi em ban bac co chu chau cau ad admin".split())
 # Fillers stripped only at the start of a message ("cho em hỏi …", "ad ơi …").
 _LEADING = re.compile(
-    r"^(?:(?:xin )?(?:cho|cko|choa) (?:em|e|toi|t|minh|chau|con|tui|anh|chi) (?:hoi|hoi chut|hoi xiu)|"
+    r"^(?:(?:xin )?(?:cho|cko|choa) (?:em|e|toi|t|minh|chau|con|tui|anh|chi|chu|co|bac|ba|cau|ong) (?:hoi|hoi chut|hoi xiu)|"
     r"(?:ad|admin|ban|anh|chi|em|bot) oi|xin hoi|cho hoi|hoi chut|xin chao|chao (?:ad|ban|anh|chi|bot)|alo|"
     r"em muon hoi|toi muon hoi|minh muon hoi|cho em hoi ve|cho hoi ve)\b\s*"
+)
+
+
+# The same asides in the middle of a message ("…, cho em hỏi là …", "… ad ơi …").
+_ASIDE = re.compile(
+    r"\b(?:xin )?cho (?:em|e|toi|t|minh|chau|con|tui|anh|chi|chu|co|bac|ba|cau|ong) hoi(?: (?:chut|xiu|thu))?\b|"
+    r"\bcho hoi\b|\bxin hoi\b|\b(?:ad|admin|bot|anh|chi|em|ban|chu|co|con|bac) oi\b"
 )
 
 
@@ -175,6 +185,7 @@ def tokens(text: str) -> tuple[str, ...]:
         if stripped == s:
             break
         s = stripped
+    s = _ASIDE.sub(" ", s)
     out: list[str] = []
     words = s.split()
     for i, tok in enumerate(words):
@@ -235,7 +246,12 @@ def drop_scaffold(words: tuple[str, ...]) -> tuple[str, ...]:
 @lru_cache(maxsize=65536)
 def content_tokens(text: str) -> tuple[str, ...]:
     """Tokens that carry meaning: no question scaffolding, no fillers, no sentence-final particles."""
-    words = list(drop_scaffold(tokens(text)))
+    return content_of(tokens(text))
+
+
+def content_of(toks: tuple[str, ...]) -> tuple[str, ...]:
+    """`content_tokens` of already expanded tokens."""
+    words = list(drop_scaffold(toks))
     ending = FINAL_PARTICLES | FILLERS
     while words:
         if words[-1] in ending:

@@ -202,7 +202,76 @@ class Entry(BaseModel):
         return line
 
 
+class StarBand(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    stars: int = Field(ge=0, le=10)
+    from_points: float = Field(alias="from", ge=0, description="lowest total of the band (inclusive)")
+    entry: str | None = Field(default=None, description="the entry about this band (linked, its sources cited)")
+    note: str | None = Field(default=None, description="one line added to a computed answer in this band")
+
+
+class OcopScale(BaseModel):
+    """The OCOP scoring scale, for answers computed from a citizen's score ("68 điểm là mấy sao")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entry: str = Field(description="the entry whose answer states these numbers (cited and linked)")
+    max_points: int = 100
+    certified_from: int = Field(description="lowest star rating that is certified")
+    bands: list[StarBand] = Field(min_length=1)
+    parts: dict[str, int] = Field(default_factory=dict, description="part letter -> maximum points")
+    parts_entry: str | None = None
+
+
+class Validity(BaseModel):
+    """How long a recognition is valid ("công nhận tháng 3/2023 còn hạn không")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entry: str
+    months: int = Field(gt=0)
+    renew_entry: str | None = None
+
+
+class CriteriaSet(BaseModel):
+    """A set of NTM criteria: how many there are ("tiêu chí 25 là gì")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    period: Period
+    count: int = Field(gt=0)
+    entry: str = Field(description="the entry that lists the set")
+    current: bool = False  # the set that applies today: a bare criterion number means this one
+
+
+class Withdrawal(BaseModel):
+    """When a commune's recognition is withdrawn ("rớt 7 tiêu chí có thu nhập thì bị thu hồi không")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    entry: str
+    period: Period = Field(description="the criteria set the rule counts in (facts.criteria_sets)")
+    partial_from: float = Field(description="% of criteria not met from which a key criterion among them withdraws")
+    full_from: float = Field(description="% of criteria not met that withdraws in any case")
+    key_criteria: dict[str, list[str]] = Field(description="key criterion as the entry names it -> words people use")
+
+
+class Facts(BaseModel):
+    """Structured facts that answers are computed from. Each names the entry that states it in words, so a
+    computed answer cites the same sources, and `kb check` verifies the numbers against that entry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ocop_scale: OcopScale | None = None
+    ocop_validity: Validity | None = None
+    criteria_sets: list[CriteriaSet] = Field(default_factory=list)
+    withdrawal: Withdrawal | None = None
+    former_units_entry: str | None = Field(default=None, description="the entry that cites the merger resolution")
+
+
 class EntryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    entries: list[Entry]
+    entries: list[Entry] = Field(default_factory=list)
+    facts: Facts | None = None

@@ -64,6 +64,9 @@ class Chat(SQLModel, table=True):
     state_at: Optional[dt.datetime] = None
     # Choices offered as numbered text on channels without buttons: [[label, data], ...]
     options: Optional[list] = json_column()
+    # What the conversation is about outside a step: the last question understood (for follow-ups such as
+    # "còn tiêu chí 5 thì sao") and an offer made (a report pre-filled from a complaint). Short-lived.
+    context: Optional[dict] = json_column()
 
 
 class Conversation(SQLModel, table=True):

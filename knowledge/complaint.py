@@ -1,0 +1,107 @@
+"""Does a message report a local problem ("đường ấp 3 bị sụt lún mấy tháng rồi không ai sửa")?
+
+Citizens often write a complaint as plain text instead of starting the report conversation. Such a message
+gets an offer to file a report, pre-filled with it: the category guessed from its words, the commune when it
+names one. The words are data (`complaints:` in knowledge/lexicon.yaml).
+
+- strong: something is wrong, with a place, a duration or a request, and it is not a question about the
+  programme — the offer is the reply;
+- weak: the same words inside a programme question ("đường lầy lội thuộc tiêu chí nào") — the question is
+  answered and the offer is a button beside the answer.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable
+
+import yaml
+
+from knowledge.normalize import fold
+from knowledge.reading import LEXICON_PATH
+
+if TYPE_CHECKING:
+    from knowledge.communes import CommuneFinder
+
+
+def _phrases(items: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(fold(p).split()) for p in items if fold(p))
+
+
+def _has(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
+    for p in phrases:
+        n = len(p)
+        for i in range(len(words) - n + 1):
+            if words[i : i + n] == p:
+                return p
+    return None
+
+
+@dataclass(frozen=True)
+class Complaint:
+    strength: str  # strong | weak
+    category: str | None  # ticket category slug
+    commune_code: str | None
+    commune_name: str | None
+
+
+@dataclass(frozen=True)
+class ComplaintWords:
+    problems: tuple[tuple[str, ...], ...]
+    problems_exact: re.Pattern[str] | None
+    context: tuple[tuple[str, ...], ...]
+    questions: tuple[tuple[str, ...], ...]
+    categories: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+
+    @classmethod
+    def load(cls, path: Path | str = LEXICON_PATH) -> "ComplaintWords":
+        raw = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("complaints") or {}
+        exact = [unicodedata.normalize("NFC", p).lower() for p in raw.get("problems_exact", [])]
+        return cls(
+            _phrases(raw.get("problems", [])),
+            re.compile(r"(?<!\w)(?:" + "|".join(exact) + r")(?!\w)") if exact else None,
+            _phrases(raw.get("context", [])),
+            _phrases(raw.get("questions", [])),
+            tuple((slug, _phrases(words)) for slug, words in (raw.get("categories") or {}).items()),
+        )
+
+
+@functools.lru_cache(maxsize=4)
+def default_words(path: str = str(LEXICON_PATH)) -> ComplaintWords:
+    return ComplaintWords.load(path)
+
+
+def detect(text: str, finder: "CommuneFinder | None" = None, words: ComplaintWords | None = None,
+           categories: Iterable[str] | None = None) -> Complaint | None:
+    """`categories`: the slugs configured (a guess outside them is dropped)."""
+    words = words or default_words()
+    raw = unicodedata.normalize("NFC", text or "").lower()
+    folded = tuple(fold(raw).split())
+    if len(folded) < 3:
+        return None
+    problem = _has(folded, words.problems) or (words.problems_exact is not None and words.problems_exact.search(raw))
+    if not problem:
+        return None
+    context = _has(folded, words.context) is not None
+    question = _has(folded, words.questions) is not None
+    commune = None
+    if finder is not None:
+        found = finder.find(text)
+        if found.kind == "one" and found.best is not None:
+            commune = found.best.commune
+    if not (context or commune):
+        return None
+    allowed = set(categories) if categories is not None else None
+    category, best = None, 0
+    for slug, phrases in words.categories:  # the category whose words say the most; the problem's own words count double
+        if allowed is not None and slug not in allowed:
+            continue
+        weight = sum(len(p) * (2 if isinstance(problem, tuple) and _has(problem, (p,)) else 1)
+                     for p in phrases if _has(folded, (p,)))
+        if weight > best:
+            category, best = slug, weight
+    strength = "weak" if question else "strong"
+    return Complaint(strength, category, commune.code if commune else None, commune.name if commune else None)

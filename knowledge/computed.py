@@ -1,0 +1,330 @@
+"""Answers no paraphrase can give: computed from the knowledge base's facts (`facts:` in knowledge/data/).
+
+- an OCOP score -> its star band, whether it is certified, how many points to the next band
+  ("sp nhà em được 68 điểm là mấy sao"); a part's score against the part's maximum ("phần C 38 điểm");
+- a recognition date -> until when the certificate is valid, against today ("công nhận tháng 3/2023 còn hạn ko");
+- a criterion number or star rating that does not exist -> how many there are ("tiêu chí 25", "ocop 6 sao");
+- a former commune or town -> the unit it belongs to since 01/7/2025, and a unit -> what it was formed from.
+
+Each answer names the entry that states the rule in words: the citizen sees that entry's source line and a
+button to it. Nothing here holds a number of its own.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from knowledge.normalize import fold, tokens
+
+if TYPE_CHECKING:
+    from knowledge.communes import CommuneFinder
+    from knowledge.kb import KnowledgeBase
+    from knowledge.reading import Reading
+
+
+@dataclass
+class Computed:
+    kind: str  # star-band | part-score | validity | no-criterion | no-stars | former-unit | unit-formed-from
+    text: str  # what the citizen reads, before the source line
+    cite: list[str] = field(default_factory=list)  # entries whose sources are cited
+    see: list[str] = field(default_factory=list)  # entries offered as buttons
+
+
+def _num(s: str) -> float:
+    return float(s.replace(",", "."))
+
+
+def _fmt(x: float) -> str:
+    return (f"{x:g}").replace(".", ",")
+
+
+def _lower(text: str) -> str:
+    return unicodedata.normalize("NFC", text).lower()
+
+
+# -------------------------------------------------------------- OCOP scores
+_OCOP_CONTEXT = re.compile(r"\b(ocop|sao|san pham|cham|danh gia|hoi dong|phan hang|hang)\b")
+_SCORE = re.compile(r"(?<![\d/])(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:điểm|diem|đ\b|d\b|đ\.)")
+_PART = re.compile(r"\bph[aầ]n\s*([abc])\b[^\d]{0,25}?(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:điểm|diem|đ\b|d\b)")
+
+
+def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
+    scale = kb.facts.ocop_scale
+    if scale is None:
+        return None
+    low = _lower(text)
+    folded = fold(text)
+    if not _OCOP_CONTEXT.search(folded):
+        return None
+    part = _PART.search(low) or _PART.search(folded)
+    if part and scale.parts:
+        letter, value = part.group(1).upper(), _num(part.group(2))
+        most = scale.parts.get(letter)
+        if most is not None and _achieved(folded, part.group(2)) and value != most:
+            if value > most:
+                line = (f"Phần {letter} được chấm **tối đa {most} điểm**, nên {_fmt(value)} điểm là vượt mức tối đa: "
+                        f"bạn kiểm tra lại phiếu chấm (có thể đó là tổng điểm, hoặc điểm của phần khác).")
+            else:
+                line = f"Phần {letter} được chấm tối đa {most} điểm: {_fmt(value)} điểm là hợp lệ."
+            parts = ", ".join(f"phần {k} {v} điểm" for k, v in scale.parts.items())
+            line += f"\nThang {scale.max_points} điểm gồm: {parts}."
+            cite = [scale.parts_entry] if scale.parts_entry else [scale.entry]
+            return Computed("part-score", line, cite, cite)
+        return None  # a part's points are not a total
+    m = _SCORE.search(low) or _SCORE.search(folded)
+    if not m:
+        return None
+    if not _achieved(folded, m.group(1)):
+        return None  # "phần C là 40 điểm đúng không", "4 sao cần 70 điểm à": a question about the rule
+    value = _num(m.group(1))
+    if value > scale.max_points:
+        return Computed("star-band", f"Thang điểm OCOP tối đa là **{scale.max_points} điểm**, nên {_fmt(value)} điểm là "
+                        f"chưa đúng: bạn xem lại tổng điểm trên phiếu chấm.", [scale.entry], [scale.entry])
+    bands = sorted(scale.bands, key=lambda b: -b.from_points)
+    band = next(b for b in bands if value >= b.from_points or b is bands[-1])
+    upper = next((b for b in reversed(bands) if b.from_points > band.from_points), None)
+    rng = (f"từ {_fmt(band.from_points)} đến dưới {_fmt(upper.from_points)} điểm" if upper
+           else f"từ {_fmt(band.from_points)} đến {scale.max_points} điểm")
+    if band.from_points == 0 and upper:
+        rng = f"dưới {_fmt(upper.from_points)} điểm"
+    lines = [f"Với **{_fmt(value)} điểm**, sản phẩm xếp hạng **{band.stars} sao** (hạng {band.stars} sao: {rng})."]
+    if band.stars >= scale.certified_from:
+        lines.append(f"Sản phẩm từ {scale.certified_from} sao trở lên được công nhận và cấp giấy chứng nhận OCOP.")
+    else:
+        lowest = next(b for b in bands if b.stars == scale.certified_from)
+        lines.append(f"Sản phẩm **chưa được cấp giấy chứng nhận OCOP**: phải từ {scale.certified_from} sao "
+                     f"(từ {_fmt(lowest.from_points)} điểm) trở lên. Còn thiếu {_fmt(lowest.from_points - value)} điểm.")
+    if upper is not None and band.stars + 1 > scale.certified_from:
+        lines.append(f"Để lên {upper.stars} sao cần từ {_fmt(upper.from_points)} điểm, tức còn thiếu "
+                     f"**{_fmt(round(upper.from_points - value, 2))} điểm**.")
+    if band.note:
+        lines.append(band.note)
+    cite = [scale.entry] + ([band.entry] if band.entry and band.note else [])
+    see = [e for e in (band.entry, scale.entry) if e]
+    return Computed("star-band", "\n".join(lines), cite, list(dict.fromkeys(see)))
+
+
+# A score the person got ("sp em được 68 điểm", "chấm có 25 điểm", "68 điểm là mấy sao", "45 điểm có được giấy
+# chứng nhận không"), not a number in a question about the rule ("phần C là 40 điểm đúng không").
+_GOT_BEFORE = re.compile(r"\b(?:duoc|dc|dat|cham|co|chi|moi|tong|tong cong|em|tui|minh|toi|nha|tren|khoang|gan|"
+                         r"roi|xong)\s+(?:\w+\s+){0,2}$")
+_GOT_AFTER = re.compile(r"^\s*(?:diem|d)\s+(?:\w+\s+){0,3}?(?:la|thi|duoc|dc|dat|du|co|xep|vay|ha|thoi|ma|nen|"
+                        r"roi|tron)\s+(?:\w+\s+){0,3}?(?:may|bao nhieu|hang|ocop|giay|chung nhan|\d+\s*sao|sao|"
+                        r"cong nhan|dat|duoc|chua|khong|ko|k|luon|ha|a|nua)\b")
+_RULE_Q = re.compile(r"\b(?:la|co phai|phai|can|toi thieu|it nhat|tu)\s+\d+(?:[.,]\d+)?\s*(?:diem|d)\b")
+
+
+def _achieved(folded: str, number: str) -> bool:
+    n = number.replace(",", " ").replace(".", " ").split()[0]
+    for m in re.finditer(rf"\b{re.escape(n)}\b", folded):
+        before, after = folded[: m.start()], folded[m.end():]
+        if _RULE_Q.search(folded[max(0, m.start() - 12): m.end() + 5]):
+            continue
+        if _GOT_BEFORE.search(before) or _GOT_AFTER.match(after):
+            return True
+    return False
+
+
+_STARS = re.compile(r"\b(\d{1,2})\s*sao\b")
+
+
+def ocop_stars(kb: "KnowledgeBase", text: str) -> Computed | None:
+    scale = kb.facts.ocop_scale
+    if scale is None:
+        return None
+    folded = fold(text)
+    if "ocop" not in folded and "san pham" not in folded:
+        return None
+    m = _STARS.search(folded)
+    if not m:
+        return None
+    n = int(m.group(1))
+    stars = sorted(b.stars for b in scale.bands)
+    if n in stars:
+        return None
+    return Computed("no-stars", f"OCOP không có hạng {n} sao: sản phẩm được xếp từ **{stars[0]} đến {stars[-1]} sao** "
+                    f"theo tổng điểm (thang {scale.max_points} điểm); từ {scale.certified_from} sao trở lên mới được "
+                    f"chứng nhận.", [scale.entry], [scale.entry])
+
+
+# -------------------------------------------------------------- validity of a recognition
+_DATE_FULL = re.compile(r"\b(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(20\d{2})\b")
+_DATE_MONTH = re.compile(r"\b(?:thang|th)\s*(\d{1,2})\s*(?:[/.-]|nam|\s)\s*(20\d{2})\b|\b(\d{1,2})\s*/\s*(20\d{2})\b")
+_YEAR = re.compile(r"\bnam\s*(20\d{2})\b")
+_VALIDITY_Q = re.compile(r"\b(het han|con han|con hieu luc|gia tri (?:den|toi)|den khi nao|toi khi nao|khi nao het|"
+                         r"bao gio het|con dung duoc|con xai duoc|den bao gio|toi bao gio|bao lau)\b")
+_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|chung nhan|dat|len|xep hang|co giay)\b")
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
+    v = kb.facts.ocop_validity
+    if v is None:
+        return None
+    folded = fold(text.replace("/", " / "))
+    f2 = " ".join(_lower(text).split())
+    f2 = fold(f2.replace("/", " / ").replace("-", " / "))
+    if "ocop" not in folded and "chung nhan" not in folded:
+        return None
+    if not _VALIDITY_Q.search(folded) or not _RECOGNISED.search(folded):
+        return None
+    raw = unicodedata.normalize("NFC", text)
+    precision = "day"
+    m = _DATE_FULL.search(raw)
+    if m:
+        try:
+            start = dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        except ValueError:
+            return None
+        pos = m.start()
+    else:
+        m2 = _DATE_MONTH.search(fold(raw.replace("/", " / ")).replace(" / ", "/"))
+        if m2:
+            month, year = (m2.group(1), m2.group(2)) if m2.group(1) else (m2.group(3), m2.group(4))
+            if not 1 <= int(month) <= 12:
+                return None
+            start, precision = dt.date(int(year), int(month), 1), "month"
+            pos = m2.start()
+        else:
+            m3 = _YEAR.search(folded)
+            if not m3:
+                return None
+            start, precision = dt.date(int(m3.group(1)), 1, 1), "year"
+            pos = m3.start()
+    before = fold(raw)[: max(pos, 0)]
+    if re.search(r"\bhet han\s*(?:ngay|vao|tu|luc)?\s*$", before):
+        return None  # the date given is the expiry itself, not the recognition
+    if start > today:
+        return None
+    end = _add_months(start, v.months)
+    if precision == "day":
+        shown, until = f"{start:%d/%m/%Y}", f"**{end:%d/%m/%Y}**"
+        expired = end < today
+    elif precision == "month":
+        shown, until = f"tháng {start.month}/{start.year}", f"khoảng **tháng {end.month}/{end.year}** (đúng ngày theo quyết định công nhận)"
+        expired = (end.year, end.month) < (today.year, today.month)
+    else:
+        shown, until = f"năm {start.year}", f"khoảng **năm {end.year}** (đúng ngày theo quyết định công nhận)"
+        expired = end.year < today.year
+    lines = [f"Giấy chứng nhận OCOP có giá trị **{v.months} tháng** kể từ ngày quyết định công nhận. Công nhận "
+             f"{shown} thì có giá trị đến {until}."]
+    if expired:
+        lines.append(f"Tính đến hôm nay ({today:%d/%m/%Y}), giấy chứng nhận **đã hết hạn**. Muốn giữ hạng sao, chủ thể "
+                     f"đăng ký để được đánh giá lại.")
+    elif precision != "year" or end.year > today.year:
+        left = (end.year - today.year) * 12 + end.month - today.month
+        lines.append(f"Tính đến hôm nay ({today:%d/%m/%Y}), giấy chứng nhận **còn hạn**" +
+                     (f", còn khoảng {left} tháng." if left > 0 else ", nhưng sắp hết hạn trong tháng này."))
+    else:
+        lines.append("Năm nay giấy chứng nhận hết hạn: bạn xem đúng ngày trên quyết định công nhận.")
+    see = [e for e in (v.renew_entry, v.entry) if e]
+    return Computed("validity", "\n".join(lines), [v.entry], see)
+
+
+# -------------------------------------------------------------- criteria that do not exist
+def criterion_number(kb: "KnowledgeBase", reading: "Reading") -> Computed | None:
+    """"tiêu chí 25": no set has it. (A number one set has is for the ranking to resolve.)"""
+    from knowledge.matcher import _criterion_number
+
+    sets = kb.facts.criteria_sets
+    if not sets:
+        return None
+    n = _criterion_number(reading.words)
+    if n is None:
+        return None
+    k = int(n)
+    wanted = [s for s in sets if (reading.period == "old" and s.period != "2026-2030")
+              or (reading.period == "new" and s.current) or reading.period in (None, "both")]
+    if any(k <= s.count for s in wanted) or not wanted:
+        return None
+    from knowledge.schema import PERIOD_LABELS
+
+    described = "; ".join(f"bộ tiêu chí {PERIOD_LABELS[s.period]} có **{s.count} tiêu chí**"
+                          + (" (đang áp dụng)" if s.current else "") for s in wanted)
+    text = f"Không có tiêu chí số {k}: {described}."
+    ids = [s.entry for s in wanted]
+    return Computed("no-criterion", text, ids, ids)
+
+
+# -------------------------------------------------------------- former communes
+def former_unit(kb: "KnowledgeBase", text: str) -> Computed | None:
+    """"thị trấn Núi Sập cũ nay thuộc xã nào", "Cù Lao Giêng gồm những xã nào" (knowledge.former_units)."""
+    from knowledge.former_units import body
+
+    entry_id = kb.facts.former_units_entry
+    if entry_id is None:
+        return None
+    found = body(text)
+    return Computed("former-unit", found, [entry_id], [entry_id]) if found is not None else None
+
+
+# -------------------------------------------------------------- withdrawal of a recognition
+_WITHDRAW_Q = re.compile(r"\b(thu hoi|mat chuan|rot chuan|lay lai|tuoc|mat danh hieu|con la xa nong thon moi|con dat chuan|"
+                         r"con chuan|con giu|bi mat|mat cai chuan|rot danh hieu|khong con dat)\b")
+_FAILED = [
+    re.compile(r"\b(?:rot|khong dat|chua dat|thieu|mat|hong|truot|ko dat)\s+(?:mat\s+|het\s+)?(\d{1,2})\s+(?:tieu chi|tc)\b"),
+    re.compile(r"\b(\d{1,2})\s*(?:tren|trong|/)\s*(\d{1,2})\s+(?:tieu chi|tc)\s+(?:khong|chua|ko)\s+dat\b"),
+    re.compile(r"\b(?:rot|khong dat|chua dat|ko dat)\s+(\d{1,2})\s*(?:tren|trong|/)\s*(\d{1,2})\b"),
+]
+
+
+def withdrawal(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
+    w = kb.facts.withdrawal
+    if w is None:
+        return None
+    folded = " ".join(tokens(text))
+    if not _WITHDRAW_Q.search(folded):
+        return None
+    total = next((c.count for c in kb.facts.criteria_sets if c.period == w.period), None)
+    failed = None
+    for pat in _FAILED:
+        m = pat.search(folded)
+        if m:
+            failed = int(m.group(1))
+            if m.lastindex and m.lastindex >= 2 and m.group(2):
+                total = int(m.group(2)) if int(m.group(2)) >= failed else total
+            break
+    if failed is None or not total or failed > total or failed == 0:
+        return None
+    pct = 100.0 * failed / total
+    named = [name for name, words in w.key_criteria.items()
+             if any(re.search(rf"\b{re.escape(x)}\b", folded) for x in words)]
+    from knowledge.schema import PERIOD_END, PERIOD_LABELS
+
+    head = (f"Theo quy định {PERIOD_LABELS[w.period]}: {failed}/{total} tiêu chí không đạt là khoảng "
+            f"**{_fmt(round(pct, 1))}%** số tiêu chí.")
+    keys = "; ".join(w.key_criteria)
+    if pct >= w.full_from:
+        verdict = f"Từ {_fmt(w.full_from)}% số tiêu chí trở lên không đạt thì xã **bị thu hồi** quyết định công nhận."
+    elif pct >= w.partial_from:
+        if named:
+            verdict = (f"Từ {_fmt(w.partial_from)}% đến dưới {_fmt(w.full_from)}% mà trong đó có tiêu chí "
+                       f"{', '.join(named)} thì xã **bị thu hồi** quyết định công nhận.")
+        else:
+            verdict = (f"Từ {_fmt(w.partial_from)}% đến dưới {_fmt(w.full_from)}%: xã **bị thu hồi** nếu trong số tiêu chí "
+                       f"không đạt có ít nhất một trong các tiêu chí: {keys}; nếu không có thì chưa thuộc trường hợp bị thu hồi.")
+    else:
+        verdict = (f"Dưới {_fmt(w.partial_from)}% số tiêu chí không đạt thì xã **chưa thuộc trường hợp bị thu hồi** "
+                   f"quyết định công nhận; xã cần khắc phục để giữ vững các tiêu chí.")
+    lines = [head, verdict]
+    end = PERIOD_END.get(w.period)
+    if end is not None and end < today:
+        lines.append(f"Quy định này thuộc {PERIOD_LABELS[w.period]} (đã kết thúc); quy định của giai đoạn mới: hỏi UBND xã "
+                     f"hoặc Văn phòng Điều phối nông thôn mới tỉnh.")
+    return Computed("withdrawal", "\n".join(lines), [w.entry], [w.entry])
+
+
+def compute(kb: "KnowledgeBase", text: str, reading: "Reading", today: dt.date,
+            finder: "CommuneFinder | None" = None) -> Computed | None:
+    """The first computed answer the question asks for, if any."""
+    return (ocop_score(kb, text) or validity(kb, text, today) or ocop_stars(kb, text) or withdrawal(kb, text, today)
+            or criterion_number(kb, reading) or former_unit(kb, text))

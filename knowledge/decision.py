@@ -1,0 +1,95 @@
+"""The calibrated decision: how likely each candidate entry is to answer the question, and what to do.
+
+A logistic model over the candidate features (`knowledge.features`) gives each candidate a probability of
+being the entry that answers the question. The bot answers when the best one is likely enough and clearly ahead
+of the next, offers suggestions when it is plausible, and otherwise says it does not know (or, far from
+anything it covers, that the question is outside what it covers). Weights and thresholds are learned
+(`knowledge.train`), not set by hand; they are stored as plain numbers (JSON) so that the bot needs no
+machine-learning library to use them, only to train them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+MODEL_PATH = Path(__file__).resolve().parent / "model.json"
+MODEL_VERSION = 1
+
+
+@dataclass
+class Thresholds:
+    answer: float = 0.6  # best candidate's probability needed to answer
+    margin: float = 0.15  # … and how far ahead of the second it must be (unless it is above `sure`)
+    sure: float = 0.85
+    suggest: float = 0.2  # below this nothing is suggested
+    related: float = 0.08  # below this the question is taken as off-topic (far from everything the base covers)
+
+    def kind(self, probs: Sequence[float]) -> str:
+        """answer | suggest | decline | offtopic, from the candidates' probabilities (best first)."""
+        p1 = probs[0] if probs else 0.0
+        p2 = probs[1] if len(probs) > 1 else 0.0
+        if p1 >= self.answer and (p1 - p2 >= self.margin or p1 >= self.sure):
+            return "answer"
+        if p1 >= self.suggest:
+            return "suggest"
+        return "decline" if p1 >= self.related else "offtopic"
+
+
+@dataclass
+class DecisionModel:
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    kb_hash: str = ""
+    version: int = MODEL_VERSION
+    report: dict = field(default_factory=dict)  # cross-validation figures of the training run
+
+    def prob(self, x: Sequence[float]) -> float:
+        z = self.intercept
+        for xi, m, s, c in zip(x, self.mean, self.scale, self.coef):
+            z += (xi - m) / s * c
+        if z < -30:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(-z))
+
+    # -- storage
+    def to_json(self) -> str:
+        d = asdict(self)
+        return json.dumps(d, ensure_ascii=False, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "DecisionModel":
+        d = json.loads(text)
+        d["thresholds"] = Thresholds(**d.get("thresholds", {}))
+        return cls(**d)
+
+    @classmethod
+    def load(cls, path: Path | str = MODEL_PATH) -> "DecisionModel | None":
+        try:
+            return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def save(self, path: Path | str = MODEL_PATH) -> None:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_suffix(p.suffix + ".tmp")
+        tmp.write_text(self.to_json() + "\n", encoding="utf-8")
+        tmp.replace(p)
+
+
+def content_hash(texts: Iterable[str]) -> str:
+    """A fingerprint of what the decision depends on (the entries' texts, the lexicon): a model trained on
+    other content still works, but is retrained."""
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]

@@ -1,0 +1,175 @@
+"""Candidate entries for a question, and what is known about each: the inputs of the decision model.
+
+Two retrievers read the same question: the paraphrase matcher (how the entry is asked) and BM25 over the
+whole entry (how it is asked and what it answers, syllables and syllable pairs). Their top candidates are
+pooled; each gets a row of numbers that do not depend on which entry it is — scores, ranks, margins, how much
+of the question the entry explains, whether numbers and periods agree — so that a model trained on one
+version of the knowledge base reads another one the same way.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from knowledge.matcher import Matcher, _criterion_number
+from knowledge.normalize import content_tokens
+from knowledge.reading import Reader, Reading
+from knowledge.retrieval import Bm25, terms
+
+if TYPE_CHECKING:
+    from knowledge.schema import Entry
+
+POOL = 8  # candidates taken from each retriever
+_CRITERION_TAG = re.compile(r"^(?:tieu-chi|tc)-0*(\d{1,2})$")
+OLD_PERIODS = frozenset({"2016-2020", "2018-2020", "2021-2025"})
+NEW_PERIODS = frozenset({"2026-2030", "2026-2035"})
+
+FEATURES: tuple[str, ...] = (
+    "q_words", "q_known", "q_pairs_known", "q_added", "q_number", "q_corrected",
+    "m_score", "m_cosine", "m_coverage", "m_phrase", "m_fuzzy", "m_rank", "m_gap", "m_in",
+    "b_score", "b_rel", "b_rank", "b_in",
+    "k_cover", "k_pairs", "num_miss", "crit_match", "crit_other",
+    "period_conflict", "period_agree", "period_unsaid_old", "topic_named", "q_no_topic", "t_cover",
+)
+
+
+@dataclass
+class Candidate:
+    entry_id: str
+    x: list[float]
+    matcher_score: float = 0.0
+    prob: float = 0.0
+
+
+@dataclass
+class Retrieval:
+    reading: Reading
+    candidates: list[Candidate] = field(default_factory=list)
+
+
+def entry_texts(e: "Entry") -> list[str]:
+    return [e.title, *e.questions]
+
+
+class Retriever:
+    """Everything built once per knowledge base version to read and rank questions."""
+
+    def __init__(self, entries: Iterable["Entry"], matcher: Matcher | None = None):
+        self.entries = {e.id: e for e in entries}
+        asked = {e.id: [*entry_texts(e), *(t.replace("-", " ") for t in e.tags)] for e in self.entries.values()}
+        answers = {e.id: e.answer for e in self.entries.values()}
+        self.matcher = matcher or Matcher({i: entry_texts(e) for i, e in self.entries.items()},
+                                          {i: e.tags for i, e in self.entries.items()})
+        self.bm25 = Bm25(asked, answers)
+        self.reader = Reader([t for i in sorted(asked) for t in [*asked[i], answers[i]]])
+        self.vocab: dict[str, frozenset[str]] = {}
+        self.pairs: dict[str, frozenset[tuple[str, str]]] = {}
+        self.criteria: dict[str, frozenset[str]] = {}
+        for i in sorted(self.entries):
+            words: set[str] = set()
+            pairs: set[tuple[str, str]] = set()
+            for text in [*asked[i], answers[i]]:
+                w = content_tokens(text)
+                words.update(w)
+                pairs.update(zip(w, w[1:]))
+            self.vocab[i] = frozenset(words)
+            self.pairs[i] = frozenset(pairs)
+            crit = {m.group(1) for t in self.entries[i].tags if (m := _CRITERION_TAG.match(t))}
+            self.criteria[i] = frozenset(crit)
+        # The words of each entry's title (its canonical question), for how much of it a question says.
+        self.title_words: dict[str, tuple[str, ...]] = {
+            i: tuple(dict.fromkeys(w for w in content_tokens(e.title) if not w.isdigit())) for i, e in self.entries.items()}
+
+    def read(self, text: str) -> Reading:
+        return self.reader.read(text)
+
+    def retrieve(self, text: str, exclude: tuple[str, str] | None = None, reading: Reading | None = None) -> Retrieval:
+        reading = reading or self.read(text)
+        words = reading.words
+        if not words and not reading.added:
+            return Retrieval(reading)
+        m = self.matcher.match(text, limit=POOL, exclude=exclude, reading=reading)
+        b = self.bm25.scores(reading.all_words, exclude=exclude)
+        b_top = sorted(b, key=lambda k: (-b[k], k))[:POOL]
+        pool = list(dict.fromkeys([c.entry_id for c in m.candidates] + b_top))
+        if not pool:
+            return Retrieval(reading)
+        m_scores = {c.entry_id: c for c in m.candidates}
+        m_best = m.candidates[0].score if m.candidates else 0.0
+        b_best = b[b_top[0]] if b_top else 0.0
+        b_self = self.bm25.self_score(reading.all_words)
+        b_rank = {k: r for r, k in enumerate(b_top)}
+        m_rank = {c.entry_id: r for r, c in enumerate(m.candidates)}
+
+        # Question-level numbers, the same for every candidate.
+        weight = {w: self.bm25.idf.get(w, 0.0) for w in set(words)}
+        known = [w for w in words if self.reader.known(w)]
+        q_pairs = list(zip(words, words[1:]))
+        known_pairs = [p for p in q_pairs if p in self.reader.pairs]
+        total_known = sum(weight[w] for w in set(known)) or 1.0
+        numbers = {w for w in words if w.isdigit()}
+        q_crit = _criterion_number(words) if numbers else None
+        q_all = frozenset(reading.all_words)
+        qrow = [
+            math.log1p(len(words)),
+            len(known) / len(words) if words else 0.0,
+            len(known_pairs) / len(q_pairs) if q_pairs else 1.0,
+            float(bool(reading.added)),
+            float(bool(numbers)),
+            float(bool(reading.corrected)),
+        ]
+        out = []
+        for entry_id in pool:
+            e = self.entries[entry_id]
+            mc = m_scores.get(entry_id)
+            vocab = self.vocab[entry_id]
+            k_cover = sum(weight[w] for w in set(known) if w in vocab) / total_known
+            k_pairs = (sum(1 for p in known_pairs if p in self.pairs[entry_id]) / len(known_pairs)) if known_pairs else 0.0
+            entry_numbers = vocab
+            num_miss = sum(1 for n in numbers if n not in entry_numbers)
+            crit = self.criteria[entry_id]
+            crit_match = float(q_crit is not None and q_crit in crit)
+            crit_other = float(q_crit is not None and bool(crit) and q_crit not in crit)
+            old, new = e.period in OLD_PERIODS, e.period in NEW_PERIODS
+            p = reading.period
+            conflict = float((p == "new" and old) or (p == "old" and new))
+            agree = float((p == "new" and new) or (p == "old" and old))
+            unsaid_old = float(p is None and old)
+            topic_named = float(e.topic in reading.topics)
+            tw = self.title_words[entry_id]
+            t_total = sum(self.bm25.idf.get(w, 0.0) for w in tw) or 1.0
+            t_cover = sum(self.bm25.idf.get(w, 0.0) for w in tw if w in q_all) / t_total
+            bs = b.get(entry_id, 0.0)
+            row = qrow + [
+                (mc.score / 100.0) if mc else 0.0,
+                mc.cosine if mc else 0.0,
+                mc.coverage if mc else 0.0,
+                mc.phrase if mc else 0.0,
+                mc.fuzzy if mc else 0.0,
+                float(m_rank.get(entry_id, POOL)),
+                ((mc.score - m_best) / 100.0) if mc else -1.0,
+                float(mc is not None),
+                bs / b_self,
+                (bs / b_best) if b_best else 0.0,
+                float(b_rank.get(entry_id, POOL)),
+                float(entry_id in b_rank),
+                k_cover,
+                k_pairs,
+                float(num_miss),
+                crit_match,
+                crit_other,
+                conflict,
+                agree,
+                unsaid_old,
+                topic_named,
+                float(not reading.topics),
+                t_cover,
+            ]
+            out.append(Candidate(entry_id, row, mc.score if mc else 0.0))
+        return Retrieval(reading, out)
+
+
+def terms_of(words: Sequence[str]) -> list[str]:
+    return terms(words)

@@ -1,0 +1,246 @@
+"""Reading a citizen's message before it is matched: what the words are, what they mean here, which period.
+
+    text ──► content words (`normalize`) ──► spelling against the knowledge base's own words ──► everyday
+    words mapped to the base's terms (`lexicon.yaml`) ──► period cues ("bây giờ", "hồi trước", "19 tiêu chí")
+
+Spelling: a word the base has never seen is corrected only to a known word one edit away (two for long
+words) that forms a pair the base has seen with a neighbouring word: "kieu mao" -> "kieu mau", "sam pham" ->
+"san pham". Vietnamese syllables without diacritics are short and many are one edit apart, so the neighbour is
+what makes a correction safe; a word with no such neighbour is left as typed.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import yaml
+from rapidfuzz.distance import Levenshtein
+
+from knowledge.normalize import content_of, content_tokens, fold, tokens
+from knowledge.syllables import is_syllable
+
+LEXICON_PATH = Path(__file__).resolve().parent / "lexicon.yaml"
+EXPANSION_TRUST = 0.6  # weight of a word the lexicon added, against 1 for a word typed
+CORRECTION_TRUST = 0.85
+REAL_WORD_MIN_PAIRS = 8  # a known word is replaced only by one that the base pairs with its neighbour this often
+REAL_WORD_MAX_COUNT = 3  # … and only if the base itself uses it at most this often
+SYLLABLE_MIN_PAIRS = 5  # an unknown word that is a possible syllable is corrected only into a frequent pair
+
+
+@dataclass(frozen=True)
+class Concept:
+    means: tuple[str, ...]  # folded words of the base
+    when: tuple[tuple[str, ...], ...]  # folded phrases
+    exact: re.Pattern[str] | None  # phrases with diacritics, on the lower-cased text
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    concepts: tuple[Concept, ...] = ()
+    address: frozenset[str] = frozenset()
+    particles: frozenset[str] = frozenset()
+    periods: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    period_only: tuple[tuple[str, ...], ...] = ()  # cue phrases that say nothing but the period
+    topics: Mapping[str, tuple[tuple[str, ...], ...]] = field(default_factory=dict)  # topic -> its words
+
+    def __post_init__(self) -> None:
+        by_first: dict[str, list[tuple[tuple[str, ...], int]]] = defaultdict(list)
+        for k, c in enumerate(self.concepts):
+            for p in c.when:
+                by_first[p[0]].append((p, k))
+        object.__setattr__(self, "_by_first", dict(by_first))
+
+    def concepts_in(self, raw: tuple[str, ...], lowered: str) -> list[Concept]:
+        """The concepts a text names, in the lexicon's order."""
+        hits: set[int] = set()
+        by_first = self._by_first  # type: ignore[attr-defined]
+        for i, w in enumerate(raw):
+            for phrase, k in by_first.get(w, ()):
+                if raw[i : i + len(phrase)] == phrase:
+                    hits.add(k)
+        for k, c in enumerate(self.concepts):
+            if k not in hits and c.exact is not None and c.exact.search(lowered):
+                hits.add(k)
+        return [self.concepts[k] for k in sorted(hits)]
+
+    @classmethod
+    def load(cls, path: Path | str = LEXICON_PATH) -> "Lexicon":
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        concepts = []
+        for c in raw.get("concepts", []):
+            exact = [unicodedata.normalize("NFC", p).lower() for p in c.get("exact", [])]
+            pattern = re.compile(r"(?<!\w)(?:" + "|".join(exact) + r")(?!\w)") if exact else None
+            concepts.append(Concept(tuple(fold(c["means"]).split()), tuple(tuple(fold(p).split()) for p in c.get("when", [])),
+                                    pattern))
+        addr = raw.get("address", {})
+        periods = {k: tuple(tuple(fold(p).split()) for p in v) for k, v in (raw.get("periods") or {}).items()}
+        only = tuple(tuple(fold(p).split()) for p in raw.get("period_only", []))
+        topics = {k: tuple(tuple(fold(p).split()) for p in v) for k, v in (raw.get("topics") or {}).items()}
+        return cls(tuple(concepts), frozenset(fold(w) for w in addr.get("words", [])),
+                   frozenset(fold(w) for w in addr.get("particles", [])), periods, only, topics)
+
+
+@functools.lru_cache(maxsize=4)
+def default_lexicon(path: str = str(LEXICON_PATH)) -> Lexicon:
+    return Lexicon.load(path)
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    words: tuple[str, ...]  # content words, typos corrected
+    trust: Mapping[str, float]  # word -> weight factor (corrected and added words count less)
+    added: tuple[str, ...] = ()  # words the lexicon added (not in `words`)
+    period: str | None = None  # "new" (2026–2030), "old" (2021–2025 and before), "both", or None (not said)
+    compare: bool = False  # "khác nhau chỗ nào", "so với"
+    corrected: tuple[tuple[str, str], ...] = ()  # (typed, read as)
+    raw: tuple[str, ...] = ()  # all folded tokens, fillers included
+    topics: frozenset[str] = frozenset()  # the knowledge base's topics the question names words of
+
+    @property
+    def all_words(self) -> tuple[str, ...]:
+        return self.words + tuple(w for w in self.added if w not in self.words)
+
+
+def _find(words: tuple[str, ...], phrase: tuple[str, ...]) -> int:
+    n = len(phrase)
+    for i in range(len(words) - n + 1):
+        if words[i : i + n] == phrase:
+            return i
+    return -1
+
+
+class Reader:
+    """Built once per knowledge base: its vocabulary and word pairs, and the lexicon."""
+
+    def __init__(self, texts: Iterable[str], lexicon: Lexicon | None = None):
+        self.lexicon = lexicon or default_lexicon()
+        self.unigrams: Counter[str] = Counter()
+        pairs: Counter[tuple[str, str]] = Counter()
+        for text in texts:
+            words = content_tokens(text)
+            self.unigrams.update(words)
+            pairs.update(zip(words, words[1:]))
+        self.pairs = pairs
+        self.after: dict[str, list[str]] = defaultdict(list)  # word -> words seen after it
+        self.before: dict[str, list[str]] = defaultdict(list)
+        for (a, b) in sorted(pairs):
+            self.after[a].append(b)
+            self.before[b].append(a)
+
+    # -- spelling
+    def known(self, word: str) -> bool:
+        return word in self.unigrams
+
+    def correct(self, words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """Unknown words, and known words that fit neither neighbour while a word one edit away fits one well
+        ("ke hoac 328": "hoặc" is a word, but the base says "kế hoạch" many times and "kế hoặc" never)."""
+        out = list(words)
+        fixes = []
+        for i, w in enumerate(words):
+            if w.isdigit() or len(w) < 2:
+                continue
+            left = out[i - 1] if i > 0 else None
+            right = words[i + 1] if i + 1 < len(words) else None
+            if self.known(w):
+                # A word the base uses is replaced only when it is rare here, fits neither neighbour, and a word one
+                # edit away is a frequent pair with one of them.
+                if (len(w) < 3 or self.unigrams[w] > REAL_WORD_MAX_COUNT or (left, w) in self.pairs
+                        or (w, right) in self.pairs):
+                    continue
+                limit, min_freq = 1, REAL_WORD_MIN_PAIRS
+            elif is_syllable(w):
+                limit, min_freq = 1, SYLLABLE_MIN_PAIRS  # a real word the base lacks ("chạy", "ruộng"): rarely a typo
+            else:
+                limit, min_freq = (1 if len(w) <= 5 else 2), 1
+            best: tuple[int, str] | None = None
+            for neighbour, options, side in ((left, self.after, 0), (right, self.before, 1)):
+                if neighbour is None or not self.known(neighbour):
+                    continue
+                for cand in options.get(neighbour, ()):
+                    if cand == w or abs(len(cand) - len(w)) > limit or cand.isdigit():
+                        continue
+                    if Levenshtein.distance(w, cand, score_cutoff=limit) <= limit:
+                        pair = (neighbour, cand) if side == 0 else (cand, neighbour)
+                        freq = self.pairs[pair]
+                        if freq >= min_freq and (best is None or freq > best[0]):
+                            best = (freq, cand)
+            if best is not None:
+                out[i] = best[1]
+                fixes.append((w, best[1]))
+        return tuple(out), tuple(fixes)
+
+    # -- reading
+    def read(self, text: str) -> Reading:
+        raw = tokens(text)
+        words, fixes = self.correct(content_of(self._drop_address(raw)))
+        trust: dict[str, float] = {w: 1.0 for w in words}
+        for _, c in fixes:
+            trust[c] = min(trust.get(c, 1.0), CORRECTION_TRUST)
+        corrected_raw = _apply(raw, fixes)
+        added: list[str] = []
+        lowered = unicodedata.normalize("NFC", text).lower()
+        for concept in self.lexicon.concepts_in(corrected_raw, lowered):
+            for w in concept.means:
+                if w not in trust and w not in added:
+                    added.append(w)
+        for w in added:
+            trust[w] = EXPANSION_TRUST
+        period, compare = self.period_of(corrected_raw)
+        if period is not None:  # "hiện nay", "bây giờ" say when, not what: the period is kept apart
+            words = _without(words, self.lexicon.period_only)
+        topics = frozenset(t for t, phrases in self.lexicon.topics.items()
+                           if any(_find(corrected_raw, p) >= 0 for p in phrases))
+        return Reading(text, words, trust, tuple(added), period, compare, fixes, raw, topics)
+
+    def _drop_address(self, words: tuple[str, ...]) -> tuple[str, ...]:
+        """ "bot ơi", "vậy bot", "nha anh": a word of address next to a chat particle, anywhere."""
+        lex = self.lexicon
+        if not lex.address:
+            return words
+        keep = []
+        for i, w in enumerate(words):
+            if w in lex.address:
+                nxt = words[i + 1] if i + 1 < len(words) else None
+                prev = words[i - 1] if i > 0 else None
+                if nxt in lex.particles or prev in lex.particles or (nxt is None and len(words) > 2):
+                    continue
+            keep.append(w)
+        return tuple(keep)
+
+    def period_of(self, raw: tuple[str, ...]) -> tuple[str | None, bool]:
+        found = set()
+        for kind in ("new", "old"):
+            for phrase in self.lexicon.periods.get(kind, ()):
+                i = _find(raw, phrase)
+                if i < 0:
+                    continue
+                if len(phrase) == 1 and phrase[0].isdigit() and i > 0 and raw[i - 1].isdigit() and len(raw[i - 1]) < 4:
+                    continue  # "51/2025": the year of a document number, not a period
+                found.add(kind)
+                break
+        compare = any(_find(raw, p) >= 0 for p in self.lexicon.periods.get("compare", ()))
+        if found == {"new", "old"}:
+            return "both", compare
+        return (found.pop() if found else None), compare
+
+
+def _without(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+    out = list(words)
+    for p in phrases:
+        i = _find(tuple(out), p)
+        if i >= 0:
+            del out[i : i + len(p)]
+    return tuple(out) or words
+
+
+def _apply(raw: tuple[str, ...], fixes: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    if not fixes:
+        return raw
+    table = dict(fixes)
+    return tuple(table.get(w, w) for w in raw)

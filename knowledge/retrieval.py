@@ -1,0 +1,96 @@
+"""BM25 over whole entries: what the entry asks (title, paraphrases, tags) and what it answers.
+
+The paraphrase matcher (`knowledge.matcher`) compares a question with the ways an entry is asked; this index
+also reads the answer, where the everyday words of a topic often are ("đường", "chợ", "rác"), and scores
+syllable pairs as well as syllables: in Vietnamese most words have two syllables, and "giá lúa" or "kết hôn"
+mean nothing here even though each syllable occurs somewhere in the base.
+
+Fields are weighted (asked > answered): an answer mentions many things it is not about.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from typing import Iterable, Mapping, Sequence
+
+from knowledge.normalize import content_tokens
+
+K1 = 1.2
+B = 0.75
+PAIR_WEIGHT = 1.0  # a syllable pair counts like one more word
+FIELD_WEIGHTS = {"asked": 1.0, "answer": 0.35}
+
+
+def terms(words: Sequence[str]) -> list[str]:
+    """Syllables and adjacent syllable pairs ("giao", "thong", "giao_thong")."""
+    return [*words, *(f"{a}_{b}" for a, b in zip(words, words[1:]))]
+
+
+class Bm25:
+    """BM25F-like scoring of entries: per-field term frequencies weighted before saturation."""
+
+    def __init__(self, asked: Mapping[str, Iterable[str]], answers: Mapping[str, str]):
+        self.tf: dict[str, Counter[str]] = {}
+        self.length: dict[str, float] = {}
+        self._asked: dict[str, list[str]] = {}  # entry -> its asked texts (leave-one-out recounts one)
+        df: Counter[str] = Counter()
+        wa = FIELD_WEIGHTS["answer"]
+        assert FIELD_WEIGHTS["asked"] == 1.0  # asked terms are counted as they are (Counter.update)
+        for entry_id in sorted(asked):
+            texts = list(asked[entry_id])
+            tf: Counter[str] = Counter()
+            for text in texts:
+                tf.update(terms(content_tokens(text)))
+            for t, n in Counter(terms(content_tokens(answers.get(entry_id, "")))).items():
+                tf[t] += wa * n
+            self.tf[entry_id] = tf
+            self._asked[entry_id] = texts
+            self.length[entry_id] = sum(tf.values())
+            df.update(tf.keys())
+        self.n = max(len(self.tf), 1)
+        self.avg = (sum(self.length.values()) / self.n) or 1.0
+        self.idf = {t: math.log(1 + (self.n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        # Each term's contribution to each entry, computed once: a question costs one sum per shared term.
+        impact: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        idf, k1 = self.idf, K1
+        for entry_id, tf in self.tf.items():
+            norm = k1 * (1 - B + B * self.length[entry_id] / self.avg)
+            for t, f in tf.items():
+                w = idf[t] * (PAIR_WEIGHT if "_" in t else 1.0)
+                impact[t].append((entry_id, w * f * (k1 + 1) / (f + norm)))
+        self.impact: dict[str, tuple[tuple[str, float], ...]] = {t: tuple(v) for t, v in impact.items()}
+
+    def _term_score(self, term: str, f: float, length: float) -> float:
+        w = self.idf[term] * (PAIR_WEIGHT if "_" in term else 1.0)
+        norm = K1 * (1 - B + B * length / self.avg)
+        return w * f * (K1 + 1) / (f + norm)
+
+    def known(self, term: str) -> bool:
+        return term in self.idf
+
+    def scores(self, words: Sequence[str], exclude: tuple[str, str] | None = None) -> dict[str, float]:
+        """entry -> BM25 score for a question's content words (only entries sharing a term)."""
+        q = Counter(terms(words))
+        skip_entry, skip_tf = None, None
+        if exclude is not None and exclude[1] in self._asked.get(exclude[0], ()):
+            skip_entry = exclude[0]
+            skip_tf = Counter(terms(content_tokens(exclude[1])))
+        out: dict[str, float] = defaultdict(float)
+        for t in sorted(q):
+            for entry_id, score in self.impact.get(t, ()):
+                out[entry_id] += score
+        if skip_tf is not None and skip_entry in out:  # leave-one-out: that entry scored without the paraphrase
+            length = self.length[skip_entry] - FIELD_WEIGHTS["asked"] * sum(skip_tf.values())
+            total = 0.0
+            for t in q:
+                f = self.tf[skip_entry].get(t, 0.0) - FIELD_WEIGHTS["asked"] * skip_tf.get(t, 0)
+                if t in self.idf and f > 1e-9:
+                    total += self._term_score(t, f, length)
+            out[skip_entry] = total
+            if total <= 0.0:
+                del out[skip_entry]
+        return out
+
+    def self_score(self, words: Sequence[str]) -> float:
+        """An upper reference for a question's scores: every term matched once at saturation in an average entry."""
+        return sum(self.idf.get(t, 0.0) * (PAIR_WEIGHT if "_" in t else 1.0) for t in set(terms(words))) or 1.0

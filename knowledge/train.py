@@ -1,0 +1,230 @@
+"""Train the calibrated decision (knowledge/model.json) from the knowledge base itself.
+
+    python -m knowledge.train [--kb-dir DIR] [--out FILE] [--quiet]      (or: ntm-bot kb train)
+
+Questions to learn from, with what they should get:
+- every paraphrase of every entry, asked while a quarter of all paraphrases — its own among them — is hidden
+  from the index (so the entry must be found from its other paraphrases, its title, its answer), as written and
+  as citizens would type it (`knowledge.noise`: no diacritics, teencode, fillers, context, typos);
+- the off-topic corpus (knowledge/training/off_topic.jsonl: farming practice and prices, other public
+  services, shopping and tourism that say "sao", "điểm", "sản phẩm", other provinces, chit-chat), which must
+  get no answer.
+Each candidate of each question is a row (features, 1 if it is the question's entry). A logistic model is
+fitted; thresholds are chosen on out-of-fold probabilities (5 folds, grouped by entry), with a wrong answer
+costing five right ones: the bot would rather suggest than answer wrongly. Takes ~20–40 s on one core.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from knowledge.decision import MODEL_PATH, DecisionModel, Thresholds
+from knowledge.features import FEATURES, Retriever
+from knowledge.noise import noisy
+
+OFF_TOPIC_PATH = Path(__file__).resolve().parent / "training" / "off_topic.jsonl"
+HIDE_FOLDS = 8  # each paraphrase is asked with 1/8 of all paraphrases hidden
+NOISY_VARIANTS = 2
+CV_FOLDS = 5
+COST_WRONG = 5.0  # a wrong answer costs this many right ones
+COST_OOS = 5.0  # an off-topic question answered
+GAIN_SUGGEST = 0.3  # a right entry among the suggestions (the person taps it)
+SEED = 20261201
+
+
+@dataclass
+class Query:
+    text: str
+    entry_id: str | None  # None: off-topic
+    group: str  # for grouped folds: the entry id, or "oos:<n>"
+
+
+def off_topic_questions(path: Path | str = OFF_TOPIC_PATH) -> list[str]:
+    p = Path(path)
+    if not p.exists():
+        return []
+    return [json.loads(line)["q"] for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _rows(retriever: Retriever, queries: Sequence[Query]) -> list[list[tuple[str, list[float]]]]:
+    return [[(c.entry_id, c.x) for c in retriever.retrieve(q.text).candidates] for q in queries]
+
+
+def build_examples(kb, off_topic: Sequence[str], seed: int = SEED,
+                   variants: int = NOISY_VARIANTS) -> tuple[list[Query], list[list[tuple[str, list[float]]]]]:
+    """Every training question with its candidates' feature rows."""
+    from knowledge.kb import KnowledgeBase
+
+    rng = random.Random(seed)
+    entries = list(kb.entries.values())
+    slots = [(e.id, q) for e in entries for q in e.questions]
+    order = list(range(len(slots)))
+    rng.shuffle(order)
+    fold_of = {slots[i]: k % HIDE_FOLDS for k, i in enumerate(order)}
+    queries: list[Query] = []
+    rows: list[list[tuple[str, list[float]]]] = []
+    for fold in range(HIDE_FOLDS):
+        kept = [e.model_copy(update={"questions": [q for q in e.questions if fold_of[(e.id, q)] != fold] or [e.title]})
+                for e in entries]
+        hidden = KnowledgeBase.from_entries(kept)
+        retriever = Retriever(hidden.entries.values(), hidden.matcher)
+        asked: list[Query] = []
+        for e in entries:
+            for q in e.questions:
+                if fold_of[(e.id, q)] != fold:
+                    continue
+                asked.append(Query(q, e.id, e.id))
+                asked += [Query(noisy(q, rng), e.id, e.id) for _ in range(variants)]
+        queries += asked
+        rows += _rows(retriever, asked)
+    full = Retriever(kb.entries.values(), kb.matcher)
+    oos = []
+    for n, q in enumerate(off_topic):
+        oos.append(Query(q, None, f"oos:{n}"))
+        oos.append(Query(noisy(q, rng, context=False), None, f"oos:{n}"))
+    queries += oos
+    rows += _rows(full, oos)
+    return queries, rows
+
+
+def _fit(X: list[list[float]], y: list[int]) -> tuple[list[float], list[float], list[float], float]:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    A = np.asarray(X, dtype=float)
+    mean = A.mean(axis=0)
+    scale = A.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    lr = LogisticRegression(C=1.0, max_iter=5000)
+    lr.fit((A - mean) / scale, np.asarray(y))
+    return mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0])
+
+
+def _flatten(queries: Sequence[Query], rows, idx: Iterable[int]) -> tuple[list[list[float]], list[int]]:
+    X, y = [], []
+    for i in idx:
+        for entry_id, x in rows[i]:
+            X.append(x)
+            y.append(int(entry_id == queries[i].entry_id))
+    return X, y
+
+
+def _outcomes(model: DecisionModel, rows) -> list[tuple[list[str], list[float]]]:
+    out = []
+    for cands in rows:
+        scored = sorted(((model.prob(x), e) for e, x in cands), key=lambda t: (-t[0], t[1]))
+        out.append(([e for _, e in scored], [p for p, _ in scored]))
+    return out
+
+
+def tally(t: Thresholds, queries: Sequence[Query], outcomes) -> dict[str, int]:
+    c = dict.fromkeys(["right", "wrong", "suggest_right", "suggest_wrong", "declined", "oos_answered",
+                       "oos_suggested", "oos_declined", "in_scope", "oos"], 0)
+    for q, (ids, probs) in zip(queries, outcomes):
+        kind = t.kind(probs)
+        if q.entry_id is None:
+            c["oos"] += 1
+            c["oos_answered" if kind == "answer" else "oos_suggested" if kind == "suggest" else "oos_declined"] += 1
+            continue
+        c["in_scope"] += 1
+        if kind == "answer":
+            c["right" if ids[0] == q.entry_id else "wrong"] += 1
+        elif kind == "suggest":
+            c["suggest_right" if q.entry_id in ids[:3] else "suggest_wrong"] += 1
+        else:
+            c["declined"] += 1
+    return c
+
+
+def utility(c: dict[str, int]) -> float:
+    n_in = max(c["in_scope"], 1)
+    n_oos = max(c["oos"], 1)
+    return ((c["right"] - COST_WRONG * c["wrong"] + GAIN_SUGGEST * c["suggest_right"]) / n_in
+            - COST_OOS * c["oos_answered"] / n_oos - 0.05 * c["oos_suggested"] / n_oos)
+
+
+def choose_thresholds(queries, outcomes) -> Thresholds:
+    best, best_u = Thresholds(), -1e9
+    for answer in [x / 100 for x in range(30, 96, 3)]:
+        for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
+            for sure in (0.8, 0.9, 0.97):
+                if sure < answer:
+                    continue
+                for suggest in (0.1, 0.15, 0.2, 0.25, 0.3):
+                    if suggest >= answer:
+                        continue
+                    t = Thresholds(answer, margin, sure, suggest, min(0.08, suggest / 2))
+                    u = utility(tally(t, queries, outcomes))
+                    if u > best_u:
+                        best, best_u = t, u
+    return best
+
+
+def train(kb, off_topic: Sequence[str] | None = None, kb_hash: str = "", log=print) -> DecisionModel:
+    t0 = time.perf_counter()
+    off_topic = off_topic_questions() if off_topic is None else off_topic
+    queries, rows = build_examples(kb, off_topic)
+    log(f"{len(queries)} câu hỏi huấn luyện ({sum(q.entry_id is None for q in queries)} ngoài phạm vi), "
+        f"{sum(map(len, rows))} dòng; {time.perf_counter() - t0:.1f} s")
+    # Out-of-fold probabilities, folds grouped by entry (and by off-topic question).
+    groups = sorted({q.group for q in queries})
+    rng = random.Random(SEED)
+    rng.shuffle(groups)
+    fold_of = {g: i % CV_FOLDS for i, g in enumerate(groups)}
+    outcomes: list = [None] * len(queries)
+    for k in range(CV_FOLDS):
+        train_idx = [i for i, q in enumerate(queries) if fold_of[q.group] != k]
+        test_idx = [i for i, q in enumerate(queries) if fold_of[q.group] == k]
+        m = DecisionModel(list(FEATURES), *_fit(*_flatten(queries, rows, train_idx)))
+        for i, o in zip(test_idx, _outcomes(m, [rows[i] for i in test_idx])):
+            outcomes[i] = o
+    thresholds = choose_thresholds(queries, outcomes)
+    cv = tally(thresholds, queries, outcomes)
+    model = DecisionModel(list(FEATURES), *_fit(*_flatten(queries, rows, range(len(queries)))),
+                          thresholds=thresholds, kb_hash=kb_hash)
+    model.report = {"cv": cv, "queries": len(queries), "seconds": round(time.perf_counter() - t0, 1)}
+    log(cv_summary(model))
+    return model
+
+
+def cv_summary(model: DecisionModel) -> str:
+    c = model.report.get("cv") or {}
+    if not c:
+        return "chưa có số liệu kiểm định chéo"
+    n, o = max(c["in_scope"], 1), max(c["oos"], 1)
+
+    def pct(x: int, d: int) -> str:
+        return f"{100 * x / d:.1f}".replace(".", ",") + "%"
+
+    t = model.thresholds
+    return (f"kiểm định chéo ({CV_FOLDS} phần, theo mục): trong phạm vi {c['in_scope']} câu — trả lời đúng "
+            f"{pct(c['right'], n)}, trả lời sai {pct(c['wrong'], n)}, gợi ý có câu đúng {pct(c['suggest_right'], n)}, "
+            f"gợi ý sai {pct(c['suggest_wrong'], n)}, không trả lời {pct(c['declined'], n)}; ngoài phạm vi {c['oos']} "
+            f"câu — bị trả lời {pct(c['oos_answered'], o)}, được gợi ý {pct(c['oos_suggested'], o)}. Ngưỡng: trả lời "
+            f"≥ {t.answer:.2f} (cách câu sau ≥ {t.margin:.2f}, hoặc ≥ {t.sure:.2f}), gợi ý ≥ {t.suggest:.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from knowledge.kb import KnowledgeBase
+
+    ap = argparse.ArgumentParser(prog="python -m knowledge.train", description="Huấn luyện mô hình quyết định trả lời")
+    ap.add_argument("--kb-dir", help="thư mục nội dung (mặc định: nội dung kèm theo bot)")
+    ap.add_argument("--out", default=str(MODEL_PATH), help="tệp mô hình (JSON)")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+    kb = KnowledgeBase.load(args.kb_dir) if args.kb_dir else KnowledgeBase.load()
+    model = train(kb, kb_hash=kb.content_hash, log=(lambda *a: None) if args.quiet else print)
+    model.save(args.out)
+    if not args.quiet:
+        print(f"Đã ghi {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

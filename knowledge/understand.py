@@ -1,0 +1,133 @@
+"""What a citizen's free text asks, in one place: the channel-neutral reading behind every FAQ reply.
+
+    small talk ──► a follow-up of the previous question? ──► a computed answer ──► the calibrated decision
+    (answer / suggest / decline / off-topic) ──► a local problem reported as plain text (offer a report)
+
+`understand` is pure (no database, no clock of its own): the FAQ handler gives it the previous question of
+the conversation and today's date, and renders what comes back.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from knowledge.complaint import Complaint, detect as detect_complaint
+from knowledge.computed import Computed, compute
+from knowledge.normalize import fold
+from knowledge.smalltalk import kind_of as smalltalk_kind
+
+if TYPE_CHECKING:
+    from knowledge.communes import CommuneFinder
+    from knowledge.kb import Decision, KnowledgeBase
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.?!\n])\s+")
+FOLLOWUP_WORDS = 9  # a follow-up is short
+# "còn tiêu chí 5 thì sao", "vậy 4 sao thì sao", "thế giai đoạn mới?", "còn OCOP 5 sao"
+_FOLLOWUP_START = re.compile(r"^(?:con|vay con|the con|vay|the|the thi|vay thi|roi|con neu|neu|vay neu|con cai|con ve)\b")
+_FOLLOWUP_END = re.compile(r"\b(?:thi sao|the nao|ra sao|sao|thi|nua|thi the nao)$")
+_NUMBER = re.compile(r"\b\d{1,4}\b")
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The last question of the conversation that was understood (stored in the chat's context)."""
+
+    text: str
+    entry_id: str | None = None
+    period: str | None = None
+
+
+@dataclass
+class Understanding:
+    kind: str  # smalltalk | computed | answer | suggest | decline | offtopic | report-offer
+    question: str  # the question as understood (a follow-up merged with the previous one)
+    decision: "Decision | None" = None
+    computed: Computed | None = None
+    smalltalk: str | None = None
+    complaint: Complaint | None = None
+    followup: bool = False
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def answered(self) -> bool:
+        return self.kind in ("answer", "computed")
+
+
+def looks_like_followup(text: str) -> bool:
+    words = fold(text).split()
+    if not words or len(words) > FOLLOWUP_WORDS:
+        return False
+    folded = " ".join(words)
+    return bool(_FOLLOWUP_START.search(folded) or _FOLLOWUP_END.search(folded))
+
+
+def merge_followup(previous: Previous, text: str) -> str:
+    """The previous question with the follow-up's change: its numbers replace the previous ones, its period
+    words are added, and its other words are added too ("còn OCOP 5 sao thì sao")."""
+    new = fold(text)
+    new = _FOLLOWUP_START.sub("", new).strip()
+    new = _FOLLOWUP_END.sub("", new).strip()
+    old = fold(previous.text)
+    if _NUMBER.search(new):
+        old = _NUMBER.sub(" ", old)
+    return " ".join(f"{old} {new}".split())
+
+
+def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
+    """Long messages: the question is usually one of the sentences, often the last."""
+    whole = kb.decide(text)
+    if whole.kind == "answer":
+        return whole
+    sentences = [p for p in _SENTENCE_SPLIT.split(text.strip()) if len(fold(p)) >= 6]
+    if len(sentences) < 2:
+        return whole
+    rank = {"answer": 3, "suggest": 2, "decline": 1, "offtopic": 0}
+    best = whole
+    for sentence in sentences[-6:]:
+        d = kb.decide(sentence)
+        if (rank[d.kind], d.score) > (rank[best.kind], best.score):
+            best = d
+    return best
+
+
+def _understand_question(kb: "KnowledgeBase", text: str, today: dt.date,
+                         finder: "CommuneFinder | None") -> Understanding:
+    reading = kb.retriever.read(text)
+    c = compute(kb, text, reading, today, finder)
+    if c is None:  # a long message: the question may be one of its sentences, often the last
+        sentences = [p for p in _SENTENCE_SPLIT.split(text.strip()) if len(fold(p)) >= 6]
+        for sentence in reversed(sentences[-6:] if len(sentences) > 1 else []):
+            c = compute(kb, sentence, kb.retriever.read(sentence), today, finder)
+            if c is not None:
+                break
+    if c is not None:
+        return Understanding("computed", text, computed=c)
+    d = _decide(kb, text)
+    return Understanding(d.kind, text, decision=d)
+
+
+def understand(kb: "KnowledgeBase", text: str, today: dt.date, previous: Previous | None = None,
+               finder: "CommuneFinder | None" = None, categories: Iterable[str] | None = None) -> Understanding:
+    kind = smalltalk_kind(text)
+    if kind is not None:
+        return Understanding("smalltalk", text, smalltalk=kind)
+    u = _understand_question(kb, text, today, finder)
+    if previous is not None and not u.answered and looks_like_followup(text):
+        merged = merge_followup(previous, text)
+        m = _understand_question(kb, merged, today, finder)
+        if m.answered or (m.kind == "suggest" and u.kind != "suggest"):
+            m.followup = True
+            u = m
+    if u.kind in ("answer", "computed"):
+        complaint = detect_complaint(text, finder, categories=categories)
+        if complaint is not None:
+            u.complaint = complaint  # answered, with a button to report it
+        return u
+    complaint = detect_complaint(text, finder, categories=categories)
+    if complaint is not None:
+        u.complaint = complaint
+        if complaint.strength == "strong":
+            u.kind = "report-offer"
+    return u
