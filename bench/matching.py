@@ -61,7 +61,7 @@ def measure(kb: KnowledgeBase, qs: list[str]) -> dict[str, float]:
     times = []
     for q in qs:
         t0 = time.perf_counter()
-        kb.decide(q, 62.0, 42.0)
+        kb.decide(q)
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     return {

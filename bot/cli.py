@@ -180,11 +180,27 @@ def cmd_kb(args: argparse.Namespace) -> int:
         return 0
     if args.action == "quality":
         from knowledge.quality import leave_one_out
+        from knowledge.train import cv_summary
 
-        report = leave_one_out(load_kb(settings), settings.faq_answer_threshold, settings.faq_suggest_threshold)
+        kb = load_kb(settings)
+        report = leave_one_out(kb)
         print(report.summary())
+        print("Mô hình quyết định " + ("(đúng nội dung hiện tại)" if kb.model_is_current else
+                                        "(huấn luyện trên nội dung cũ hơn: chạy ntm-bot kb train)") + ": " + cv_summary(kb.model))
         if args.json:
             print(report.details())
+        return 0
+    if args.action == "train":
+        from pathlib import Path
+
+        from knowledge.decision import MODEL_PATH
+        from knowledge.train import train
+
+        kb = load_kb(settings)
+        model = train(kb, kb_hash=kb.content_hash)
+        out = Path(args.out) if args.out else MODEL_PATH
+        model.save(out)
+        print(f"Đã ghi {out}")
         return 0
     if args.action == "freshness":
         from knowledge.kb import freshness_report
@@ -295,7 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("kb", help="cơ sở tri thức: check | freshness | list | export | reload | unanswered | quality",
                        description="Cơ sở tri thức: kiểm tra, liệt kê, xuất, nạp lại, đo chất lượng, xem câu hỏi chưa trả lời được.")
-    p.set_defaults(fn=cmd_kb, json=False, days=30, limit=30, today=None)
+    p.set_defaults(fn=cmd_kb, json=False, days=30, limit=30, today=None, out=None)
     kb = p.add_subparsers(dest="action", required=True, metavar="việc")
     q = kb.add_parser("check", help="kiểm tra nội dung: lỗi (phải sửa) và cảnh báo")
     q.add_argument("--today", help="kiểm tra như vào ngày này (YYYY-MM-DD) thay cho hôm nay")
@@ -317,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
                       description="Mỗi cách hỏi được ẩn khỏi mục của nó rồi hỏi lại; nó phải tìm về đúng mục. In tỉ lệ và "
                                   "các cặp mục dễ lẫn.")
     q.add_argument("--json", action="store_true", help="in thêm từng cách hỏi bị lạc sang mục khác")
+    q = kb.add_parser("train", help="huấn luyện lại mô hình quyết định trả lời / gợi ý / không trả lời (20–60 giây)",
+                      description="Huấn luyện mô hình quyết định từ chính các cách hỏi của cơ sở tri thức và bộ câu ngoài "
+                                  "phạm vi, in kết quả kiểm định chéo. Bot đang chạy tự huấn luyện lại khi nội dung đổi.")
+    q.add_argument("--out", help="tệp mô hình (mặc định knowledge/model.json, tệp đi kèm bot)")
 
     p = sub.add_parser("db", help="cơ sở dữ liệu: migrate")
     p.add_argument("action", choices=["migrate"], help="migrate: đưa lược đồ lên phiên bản mới nhất")

@@ -201,9 +201,7 @@ class Settings(BaseSettings):
     broadcast_slogan_time: str = "08:00"  # local time
     broadcast_slogan_topic: str = "ntm"  # sent to subscribers of this topic
 
-    # --- matching thresholds (0..100)
-    faq_answer_threshold: float = 58.0
-    faq_suggest_threshold: float = 42.0
+    # (When to answer, suggest or decline is learned from the knowledge base: knowledge/model.json, `kb train`.)
 
     # --- tickets (citizen reports, staff inbox): see docs/tickets-config.md
     # "Label:working days" pairs; the order is the order of the buttons citizens see.

@@ -47,9 +47,19 @@ class DecisionModel:
     coef: list[float]
     intercept: float
     thresholds: Thresholds = field(default_factory=Thresholds)
+    domain: dict = field(default_factory=dict)  # knowledge.domain.DomainModel, as stored
     kb_hash: str = ""
     version: int = MODEL_VERSION
     report: dict = field(default_factory=dict)  # cross-validation figures of the training run
+
+    def __post_init__(self) -> None:
+        from knowledge.domain import DomainModel
+
+        self._domain = DomainModel.from_dict(self.domain)
+
+    def domain_logit(self, words: Sequence[str]) -> float:
+        """How much a question's words look like the knowledge base's rather than off-topic (log-odds)."""
+        return self._domain.logit(words) if self.domain else 0.0
 
     def prob(self, x: Sequence[float]) -> float:
         z = self.intercept
@@ -61,7 +71,7 @@ class DecisionModel:
 
     # -- storage
     def to_json(self) -> str:
-        d = asdict(self)
+        d = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
         return json.dumps(d, ensure_ascii=False, indent=1, sort_keys=True)
 
     @classmethod

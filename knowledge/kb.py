@@ -203,7 +203,8 @@ class KnowledgeBase:
     def _decide(self, question: str, exclude: tuple[str, str] | None) -> Decision:
         retrieval = self.retriever.retrieve(question, exclude=exclude)
         model = self.model
-        ranked = sorted((Ranked(c.entry_id, model.prob(c.x), c.matcher_score) for c in retrieval.candidates),
+        domain = [model.domain_logit(retrieval.reading.all_words)]
+        ranked = sorted((Ranked(c.entry_id, model.prob(c.x + domain), c.matcher_score) for c in retrieval.candidates),
                         key=lambda r: (-r.prob, r.entry_id))
         ranked, note, also = self._criterion_period(retrieval.reading, ranked)
         probs = [r.prob for r in ranked]
@@ -552,9 +553,10 @@ def freshness_report(entries: Iterable[Entry], today: dt.date | None = None, lim
 def _fallback_model() -> DecisionModel:
     """Used only when knowledge/model.json is missing or unreadable (a broken checkout): answer only what the
     paraphrase matcher alone is sure of. `ntm-bot kb train` writes the real one."""
-    coef = [0.0] * len(FEATURES)
-    coef[FEATURES.index("m_score")] = 12.0
-    return DecisionModel(list(FEATURES), [0.0] * len(FEATURES), [1.0] * len(FEATURES), coef, -7.0,
+    names = [*FEATURES, "q_domain"]
+    coef = [0.0] * len(names)
+    coef[names.index("m_score")] = 12.0
+    return DecisionModel(names, [0.0] * len(names), [1.0] * len(names), coef, -7.0,
                          Thresholds(0.6, 0.1, 0.85, 0.3, 0.1))
 
 

@@ -43,6 +43,7 @@ class Query:
     text: str
     entry_id: str | None  # None: off-topic
     group: str  # for grouped folds: the entry id, or "oos:<n>"
+    words: tuple[str, ...] = ()  # as the retriever read them (for the domain model)
 
 
 def off_topic_questions(path: Path | str = OFF_TOPIC_PATH) -> list[str]:
@@ -53,7 +54,12 @@ def off_topic_questions(path: Path | str = OFF_TOPIC_PATH) -> list[str]:
 
 
 def _rows(retriever: Retriever, queries: Sequence[Query]) -> list[list[tuple[str, list[float]]]]:
-    return [[(c.entry_id, c.x) for c in retriever.retrieve(q.text).candidates] for q in queries]
+    out = []
+    for q in queries:
+        r = retriever.retrieve(q.text)
+        q.words = r.reading.all_words
+        out.append([(c.entry_id, c.x) for c in r.candidates])
+    return out
 
 
 def build_examples(kb, off_topic: Sequence[str], seed: int = SEED,
@@ -91,6 +97,12 @@ def build_examples(kb, off_topic: Sequence[str], seed: int = SEED,
     queries += oos
     rows += _rows(full, oos)
     return queries, rows
+
+
+def _domain(queries: Sequence[Query]):  # type: ignore[no-untyped-def]
+    from knowledge.domain import fit_domain
+
+    return fit_domain([q.words for q in queries if q.entry_id], [q.words for q in queries if not q.entry_id])
 
 
 def _fit(X: list[list[float]], y: list[int]) -> tuple[list[float], list[float], list[float], float]:
@@ -172,22 +184,29 @@ def train(kb, off_topic: Sequence[str] | None = None, kb_hash: str = "", log=pri
     queries, rows = build_examples(kb, off_topic)
     log(f"{len(queries)} câu hỏi huấn luyện ({sum(q.entry_id is None for q in queries)} ngoài phạm vi), "
         f"{sum(map(len, rows))} dòng; {time.perf_counter() - t0:.1f} s")
-    # Out-of-fold probabilities, folds grouped by entry (and by off-topic question).
+    # Folds grouped by entry (and by off-topic question): the domain model's log-odds of each question comes from
+    # a model that never saw it (stacking), then the decision's out-of-fold probabilities.
     groups = sorted({q.group for q in queries})
     rng = random.Random(SEED)
     rng.shuffle(groups)
     fold_of = {g: i % CV_FOLDS for i, g in enumerate(groups)}
+    folds = [[i for i, q in enumerate(queries) if fold_of[q.group] == k] for k in range(CV_FOLDS)]
+    for k in range(CV_FOLDS):
+        dom = _domain([q for i, q in enumerate(queries) if fold_of[q.group] != k])
+        for i in folds[k]:
+            z = dom.logit(queries[i].words)
+            rows[i] = [(e, x + [z]) for e, x in rows[i]]
+    names = [*FEATURES, "q_domain"]
     outcomes: list = [None] * len(queries)
     for k in range(CV_FOLDS):
         train_idx = [i for i, q in enumerate(queries) if fold_of[q.group] != k]
-        test_idx = [i for i, q in enumerate(queries) if fold_of[q.group] == k]
-        m = DecisionModel(list(FEATURES), *_fit(*_flatten(queries, rows, train_idx)))
-        for i, o in zip(test_idx, _outcomes(m, [rows[i] for i in test_idx])):
+        m = DecisionModel(names, *_fit(*_flatten(queries, rows, train_idx)))
+        for i, o in zip(folds[k], _outcomes(m, [rows[i] for i in folds[k]])):
             outcomes[i] = o
     thresholds = choose_thresholds(queries, outcomes)
     cv = tally(thresholds, queries, outcomes)
-    model = DecisionModel(list(FEATURES), *_fit(*_flatten(queries, rows, range(len(queries)))),
-                          thresholds=thresholds, kb_hash=kb_hash)
+    model = DecisionModel(names, *_fit(*_flatten(queries, rows, range(len(queries)))),
+                          thresholds=thresholds, domain=_domain(queries).to_dict(), kb_hash=kb_hash)
     model.report = {"cv": cv, "queries": len(queries), "seconds": round(time.perf_counter() - t0, 1)}
     log(cv_summary(model))
     return model

@@ -6,7 +6,6 @@ The figure is printed at the end of the test run (see `pytest_terminal_summary` 
 """
 from __future__ import annotations
 
-from bot.config import Settings
 from handlers.faq import MENU_QUESTIONS
 from knowledge.kb import KnowledgeBase
 from knowledge.quality import LooReport, leave_one_out
@@ -16,9 +15,8 @@ REPORT: LooReport | None = None  # read by conftest.pytest_terminal_summary
 
 def test_leave_one_out_at_least_95_percent():
     global REPORT
-    settings = Settings(_env_file=None)
     kb = KnowledgeBase.load()
-    REPORT = leave_one_out(kb, settings.faq_answer_threshold, settings.faq_suggest_threshold)
+    REPORT = leave_one_out(kb)
     assert REPORT.total >= 4 * len(kb.entries)
     assert REPORT.top1_rate >= 0.95, REPORT.summary() + "\n" + REPORT.details()
 

@@ -13,7 +13,7 @@ def kb():
 
 
 def decide(kb, q):
-    return kb.decide(q, 62.0, 42.0)
+    return kb.decide(q)
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ def decide(kb, q):
 )
 def test_confident_answers(kb, question, entry):
     d = decide(kb, question)
-    assert d.kind == "answer", (d.kind, d.score, [(c.entry_id, c.score) for c in d.result.candidates])
+    assert d.kind == "answer", (d.kind, d.score, [(c.entry_id, round(c.prob, 2)) for c in d.ranked])
     assert d.entry.id == entry
 
 

@@ -45,16 +45,16 @@ def test_every_expected_entry_exists(kb):
 def test_a_criterion_named_by_number_and_period_2021_2025(kb, n):
     """"tiêu chí số N giai đoạn 2021-2025": criterion N of that set, not a document that mentions the period,
     nor an entry where N counts something else ("19 tiêu chí")."""
-    d = kb.decide(f"tiêu chí số {n} giai đoạn 2021-2025 là gì", 58.0, 42.0)
+    d = kb.decide(f"tiêu chí số {n} giai đoạn 2021-2025 là gì")
     assert (d.kind, d.entry.id if d.entry else None) == ("answer", f"ntm.tieu-chi-{n}")
 
 
 @pytest.mark.parametrize("n", [1, 3, 5, 8, 10])
 def test_a_criterion_named_by_number_and_period_2026_2030(kb, n):
-    d = kb.decide(f"tiêu chí số {n} giai đoạn 2026-2030 là gì", 58.0, 42.0)
+    d = kb.decide(f"tiêu chí số {n} giai đoạn 2026-2030 là gì")
     assert (d.kind, d.entry.id if d.entry else None) == ("answer", f"ntm26.tieu-chi-{n}")
 
 
 def test_a_number_that_counts_is_not_a_criterion_number(kb):
-    assert kb.decide("bộ tiêu chí 2026 chia mấy nhóm xã", 58.0, 42.0).entry.id == "ntm26.nhom-xa"
-    assert kb.decide("ocop 3 sao được bao nhiêu điểm", 58.0, 42.0).entry.id == "ocop.diem-3-sao"
+    assert kb.decide("bộ tiêu chí 2026 chia mấy nhóm xã").entry.id == "ntm26.nhom-xa"
+    assert kb.decide("ocop 3 sao được bao nhiêu điểm").entry.id == "ocop.diem-3-sao"
