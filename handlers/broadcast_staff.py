@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot import broadcast as bc
-from bot.messages import TELEGRAM, Button, Reply, clip
+from bot.messages import TELEGRAM, TERMINAL_STAFF, Button, Reply, clip
 from bot.storage.broadcast import Broadcast
 from handlers import texts
 from handlers import texts_broadcast as T
@@ -214,8 +214,8 @@ def preview(ctx: Ctx, b: Broadcast) -> None:
     if len(counts) > 1:
         by_channel = " (" + ", ".join(f"{T.CHANNEL_NAMES.get(ch, ch)} {bc.number(k)}" for ch, k in sorted(counts.items())) + ")"
     notes = ""
-    if bc.approval_role(ctx.settings):
-        notes += T.BC_NOTE_APPROVAL.format(role=_role(bc.approval_role(ctx.settings)))
+    if _approval_role(ctx):
+        notes += T.BC_NOTE_APPROVAL.format(role=_role(_approval_role(ctx)))
     text_only = [T.CHANNEL_NAMES.get(ch, ch) for ch in sorted(counts) if b.photo and not bc.photo_for(b, ch)]
     if text_only:
         notes += T.BC_NOTE_PHOTO_TEXT_ONLY.format(channels=", ".join(text_only))
@@ -262,7 +262,7 @@ def confirm(ctx: Ctx, b: Broadcast) -> None:
     if not sum(counts.values()):
         ask_target(ctx, b, T.BC_NO_RECIPIENTS.format(target=bc.target_label(ctx.settings, b)))
         return
-    role = bc.approval_role(ctx.settings)
+    role = _approval_role(ctx)
     status = bc.confirm(ctx.session, b, ctx.now, role)
     ctx.audit("broadcast.confirm", target=f"#{b.id}", detail=f"{bc.target_label(ctx.settings, b)}; {sum(counts.values())} recipients")
     if status == "awaiting_approval":
@@ -309,8 +309,14 @@ if discard_drafts_on_cancel not in CANCELLERS:
     CANCELLERS.append(discard_drafts_on_cancel)
 
 
+def _approval_role(ctx: Ctx) -> str:
+    """The role a second officer needs to approve; none in the local officers' room (`ntm-bot chat --staff`),
+    where one person tries the bot on one machine and no second officer can be asked."""
+    return "" if ctx.inbound.channel == TERMINAL_STAFF else bc.approval_role(ctx.settings)
+
+
 def decide(ctx: Ctx, b: Broadcast, approve: bool) -> None:
-    required = bc.approval_role(ctx.settings)
+    required = _approval_role(ctx)
     if b.status != "awaiting_approval":
         if not required and b.status == "draft":
             ctx.reply(T.BC_NO_APPROVAL_NEEDED)

@@ -185,7 +185,7 @@ async def test_landlines_accepted_fake_numbers_refused_and_tet_counts(tmp_path, 
     await p.press("fb:hamlet:skip", message_id=m.message_id)
     m = await p.expect("Bước 5/5")
     await p.press("fb:contact:give", message_id=m.message_id)
-    m = await p.expect("Nghị định 13/2023/NĐ-CP")
+    m = await p.expect("Luật Bảo vệ dữ liệu cá nhân")
     await p.press("fb:consent:yes", message_id=m.message_id)
     await p.expect("họ và tên")
     await p.say("Nguyễn Văn Út")
