@@ -25,8 +25,11 @@ test: $(STAMP)  ## set up and run the whole test suite
 bench: $(STAMP)  ## benchmarks: matching latency, start-up time
 	$(BIN)/python -m bench
 
-eval: $(STAMP)  ## score against the development question set (needs ../shared/eval)
-	$(BIN)/python ../shared/eval/run_eval.py --cmd "$(BIN)/ntm-bot ask --json" --show-misses
+eval: $(STAMP)  ## score against the development question sets (../shared/eval, tests/data/farmer_questions.jsonl)
+	$(BIN)/ntm-bot kb quality
+	$(BIN)/python ../shared/eval/run_eval.py ../shared/eval/dev_questions2.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
+	$(BIN)/python ../shared/eval/run_eval.py tests/data/farmer_questions.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
+	$(BIN)/python ../shared/eval/run_eval.py --cmd "$(BIN)/ntm-bot ask --json" --tiers
 
 check: $(STAMP)  ## validate the knowledge base
 	$(BIN)/ntm-bot kb check

@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import logging
 import signal
+import sys
 import time
 from typing import Any, Callable
 
@@ -28,7 +29,8 @@ from bot.storage.db import Database
 from bot.storage.models import Chat, InboundEvent, KeyValue, OutboxMessage, Staff
 from handlers import texts
 from handlers.base import Services
-from knowledge.kb import KnowledgeBase, KnowledgeBaseError
+from knowledge.decision import DecisionModel
+from knowledge.kb import DATA_DIR, KnowledgeBase, KnowledgeBaseError
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +285,8 @@ class App:
         if self.pipeline is not None:
             self.spawn("pipeline", self.pipeline.run)
         self.spawn("kb-watch", self._watch_kb)
+        if self.settings.kb_retrain:
+            self.spawn("kb-model", self._keep_model_current)
         self.spawn("jobs", self.scheduler.run)
         if self.send_broadcasts:
             self.spawn("broadcasts", self.broadcasts.run)
@@ -442,6 +446,35 @@ class App:
                     self._kb_loaded_at = max(self._kb_loaded_at, (row.value or {}).get("at", 0))
             except Exception:  # noqa: BLE001
                 log.exception("kb watch failed")
+
+    async def _keep_model_current(self) -> None:
+        """When the content changed (an officer's edit, `kb reload`, KB_DIR), retrain the decision model for it in a
+        child process (scikit-learn and its memory stay out of the bot) and swap it in; until then the previous
+        model decides (its inputs do not depend on which entries exist). One training per content version."""
+        tried: set[str] = set()
+        while True:
+            kb = self.kb
+            h = kb.content_hash
+            if not kb.model_is_current and h not in tried:
+                tried.add(h)
+                out = self.settings.data_dir / "cache" / f"model-{h}.json"
+                if not out.exists():
+                    log.info("training the decision model for the new content (%s)", h)
+                    proc = await asyncio.create_subprocess_exec(
+                        sys.executable, "-m", "knowledge.train", "--kb-dir", str(self.settings.kb_dir or DATA_DIR),
+                        "--out", str(out), "--quiet", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+                    try:
+                        _, err = await proc.communicate()
+                    except asyncio.CancelledError:
+                        proc.kill()
+                        raise
+                    if proc.returncode != 0:
+                        log.error("decision model training failed (%s): %s", proc.returncode, err.decode(errors="replace")[-500:])
+                model = DecisionModel.load(out)
+                if model is not None and model.kb_hash == h and self.kb is kb:
+                    kb.with_model(model)
+                    log.info("decision model for the current content in use")
+            await asyncio.sleep(self.settings.kb_watch_seconds)
 
     def install_signal_handlers(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()

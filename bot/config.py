@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     # --- knowledge base (default: the curated content shipped in knowledge/data)
     kb_dir: Path | None = None
     kb_watch_seconds: float = 5.0  # how often a running bot checks whether `ntm-bot kb reload` was asked
+    kb_retrain: bool = True  # retrain the answer decision (a child process, ~1 min) when the content changed
 
     # --- agency shown to citizens
     agency_name: str = "Văn phòng Điều phối nông thôn mới tỉnh An Giang"

@@ -81,6 +81,8 @@ def render_decision(kb: KnowledgeBase, values: dict[str, object], d: Decision) -
         text = kb.render(d.entry, values)
         if d.note:
             text = f"{d.note}\n\n{text}"
+        if d.hedged:
+            text = texts.UNDERSTOOD_AS.format(title=d.entry.title) + "\n\n" + text
         related = {e.id: e for e in [*d.also, *kb.see_also(d.entry)] if e.id != d.entry.id}
         return text, entry_buttons(list(related.values())[:3], "➕ ")
     if d.kind == "suggest" and d.suggestions:
@@ -165,10 +167,13 @@ def answer_question(ctx: Ctx) -> bool:
             outcome["entry_id"] = d.entry.id
             remember(ctx, u.question, d.entry.id, d.entry.period)
         outcome["suggestions"] = [e.id for e in d.suggestions]
-        if u.kind in ("suggest", "decline"):
+        if d.hedged:
+            outcome["hedged"] = True
+        if u.kind in ("suggest", "decline", "offtopic") or d.hedged:
             row = log_unanswered(ctx, text, d)
             buttons = buttons + [b for hook in UNSURE_BUTTONS if (b := hook(ctx, row)) is not None]
-            remember(ctx, u.question, None, d.reading.period if d.reading else None)
+            if not d.hedged:
+                remember(ctx, u.question, None, d.reading.period if d.reading else None)
     if u.complaint is not None and REPORT_OFFER and ctx.inbound.chat_type == "private":
         details, data = REPORT_OFFER[0](ctx, text, u.complaint)
         if u.kind == "report-offer":

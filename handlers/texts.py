@@ -56,6 +56,7 @@ OFF_TOPIC = (
     "Câu này nằm ngoài những gì tôi biết. 🙏 Tôi chỉ trả lời về **nông thôn mới**, **OCOP** (Mỗi xã một sản phẩm) "
     "và giúp bạn **gửi phản ánh** tới xã, phường ở An Giang."
 )
+UNDERSTOOD_AS = "Tôi hiểu bạn hỏi: «{title}»"
 DID_YOU_MEAN = "Có phải bạn muốn hỏi một trong các câu sau? Chọn câu đúng ý bạn:"
 SEE_ALSO = "Xem thêm:"
 MENU_NTM = "Một số câu hỏi thường gặp về **nông thôn mới**. Chọn một câu hoặc gõ câu hỏi của bạn:"

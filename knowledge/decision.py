@@ -27,13 +27,17 @@ class Thresholds:
     sure: float = 0.85
     suggest: float = 0.2  # below this nothing is suggested
     related: float = 0.08  # below this the question is taken as off-topic (far from everything the base covers)
+    hedge: float = 1.0  # between this and `answer`, one clear candidate is answered saying how it was understood
+    hedge_margin: float = 0.5  # … when it is this far ahead of the second
 
     def kind(self, probs: Sequence[float]) -> str:
-        """answer | suggest | decline | offtopic, from the candidates' probabilities (best first)."""
+        """answer | hedged | suggest | decline | offtopic, from the candidates' probabilities (best first)."""
         p1 = probs[0] if probs else 0.0
         p2 = probs[1] if len(probs) > 1 else 0.0
         if p1 >= self.answer and (p1 - p2 >= self.margin or p1 >= self.sure):
             return "answer"
+        if p1 >= self.hedge and p1 - p2 >= self.hedge_margin:
+            return "hedged"
         if p1 >= self.suggest:
             return "suggest"
         return "decline" if p1 >= self.related else "offtopic"

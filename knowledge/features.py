@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from knowledge.matcher import Matcher, _criterion_number
-from knowledge.normalize import content_tokens
+from knowledge.normalize import content_tokens, fold
 from knowledge.reading import Reader, Reading
 from knowledge.retrieval import Bm25, terms
 
@@ -32,7 +32,14 @@ FEATURES: tuple[str, ...] = (
     "b_score", "b_rel", "b_rank", "b_in",
     "k_cover", "k_pairs", "num_miss", "crit_match", "crit_other",
     "period_conflict", "period_agree", "period_unsaid_old", "topic_named", "q_no_topic", "t_cover",
+    "def_match", "star_match", "star_other",
 )
+# "X là gì", "X nghĩa là sao", "khái niệm X": a question asking what something is
+_DEFINITION = re.compile(r"\b(?:la gi|nghia la|la sao|la cai gi|la chuong trinh gi|khai niem|dinh nghia|hieu the nao|"
+                         r"hieu la gi|la j)\b")
+_TITLE_DEFINITION = re.compile(r"\b(?:la gi|nghia la gi|la sao)\s*$")
+_STAR_TAG = re.compile(r"^(\d)-sao$")
+_Q_STARS = re.compile(r"\b(\d)\s+sao\b")
 
 
 @dataclass
@@ -78,6 +85,10 @@ class Retriever:
             self.pairs[i] = frozenset(pairs)
             crit = {m.group(1) for t in self.entries[i].tags if (m := _CRITERION_TAG.match(t))}
             self.criteria[i] = frozenset(crit)
+        self.definition = {i: bool(_TITLE_DEFINITION.search(fold(e.title))) for i, e in self.entries.items()}
+        # The star ratings an entry is about ("OCOP 4 sao cần mấy điểm?"): from its title, or its tags ("4-sao").
+        self.stars = {i: frozenset({m.group(1) for m in _Q_STARS.finditer(fold(e.title))}
+                                   | {m.group(1) for t in e.tags if (m := _STAR_TAG.match(t))}) for i, e in self.entries.items()}
         # The words of each entry's title (its canonical question), for how much of it a question says.
         self.title_words: dict[str, tuple[str, ...]] = {
             i: tuple(dict.fromkeys(w for w in content_tokens(e.title) if not w.isdigit())) for i, e in self.entries.items()}
@@ -112,6 +123,9 @@ class Retriever:
         numbers = {w for w in words if w.isdigit()}
         q_crit = _criterion_number(words) if numbers else None
         q_all = frozenset(reading.all_words)
+        raw = " ".join(reading.raw)
+        q_def = bool(_DEFINITION.search(raw))
+        q_stars = {m.group(1) for m in _Q_STARS.finditer(raw)}
         qrow = [
             math.log1p(len(words)),
             len(known) / len(words) if words else 0.0,
@@ -166,6 +180,9 @@ class Retriever:
                 topic_named,
                 float(not reading.topics),
                 t_cover,
+                float(q_def and self.definition[entry_id]),
+                float(bool(q_stars) and bool(q_stars & self.stars[entry_id])),
+                float(bool(q_stars) and bool(self.stars[entry_id]) and not (q_stars & self.stars[entry_id])),
             ]
             out.append(Candidate(entry_id, row, mc.score if mc else 0.0))
         return Retrieval(reading, out)

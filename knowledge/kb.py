@@ -82,6 +82,7 @@ class Decision:
     reading: "Reading | None" = None
     note: str = ""  # a line shown before the answer ("today's set has 10 criteria; this one is of the old set")
     also: list[Entry] = field(default_factory=list)  # entries offered as buttons beside the answer
+    hedged: bool = False  # answered with less certainty: the reply says how the question was understood
 
     @property
     def best(self) -> Ranked | None:
@@ -211,13 +212,15 @@ class KnowledgeBase:
         kind = model.thresholds.kind(probs)
         t = model.thresholds
         score = 100.0 * probs[0] if probs else 0.0
-        if kind == "answer":
+        if kind in ("answer", "hedged"):
             return Decision("answer", self.entries[ranked[0].entry_id], [], score, ranked, retrieval.reading,
-                            note, [self.entries[i] for i in also])
+                            note, [self.entries[i] for i in also], hedged=kind == "hedged")
         if kind == "suggest":
             close = [self.entries[r.entry_id] for r in ranked[:3] if r.prob >= t.suggest * SUGGEST_SHARE
                      and r.prob >= probs[0] * SUGGEST_SHARE]
             return Decision("suggest", None, close, score, ranked, retrieval.reading)
+        if kind == "offtopic" and retrieval.reading.topics:
+            kind = "decline"  # it names what the bot covers ("… nông thôn mới …"): not sure, rather than off-topic
         return Decision(kind, None, [], score, ranked, retrieval.reading)
 
     def _criterion_period(self, reading: Reading, ranked: list[Ranked]) -> tuple[list[Ranked], str, list[str]]:
@@ -245,20 +248,39 @@ class KnowledgeBase:
         else:
             chosen = of_n.get(current.period) or (of_n[old[0]] if old and reading.period is None else None)
             other = of_n[old[0]] if old and chosen == of_n.get(current.period) else None
+            if reading.period is None and other is not None and self._names_better(reading, n, other, chosen):
+                chosen, other = other, chosen  # "tiêu chí số 8 thông tin và truyền thông": the old set's 8 by its name
         if chosen is None:
             return ranked, "", []
         note = ""
-        if reading.period is None and chosen != of_n.get(current.period):
+        if reading.period is None and chosen != of_n.get(current.period) and of_n.get(current.period) is None:
             label = PERIOD_LABELS[current.period]
             note = (f"Lưu ý: bộ tiêu chí đang áp dụng ({label}) có {current.count} tiêu chí; tiêu chí số {n} dưới "
                     f"đây thuộc bộ tiêu chí {PERIOD_LABELS[self.entries[chosen].period]}.")
         top = max(r.prob for r in ranked)
         rest = [r for r in ranked if r.entry_id not in (chosen, other)]  # the twin is a button, not a rival
         mine = next((r for r in ranked if r.entry_id == chosen), Ranked(chosen, 0.0, 0.0))
+        vocab = self.retriever.vocab[chosen]
+        rest_words = [w for w in reading.words if w not in ("tieu", "chi", "so", "thu", n) and w not in vocab]
+        if not rest_words:  # "tiêu chí số 9 hiện nay là gì": the number says it all
+            top = max(top, self.model.thresholds.sure)
         if mine.prob < top:
             mine = Ranked(chosen, top, mine.score)  # the rule decides which entry; the model, whether to answer
         also = [other] if other and other != chosen and reading.period != "old" else []
         return [mine] + rest, note, also
+
+    def _names_better(self, reading: Reading, n: str, a: str, b: str) -> bool:
+        """Do the question's other words name criterion `a` (by its title) more than `b`?"""
+        words = [w for w in reading.all_words if w not in ("tieu", "chi", "so", "thu", n)]
+        if not words:
+            return False
+        idf = self.retriever.bm25.idf
+
+        def named(entry_id: str) -> float:
+            title = set(self.retriever.title_words[entry_id])
+            return sum(idf.get(w, 0.0) for w in set(words) if w in title)
+
+        return named(a) > named(b)
 
     def render(self, entry: Entry, values: Mapping[str, object] | None = None) -> str:
         """The full text a citizen sees for an entry: answer, then its source line."""

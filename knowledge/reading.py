@@ -193,7 +193,7 @@ class Reader:
             trust[w] = EXPANSION_TRUST
         period, compare = self.period_of(corrected_raw)
         if period is not None:  # "hiện nay", "bây giờ" say when, not what: the period is kept apart
-            words = _without(words, self.lexicon.period_only)
+            words = _without(words, [p for p in self.lexicon.period_only if _find(corrected_raw, p) >= 0])
         topics = frozenset(t for t, phrases in self.lexicon.topics.items()
                            if any(_find(corrected_raw, p) >= 0 for p in phrases))
         return Reading(text, words, trust, tuple(added), period, compare, fixes, raw, topics)
@@ -208,7 +208,8 @@ class Reader:
             if w in lex.address:
                 nxt = words[i + 1] if i + 1 < len(words) else None
                 prev = words[i - 1] if i > 0 else None
-                if nxt in lex.particles or prev in lex.particles or (nxt is None and len(words) > 2):
+                part_of_a_word = (prev, w) in self.pairs or (w, nxt) in self.pairs  # "tiêu chí", "chủ thể"
+                if not part_of_a_word and (nxt in lex.particles or prev in lex.particles or (nxt is None and len(words) > 2)):
                     continue
             keep.append(w)
         return tuple(keep)
@@ -230,12 +231,14 @@ class Reader:
         return (found.pop() if found else None), compare
 
 
-def _without(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...]:
+def _without(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """The words minus those of phrases found in the message (fillers among them are already gone: "hiện nay"
+    leaves "hien" in the content words)."""
     out = list(words)
     for p in phrases:
-        i = _find(tuple(out), p)
-        if i >= 0:
-            del out[i : i + len(p)]
+        for w in p:
+            if w in out:
+                out.remove(w)
     return tuple(out) or words
 
 

@@ -35,6 +35,8 @@ CV_FOLDS = 5
 COST_WRONG = 5.0  # a wrong answer costs this many right ones
 COST_OOS = 5.0  # an off-topic question answered
 GAIN_SUGGEST = 0.3  # a right entry among the suggestions (the person taps it)
+GAIN_HEDGED = 0.9  # a right answer that says how the question was understood
+COST_HEDGED_WRONG = 2.0  # … a wrong one: the person sees at once it is not their question, one tap from an officer
 SEED = 20261201
 
 
@@ -136,17 +138,19 @@ def _outcomes(model: DecisionModel, rows) -> list[tuple[list[str], list[float]]]
 
 
 def tally(t: Thresholds, queries: Sequence[Query], outcomes) -> dict[str, int]:
-    c = dict.fromkeys(["right", "wrong", "suggest_right", "suggest_wrong", "declined", "oos_answered",
-                       "oos_suggested", "oos_declined", "in_scope", "oos"], 0)
+    c = dict.fromkeys(["right", "wrong", "hedged_right", "hedged_wrong", "suggest_right", "suggest_wrong", "declined",
+                       "oos_answered", "oos_hedged", "oos_suggested", "oos_declined", "in_scope", "oos"], 0)
     for q, (ids, probs) in zip(queries, outcomes):
         kind = t.kind(probs)
         if q.entry_id is None:
             c["oos"] += 1
-            c["oos_answered" if kind == "answer" else "oos_suggested" if kind == "suggest" else "oos_declined"] += 1
+            c[{"answer": "oos_answered", "hedged": "oos_hedged", "suggest": "oos_suggested"}.get(kind, "oos_declined")] += 1
             continue
         c["in_scope"] += 1
         if kind == "answer":
             c["right" if ids[0] == q.entry_id else "wrong"] += 1
+        elif kind == "hedged":
+            c["hedged_right" if ids[0] == q.entry_id else "hedged_wrong"] += 1
         elif kind == "suggest":
             c["suggest_right" if q.entry_id in ids[:3] else "suggest_wrong"] += 1
         else:
@@ -157,11 +161,14 @@ def tally(t: Thresholds, queries: Sequence[Query], outcomes) -> dict[str, int]:
 def utility(c: dict[str, int]) -> float:
     n_in = max(c["in_scope"], 1)
     n_oos = max(c["oos"], 1)
-    return ((c["right"] - COST_WRONG * c["wrong"] + GAIN_SUGGEST * c["suggest_right"]) / n_in
-            - COST_OOS * c["oos_answered"] / n_oos - 0.05 * c["oos_suggested"] / n_oos)
+    return ((c["right"] - COST_WRONG * c["wrong"] + GAIN_HEDGED * c["hedged_right"] - COST_HEDGED_WRONG * c["hedged_wrong"]
+             + GAIN_SUGGEST * c["suggest_right"]) / n_in
+            - COST_OOS * (c["oos_answered"] + c["oos_hedged"]) / n_oos - 0.05 * c["oos_suggested"] / n_oos)
 
 
 def choose_thresholds(queries, outcomes) -> Thresholds:
+    """The thresholds of the best utility on out-of-fold probabilities: first answer/suggest, then the hedged band
+    below the answer threshold."""
     best, best_u = Thresholds(), -1e9
     for answer in [x / 100 for x in range(30, 96, 3)]:
         for margin in (0.0, 0.05, 0.1, 0.15, 0.2, 0.3):
@@ -175,6 +182,12 @@ def choose_thresholds(queries, outcomes) -> Thresholds:
                     u = utility(tally(t, queries, outcomes))
                     if u > best_u:
                         best, best_u = t, u
+    for hedge in [x / 100 for x in range(30, int(100 * best.answer), 3)]:
+        for hedge_margin in (0.3, 0.4, 0.5, 0.6):
+            t = Thresholds(best.answer, best.margin, best.sure, best.suggest, best.related, hedge, hedge_margin)
+            u = utility(tally(t, queries, outcomes))
+            if u > best_u:
+                best, best_u = t, u
     return best
 
 
@@ -223,10 +236,12 @@ def cv_summary(model: DecisionModel) -> str:
 
     t = model.thresholds
     return (f"kiểm định chéo ({CV_FOLDS} phần, theo mục): trong phạm vi {c['in_scope']} câu — trả lời đúng "
-            f"{pct(c['right'], n)}, trả lời sai {pct(c['wrong'], n)}, gợi ý có câu đúng {pct(c['suggest_right'], n)}, "
+            f"{pct(c['right'], n)}, trả lời sai {pct(c['wrong'], n)}, trả lời kèm «tôi hiểu bạn hỏi…» đúng "
+            f"{pct(c.get('hedged_right', 0), n)}, sai {pct(c.get('hedged_wrong', 0), n)}, gợi ý có câu đúng {pct(c['suggest_right'], n)}, "
             f"gợi ý sai {pct(c['suggest_wrong'], n)}, không trả lời {pct(c['declined'], n)}; ngoài phạm vi {c['oos']} "
-            f"câu — bị trả lời {pct(c['oos_answered'], o)}, được gợi ý {pct(c['oos_suggested'], o)}. Ngưỡng: trả lời "
-            f"≥ {t.answer:.2f} (cách câu sau ≥ {t.margin:.2f}, hoặc ≥ {t.sure:.2f}), gợi ý ≥ {t.suggest:.2f}")
+            f"câu — bị trả lời {pct(c['oos_answered'] + c.get('oos_hedged', 0), o)}, được gợi ý {pct(c['oos_suggested'], o)}. Ngưỡng: trả lời "
+            f"≥ {t.answer:.2f} (cách câu sau ≥ {t.margin:.2f}, hoặc ≥ {t.sure:.2f}), kèm «tôi hiểu…» ≥ {t.hedge:.2f} "
+            f"(cách ≥ {t.hedge_margin:.2f}), gợi ý ≥ {t.suggest:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:

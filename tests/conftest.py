@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).resolve().parent
 MINI_KB = HERE / "data" / "kb"
+# Bots the tests start as processes (`ntm-bot run`) keep the shipped decision model: retraining it for the mini
+# knowledge base is a minute of CPU that would slow every timing the tests check (one test retrains on purpose).
+os.environ.setdefault("KB_RETRAIN", "false")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("NTM_REQUIRE_PG") == "1"
 
@@ -32,6 +35,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "staff_chat_id": "",
         "http_host": "127.0.0.1",
         "http_port": 0,
+        "kb_retrain": False,  # the mini knowledge base is decided by the shipped model; one test retrains
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -143,6 +147,13 @@ def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untype
         report = getattr(sys.modules.get(module), "REPORT", None)
         if report is not None:
             terminalreporter.write_line(report.summary().splitlines()[0])
+    if "tests.test_understanding" in sys.modules:  # the calibrated decision's own cross-validation (knowledge/model.json)
+        from knowledge.decision import DecisionModel
+        from knowledge.train import cv_summary
+
+        model = DecisionModel.load()
+        if model is not None:
+            terminalreporter.write_line("Quyết định trả lời, " + cv_summary(model))
 
 
 # ---------------------------------------------------------------- Zalo (fake Bot Platform and OA API)

@@ -3,10 +3,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 from tests.conftest import MINI_KB
 
-ENV = dict(os.environ, KB_DIR=str(MINI_KB))
+# A data directory of their own: `ask` caches the indexed knowledge base (and would read a retrained model) there.
+ENV = dict(os.environ, KB_DIR=str(MINI_KB), DATA_DIR=tempfile.mkdtemp(prefix="ntm-cli-"))
 
 
 def run(args, stdin=None, env=ENV, timeout=60):

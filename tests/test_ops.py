@@ -102,7 +102,7 @@ async def test_metrics_and_readyz(tmp_path, fake_tg, make_app):
             assert await _post(http, app, fake_tg.make_message(6401, "OCOP là gì?")) == 200
             assert await _post(http, app, fake_tg.make_message(6402, "xyzzy quux blorp")) == 200
             assert await _post(http, app, fake_tg.make_message(6402, "x"), secret="nope") == 403
-            await fake_tg.wait_text(6402, "chưa chắc hiểu")
+            await fake_tg.wait_text(6402, "nằm ngoài những gì tôi biết")  # nonsense: the short off-topic reply
             await fake_tg.wait_text(6401, "Mỗi xã một sản phẩm")
             fake_tg.fault_fn = lambda method, p: ("500", 0) if method == "sendMessage" else None
             app.db.call(lambda s: core.deliver(s, Reply("hello"), default=core.get_or_create_chat(s, "telegram", "6403")))
@@ -123,7 +123,7 @@ async def test_metrics_and_readyz(tmp_path, fake_tg, make_app):
 
         assert delta("ntm_updates_received_total", channel="telegram", result="stored") == 2
         assert delta("ntm_answers_total", outcome="matched") == 1
-        assert delta("ntm_answers_total", outcome="unmatched") == 1
+        assert delta("ntm_answers_total", outcome="offtopic") == 1
         assert delta("ntm_webhook_rejected_total", channel="telegram", reason="secret") == 1
         assert delta("ntm_messages_sent_total", channel="telegram") >= 2
         assert delta("ntm_send_errors_total", channel="telegram", code="transient") >= 1

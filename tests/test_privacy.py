@@ -49,7 +49,7 @@ async def test_citizen_erases_their_data_tickets_stay_anonymised(tmp_path, fake_
     await ba.press("sub:t:ntm", message_id=m.message_id)
     await ba.expect("Đã đăng ký")
     await ba.say("Xã tôi khi nào được hỗ trợ làm kho lạnh bảo quản cá?")
-    await ba.expect("chưa chắc")
+    await ba.expect("nằm ngoài những gì tôi biết")  # nothing in the (test) base is near: off-topic, still logged
     other_code = await file_report(other, contact=("Lê Thị Tư", "0987000111"), description="Đèn đường ấp 5 hư đã lâu")
     # The officers look at it: the full phone, the listing, the export all copy Ba's data into outbox rows.
     await officer.say(f"/ticket {open_code} hien-sdt")

@@ -56,5 +56,5 @@ def test_a_criterion_named_by_number_and_period_2026_2030(kb, n):
 
 
 def test_a_number_that_counts_is_not_a_criterion_number(kb):
-    assert kb.decide("bộ tiêu chí 2026 chia mấy nhóm xã").entry.id == "ntm26.nhom-xa"
-    assert kb.decide("ocop 3 sao được bao nhiêu điểm").entry.id == "ocop.diem-3-sao"
+    assert kb.decide("bộ tiêu chí 2026 chia mấy nhóm xã").best.entry_id == "ntm26.nhom-xa"
+    assert kb.decide("ocop 3 sao được bao nhiêu điểm").best.entry_id == "ocop.diem-3-sao"

@@ -1,0 +1,176 @@
+"""Understanding what citizens write (issue 13), end to end on the shipped knowledge base: through the Telegram
+fake (real python-telegram-bot client, real HTTP), the Zalo Bot fake, and `ntm-bot ask` as a subprocess.
+
+Small talk, computed answers, the period a bare criterion number means, follow-ups read with the previous
+question, and a local problem typed as plain text turned into a pre-filled report."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+
+import pytest
+
+from knowledge.kb import KnowledgeBase
+from knowledge.understand import Previous, looks_like_followup, merge_followup, understand
+from tests.tickets_helpers import Driver, Person, ticket_settings
+
+TODAY = dt.date(2026, 12, 1)
+
+
+@pytest.fixture(scope="module")
+def kb() -> KnowledgeBase:
+    return KnowledgeBase.load()
+
+
+def real_kb(tmp_path, fake_tg, **kw):
+    return ticket_settings(tmp_path, fake_tg, **{"kb_dir": None, **kw})  # the shipped content, not the mini fixture
+
+
+# ---------------------------------------------------------------- small talk
+@pytest.mark.parametrize("text, kind", [
+    ("👍", "ack"), ("hihi", "laugh"), ("alo alo", "greeting"), ("dạ vâng", "ack"), ("bot ngu vl", "insult"),
+    ("xin chào", "greeting"), ("cảm ơn ad nhiều nha", "thanks"), ("bạn là ai", "who"), ("ok", "ack"),
+])
+def test_small_talk_gets_a_short_human_reply(kb, text, kind):
+    u = understand(kb, text, TODAY)
+    assert (u.kind, u.smalltalk) == ("smalltalk", kind)
+
+
+@pytest.mark.parametrize("text", ["ngũ cốc là gì", "mất điện rồi", "cảm ơn, cho hỏi thêm ocop là gì"])
+def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, text):
+    assert understand(kb, text, TODAY).kind != "smalltalk"
+
+
+# ---------------------------------------------------------------- computed answers
+@pytest.mark.parametrize("text, must", [
+    ("sp nha em dc 83 diem la may sao", ["83 điểm", "4 sao", "7 điểm"]),
+    ("tụi em làm bánh phồng, chấm OCOP chỉ được 45 điểm, có được giấy chứng nhận không", ["2 sao", "chưa được cấp"]),
+    ("san pham ocop 3 sao duoc cong nhan thang 5/2023 con han khong", ["36 tháng", "tháng 5/2026", "đã hết hạn"]),
+    ("giay chung nhan ocop cua em cap ngay 15/3/2025, toi khi nao het han", ["15/03/2028", "còn hạn"]),
+    ("tieu chi 25 la gi", ["Không có tiêu chí số 25", "10 tiêu chí", "19 tiêu chí"]),
+    ("ocop 6 sao la sao", ["không có hạng 6 sao", "1 đến 5 sao"]),
+    ("xa em rot 7 tieu chi trong do co thu nhap, co bi thu hoi ntm ko", ["7/19", "bị thu hồi"]),
+    ("thi tran cai dau gio thuoc xa nao v", ["Cái Dầu", "Xã Châu Phú"]),
+])
+def test_answers_computed_from_the_knowledge_base_facts(kb, text, must):
+    u = understand(kb, text, TODAY)
+    assert u.kind == "computed", (u.kind, u.decision and u.decision.kind)
+    for m in must:
+        assert m.lower() in u.computed.text.lower(), u.computed.text
+
+
+def test_a_rule_question_with_a_number_is_not_taken_as_a_score(kb):
+    assert understand(kb, "nghe noi phan chat luong san pham la 40 diem dung ko", TODAY).kind != "computed"
+    assert understand(kb, "ocop 4 sao can 70 diem a", TODAY).kind != "computed"
+
+
+# ---------------------------------------------------------------- periods
+def test_a_bare_criterion_number_means_the_set_in_force_with_a_button_to_the_old_one(kb):
+    d = understand(kb, "tieu chi so 9 hien nay la gi", TODAY).decision
+    assert d.kind == "answer" and d.entry.id == "ntm26.tieu-chi-9"
+    assert "ntm.tieu-chi-9" in {e.id for e in d.also}
+    old = understand(kb, "tiêu chí số 9 giai đoạn 2021-2025 là gì", TODAY).decision
+    assert old.kind == "answer" and old.entry.id == "ntm.tieu-chi-9"
+
+
+def test_a_number_only_the_old_set_has_says_so(kb):
+    d = understand(kb, "tieu chi 15 la gi", TODAY).decision
+    assert d.entry.id == "ntm.tieu-chi-15" and "10 tiêu chí" in d.note
+
+
+# ---------------------------------------------------------------- follow-ups
+def test_follow_ups_are_read_with_the_previous_question(kb):
+    assert looks_like_followup("còn tiêu chí 5 thì sao") and looks_like_followup("vậy 4 sao thì sao")
+    assert not looks_like_followup("tiêu chí nông thôn mới hiện nay gồm những gì vậy ad")
+    prev = Previous("tiêu chí số 9 hiện nay là gì", "ntm26.tieu-chi-9", "new")
+    assert merge_followup(prev, "còn tiêu chí 5 thì sao") == "tieu chi so hien nay la gi tieu chi 5"
+    u = understand(kb, "còn tiêu chí 5 thì sao", TODAY, prev)
+    assert u.followup and u.decision.entry.id == "ntm26.tieu-chi-5"
+
+
+# ---------------------------------------------------------------- through Telegram
+async def test_telegram_small_talk_follow_up_and_period(tmp_path, fake_tg, make_app):
+    app = await make_app(real_kb(tmp_path, fake_tg))
+    p = Person(Driver(fake_tg, app), 6301)
+    await p.say("👍")
+    ack = await p.expect("Bạn cần hỏi gì thêm")
+    assert len(ack.text) < 80  # not the long "not sure" block
+    await p.say("tieu chi so 3 la gi")
+    m = await p.expect("Phát triển kinh tế nông thôn")
+    assert any("Tiêu chí số 3" in b["text"] for b in m.buttons), m.buttons  # the old set's criterion 3
+    await p.say("còn tiêu chí 5 thì sao")
+    await p.expect("Văn hóa, giáo dục, y tế")
+
+
+async def test_telegram_a_complaint_becomes_a_prefilled_report(tmp_path, fake_tg, make_app):
+    app = await make_app(real_kb(tmp_path, fake_tg))
+    p = Person(Driver(fake_tg, app), 6302)
+    await p.say("đường ấp 3 xã Vĩnh Trạch bị sụt lún mấy tháng rồi không ai sửa")
+    offer = await p.expect("gửi phản ánh")
+    assert "Giao thông" in offer.text and "Xã Vĩnh Trạch" in offer.text
+    data = next(b["callback_data"] for b in offer.buttons if b["text"].startswith("📝"))
+    await p.press(data, message_id=offer.message_id)
+    await p.expect("Bước 4/5")  # category, description and commune are filled: the hamlet is next
+    from sqlmodel import select
+
+    from bot.storage.models import Chat
+
+    chat = await app.db.run(lambda s: s.exec(select(Chat).where(Chat.chat_id == "6302")).one())
+    assert chat.state_data["description"].startswith("đường ấp 3") and chat.state_data["category"] == "giao-thong"
+    assert chat.state_data["commune_name"] == "Xã Vĩnh Trạch"
+
+
+async def test_telegram_a_forged_offer_button_starts_nothing(tmp_path, fake_tg, make_app):
+    app = await make_app(real_kb(tmp_path, fake_tg))
+    p = Person(Driver(fake_tg, app), 6303)
+    await p.press("fb:offer:0123456789ab")
+    await p.expect("đã cũ")
+
+
+# ---------------------------------------------------------------- through Zalo (no buttons: numbered options)
+async def test_zalo_a_complaint_offer_is_taken_by_typing_its_number(tmp_path, fake_tg, fake_zalo, make_app):
+    from tests.zalo_helpers import BotCitizen, zalo_ticket_settings
+
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo, kb_dir=None))
+    c = BotCitizen(fake_zalo, app, "zb-6401")
+    await c.say("den duong truoc nha em o ap Hoa Long hu may thang nay roi ma chua ai sua")
+    offer = await c.expect("gửi phản ánh")
+    assert "1. 📝 Gửi phản ánh này" in offer.text
+    await c.say("1")
+    await c.expect("Bước 3/5")  # no commune was named: asked next
+    await c.say("sp nha em dc 83 diem la may sao")  # the wizard's step reads it, not the FAQ
+    await c.expect("102 xã")
+
+
+# ---------------------------------------------------------------- ntm-bot ask: the same router
+def test_ask_goes_through_the_router_with_a_kind_for_every_path():
+    questions = ["xin chào", "cảm ơn", "sp nha em dc 83 diem la may sao", "ocop 4 sao bao nhieu diem",
+                 "đường ấp 3 xã Vĩnh Trạch bị sụt lún mấy tháng rồi không ai sửa", "/start", "giá lúa hôm nay bao nhiêu"]
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json"], input="\n".join(questions) + "\n",
+                       capture_output=True, text=True, timeout=120)
+    out = [json.loads(line) for line in r.stdout.splitlines()]
+    kinds = [o["kind"] for o in out]
+    assert kinds[:5] == ["smalltalk", "smalltalk", "computed", "answer", "report-offer"], kinds
+    assert kinds[5] == "flow" and kinds[6] in ("offtopic", "decline")
+    assert [o["matched"] for o in out] == [False, False, True, True, False, False, False]
+    assert out[0]["answer"].startswith("Xin chào") and "Dạ không có gì" in out[1]["answer"]
+
+
+# ---------------------------------------------------------------- the calibrated decision
+def test_the_shipped_decision_model_was_trained_on_the_shipped_content(kb):
+    assert kb.model_is_current, "the knowledge base changed: run `ntm-bot kb train` and commit knowledge/model.json"
+    cv = kb.model.report["cv"]
+    assert cv["wrong"] <= 0.03 * cv["in_scope"] and cv["oos_answered"] + cv["oos_hedged"] <= 0.01 * cv["oos"], cv
+    assert cv["wrong"] + cv["hedged_wrong"] <= 0.06 * cv["in_scope"], cv
+    assert cv["oos"] >= 1000 and cv["in_scope"] >= 5000
+
+
+async def test_a_running_bot_retrains_the_decision_when_the_content_changes(tmp_path, fake_tg, make_app):
+    from tests.conftest import MINI_KB, eventually
+
+    app = await make_app(real_kb(tmp_path, fake_tg, kb_dir=MINI_KB, kb_retrain=True, kb_watch_seconds=0.5))
+    assert not app.kb.model_is_current  # the shipped model was trained on the shipped content
+    await eventually(lambda: app.kb.model_is_current, timeout=240, interval=1.0)
+    assert (tmp_path / "cache" / f"model-{app.kb.content_hash}.json").exists()
