@@ -54,6 +54,27 @@ class Lexicon:
             for p in c.when:
                 by_first[p[0]].append((p, k))
         object.__setattr__(self, "_by_first", dict(by_first))
+        # Every other phrase list (periods, period-only cues, topics) by its first word: a message is read once.
+        named: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for kind, phrases in self.periods.items():
+            for p in phrases:
+                named[p[0]].append((p, f"period:{kind}"))
+        for p in self.period_only:
+            named[p[0]].append((p, "only"))
+        for topic, phrases in self.topics.items():
+            for p in phrases:
+                named[p[0]].append((p, f"topic:{topic}"))
+        object.__setattr__(self, "_named", dict(named))
+
+    def phrases_in(self, raw: tuple[str, ...]) -> list[tuple[int, tuple[str, ...], str]]:
+        """(position, phrase, what it names) for every period/topic phrase of the lexicon in `raw`."""
+        out = []
+        named = self._named  # type: ignore[attr-defined]
+        for i, w in enumerate(raw):
+            for phrase, what in named.get(w, ()):
+                if raw[i : i + len(phrase)] == phrase:
+                    out.append((i, phrase, what))
+        return out
 
     def concepts_in(self, raw: tuple[str, ...], lowered: str) -> list[Concept]:
         """The concepts a text names, in the lexicon's order."""
@@ -191,11 +212,11 @@ class Reader:
                     added.append(w)
         for w in added:
             trust[w] = EXPANSION_TRUST
-        period, compare = self.period_of(corrected_raw)
+        found = self.lexicon.phrases_in(corrected_raw)
+        period, compare = self.period_of(corrected_raw, found)
         if period is not None:  # "hiện nay", "bây giờ" say when, not what: the period is kept apart
-            words = _without(words, [p for p in self.lexicon.period_only if _find(corrected_raw, p) >= 0])
-        topics = frozenset(t for t, phrases in self.lexicon.topics.items()
-                           if any(_find(corrected_raw, p) >= 0 for p in phrases))
+            words = _without(words, [p for _, p, what in found if what == "only"])
+        topics = frozenset(what[6:] for _, _, what in found if what.startswith("topic:"))
         return Reading(text, words, trust, tuple(added), period, compare, fixes, raw, topics)
 
     def _drop_address(self, words: tuple[str, ...]) -> tuple[str, ...]:
@@ -214,21 +235,19 @@ class Reader:
             keep.append(w)
         return tuple(keep)
 
-    def period_of(self, raw: tuple[str, ...]) -> tuple[str | None, bool]:
-        found = set()
-        for kind in ("new", "old"):
-            for phrase in self.lexicon.periods.get(kind, ()):
-                i = _find(raw, phrase)
-                if i < 0:
-                    continue
-                if len(phrase) == 1 and phrase[0].isdigit() and i > 0 and raw[i - 1].isdigit() and len(raw[i - 1]) < 4:
-                    continue  # "51/2025": the year of a document number, not a period
-                found.add(kind)
-                break
-        compare = any(_find(raw, p) >= 0 for p in self.lexicon.periods.get("compare", ()))
-        if found == {"new", "old"}:
+    def period_of(self, raw: tuple[str, ...], found: list | None = None) -> tuple[str | None, bool]:
+        found = self.lexicon.phrases_in(raw) if found is None else found
+        kinds = set()
+        for i, phrase, what in found:
+            if not what.startswith("period:") or what == "period:compare":
+                continue
+            if len(phrase) == 1 and phrase[0].isdigit() and i > 0 and raw[i - 1].isdigit() and len(raw[i - 1]) < 4:
+                continue  # "51/2025": the year of a document number, not a period
+            kinds.add(what[7:])
+        compare = any(what == "period:compare" for _, _, what in found)
+        if kinds >= {"new", "old"}:
             return "both", compare
-        return (found.pop() if found else None), compare
+        return (kinds.pop() if kinds else None), compare
 
 
 def _without(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> tuple[str, ...]:

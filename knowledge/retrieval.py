@@ -19,6 +19,7 @@ K1 = 1.2
 B = 0.75
 PAIR_WEIGHT = 1.0  # a syllable pair counts like one more word
 FIELD_WEIGHTS = {"asked": 1.0, "answer": 0.35}
+MIN_IDF = 0.4  # terms of more than about two thirds of the entries are not scored
 
 
 def terms(words: Sequence[str]) -> list[str]:
@@ -77,6 +78,8 @@ class Bm25:
             skip_tf = Counter(terms(content_tokens(exclude[1])))
         out: dict[str, float] = defaultdict(float)
         for t in sorted(q):
+            if self.idf.get(t, 0.0) < MIN_IDF:
+                continue  # in most entries: it moves every score alike, and costs a pass over them all
             for entry_id, score in self.impact.get(t, ()):
                 out[entry_id] += score
         if skip_tf is not None and skip_entry in out:  # leave-one-out: that entry scored without the paraphrase
@@ -84,7 +87,7 @@ class Bm25:
             total = 0.0
             for t in q:
                 f = self.tf[skip_entry].get(t, 0.0) - FIELD_WEIGHTS["asked"] * skip_tf.get(t, 0)
-                if t in self.idf and f > 1e-9:
+                if self.idf.get(t, 0.0) >= MIN_IDF and f > 1e-9:
                     total += self._term_score(t, f, length)
             out[skip_entry] = total
             if total <= 0.0:
@@ -93,4 +96,5 @@ class Bm25:
 
     def self_score(self, words: Sequence[str]) -> float:
         """An upper reference for a question's scores: every term matched once at saturation in an average entry."""
-        return sum(self.idf.get(t, 0.0) * (PAIR_WEIGHT if "_" in t else 1.0) for t in set(terms(words))) or 1.0
+        return sum(idf * (PAIR_WEIGHT if "_" in t else 1.0) for t in set(terms(words))
+                   if (idf := self.idf.get(t, 0.0)) >= MIN_IDF) or 1.0
