@@ -58,8 +58,26 @@ def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
         return None
     low = _lower(text)
     folded = fold(text)
-    if not _OCOP_CONTEXT.search(folded):
+    parts = _parts_given(folded, scale.parts)
+    # "phần A được 32, phần B 18, phần C 26 thì tổng bao nhiêu": the three parts say it is an OCOP score
+    if not _OCOP_CONTEXT.search(folded) and not (len(parts) >= 2 and len(_PART_WORD.findall(folded)) >= 2):
         return None
+    if len(parts) >= 2:  # "phần A được 32, phần B 18, phần C 26": the total is computed, then its band
+        over = [k for k, v in parts.items() if v > scale.parts[k]]
+        if over:
+            k = over[0]
+            return Computed("part-score", f"Phần {k} được chấm **tối đa {scale.parts[k]} điểm**, nên {_fmt(parts[k])} điểm là "
+                            f"vượt mức tối đa: bạn kiểm tra lại phiếu chấm.", [scale.parts_entry or scale.entry],
+                            [scale.parts_entry or scale.entry])
+        total = round(sum(parts.values()), 2)
+        line = " + ".join(f"phần {k} {_fmt(v)}" for k, v in parts.items()) + f" = **{_fmt(total)} điểm**"
+        if len(parts) < len(scale.parts):
+            missing = ", ".join(k for k in scale.parts if k not in parts)
+            return Computed("part-score", f"{line[:1].upper()}{line[1:]}, chưa tính phần {missing}: tổng điểm gồm cả "
+                            f"{len(scale.parts)} phần ({', '.join(f'{k} {v}' for k, v in scale.parts.items())}).",
+                            [scale.parts_entry or scale.entry], [scale.parts_entry or scale.entry])
+        band = _band_answer(scale, total)
+        return Computed("star-band", f"{line[:1].upper()}{line[1:]}.\n{band.text}", band.cite, band.see)
     part = _PART.search(low) or _PART.search(folded)
     if part and scale.parts:
         letter, value = part.group(1).upper(), _num(part.group(2))
@@ -80,7 +98,31 @@ def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
         return None
     if not _achieved(folded, m.group(1)):
         return None  # "phần C là 40 điểm đúng không", "4 sao cần 70 điểm à": a question about the rule
-    value = _num(m.group(1))
+    return _band_answer(scale, _num(m.group(1)))
+
+
+# A score the person got ("sp em được 68 điểm", "chấm có 25 điểm", "68 điểm là mấy sao", "45 điểm có được giấy
+# chứng nhận không"), not a number in a question about the rule ("phần C là 40 điểm đúng không").
+_GOT_BEFORE = re.compile(r"\b(?:duoc|dc|dat|cham|co|chi|moi|tong|tong cong|em|tui|minh|toi|nha|tren|khoang|gan|"
+                         r"roi|xong)\s+(?:\w+\s+){0,2}$")
+_GOT_AFTER = re.compile(r"^\s*(?:diem|d)\s+(?:\w+\s+){0,3}?(?:la|thi|duoc|dc|dat|du|co|xep|vay|ha|thoi|ma|nen|"
+                        r"roi|tron)\s+(?:\w+\s+){0,3}?(?:may|bao nhieu|hang|ocop|giay|chung nhan|\d+\s*sao|sao|"
+                        r"cong nhan|dat|duoc|chua|khong|ko|k|luon|ha|a|nua)\b")
+_RULE_Q = re.compile(r"\b(?:la|co phai|phai|can|toi thieu|it nhat|tu)\s+\d+(?:[.,]\d+)?\s*(?:diem|d)\b")
+
+
+def _achieved(folded: str, number: str) -> bool:
+    n = number.replace(",", " ").replace(".", " ").split()[0]
+    for m in re.finditer(rf"\b{re.escape(n)}\b", folded):
+        before, after = folded[: m.start()], folded[m.end():]
+        if _RULE_Q.search(folded[max(0, m.start() - 12): m.end() + 5]):
+            continue
+        if _GOT_BEFORE.search(before) or _GOT_AFTER.match(after):
+            return True
+    return False
+
+
+def _band_answer(scale, value: float) -> Computed:  # type: ignore[no-untyped-def]
     if value > scale.max_points:
         return Computed("star-band", f"Thang điểm OCOP tối đa là **{scale.max_points} điểm**, nên {_fmt(value)} điểm là "
                         f"chưa đúng: bạn xem lại tổng điểm trên phiếu chấm.", [scale.entry], [scale.entry])
@@ -108,25 +150,18 @@ def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
     return Computed("star-band", "\n".join(lines), cite, list(dict.fromkeys(see)))
 
 
-# A score the person got ("sp em được 68 điểm", "chấm có 25 điểm", "68 điểm là mấy sao", "45 điểm có được giấy
-# chứng nhận không"), not a number in a question about the rule ("phần C là 40 điểm đúng không").
-_GOT_BEFORE = re.compile(r"\b(?:duoc|dc|dat|cham|co|chi|moi|tong|tong cong|em|tui|minh|toi|nha|tren|khoang|gan|"
-                         r"roi|xong)\s+(?:\w+\s+){0,2}$")
-_GOT_AFTER = re.compile(r"^\s*(?:diem|d)\s+(?:\w+\s+){0,3}?(?:la|thi|duoc|dc|dat|du|co|xep|vay|ha|thoi|ma|nen|"
-                        r"roi|tron)\s+(?:\w+\s+){0,3}?(?:may|bao nhieu|hang|ocop|giay|chung nhan|\d+\s*sao|sao|"
-                        r"cong nhan|dat|duoc|chua|khong|ko|k|luon|ha|a|nua)\b")
-_RULE_Q = re.compile(r"\b(?:la|co phai|phai|can|toi thieu|it nhat|tu)\s+\d+(?:[.,]\d+)?\s*(?:diem|d)\b")
+_PART_WORD = re.compile(r"\bphan\s+[abc]\b")
+_PART_GIVEN = re.compile(r"\b(?:phan\s+)?([abc])\s*(?:duoc|dc|dat|co|la|:|=)?\s*(\d{1,2}(?:[.,]\d{1,2})?)\b(?!\s*sao)")
 
 
-def _achieved(folded: str, number: str) -> bool:
-    n = number.replace(",", " ").replace(".", " ").split()[0]
-    for m in re.finditer(rf"\b{re.escape(n)}\b", folded):
-        before, after = folded[: m.start()], folded[m.end():]
-        if _RULE_Q.search(folded[max(0, m.start() - 12): m.end() + 5]):
-            continue
-        if _GOT_BEFORE.search(before) or _GOT_AFTER.match(after):
-            return True
-    return False
+def _parts_given(folded: str, parts: dict[str, int]) -> dict[str, float]:
+    """ "phan a dc 32, phan b dc 18, phan c dc 26", "a 38 b 23 c 31": the points of each part the person got."""
+    found: dict[str, float] = {}
+    for m in _PART_GIVEN.finditer(folded):
+        k = m.group(1).upper()
+        if k in parts and k not in found:
+            found[k] = _num(m.group(2))
+    return found if len(found) >= 2 else {}
 
 
 _STARS = re.compile(r"\b(\d{1,2})\s*sao\b")
@@ -157,7 +192,7 @@ _DATE_MONTH = re.compile(r"\b(?:thang|th)\s*(\d{1,2})\s*(?:[/.-]|nam|\s)\s*(20\d
 _YEAR = re.compile(r"\bnam\s*(20\d{2})\b")
 _VALIDITY_Q = re.compile(r"\b(het han|con han|con hieu luc|gia tri (?:den|toi)|den khi nao|toi khi nao|khi nao het|"
                          r"bao gio het|con dung duoc|con xai duoc|den bao gio|toi bao gio|bao lau)\b")
-_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|chung nhan|dat|len|xep hang|co giay)\b")
+_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|cap ngay|cap nam|cap thang|chung nhan|giay cn|dat|len|xep hang|co giay)\b")
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:
@@ -173,7 +208,7 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     folded = fold(text.replace("/", " / "))
     f2 = " ".join(_lower(text).split())
     f2 = fold(f2.replace("/", " / ").replace("-", " / "))
-    if "ocop" not in folded and "chung nhan" not in folded:
+    if "ocop" not in folded and "chung nhan" not in folded and "giay cn" not in folded:
         return None
     if not _VALIDITY_Q.search(folded) or not _RECOGNISED.search(folded):
         return None

@@ -52,6 +52,9 @@ class DecisionModel:
     intercept: float
     thresholds: Thresholds = field(default_factory=Thresholds)
     domain: dict = field(default_factory=dict)  # knowledge.domain.DomainModel, as stored
+    # Second stage: how likely the best candidate is right, from the candidates' probabilities and the best one's
+    # features ({"mean", "scale", "coef", "intercept"} over `confidence_inputs`); empty: the first stage decides.
+    confidence: dict = field(default_factory=dict)
     kb_hash: str = ""
     version: int = MODEL_VERSION
     report: dict = field(default_factory=dict)  # cross-validation figures of the training run
@@ -66,12 +69,16 @@ class DecisionModel:
         return self._domain.logit(words) if self.domain else 0.0
 
     def prob(self, x: Sequence[float]) -> float:
-        z = self.intercept
-        for xi, m, s, c in zip(x, self.mean, self.scale, self.coef):
-            z += (xi - m) / s * c
-        if z < -30:
-            return 0.0
-        return 1.0 / (1.0 + math.exp(-z))
+        return _logistic(x, self.mean, self.scale, self.coef, self.intercept)
+
+    def decision_probs(self, probs: Sequence[float], best: Sequence[float] | None) -> list[float]:
+        """What the thresholds read: with a second stage, [P(the best candidate is right), 0, …] (its margin
+        is already in it); otherwise the candidates' own probabilities."""
+        c = self.confidence
+        if not c or best is None or not probs:
+            return list(probs)
+        x = confidence_inputs(probs, best)
+        return [_logistic(x, c["mean"], c["scale"], c["coef"], c["intercept"])] + [0.0] * (len(probs) - 1)
 
     # -- storage
     def to_json(self) -> str:
@@ -97,6 +104,37 @@ class DecisionModel:
         tmp = p.with_suffix(p.suffix + ".tmp")
         tmp.write_text(self.to_json() + "\n", encoding="utf-8")
         tmp.replace(p)
+
+
+def _logistic(x: Sequence[float], mean: Sequence[float], scale: Sequence[float], coef: Sequence[float],
+              intercept: float) -> float:
+    z = intercept
+    for xi, m, s, c in zip(x, mean, scale, coef):
+        z += (xi - m) / s * c
+    if z < -30:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+QUESTION_INPUTS = (0, 1, 2, -1)  # q_words, q_known, q_pairs_known (features.FEATURES[:3]) and q_domain (last)
+
+
+def confidence_inputs(probs: Sequence[float], best: Sequence[float]) -> list[float]:
+    """The second stage's inputs: the three best probabilities, the margin, log-odds, how many are plausible, and
+    the best candidate's own feature row."""
+    p1 = probs[0]
+    p2 = probs[1] if len(probs) > 1 else 0.0
+    p3 = probs[2] if len(probs) > 2 else 0.0
+
+    def logit(p: float) -> float:  # clipped: a lone candidate (p2 = 0) must not read as infinitely sure
+        p = min(max(p, 0.01), 0.99)
+        return math.log(p / (1 - p))
+
+    # Of the best candidate's row, only what describes the question (length, known words and pairs, its domain
+    # log-odds): the entry-level inputs are already in p1, and a second stage that reads them again extrapolates
+    # wildly on questions unlike its training ("3").
+    q = [best[i] for i in QUESTION_INPUTS]
+    return [p1, p2, p3, p1 - p2, logit(p1), logit(p2), float(sum(1 for p in probs if p > 0.2)), *q]
 
 
 def content_hash(texts: Iterable[str]) -> str:

@@ -8,11 +8,13 @@ version of the knowledge base reads another one the same way.
 """
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
+from knowledge.communes import default_finder
 from knowledge.matcher import Matcher, _criterion_number
 from knowledge.normalize import content_tokens, fold
 from knowledge.reading import Reader, Reading
@@ -21,7 +23,7 @@ from knowledge.retrieval import Bm25, terms
 if TYPE_CHECKING:
     from knowledge.schema import Entry
 
-POOL = 8  # candidates taken from each retriever
+POOL = 6  # candidates taken from each retriever
 _CRITERION_TAG = re.compile(r"^(?:tieu-chi|tc)-0*(\d{1,2})$")
 OLD_PERIODS = frozenset({"2016-2020", "2018-2020", "2021-2025"})
 NEW_PERIODS = frozenset({"2026-2030", "2026-2035"})
@@ -32,7 +34,7 @@ FEATURES: tuple[str, ...] = (
     "b_score", "b_rel", "b_rank", "b_in",
     "k_cover", "k_pairs", "num_miss", "crit_match", "crit_other",
     "period_conflict", "period_agree", "period_unsaid_old", "topic_named", "q_no_topic", "t_cover",
-    "def_match", "star_match", "star_other",
+    "def_match", "star_match", "star_other", "name_match", "name_other",
 )
 # "X là gì", "X nghĩa là sao", "khái niệm X": a question asking what something is
 _DEFINITION = re.compile(r"\b(?:la gi|nghia la|la sao|la cai gi|la chuong trinh gi|khai niem|dinh nghia|hieu the nao|"
@@ -40,6 +42,45 @@ _DEFINITION = re.compile(r"\b(?:la gi|nghia la|la sao|la cai gi|la chuong trinh 
 _TITLE_DEFINITION = re.compile(r"\b(?:la gi|nghia la gi|la sao)\s*$")
 _STAR_TAG = re.compile(r"^(\d)-sao$")
 _Q_STARS = re.compile(r"\b(\d)\s+sao\b")
+# A proper name in an answer: two or more capitalised syllables in a row ("bánh hạnh nhân Tiến Anh",
+# "khô cá lóc Kim Loan"), the first one not opening a sentence or a line.
+_TOKEN = re.compile(r"[^\W\d_]+|[^\w\s]|\d+", re.UNICODE)
+_CONTRAST = re.compile(r"^\W*(?:khác|đừng nhầm|không nhầm|không phải)\b", re.IGNORECASE)  # "Khác Kế hoạch 328 của tỉnh Nghệ An"
+NAME_MAX_ENTRIES = 2  # a name more entries answer with ("An Giang", "Thủ tướng Chính phủ") says nothing
+
+
+def answer_names(entries: Mapping[str, str], places: Iterable[str] = ()) -> dict[tuple[str, ...], frozenset[str]]:
+    """The rare proper names of the answers, as folded syllables, with the entries that say them. Place names
+    are left out: an answer lists places by the way ("Tân Châu: mắm cá mè vinh …" ), a question names its own."""
+    skip = {tuple(p.split()) for p in places}
+    seen: dict[tuple[str, ...], set[str]] = {}
+    for entry_id, text in entries.items():
+        for line in text.splitlines():
+            if _CONTRAST.match(line):
+                continue
+            run: list[str] = []
+            opening = True  # the first word of a sentence is capitalised anyway
+            for tok in [*_TOKEN.findall(line), "."]:
+                if tok[0].isalpha() and tok[0].isupper() and not (opening and not run):
+                    run.append(tok)
+                    continue
+                if len(run) >= 2:
+                    seen.setdefault(tuple(fold(" ".join(run)).split()), set()).add(entry_id)
+                run = []
+                opening = not tok[0].isalnum() and tok in ".!?:•;" or (opening and tok[0].isalpha() and tok[0].isupper())
+    return {n: frozenset(ids) for n, ids in seen.items() if len(ids) <= NAME_MAX_ENTRIES and n not in skip}
+
+
+def names_in(words: Sequence[str], names: Mapping[tuple[str, ...], frozenset[str]],
+             first: Mapping[str, tuple[int, ...]]) -> set[str]:
+    """The entries whose rare names the question writes out."""
+    found: set[str] = set()
+    for i, w in enumerate(words):
+        for n in first.get(w, ()):
+            name = tuple(words[i:i + n])
+            if name in names:
+                found |= names[name]
+    return found
 
 
 @dataclass
@@ -71,20 +112,10 @@ class Retriever:
                                           {i: e.tags for i, e in self.entries.items()})
         self.bm25 = Bm25(asked, answers)
         self.reader = Reader([t for i in sorted(asked) for t in [*asked[i], answers[i]]])
-        self.vocab: dict[str, frozenset[str]] = {}
-        self.pairs: dict[str, frozenset[tuple[str, str]]] = {}
-        self.criteria: dict[str, frozenset[str]] = {}
-        for i in sorted(self.entries):
-            words: set[str] = set()
-            pairs: set[tuple[str, str]] = set()
-            for text in [*asked[i], answers[i]]:
-                w = content_tokens(text)
-                words.update(w)
-                pairs.update(zip(w, w[1:]))
-            self.vocab[i] = frozenset(words)
-            self.pairs[i] = frozenset(pairs)
-            crit = {m.group(1) for t in self.entries[i].tags if (m := _CRITERION_TAG.match(t))}
-            self.criteria[i] = frozenset(crit)
+        # Every syllable and syllable pair an entry asks or answers with: the BM25 index's own term counts.
+        self.vocab: Mapping[str, Mapping[str, float]] = self.bm25.tf
+        self.criteria: dict[str, frozenset[str]] = {
+            i: frozenset(m.group(1) for t in e.tags if (m := _CRITERION_TAG.match(t))) for i, e in self.entries.items()}
         self.definition = {i: bool(_TITLE_DEFINITION.search(fold(e.title))) for i, e in self.entries.items()}
         # The star ratings an entry is about ("OCOP 4 sao cần mấy điểm?"): from its title, or its tags ("4-sao").
         self.stars = {i: frozenset({m.group(1) for m in _Q_STARS.finditer(fold(e.title))}
@@ -92,6 +123,14 @@ class Retriever:
         # The words of each entry's title (its canonical question), for how much of it a question says.
         self.title_words: dict[str, tuple[str, ...]] = {
             i: tuple(dict.fromkeys(w for w in content_tokens(e.title) if not w.isdigit())) for i, e in self.entries.items()}
+        idf = self.bm25.idf
+        self._title_idf = {i: tuple((w, idf.get(w, 0.0)) for w in tw) for i, tw in self.title_words.items()}
+        self._title_total = {i: sum(x for _, x in ti) or 1.0 for i, ti in self._title_idf.items()}
+        self.names = answer_names(answers, (a.folded for a in default_finder().aliases))
+        lengths: dict[str, set[int]] = {}
+        for n in self.names:
+            lengths.setdefault(n[0], set()).add(len(n))
+        self._name_first = {w: tuple(sorted(ls)) for w, ls in lengths.items()}
 
     def read(self, text: str) -> Reading:
         return self.reader.read(text)
@@ -103,7 +142,7 @@ class Retriever:
             return Retrieval(reading)
         m = self.matcher.match(text, limit=POOL, exclude=exclude, reading=reading)
         b = self.bm25.scores(reading.all_words, exclude=exclude)
-        b_top = sorted(b, key=lambda k: (-b[k], k))[:POOL]
+        b_top = [k for _, k in heapq.nsmallest(POOL, ((-v, k) for k, v in b.items()))]
         pool = list(dict.fromkeys([c.entry_id for c in m.candidates] + b_top))
         if not pool:
             return Retrieval(reading)
@@ -118,14 +157,16 @@ class Retriever:
         weight = {w: self.bm25.idf.get(w, 0.0) for w in set(words)}
         known = [w for w in words if self.reader.known(w)]
         q_pairs = list(zip(words, words[1:]))
-        known_pairs = [p for p in q_pairs if p in self.reader.pairs]
-        total_known = sum(weight[w] for w in set(known)) or 1.0
+        known_pairs = [f"{a}_{b}" for a, b in q_pairs if (a, b) in self.reader.pairs]
+        known_set = set(known)
+        total_known = sum(weight[w] for w in known_set) or 1.0
         numbers = {w for w in words if w.isdigit()}
         q_crit = _criterion_number(words) if numbers else None
         q_all = frozenset(reading.all_words)
         raw = " ".join(reading.raw)
         q_def = bool(_DEFINITION.search(raw))
         q_stars = {m.group(1) for m in _Q_STARS.finditer(raw)}
+        named = names_in(reading.raw, self.names, self._name_first) | names_in(words, self.names, self._name_first)
         qrow = [
             math.log1p(len(words)),
             len(known) / len(words) if words else 0.0,
@@ -139,8 +180,8 @@ class Retriever:
             e = self.entries[entry_id]
             mc = m_scores.get(entry_id)
             vocab = self.vocab[entry_id]
-            k_cover = sum(weight[w] for w in set(known) if w in vocab) / total_known
-            k_pairs = (sum(1 for p in known_pairs if p in self.pairs[entry_id]) / len(known_pairs)) if known_pairs else 0.0
+            k_cover = sum(weight[w] for w in known_set if w in vocab) / total_known
+            k_pairs = (sum(1 for p in known_pairs if p in vocab) / len(known_pairs)) if known_pairs else 0.0
             entry_numbers = vocab
             num_miss = sum(1 for n in numbers if n not in entry_numbers)
             crit = self.criteria[entry_id]
@@ -152,9 +193,7 @@ class Retriever:
             agree = float((p == "new" and new) or (p == "old" and old))
             unsaid_old = float(p is None and old)
             topic_named = float(e.topic in reading.topics)
-            tw = self.title_words[entry_id]
-            t_total = sum(self.bm25.idf.get(w, 0.0) for w in tw) or 1.0
-            t_cover = sum(self.bm25.idf.get(w, 0.0) for w in tw if w in q_all) / t_total
+            t_cover = sum(x for w, x in self._title_idf[entry_id] if w in q_all) / self._title_total[entry_id]
             bs = b.get(entry_id, 0.0)
             row = qrow + [
                 (mc.score / 100.0) if mc else 0.0,
@@ -183,6 +222,8 @@ class Retriever:
                 float(q_def and self.definition[entry_id]),
                 float(bool(q_stars) and bool(q_stars & self.stars[entry_id])),
                 float(bool(q_stars) and bool(self.stars[entry_id]) and not (q_stars & self.stars[entry_id])),
+                float(entry_id in named),
+                float(bool(named) and entry_id not in named),
             ]
             out.append(Candidate(entry_id, row, mc.score if mc else 0.0))
         return Retrieval(reading, out)

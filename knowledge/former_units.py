@@ -23,12 +23,15 @@ _INTENT = re.compile(
     r"thuoc dac khu|thuoc ve|la xa nao|la xa gi|la phuong nao|la phuong gi|thanh xa|thanh phuong|doi ten|ten moi|"
     r"gom nhung|gom xa|gom phuong|gom cac|duoc lap tu|lap tu|truoc day la|cu nay|cu gio|cu bay gio|cu hien nay|"
     r"gio thuoc|nay thuoc|bay gio thuoc|hien nay thuoc|gio la xa|nay la xa|gio la phuong|nay la phuong|gio la dac khu|"
-    r"nay la dac khu|la dac khu)\b")
+    r"nay la dac khu|la dac khu|nhap vo|vo dau|ve dau|ten la gi|ten gi|gio ten|nay ten|doi thanh|nhap lai|gop lai|"
+    r"gom may|may xa cu|may phuong cu|xa cu nao|phuong cu nao)\b")
 # … but not when it is about something the knowledge base answers.
 _OTHER_SUBJECT = re.compile(
     r"\b(?:nong thon moi|ntm|ocop|tieu chi|chi tieu|dat chuan|kieu mau|nang cao|san pham|tinh nao|tinh moi|"
-    r"bao nhieu|may xa|may phuong|102|tinh kien giang|hop nhat tinh|trung tam hanh chinh|phan anh)\b")
+    r"bao nhieu|may xa(?! cu)|may phuong(?! cu)|102|tinh kien giang|hop nhat tinh|trung tam hanh chinh|phan anh)\b")
 _DISTRICT = re.compile(r"\b(?:huyen|thi xa|thanh pho|tp)\b")
+_COMMUNE_WORD = re.compile(r"(?<!thi )\b(?:xa|phuong|thi tran)\b")
+_QUALIFIER = r"cua|o|tai|thuoc|huyen|thi xa|thanh pho|tp|cua huyen|o huyen|thuoc huyen"
 # Only at the edges of what is left: greetings before the name, question tails after it.
 _LEAD = re.compile(r"^(?:(?:cho |xin )?(?:em|minh|toi|tui|chau|con)? ?hoi|ad oi|admin oi|ban oi|oi|cho)\s+")
 _TAIL = re.compile(r"\s+(?:co|khong|ko|k|chua|ha|vay|nhe|nha|ad|oi|roi|the|ak|ah|a ad|bi|duoc|da|se)$")
@@ -78,9 +81,17 @@ def _find(folded: str, asked_district: bool) -> list[Candidate]:
     finder = default_finder()
     pieces = [p.strip() for p in _INTENT.split(folded) if p and p.strip()] or [folded]
     best: list[Candidate] = []
+    # A name may end in what is usually a question's tail ("Vọng Thê", "Tân Hòa" + "ha"): each piece is read
+    # as written first, then with its tails cut.
+    variants: list[str] = []
     for piece in pieces:
+        piece = _LEAD.sub("", piece).strip()
+        variants.append(piece)
         for _ in range(3):
             piece = _TAIL.sub("", _LEAD.sub("", piece)).strip()
+        if piece != variants[-1]:
+            variants.append(piece)
+    for piece in variants:
         if asked_district:
             bare = " ".join(_DISTRICT.sub(" ", piece).replace(" cu", " ").split())
             exact = [c for c in finder.communes if fold(c.bare) == bare]
@@ -99,6 +110,47 @@ def _find(folded: str, asked_district: bool) -> list[Candidate]:
     return best
 
 
+_AND = re.compile(r"\s*(?:,|;|\bvoi\b|\bva\b|\bcung\b|\bhay\b|\bvs\b)\s*")
+
+
+def _several(folded: str) -> list[Candidate]:
+    """"xã Lê Trì với Lạc Quới sáp nhập vào đâu": every former unit the message names, one each, in order."""
+    found: dict[str, Candidate] = {}
+    padded = f" {folded} "
+    for piece in _INTENT.split(folded):
+        for part in _AND.split(piece or ""):
+            if not part.strip():
+                continue
+            cands = [c for c in _find(part.strip(), False) if c.via is not None]
+            if len(cands) == 1 and f" {fold(cands[0].via.name)} " in padded:
+                found.setdefault(fold(cands[0].via.name), cands[0])
+    return list(found.values())
+
+
+def _many(cands: list[Candidate]) -> str:
+    lines = []
+    for c in cands:
+        part = "Một phần " if c.via.partial else ""
+        lines.append(f"Từ 01/7/2025, {part}{c.via.label} (cũ) nay thuộc **{c.commune.name}**, tỉnh An Giang.")
+    units = list({c.commune.code: c.commune for c in cands}.values())
+    lines += [_composition(u.code, u.name) for u in units]
+    lines.append("Việc giấy tờ, thủ tục: bà con liên hệ UBND " + ", ".join(f"{u.kind.lower()} {u.bare}" for u in units) + ".")
+    return "\n".join(lines)
+
+
+def _first_written(folded: str, cands: list[Candidate]) -> list[Candidate]:
+    """"Châu Lăng Tri Tôn giờ thuộc xã nào": people write their commune, then the district it was in. When the
+    finder's pick is a later name, the first name written wins if it is a former unit of its own."""
+    padded = f" {folded} "
+    at = {a.folded: padded.find(f" {a.folded} ") for a in default_finder().aliases}
+    written = sorted((pos, name) for name, pos in at.items() if pos >= 0)
+    picked = fold(cands[0].via.name if cands[0].via else cands[0].commune.bare)
+    if len({n for _, n in written}) < 2 or written[0][1] == picked or written[0][1] in picked:
+        return cands
+    first = [c for c in _find(written[0][1], False) if c.via is not None]
+    return first if len(first) == 1 else cands
+
+
 def answer(text: str) -> str | None:
     """The reply to a question about where a former unit is now (or what a unit is made of), with its source
     line, or None."""
@@ -115,15 +167,27 @@ def body(text: str) -> str | None:
     intent = bool(_INTENT.search(folded))
     if not intent and len(words) > 4:
         return None  # a bare name ("xã Mỹ Khánh", "thị trấn Núi Sập") is a lookup too, if it is all the message says
-    asked_district = bool(_DISTRICT.search(folded))
+    # "huyện Thoại Sơn cũ giờ là xã gì" asks about the district; "xã Vọng Thê huyện Thoại Sơn …" about the commune.
+    district, commune_word = _DISTRICT.search(folded), _COMMUNE_WORD.search(folded)
+    asked_district = bool(district) and (commune_word is None or district.start() <= commune_word.start())
     # The name must be written out (typos go to the knowledge base): a fuzzy match on a message that only
     # sounds like a name ("tỷ giá đô la" ~ "Ô Lâm") is no answer.
     padded = f" {folded} "
+    if intent and not asked_district and _AND.search(folded):
+        several = _several(folded)
+        if len(several) >= 2:
+            return _many(several)
     cands = [c for c in _find(folded, asked_district)
              if f" {fold(c.via.name if c.via else c.commune.bare)} " in padded]
+    if intent and len(cands) == 1:
+        cands = _first_written(folded, cands)
     if not cands or (not intent and len(cands) > 1):
         return None
     named = {fold(c.via.name if c.via else c.commune.bare) for c in cands}
+    if len(named) > 1:  # "xã Vọng Thê của Thoại Sơn": the first name, the others only saying where it was
+        first = min(named, key=lambda n: padded.find(f" {n} "))
+        if all(re.search(rf"\b(?:{_QUALIFIER}) {re.escape(n)}\b", folded) for n in named - {first}):
+            cands, named = [c for c in cands if fold(c.via.name if c.via else c.commune.bare) == first], {first}
     if len(named) > 1:
         return None  # several different names ("Thổ Châu, Kiên Hải"): the knowledge base answers those
     if not intent and not _KIND_WORD.match(folded) and folded != next(iter(named)):

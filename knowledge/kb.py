@@ -40,7 +40,8 @@ MIN_PARAPHRASES = 4
 MAX_ID_LEN = 48
 DECISION_CACHE = 4096  # distinct questions whose decision is kept
 CACHE_VERSION = 1  # bump when the pickled structures change shape
-SUGGEST_SHARE = 0.5  # a suggestion below half the best one's probability is not shown
+SUGGEST_SHARE = 0.5
+PERIOD_SWAP_SHARE = 0.3  # a candidate of the period the question names wins over one of the other period this far ahead  # a suggestion below half the best one's probability is not shown
 PLACEHOLDERS = ("agency_name", "agency_contact", "contact_retention_months")
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 
@@ -205,18 +206,28 @@ class KnowledgeBase:
         retrieval = self.retriever.retrieve(question, exclude=exclude)
         model = self.model
         domain = [model.domain_logit(retrieval.reading.all_words)]
-        ranked = sorted((Ranked(c.entry_id, model.prob(c.x + domain), c.matcher_score) for c in retrieval.candidates),
+        rows = {c.entry_id: c.x + domain for c in retrieval.candidates}
+        ranked = sorted((Ranked(c.entry_id, model.prob(rows[c.entry_id]), c.matcher_score) for c in retrieval.candidates),
                         key=lambda r: (-r.prob, r.entry_id))
+        first = ranked[0].entry_id if ranked else None
         ranked, note, also = self._criterion_period(retrieval.reading, ranked)
+        if not also:
+            ranked, also = self._period_preference(retrieval.reading, ranked)
         probs = [r.prob for r in ranked]
-        kind = model.thresholds.kind(probs)
+        # The second stage judges the model's own best candidate (a rule that chose another entry keeps the
+        # confidence the rule gave it).
+        if ranked and ranked[0].entry_id == first:
+            decided = model.decision_probs(probs, rows[first])
+        else:
+            decided = probs
+        kind = model.thresholds.kind(decided)
         t = model.thresholds
-        score = 100.0 * probs[0] if probs else 0.0
+        score = 100.0 * decided[0] if decided else 0.0
         if kind in ("answer", "hedged"):
             return Decision("answer", self.entries[ranked[0].entry_id], [], score, ranked, retrieval.reading,
                             note, [self.entries[i] for i in also], hedged=kind == "hedged")
         if kind == "suggest":
-            close = [self.entries[r.entry_id] for r in ranked[:3] if r.prob >= t.suggest * SUGGEST_SHARE
+            close = [self.entries[r.entry_id] for r in ranked[:3] if r.prob >= min(t.suggest, probs[0]) * SUGGEST_SHARE
                      and r.prob >= probs[0] * SUGGEST_SHARE]
             return Decision("suggest", None, close, score, ranked, retrieval.reading)
         if kind == "offtopic" and retrieval.reading.topics:
@@ -268,6 +279,20 @@ class KnowledgeBase:
             mine = Ranked(chosen, top, mine.score)  # the rule decides which entry; the model, whether to answer
         also = [other] if other and other != chosen and reading.period != "old" else []
         return [mine] + rest, note, also
+
+    def _period_preference(self, reading: Reading, ranked: list[Ranked]) -> tuple[list[Ranked], list[str]]:
+        """"bây giờ xã cần bao nhiêu tiêu chí", "xã cần bao nhiêu tiêu chí": a question that does not ask about an ended
+        period gets the entry in force (`superseded_by`, set by the editors), with the same confidence, and the old
+        entry as a button."""
+        if not ranked or reading.period in ("old", "both"):
+            return ranked, []
+        top = ranked[0]
+        succ = self.entries[top.entry_id].superseded_by
+        if succ is None or succ not in self.entries:
+            return ranked, []
+        rest = [r for r in ranked if r.entry_id not in (top.entry_id, succ)]
+        mine = next((r for r in ranked if r.entry_id == succ), Ranked(succ, 0.0, 0.0))
+        return [Ranked(succ, max(top.prob, mine.prob), mine.score)] + rest, [top.entry_id]
 
     def _names_better(self, reading: Reading, n: str, a: str, b: str) -> bool:
         """Do the question's other words name criterion `a` (by its title) more than `b`?"""
@@ -509,6 +534,12 @@ def check_entries(entries: list[Located], today: dt.date | None = None, strict: 
         for name in _PLACEHOLDER_RE.findall(e.answer):
             if name not in PLACEHOLDERS:
                 problems.append(Problem("error", where, f"chỗ trống không biết: {{{name}}}"))
+        if e.superseded_by is not None:
+            succ = next((x for _, x in entries if x.id == e.superseded_by), None)
+            if succ is None:
+                problems.append(Problem("error", where, f"superseded_by trỏ tới id không có: {e.superseded_by}"))
+            elif (PERIOD_END.get(succ.period) or dt.date.max) <= (PERIOD_END.get(e.period) or dt.date.max):
+                problems.append(Problem("error", where, f"superseded_by: {succ.id} ({succ.period}) không thuộc giai đoạn sau {e.period}"))
         for ref in e.see_also:
             if ref not in known:
                 problems.append(Problem("error", where, f"see_also trỏ tới id không có: {ref}"))

@@ -32,9 +32,9 @@ from knowledge.normalize import content_tokens
 if TYPE_CHECKING:
     from knowledge.reading import Reading
 
-CANDIDATES = 40
+CANDIDATES = 24
 _CRITERION_TAG = re.compile(r"^(tieu-chi|tc)-(\d{1,2})$")
-POSTINGS_BUDGET = 1500  # entries visited while shortlisting; the most common words are skipped beyond it
+POSTINGS_BUDGET = 800  # entries visited while shortlisting; the most common words are skipped beyond it
 # Topic words: a question that names one is about that topic, however common the word is in the base
 # (and so however low its IDF). An entry that never mentions it is penalised.
 ANCHORS: tuple[tuple[str, ...], ...] = (("ocop",), ("an", "giang"), ("nong", "thon", "moi"))
@@ -297,7 +297,13 @@ class Matcher:
         for upper, base, entry_id, mult, cosine, coverage, phrase, texts in partial:
             if len(scored) >= limit and upper < scored[limit - 1].score:
                 break  # neither this candidate nor any after it can enter the top `limit`
-            fuzzy = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio)[1] / 100.0
+            cutoff = 0.0
+            if len(scored) >= limit and mult > 0:  # the similarity it needs to enter the top `limit` at all
+                cutoff = max(0.0, (scored[limit - 1].score / mult - base) / prm.w_fuzzy)
+            hit = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff)
+            if hit is None:
+                continue
+            fuzzy = hit[1] / 100.0
             score = (base + 100.0 * prm.w_fuzzy * fuzzy) * mult
             scored.append(Candidate(entry_id, round(score, 2), cosine, coverage, phrase, fuzzy))
             scored.sort(key=lambda c: c.score, reverse=True)

@@ -9,6 +9,7 @@ Fields are weighted (asked > answered): an answer mentions many things it is not
 """
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter, defaultdict
 from typing import Iterable, Mapping, Sequence
@@ -19,7 +20,9 @@ K1 = 1.2
 B = 0.75
 PAIR_WEIGHT = 1.0  # a syllable pair counts like one more word
 FIELD_WEIGHTS = {"asked": 1.0, "answer": 0.35}
-MIN_IDF = 0.4  # terms of more than about two thirds of the entries are not scored
+MIN_IDF = 0.0  # every term is scored (a question of common words only, "nông thôn mới là gì", needs them)
+IMPACT_BUDGET = 4000  # entry scores added per question before the commonest terms are added to the best only
+RESCORE = 60
 
 
 def terms(words: Sequence[str]) -> list[str]:
@@ -77,11 +80,26 @@ class Bm25:
             skip_entry = exclude[0]
             skip_tf = Counter(terms(content_tokens(exclude[1])))
         out: dict[str, float] = defaultdict(float)
-        for t in sorted(q):
+        # Rarest terms first; once IMPACT_BUDGET entry scores were added, the commonest terms are added only to the
+        # RESCORE best entries so far (a large base: "xã", "nông thôn" are in thousands of entries).
+        visited, skipped = 0, []
+        for t in sorted(q, key=lambda t: (len(self.impact.get(t, ())), t)):
             if self.idf.get(t, 0.0) < MIN_IDF:
-                continue  # in most entries: it moves every score alike, and costs a pass over them all
-            for entry_id, score in self.impact.get(t, ()):
+                continue
+            impacts = self.impact.get(t, ())
+            if visited and visited + len(impacts) > IMPACT_BUDGET:
+                skipped.append(t)
+                continue
+            visited += len(impacts)
+            for entry_id, score in impacts:
                 out[entry_id] += score
+        if skipped:
+            for entry_id, _ in heapq.nlargest(RESCORE, out.items(), key=lambda kv: (kv[1], kv[0])):
+                tf, length = self.tf[entry_id], self.length[entry_id]
+                for t in skipped:
+                    f = tf.get(t)
+                    if f:
+                        out[entry_id] += self._term_score(t, f, length)
         if skip_tf is not None and skip_entry in out:  # leave-one-out: that entry scored without the paraphrase
             length = self.length[skip_entry] - FIELD_WEIGHTS["asked"] * sum(skip_tf.values())
             total = 0.0

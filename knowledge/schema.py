@@ -164,6 +164,8 @@ class Entry(BaseModel):
     review_note: str | None = Field(
         default=None, description="for the officer: what was checked when the figures got old (not shown to citizens)")
     see_also: list[str] = Field(default_factory=list, description="ids shown as 'Xem thêm' follow-ups")
+    superseded_by: str | None = Field(default=None, description="the entry of the period in force that answers the same "
+                                      "question today: a question that does not name this entry's period gets that one")
 
     @field_validator("id")
     @classmethod

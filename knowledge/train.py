@@ -10,8 +10,10 @@ Questions to learn from, with what they should get:
   services, shopping and tourism that say "sao", "điểm", "sản phẩm", other provinces, chit-chat), which must
   get no answer.
 Each candidate of each question is a row (features, 1 if it is the question's entry). A logistic model is
-fitted; thresholds are chosen on out-of-fold probabilities (5 folds, grouped by entry), with a wrong answer
-costing five right ones: the bot would rather suggest than answer wrongly. Takes ~20–40 s on one core.
+fitted (the first stage: which entry); a second logistic model, fitted on the first one's out-of-fold results,
+says how likely its best candidate is right (the second stage: whether to answer). Thresholds are chosen on
+out-of-fold probabilities (5 folds, grouped by entry), with a wrong answer costing five right ones: the bot would
+rather suggest than answer wrongly. Takes ~30–60 s on one core.
 """
 from __future__ import annotations
 
@@ -29,12 +31,14 @@ from knowledge.features import FEATURES, Retriever
 from knowledge.noise import noisy
 
 OFF_TOPIC_PATH = Path(__file__).resolve().parent / "training" / "off_topic.jsonl"
-HIDE_FOLDS = 8  # each paraphrase is asked with 1/8 of all paraphrases hidden
+HIDE_FOLDS = 4  # each paraphrase is asked with 1/4 of all paraphrases hidden
 NOISY_VARIANTS = 2
 CV_FOLDS = 5
 COST_WRONG = 5.0  # a wrong answer costs this many right ones
 COST_OOS = 5.0  # an off-topic question answered
 GAIN_SUGGEST = 0.3  # a right entry among the suggestions (the person taps it)
+# Suggesting entries to an off-topic question ("giá lúa hôm nay" -> "Nghị quyết 257?") reads as not listening.
+COST_OOS_SUGGEST = 0.1
 GAIN_HEDGED = 0.9  # a right answer that says how the question was understood
 COST_HEDGED_WRONG = 2.0  # … a wrong one: the person sees at once it is not their question, one tap from an officer
 SEED = 20261201
@@ -129,12 +133,34 @@ def _flatten(queries: Sequence[Query], rows, idx: Iterable[int]) -> tuple[list[l
     return X, y
 
 
-def _outcomes(model: DecisionModel, rows) -> list[tuple[list[str], list[float]]]:
+def _outcomes(model: DecisionModel, rows) -> list[tuple[list[str], list[float], list[float] | None]]:
+    """Per question: candidates best first, their probabilities, and the best one's feature row."""
     out = []
     for cands in rows:
-        scored = sorted(((model.prob(x), e) for e, x in cands), key=lambda t: (-t[0], t[1]))
-        out.append(([e for _, e in scored], [p for p, _ in scored]))
+        scored = sorted(((model.prob(x), e, x) for e, x in cands), key=lambda t: (-t[0], t[1]))
+        out.append(([e for _, e, _ in scored], [p for p, _, _ in scored], scored[0][2] if scored else None))
     return out
+
+
+def _confidence(queries: Sequence[Query], outcomes, fold_of: dict[str, int]) -> tuple[dict, list]:
+    """The second stage: P(the best candidate is right | the candidates' probabilities, its features), fitted on
+    the first stage's out-of-fold outcomes; returns the model and its own out-of-fold outcomes (for thresholds)."""
+    from knowledge.decision import confidence_inputs
+
+    idx = [i for i, o in enumerate(outcomes) if o[1]]
+    X = [confidence_inputs(outcomes[i][1], outcomes[i][2]) for i in idx]
+    y = [int(queries[i].entry_id is not None and outcomes[i][0][0] == queries[i].entry_id) for i in idx]
+    decided = [(ids, probs) for ids, probs, _ in outcomes]
+    for k in range(CV_FOLDS):
+        part = [j for j, i in enumerate(idx) if fold_of[queries[i].group] != k]
+        mean, scale, coef, b = _fit([X[j] for j in part], [y[j] for j in part])
+        for j, i in enumerate(idx):
+            if fold_of[queries[i].group] == k:
+                ids, probs, _ = outcomes[i]
+                p = DecisionModel([], mean, scale, coef, b).prob(X[j])
+                decided[i] = (ids, [p] + [0.0] * (len(probs) - 1))
+    mean, scale, coef, b = _fit(X, y)
+    return {"mean": mean, "scale": scale, "coef": coef, "intercept": b}, decided
 
 
 def tally(t: Thresholds, queries: Sequence[Query], outcomes) -> dict[str, int]:
@@ -163,7 +189,7 @@ def utility(c: dict[str, int]) -> float:
     n_oos = max(c["oos"], 1)
     return ((c["right"] - COST_WRONG * c["wrong"] + GAIN_HEDGED * c["hedged_right"] - COST_HEDGED_WRONG * c["hedged_wrong"]
              + GAIN_SUGGEST * c["suggest_right"]) / n_in
-            - COST_OOS * (c["oos_answered"] + c["oos_hedged"]) / n_oos - 0.05 * c["oos_suggested"] / n_oos)
+            - COST_OOS * (c["oos_answered"] + c["oos_hedged"]) / n_oos - COST_OOS_SUGGEST * c["oos_suggested"] / n_oos)
 
 
 def choose_thresholds(queries, outcomes) -> Thresholds:
@@ -216,10 +242,12 @@ def train(kb, off_topic: Sequence[str] | None = None, kb_hash: str = "", log=pri
         m = DecisionModel(names, *_fit(*_flatten(queries, rows, train_idx)))
         for i, o in zip(folds[k], _outcomes(m, [rows[i] for i in folds[k]])):
             outcomes[i] = o
-    thresholds = choose_thresholds(queries, outcomes)
-    cv = tally(thresholds, queries, outcomes)
+    confidence, decided = _confidence(queries, outcomes, fold_of)
+    thresholds = choose_thresholds(queries, decided)
+    cv = tally(thresholds, queries, decided)
     model = DecisionModel(names, *_fit(*_flatten(queries, rows, range(len(queries)))),
-                          thresholds=thresholds, domain=_domain(queries).to_dict(), kb_hash=kb_hash)
+                          thresholds=thresholds, domain=_domain(queries).to_dict(), confidence=confidence,
+                          kb_hash=kb_hash)
     model.report = {"cv": cv, "queries": len(queries), "seconds": round(time.perf_counter() - t0, 1)}
     log(cv_summary(model))
     return model

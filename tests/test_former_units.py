@@ -19,16 +19,31 @@ from tests.conftest import tg_settings
     ("cho em hoi xa nam thai son cu nay thuoc xa nao", "Xã Hòn Đất"),  # not "Nam Thái" (Xã Đông Thái)
     ("xa hon tre cu gio thuoc dau", "Đặc khu Kiên Hải"),
     ("xã Mỹ Khánh", "Phường Bình Đức"),  # the name alone
+    ("xa vong the gio thuoc xa nao", "Xã Óc Eo"),  # the name ends in a question tail ("thê" ~ "thế")
+    ("xã Vọng Thê huyện Thoại Sơn giờ thuộc xã nào", "Xã Óc Eo"),  # the district only says where it was
+    ("xa vong the cua thoai son bay gio thuoc dau", "Xã Óc Eo"),
+    ("chau lang tri ton gio thuoc xa j", "Xã Tri Tôn"),  # commune, then its district: the commune is asked
 ])
 def test_a_former_unit_is_found_in_its_new_unit_with_the_clause(question, new_unit):
     text = answer(question)
-    assert text is not None and f"nay thuộc **{new_unit}**" in text
+    assert text is not None and f"nay thuộc **{new_unit}**" in text and "(cũ) nay thuộc" in text
     assert "Nghị quyết 1654/NQ-UBTVQH15, Điều 1 khoản" in text and text.endswith("(hiện hành).")
 
 
 def test_what_a_unit_is_made_of_and_units_kept_as_they_were():
     assert "các xã Tấn Mỹ, Mỹ Hiệp và Bình Phước Xuân" in answer("cù lao giêng gồm những xã nào")
     assert "không sắp xếp, giữ nguyên" in answer("xa my hoa hung co bi sap nhap ko")
+    # how many, which former units: "mấy xã cũ" is composition, not "how many communes has the province"
+    assert "các phường Mỹ Bình, Mỹ Long" in answer("phuong long xuyen do may phuong cu gop lai")
+    assert "các xã Tấn Mỹ, Mỹ Hiệp" in answer("xã cù lao giêng có mấy xã cũ nhập lại")
+
+
+def test_several_former_units_in_one_question_are_each_answered():
+    text = answer("nha em o Le Tri, xa Le Tri voi Lac Quoi sap nhap vao dau vay")
+    assert "xã Lê Trì (cũ) nay thuộc **Xã Ba Chúc**" in text and "xã Lạc Quới (cũ) nay thuộc **Xã Ba Chúc**" in text
+    assert text.count("được lập từ") == 1  # one unit: its composition once
+    text = answer("xa my khanh va xa vong the gio thuoc xa nao")
+    assert "**Phường Bình Đức**" in text and "**Xã Óc Eo**" in text and "UBND phường Bình Đức, xã Óc Eo" in text
 
 
 def test_a_name_used_in_several_places_gives_the_choices():
@@ -45,6 +60,7 @@ def test_a_district_is_not_answered_as_the_commune_of_the_same_name():
     "sáp nhập rồi xã tôi còn là xã nông thôn mới không",  # NTM: the knowledge base
     "Thoại Sơn đạt nông thôn mới nâng cao khi nào",
     "an giang sáp nhập với tỉnh nào",
+    "an giang co may xa",  # the province's count: the knowledge base
     "châu đốc có sản phẩm ocop gì",
     "xa cu cua toi nay thuoc xa nao",  # no name given
     "thuốc giảm đau đầu",  # sounds like "Gành Dầu"
