@@ -105,7 +105,7 @@ def peak_rss_mb(pid: int) -> float:
 def prepare_db(db_url: str, n: int) -> None:
     from bot.storage.db import Database
     from bot.storage.broadcast import Subscription
-    from bot.messages import utcnow
+    from bot.kernel.messages import utcnow
 
     db = Database(db_url)
     db.migrate()

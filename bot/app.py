@@ -17,18 +17,21 @@ import aiohttp
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot import core, logs, metrics, retention  # noqa: F401  (retention registers its @job)
-from bot.channels.base import CHANNEL_HOOKS, ChannelAdapter
+from bot.kernel import inbox as core  # noqa: F401  (retention registers its @job)
+from bot.kernel import logs
+from bot.kernel import metrics
+from bot.features.privacy import retention
+from bot.kernel.channel import CHANNEL_HOOKS, ChannelAdapter
 from bot.config import Settings
-from bot.flood import FloodGuard, RecentKeys
-from bot.jobs import Scheduler
-from bot.messages import TELEGRAM, TERMINAL_STAFF, Inbound, utcnow
-from bot.outbox import Limit, OutboxWorker
-from bot.pipeline import Pipeline
+from bot.kernel.flood import FloodGuard, RecentKeys
+from bot.kernel.jobs import Scheduler
+from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Inbound, utcnow
+from bot.kernel.outbox import Limit, OutboxWorker
+from bot.kernel.pipeline import Pipeline
 from bot.storage.db import Database
 from bot.storage.models import Chat, InboundEvent, KeyValue, OutboxMessage, Staff
-from handlers import texts
-from handlers.base import Services
+from bot.kernel import texts
+from bot.kernel.registry import Services
 from knowledge.decision import DecisionModel
 from knowledge.kb import DATA_DIR, KnowledgeBase, KnowledgeBaseError
 
@@ -197,7 +200,7 @@ class InboxWorker:
 class App:
     def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
                  clock: Callable[[], dt.datetime] = utcnow):
-        from bot import liveness
+        from bot.kernel import liveness
 
         self.settings = settings
         self.instance_id = liveness.new_owner()  # host:pid:token, on every claim this instance makes
@@ -218,7 +221,7 @@ class App:
         if self.pipeline is not None:
             self.outbox.recorder = self.pipeline.record
         self.scheduler = Scheduler(self.db, self.services, owner=self.instance_id)
-        from bot.broadcast_worker import BroadcastWorker
+        from bot.features.broadcasts.worker import BroadcastWorker
 
         self.broadcasts = BroadcastWorker(self)  # subscribers' broadcasts, through outbox.limiter
         self.web = web.Application(client_max_size=1024 * 1024)
@@ -334,7 +337,7 @@ class App:
         if self.http is not None:
             await self.http.close()
         self.db.dispose()
-        from bot import liveness
+        from bot.kernel import liveness
 
         liveness.retire(self.instance_id)
         liveness.retire(self.broadcasts.owner)

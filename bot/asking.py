@@ -19,13 +19,13 @@ class OneShot:
         import sqlalchemy as sa
         from sqlalchemy.pool import StaticPool
 
-        import handlers
+        import bot.features
         from bot.storage import all_models  # noqa: F401  (every table in the metadata)
-        from handlers.base import Services
+        from bot.kernel.registry import Services
         from knowledge.kb import KnowledgeBase
         from sqlmodel import SQLModel
 
-        handlers.load_features()
+        bot.features.load_features()
         self.settings = settings
         self.kb = KnowledgeBase.for_settings(settings)
         self.services = Services(settings=settings, kb_ref=lambda: self.kb)
@@ -36,11 +36,11 @@ class OneShot:
     def ask(self, question: str) -> dict[str, Any]:
         from sqlmodel import Session
 
-        from bot.channels.base import caps_of, for_caps, strip_markup
-        from bot.core import get_or_create_chat
-        from bot.messages import Inbound
-        from handlers.base import Ctx
-        from handlers.router import route
+        from bot.kernel.channel import caps_of, for_caps, strip_markup
+        from bot.kernel.inbox import get_or_create_chat
+        from bot.kernel.messages import Inbound
+        from bot.kernel.registry import Ctx
+        from bot.kernel.router import route
 
         n = next(self._ids)
         inbound = Inbound(TEXT_CHANNEL, f"ask-{n}", f"ask-{n}", text=question, event_key=f"ask-{n}")

@@ -26,7 +26,7 @@ def subcommand(name: str, help_: str, add_arguments: Callable[[argparse.Argument
 
 
 def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False, path: str | None = None) -> None:
-    from bot.logs import configure
+    from bot.kernel.logs import configure
 
     configure(level, json_logs, access_log, path)
 
@@ -57,7 +57,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "", staff: bool = False) -> None:
     """The person at the terminal has no name (the bot greets "Xin chào!"); the officers' room has one, which
     the audit log and the tickets' history show."""
-    from bot.messages import TERMINAL, TERMINAL_STAFF, Inbound
+    from bot.kernel.messages import TERMINAL, TERMINAL_STAFF, Inbound
 
     channel = TERMINAL_STAFF if staff else TERMINAL
     if staff:
@@ -102,7 +102,7 @@ async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -
     if with_terminal and staff:
         # The citizens of this machine are the other terminal (`ntm-bot chat`, same database): broadcasts count
         # them, and that process sends to them (it holds the sender lease; this room sends to nobody).
-        from bot.messages import TERMINAL
+        from bot.kernel.messages import TERMINAL
 
         app.send_broadcasts = False
         app.services.extras["broadcast_channels"] = lambda: sorted(set(app.adapters) | {TERMINAL})
@@ -209,7 +209,7 @@ def cmd_kb(args: argparse.Namespace) -> int:
         print(freshness_report([e for _, e in entries], today=today, limit=args.limit, as_json=args.json))
         return 0
     if args.action == "unanswered":
-        from bot.unanswered import print_unanswered
+        from bot.features.content.unanswered import print_unanswered
 
         return print_unanswered(args.days, args.limit)
     kb = load_kb(settings)
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         import os
         import traceback
 
-        from bot import logs
+        from bot.kernel import logs
 
         try:
             logs.add_settings_secrets(get_settings())

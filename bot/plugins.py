@@ -1,2 +1,2 @@
 """Feature modules that add CLI subcommands or outbox hooks register themselves on import here."""
-from bot import zalo_cli  # noqa: F401  (ntm-bot zalo …; the Zalo outbox hook comes with the adapters)
+from bot.channels import zalo_cli  # noqa: F401  (ntm-bot zalo …; the Zalo outbox hook comes with the adapters)

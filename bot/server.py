@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot import metrics
+from bot.kernel import metrics
 
 if TYPE_CHECKING:
     from bot.app import App

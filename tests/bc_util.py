@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot import broadcast as bc
-from bot.messages import utcnow
+from bot.features.broadcasts import service as bc
+from bot.kernel.messages import utcnow
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, Subscription
 from tests.conftest import eventually, tg_settings
 from tests.fakes.telegram_api import FakeTelegram, Sent
@@ -27,13 +27,13 @@ class Clock:
         return self.t
 
     def set_local(self, *args: int) -> None:
-        from bot.jobs import LOCAL_TZ
+        from bot.kernel.jobs import LOCAL_TZ
 
         self.t = dt.datetime(*args, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
 
 
 def local(*args: int) -> dt.datetime:
-    from bot.jobs import LOCAL_TZ
+    from bot.kernel.jobs import LOCAL_TZ
 
     return dt.datetime(*args, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
 

@@ -11,8 +11,8 @@ import sys
 import pytest
 import sqlalchemy as sa
 
-from bot import broadcast as bc
-from bot.messages import utcnow
+from bot.features.broadcasts import service as bc
+from bot.kernel.messages import utcnow
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, BroadcastSender
 from tests import bc_util as u
 from tests.conftest import eventually

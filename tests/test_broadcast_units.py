@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot import broadcast as bc
+from bot.features.broadcasts import service as bc
 from bot.storage.broadcast import Broadcast
 from tests.bc_util import local
 from tests.conftest import make_settings

@@ -62,8 +62,8 @@ async def test_blocked_user_is_marked_not_retried(tmp_path, fake_tg, make_app):
 
 
 async def test_long_answer_split_and_html_escaped(tmp_path, fake_tg, make_app):
-    from bot.messages import Reply
-    from bot import core
+    from bot.kernel.messages import Reply
+    from bot.kernel import inbox as core
 
     app = await make_app(tg_settings(tmp_path, fake_tg))
     text = "<b>không phải thẻ</b> & \"trích\" **đậm** " + ("Câu dài về nông thôn mới. " * 400)

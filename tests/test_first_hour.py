@@ -21,7 +21,7 @@ class Terminal:
     submit/wait_quiet loop as bot/cli.py's _terminal_chat, reading what the adapter prints."""
 
     def __init__(self, app, staff: bool = False):
-        from bot.messages import TERMINAL, TERMINAL_STAFF
+        from bot.kernel.messages import TERMINAL, TERMINAL_STAFF
 
         self.app, self.channel = app, (TERMINAL_STAFF if staff else TERMINAL)
         self.chat_id = "staff" if staff else "local"
@@ -40,7 +40,7 @@ class Terminal:
         """What the bot printed in answer (everything new since the last line typed)."""
         import uuid
 
-        from bot.messages import Inbound
+        from bot.kernel.messages import Inbound
 
         name = "Cán bộ (terminal)" if self.channel != "terminal" else ""
         await self.app.submit(Inbound(self.channel, self.chat_id, "local", text=text, display_name=name,
@@ -134,7 +134,7 @@ async def test_officer_stats_status_words_erased_tickets_and_export(tmp_path, fa
 
 # ---------------------------------------------------------------- items 8 and 13: help texts from the registry
 async def test_help_texts_list_every_registered_command(tmp_path, fake_tg, make_app):
-    from handlers.base import COMMANDS
+    from bot.kernel.registry import COMMANDS
 
     app = await make_app(ticket_settings(tmp_path, fake_tg))
     d = Driver(fake_tg, app)
@@ -182,7 +182,7 @@ def _cut_well(label: str, full: str) -> bool:
 
 
 async def test_option_labels_are_cut_at_a_word_boundary(tmp_path, fake_tg, make_app):
-    from handlers.faq import entry_buttons
+    from bot.features.faq.answers import entry_buttons
     from knowledge.kb import KnowledgeBase
 
     kb = KnowledgeBase.load()
@@ -293,7 +293,7 @@ async def test_need_info_the_next_message_is_the_addition(tmp_path, fake_tg, fak
 
 # ---------------------------------------------------------------- item 1: a question for an officer
 async def test_question_for_an_officer_is_confirmed_worded_as_a_question_and_carries_its_text(tmp_path, make_app):
-    from handlers.texts_tickets import BTN_ASK_OFFICER, BTN_QUESTION_SEND
+    from bot.features.tickets.texts import BTN_ASK_OFFICER, BTN_QUESTION_SEND
     from tests.conftest import make_settings
 
     citizen = Terminal(None)
@@ -539,7 +539,7 @@ async def test_kb_unanswered_groups_only_the_same_question_and_explains_its_opti
     import sys
 
     from bot.channels.terminal import TerminalChannel
-    from bot.messages import TERMINAL, Inbound
+    from bot.kernel.messages import TERMINAL, Inbound
     from tests.conftest import MINI_KB, make_settings
 
     app = await make_app(make_settings(tmp_path, kb_dir=MINI_KB), serve_http=False, adapters=(TerminalChannel(lambda _: None),))

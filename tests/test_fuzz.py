@@ -8,7 +8,7 @@ import itertools
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from handlers import texts
+from bot.kernel import texts
 from tests.conftest import tg_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fuzz import WebhookTarget, citizen_texts, json_values, mutated

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import bot.core  # noqa: F401  (loads every feature, as the running bot does)
-from handlers.base import COMMANDS
+import bot.kernel.inbox  # noqa: F401  (loads every feature, as the running bot does)
+from bot.kernel.registry import COMMANDS
 from knowledge.kb import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent

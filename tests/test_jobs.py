@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from bot.jobs import Job, Scheduler
+from bot.kernel.jobs import Job, Scheduler
 from bot.storage.db import Database
-from handlers.base import Services
+from bot.kernel.registry import Services
 from tests.conftest import make_settings
 
 

@@ -8,7 +8,7 @@ import sys
 
 import yaml
 
-from bot.messages import TERMINAL, Inbound
+from bot.kernel.messages import TERMINAL, Inbound
 from bot.channels.terminal import TerminalChannel
 from tests.conftest import MINI_KB, eventually, make_settings
 
@@ -69,7 +69,7 @@ async def test_unanswered_questions_grouped_by_similarity(tmp_path, make_app):
     for i in range(len(asked)):
         await app.wait_quiet(f"terminal:c{i}")
 
-    from bot.unanswered import format_groups, recent_groups
+    from bot.features.content.unanswered import format_groups, recent_groups
 
     groups = app.db.call(recent_groups, 30)
     assert [g.count for g in groups] == [3, 1]  # the answered question is not there

@@ -6,7 +6,7 @@ The figure is printed at the end of the test run (see `pytest_terminal_summary` 
 """
 from __future__ import annotations
 
-from handlers.faq import MENU_QUESTIONS
+from bot.features.faq.answers import MENU_QUESTIONS
 from knowledge.kb import KnowledgeBase
 from knowledge.quality import LooReport, leave_one_out
 

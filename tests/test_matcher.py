@@ -56,7 +56,7 @@ def test_numbers_must_agree(kb):
 
 
 def test_long_multi_sentence_message(kb, settings):
-    from handlers.faq import best_decision
+    from bot.features.faq.answers import best_decision
 
     text = ("Chào ad, nhà em ở ấp Hòa Long, năm nay trồng lúa được mùa. Em có nghe loa xã nói nhiều về chương "
             "trình. Em muốn hỏi là OCOP là chương trình gì vậy ạ? Cảm ơn ad nhiều.")

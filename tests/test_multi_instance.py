@@ -18,7 +18,7 @@ from tests.instances import BotProcess, fresh_pg_database, metric_value, post_up
 ANSWER = "Mỗi xã một sản phẩm"  # the mini KB's answer to "OCOP là gì?"
 PROBE_JOB = textwrap.dedent('''
     import datetime as dt, os
-    from bot.jobs import job
+    from bot.kernel.jobs import job
     from bot.storage.models import AuditLog
 
     @job("probe", every=dt.timedelta(seconds=1))

@@ -11,11 +11,13 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot import core, logs, metrics
-from bot.messages import Inbound, Reply
+from bot.kernel import inbox as core
+from bot.kernel import logs
+from bot.kernel import metrics
+from bot.kernel.messages import Inbound, Reply
 from bot.storage.db import Database
 from bot.storage.models import InboundEvent, KeyValue, OutboxMessage, UnansweredQuestion
-from handlers import texts
+from bot.kernel import texts
 from tests.conftest import eventually, make_settings, tg_settings
 from tests.instances import metric_value
 
@@ -214,9 +216,9 @@ def test_insert_ignore_tells_inserted_from_ignored(engine, tmp_path, request):
 
 
 def test_retention_job_prunes_old_personal_data(tmp_path):
-    from bot.jobs import JOBS, JobRun, Scheduler
-    from bot.retention import retention
-    from handlers.base import Services
+    from bot.kernel.jobs import JOBS, JobRun, Scheduler
+    from bot.features.privacy.retention import retention
+    from bot.kernel.registry import Services
 
     db = Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     db.migrate()

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bot.storage.models import InboundEvent
-from handlers import texts
-from handlers.base import COMMANDS, command
+from bot.kernel import texts
+from bot.kernel.registry import COMMANDS, command
 from tests.conftest import eventually, tg_settings
 
 

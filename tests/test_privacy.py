@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from bot.privacy import ANONYMOUS_ACTOR, ERASED
+from bot.kernel.privacy import ANONYMOUS_ACTOR, ERASED
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, Subscription
 from bot.storage.models import AuditLog, Chat, InboundEvent, OutboxMessage, UnansweredQuestion
 from bot.storage.tickets import CLOSED, Ticket, TicketEvent, TicketMessage

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from handlers.faq import best_decision
+from bot.features.faq.answers import best_decision
 from knowledge.kb import KnowledgeBase
 from knowledge.quality import RegressionReport, regression
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.outbox import PRIORITY_BROADCAST, PRIORITY_CONVERSATION, Limit, Pacer, RateLimiter, SlidingWindow
+from bot.kernel.outbox import PRIORITY_BROADCAST, PRIORITY_CONVERSATION, Limit, Pacer, RateLimiter, SlidingWindow
 
 
 async def test_conversation_overtakes_waiting_broadcast_sends():

@@ -269,7 +269,7 @@ def test_repeated_log_lines_are_rate_limited(tmp_path):
     import subprocess
     import sys
 
-    code = ("import logging; from bot.logs import configure; configure('INFO'); log = logging.getLogger('asyncio')\n"
+    code = ("import logging; from bot.kernel.logs import configure; configure('INFO'); log = logging.getLogger('asyncio')\n"
             "for fd in range(5000): log.error('socket.accept() out of system resource: fd=%d', fd)\n"
             "import time; time.sleep(0.05); logging.getLogger('bot').info('still here')\n")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,

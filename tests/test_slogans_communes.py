@@ -65,7 +65,7 @@ def test_unsourced_or_misquoted_slogans_are_refused():
 
 def test_commune_lookup_for_targeting():
     """Broadcasts use the tickets' commune finder through bc.find_commune / bc.commune_name."""
-    from bot import broadcast as bc
+    from bot.features.broadcasts import service as bc
 
     assert bc.find_commune("my hoa hung") == (True, [bc.Place("30313", "Xã Mỹ Hòa Hưng", "Xã Mỹ Hòa Hưng")])
     sure, places = bc.find_commune("Mỹ Khánh")  # a former commune

@@ -73,8 +73,8 @@ def test_a_transactions_replies_go_in_one_insert_on_sqlite(tmp_path):
     from sqlalchemy import event
     from sqlmodel import Session, select
 
-    from bot import core
-    from bot.messages import Reply
+    from bot.kernel import inbox as core
+    from bot.kernel.messages import Reply
     from bot.storage.models import OutboxMessage
 
     db = Database(f"sqlite:///{tmp_path / 'o.sqlite3'}")

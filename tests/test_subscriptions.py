@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from bot.messages import TERMINAL, Inbound
+from bot.kernel.messages import TERMINAL, Inbound
 from tests import bc_util as u
 
 

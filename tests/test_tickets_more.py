@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from bot.storage.models import Chat, OutboxMessage
 from bot.storage.tickets import Ticket
-from handlers.base import Services
+from bot.kernel.registry import Services
 from tests.conftest import eventually
 from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, button, file_report, plain, ticket_settings, wait_card
 
@@ -188,7 +188,7 @@ async def test_forum_topics_are_paced_and_a_non_forum_falls_back_to_cards(tmp_pa
 
 
 async def test_drafts_are_reminded_once_then_expire(tmp_path, fake_tg, make_app):
-    from handlers.feedback import remind_and_expire_drafts
+    from bot.features.tickets.wizard import remind_and_expire_drafts
 
     app = await make_app(ticket_settings(tmp_path, fake_tg))
     p = Person(Driver(fake_tg, app), 5401)
@@ -220,7 +220,7 @@ async def test_drafts_are_reminded_once_then_expire(tmp_path, fake_tg, make_app)
 
 
 async def test_daily_overdue_reminder_and_contact_erasure(tmp_path, fake_tg, make_app):
-    from handlers.tickets import erase_old_contacts, remind_overdue
+    from bot.features.tickets.citizen import erase_old_contacts, remind_overdue
 
     app = await make_app(ticket_settings(tmp_path, fake_tg))
     d = Driver(fake_tg, app)
@@ -246,7 +246,7 @@ async def test_daily_overdue_reminder_and_contact_erasure(tmp_path, fake_tg, mak
 
 
 def test_working_days_skip_weekends_and_holidays(tmp_path):
-    from handlers.ticketing import add_working_days, categories
+    from bot.features.tickets.service import add_working_days, categories
     from tests.conftest import make_settings
 
     s = make_settings(tmp_path, ticket_holidays="12-02, 2027-03-01")  # local days off on top of the national ones

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from bot.storage.db import Database
 from bot.storage.tickets import Ticket
-from handlers import ticketing
+from bot.features.tickets import service as ticketing
 from tests.conftest import make_settings
 from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, file_report, ticket_settings, wait_card
 

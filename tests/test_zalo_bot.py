@@ -7,10 +7,10 @@ import unicodedata
 
 import sqlalchemy as sa
 
-from bot import core
-from bot.messages import Attachment, Reply
+from bot.kernel import inbox as core
+from bot.kernel.messages import Attachment, Reply
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
-from handlers import texts
+from bot.kernel import texts
 from tests.conftest import ZALO_SECRET, eventually, zalo_settings
 
 CHAT = "6ede9afa66b88fe6d6a9"  # Zalo ids are 20-hex-char strings

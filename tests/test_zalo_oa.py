@@ -9,8 +9,8 @@ import secrets
 
 import sqlalchemy as sa
 
-from bot import core
-from bot.messages import Reply, utcnow
+from bot.kernel import inbox as core
+from bot.kernel.messages import Reply, utcnow
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
 from bot.storage.zalo import ZaloOAToken
 from tests.conftest import eventually, zalo_oa_settings

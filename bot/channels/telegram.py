@@ -36,9 +36,9 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.base import ChannelAdapter, SendResult, cancel_quietly
-from bot.messages import TELEGRAM, Attachment, Inbound
-from bot.outbox import Limit
+from bot.kernel.channel import ChannelAdapter, SendResult, cancel_quietly
+from bot.kernel.messages import TELEGRAM, Attachment, Inbound
+from bot.kernel.outbox import Limit
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -332,7 +332,7 @@ class TelegramChannel(ChannelAdapter):
             log.warning("setMyCommands failed: %s", self.redact(str(err)))
 
     async def set_commands(self) -> None:
-        from handlers.base import COMMANDS
+        from bot.kernel.registry import COMMANDS
 
         citizen = [BotCommand(c.name, c.description) for c in COMMANDS.values() if c.menu and c.description]
         await self.bot.set_my_commands(citizen, scope=BotCommandScopeDefault())
@@ -418,7 +418,7 @@ class TelegramChannel(ChannelAdapter):
         200 only once the update is committed (or deliberately dropped: a redelivery, flood control);
         503 while shutting down or over the channel cap, so Telegram delivers it again later.
         """
-        from bot import metrics
+        from bot.kernel import metrics
         from bot.app import Busy
 
         if not self.app.accepting:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
-from bot.channels.base import ChannelAdapter, SendResult
-from bot.messages import TERMINAL
+from bot.kernel.channel import ChannelAdapter, SendResult
+from bot.kernel.messages import TERMINAL
 
 
 class TerminalChannel(ChannelAdapter):

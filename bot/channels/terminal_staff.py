@@ -9,9 +9,9 @@ import base64
 from pathlib import Path
 from typing import Any, Callable
 
-from bot.channels.base import SendResult
+from bot.kernel.channel import SendResult
 from bot.channels.terminal import TerminalChannel
-from bot.messages import TERMINAL_STAFF
+from bot.kernel.messages import TERMINAL_STAFF
 
 
 class StaffTerminalChannel(TerminalChannel):

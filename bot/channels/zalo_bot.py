@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any, Callable
 import aiohttp
 from aiohttp import web
 
-from bot.channels.base import ChannelAdapter, SendResult, cancel_quietly, caps_of, split_text, strip_markup
+from bot.kernel.channel import ChannelAdapter, SendResult, cancel_quietly, caps_of, split_text, strip_markup
 from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, secret_matches, serve_webhook
-from bot.messages import ZALO, Attachment, Inbound
-from bot.outbox import Limit
-from handlers import texts_zalo
+from bot.kernel.messages import ZALO, Attachment, Inbound
+from bot.kernel.outbox import Limit
+from bot.channels import zalo_texts as texts_zalo
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
-from bot import logs, metrics
-from bot.outbox import Limit
+from bot.kernel import logs
+from bot.kernel import metrics
+from bot.kernel.outbox import Limit
 
 if TYPE_CHECKING:
     from bot.app import App

@@ -35,8 +35,8 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlmodel import Session, select
 
-from bot import logs
-from bot.channels.base import (
+from bot.kernel import logs
+from bot.kernel.channel import (
     CHAT_UNREACHABLE,
     ChannelAdapter,
     SendResult,
@@ -47,11 +47,11 @@ from bot.channels.base import (
 )
 from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, serve_webhook
 from bot.config import split_list
-from bot.messages import ZALO_OA, Attachment, Inbound
-from bot.outbox import Limit
+from bot.kernel.messages import ZALO_OA, Attachment, Inbound
+from bot.kernel.outbox import Limit
 from bot.storage.models import Chat
 from bot.storage.zalo import ZaloOAToken
-from handlers import texts_zalo
+from bot.channels import zalo_texts as texts_zalo
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -197,7 +197,7 @@ def parse_event(body: dict[str, Any]) -> tuple[str, Any] | None:
 # ---------------------------------------------------------------- token storage (one transaction each)
 def seed_tokens(session: Session, app_id: str, access: str, refresh: str, now: dt.datetime) -> bool:
     """First start: the tokens from the settings. Afterwards the database copy wins."""
-    from bot.core import insert_ignore
+    from bot.kernel.inbox import insert_ignore
 
     if not (access or refresh):
         return False

@@ -12,7 +12,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from bot.messages import utcnow
+from bot.kernel.messages import utcnow
 
 
 class Subscription(SQLModel, table=True):

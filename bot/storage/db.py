@@ -27,7 +27,7 @@ from sqlmodel import Session
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_ID = 0x4E544D  # "NTM": advisory lock taken while migrating PostgreSQL
 
 

@@ -12,7 +12,7 @@ from typing import Any, Optional, TypeVar
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from bot.messages import utcnow
+from bot.kernel.messages import utcnow
 
 M = TypeVar("M", bound=SQLModel)
 

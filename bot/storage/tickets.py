@@ -13,7 +13,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from bot.messages import utcnow
+from bot.kernel.messages import utcnow
 from bot.storage.models import json_column
 
 CODE_PREFIX = "PA-"

@@ -10,7 +10,7 @@ from typing import Optional
 
 from sqlmodel import Field, SQLModel
 
-from bot.messages import utcnow
+from bot.kernel.messages import utcnow
 
 
 class ZaloOAToken(SQLModel, table=True):

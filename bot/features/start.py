@@ -1,0 +1,60 @@
+"""/start, /help, /huy and small talk: how a citizen finds their way."""
+from __future__ import annotations
+
+from bot.kernel.messages import Button
+from bot.kernel import texts
+from bot.kernel.registry import CANCELLERS, MENU, Ctx, command, command_lines, menu_item
+
+
+@command("start", aliases=("bat dau", "menu", "menu chinh", "start"), description=texts.CMD_START)
+def start(ctx: Ctx) -> None:
+    """Welcome, what the bot can do, and a menu of what works."""
+    name = ctx.inbound.display_name.strip()
+    ctx.reply(
+        texts.WELCOME.format(name=f" {name}" if name else "", agency=ctx.settings.agency_name),
+        buttons=[b for _, make in MENU if (b := make(ctx)) is not None],
+    )
+
+
+@command("help", aliases=("huong dan", "tro giup", "giup do", "help"), description=texts.CMD_HELP)
+def help_(ctx: Ctx) -> None:
+    """What the bot does and every citizen command, from the command registry (nothing can be left out)."""
+    ctx.reply(texts.HELP.format(commands="\n".join(command_lines(staff=False)), agency=ctx.settings.agency_name))
+
+
+@command(
+    "huy",
+    aliases=("huy", "huy bo", "thoi huy", "dung lai", "cancel"),
+    description=texts.CMD_CANCEL,
+    interrupts=True,
+)
+def cancel(ctx: Ctx) -> None:
+    """Cancel whatever is going on (a report being written, a choice being offered)."""
+    busy = bool(ctx.state)
+    cancelled = [said for fn in CANCELLERS if (said := fn(ctx))]
+    ctx.clear_state()
+    ctx.clear_options()
+    if cancelled:
+        ctx.reply("\n".join(cancelled))
+        return
+    ctx.reply(texts.CANCELLED if busy else texts.NOTHING_TO_CANCEL)
+
+
+@menu_item(10)
+def _menu_ntm(ctx: Ctx) -> Button:
+    return Button(texts.BTN_ASK_NTM, "menu:ntm")
+
+
+@menu_item(20)
+def _menu_ocop(ctx: Ctx) -> Button:
+    return Button(texts.BTN_ASK_OCOP, "menu:ocop")
+
+
+@menu_item(30)
+def _menu_ag(ctx: Ctx) -> Button | None:
+    return Button(texts.BTN_ASK_AG, "menu:an-giang") if ctx.kb.by_topic("an-giang") else None
+
+
+@menu_item(90)
+def _menu_help(ctx: Ctx) -> Button:
+    return Button(texts.BTN_HELP, "help:")
