@@ -24,6 +24,8 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+
+import knowledge
 import yaml
 from sqlmodel import Session, select
 
@@ -56,7 +58,7 @@ TOPIC_SLOT_KEY = "tickets:topic-slot"
 TOPIC_LANE = "/topics"  # outbox chat_key suffix: topic creation waits for its slot without blocking the chat
 STAFF_LANES = 4  # ticket messages in the staff chat go out on this many ordered lanes (by ticket id)
 WEEKDAYS = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
-TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "knowledge" / "templates.yaml"
+TEMPLATES_FILE = Path(knowledge.__file__).resolve().parent / "templates.yaml"
 
 
 # ------------------------------------------------------------------ configuration
