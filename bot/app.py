@@ -17,11 +17,12 @@ import aiohttp
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot.kernel import inbox as core  # noqa: F401  (retention registers its @job)
-from bot.kernel import logs
-from bot.kernel import metrics
-from bot.features.privacy import retention
-from bot.kernel.channel import CHANNEL_HOOKS, ChannelAdapter
+from bot.kernel import inbox as core
+from bot.kernel import logs, metrics
+from bot.kernel.channel import CHANNELS, Busy, ChannelAdapter
+from bot.kernel.inbox_worker import InboxWorker
+from bot.kernel.tasks import Supervisor
+from bot.server import CappedRunner
 from bot.config import Settings
 from bot.kernel.flood import FloodGuard, RecentKeys
 from bot.kernel.jobs import Scheduler
@@ -40,168 +41,13 @@ log = logging.getLogger(__name__)
 KB_RELOAD_KEY = "kb_reload_requested_at"
 
 
-class Loops:
-    """Every background loop of the app, supervised: a loop that raises is logged, restarted after a back-off
-    (1 s, doubling to 30 s) and reported down meanwhile (`/readyz` answers 503 and names it). One transient
-    database error used to end the outbox loop for good."""
-
-    def __init__(self) -> None:
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.down: dict[str, str] = {}  # name -> the error that stopped it (while it waits to restart)
-        self.restarts: dict[str, int] = {}
-
-    def spawn(self, name: str, fn: Callable[[], Any]) -> "asyncio.Task[None]":
-        task = asyncio.create_task(self._supervise(name, fn), name=name)
-        self.tasks[name] = task
-        return task
-
-    async def _supervise(self, name: str, fn: Callable[[], Any]) -> None:
-        """Run fn() until it returns (the loops return only when they are told to stop); restart it if it raises."""
-        delay = 1.0
-        while True:
-            started = time.monotonic()
-            try:
-                await fn()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # noqa: BLE001 - the point: log, back off, restart
-                if time.monotonic() - started > 60:
-                    delay = 1.0  # it ran a good while: a new trouble, not the same one
-                self.down[name] = f"{type(err).__name__}: {err}"[:200]
-                self.restarts[name] = self.restarts.get(name, 0) + 1
-                log.error("background loop %s stopped (%s); restarting in %.0f s", name, self.down[name], delay,
-                          exc_info=err)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-                self.down.pop(name, None)
-
-    async def cancel(self, names: list[str] | None = None) -> None:
-        chosen = [t for n, t in self.tasks.items() if names is None or n in names]
-        for t in chosen:
-            t.cancel()
-        await asyncio.gather(*chosen, return_exceptions=True)
-
-
-class CappedRunner(web.AppRunner):
-    """aiohttp's runner with a cap on open connections (aiohttp has none): one over the cap is closed as soon as it
-    is accepted, so a flood of idle or slow sockets cannot use up the file descriptors webhooks need. Slow and idle
-    clients themselves are closed by aiohttp's keep-alive timeout (HTTP_KEEPALIVE_SECONDS)."""
-
-    def __init__(self, app: web.Application, *, max_connections: int, **kwargs: Any):
-        super().__init__(app, **kwargs)
-        self.max_connections = max_connections
-        self.refused = 0
-
-    async def _make_server(self) -> Any:
-        server = await super()._make_server()
-        made = server.connection_made
-
-        def connection_made(handler: Any, transport: Any) -> None:
-            made(handler, transport)
-            if len(server.connections) > self.max_connections:
-                self.refused += 1
-                metrics.WEBHOOK_REJECTED.labels("http", "too_many_connections").inc()
-                asyncio.get_running_loop().call_soon(handler.force_close)  # once its handler task has started
-
-        server.connection_made = connection_made  # type: ignore[method-assign]
-        return server
-
-
-class Busy(Exception):
-    """The app cannot take this update now (shutting down, or the channel is over its cap): answer 503."""
-
-
-class InboxWorker:
-    """Runs pending inbound events through the core, one task per chat so each chat stays in order."""
-
-    def __init__(self, app: "App", max_parallel: int = 64):
-        self.app = app
-        self._active: set[str] = set()
-        self._again: set[str] = set()
-        self._wake = asyncio.Event()
-        self._limit = asyncio.Semaphore(max_parallel)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._stopping = False
-        self.processed = 0
-
-    def schedule(self, key: str) -> None:
-        if self._stopping:
-            return
-        if key in self._active:
-            self._again.add(key)  # a new event arrived while this chat is being processed
-            return
-        self._active.add(key)
-        task = asyncio.create_task(self._process(key))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _process(self, key: str) -> None:
-        try:
-            async with self._limit:
-                while True:
-                    self._again.discard(key)
-                    try:
-                        n = await self.app.db.run(core.process_chat, key, self.app.services)
-                    except Exception as err:  # database trouble: count the attempt, retry on the next sweep
-                        log.exception("processing %s failed", key)
-                        try:
-                            await self.app.db.run(core.mark_failed_attempt, key, f"{type(err).__name__}: {err}")
-                        except Exception:  # noqa: BLE001 - the database is away: the next sweep tries again
-                            log.warning("processing %s: could not count the failed attempt", key)
-                        break
-                    self.processed += n
-                    if n:
-                        self.app.outbox.kick()
-                    if key not in self._again:
-                        break
-        finally:
-            self._active.discard(key)
-
-    async def run(self) -> None:
-        """Sweep for events left pending (crash recovery, other instances' leftovers)."""
-        while not self._stopping:
-            try:
-                for key in await self.app.db.run(core.pending_chat_keys, 200):
-                    self.schedule(key)
-            except Exception:  # noqa: BLE001 - keep sweeping
-                log.exception("inbox sweep failed")
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=2.0)
-            except asyncio.TimeoutError:
-                pass
-
-    async def drain(self, timeout: float) -> None:
-        """Process everything pending (the final sweep on shutdown), for at most `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                keys = await self.app.db.run(core.pending_chat_keys, 200)
-            except Exception:  # noqa: BLE001 - the database is gone: nothing more to do here
-                log.exception("inbox drain: sweep failed")
-                return
-            for key in keys:
-                self.schedule(key)
-            if self._tasks:
-                await asyncio.wait(list(self._tasks), timeout=max(0.0, deadline - time.monotonic()))
-            elif not keys:
-                return
-            else:
-                await asyncio.sleep(0.05)
-
-    async def stop(self, timeout: float = 15.0) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=timeout)
-
-
 class App:
     def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
                  clock: Callable[[], dt.datetime] = utcnow):
+        from bot import composition
         from bot.kernel import liveness
 
+        composition.load()  # the features and channels this process runs
         self.settings = settings
         self.instance_id = liveness.new_owner()  # host:pid:token, on every claim this instance makes
         logs.install_record_factory()
@@ -211,7 +57,7 @@ class App:
         self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock)
         self.adapters: dict[str, ChannelAdapter] = {}
         self.http: aiohttp.ClientSession = None  # type: ignore[assignment]  # created in start()
-        self.inbox = InboxWorker(self)
+        self.inbox = InboxWorker(self.db, self.services, processed=lambda: self.outbox.kick())
         self.outbox = OutboxWorker(
             self.db, self.adapters, self._limits, concurrency=settings.send_concurrency,
             max_age=dt.timedelta(hours=settings.outbox_max_age_hours), clock=clock, services=self.services,
@@ -229,7 +75,7 @@ class App:
 
         self.web[APP_KEY] = self
         self._runner: web.AppRunner | None = None
-        self.loops = Loops()
+        self.loops = Supervisor()
         self._kb_loaded_at = time.time()
         self.started = False
         self.send_broadcasts = True  # False: this process never sends broadcasts (the local officers' room)
@@ -250,27 +96,11 @@ class App:
         return fn(msg) if fn else []
 
     def configure_channels(self) -> None:
-        """Adapters for every channel configured in the settings."""
-        if self.settings.telegram_enabled:
-            from bot.channels.telegram import TelegramChannel
-
-            tg = TelegramChannel(self)
-            self.add_adapter(tg)
-            self.web.router.add_post("/telegram/webhook", tg.webhook)
-        if self.settings.zalo_bot_enabled:
-            from bot.channels.zalo_bot import ZaloBotChannel
-
-            zalo = ZaloBotChannel(self)
-            self.add_adapter(zalo)
-            self.web.router.add_post("/zalo/webhook", zalo.webhook)
-        if self.settings.zalo_oa_enabled:
-            from bot.channels.zalo_oa import ZaloOAChannel
-
-            oa = ZaloOAChannel(self)
-            self.add_adapter(oa)
-            self.web.router.add_post("/zalo-oa/webhook", oa.webhook)
-        for hook in CHANNEL_HOOKS:
-            hook(self)
+        """Adapters (and their webhook routes) for every registered channel configured in the settings."""
+        for adapter in CHANNELS.adapters(self):
+            self.add_adapter(adapter)
+            for method, path, handler in adapter.routes():
+                self.web.router.add_route(method, path, handler)
 
     async def start(self, serve_http: bool = True) -> None:
         """Migrate, open the HTTP client, start workers, adapters and the web server."""

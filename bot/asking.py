@@ -17,15 +17,16 @@ TEXT_CHANNEL = "ask"
 class OneShot:
     def __init__(self, settings: Settings):
         import sqlalchemy as sa
+
+        from bot import composition
         from sqlalchemy.pool import StaticPool
 
-        import bot.features
         from bot.storage import all_models  # noqa: F401  (every table in the metadata)
         from bot.kernel.registry import Services
         from knowledge.kb import KnowledgeBase
         from sqlmodel import SQLModel
 
-        bot.features.load_features()
+        composition.load()
         self.settings = settings
         self.kb = KnowledgeBase.for_settings(settings)
         self.services = Services(settings=settings, kb_ref=lambda: self.kb)

@@ -14,17 +14,6 @@ from typing import Any, Callable
 from bot.config import get_settings
 
 # Feature modules add subcommands here: (name, help, add_arguments, handler(args) -> exit code).
-SUBCOMMANDS: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = []
-
-
-def subcommand(name: str, help_: str, add_arguments: Callable[[argparse.ArgumentParser], None] = lambda p: None):
-    def register(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-        SUBCOMMANDS.append((name, help_, add_arguments, fn))
-        return fn
-
-    return register
-
-
 def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False, path: str | None = None) -> None:
     from bot.kernel.logs import configure
 
@@ -140,16 +129,16 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
-    if not settings.telegram_enabled and not _other_channels_configured(settings):
+    from bot import composition
+    from bot.kernel.channel import CHANNELS
+
+    composition.load_channels()
+    if not CHANNELS.configured(settings):
         print("Chưa cấu hình kênh nào (TELEGRAM_BOT_TOKEN, …): mở trò chuyện trong terminal.\n")
         return cmd_chat(args)
     setup_logging(settings.log_level, settings.log_json, settings.http_access_log)
     asyncio.run(_run_app(with_terminal=False, serve_http=True))
     return 0
-
-
-def _other_channels_configured(settings: Any) -> bool:
-    return any(getattr(settings, name, "") for name in ("zalo_bot_token", "zalo_oa_app_id"))
 
 
 # ------------------------------------------------------------------ kb
@@ -239,7 +228,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_telegram(args: argparse.Namespace) -> int:
     settings = get_settings()
-    if not settings.telegram_enabled:
+    if not settings.telegram_bot_token:
         print("Chưa có TELEGRAM_BOT_TOKEN.", file=sys.stderr)
         return 2
 
@@ -348,10 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "menu lệnh (người dân, nhóm cán bộ)")
     p.set_defaults(fn=cmd_telegram)
 
-    # Plugins register into the imported `bot.cli`, which is not this module under `python -m bot.cli`.
-    import importlib
+    from bot import composition
 
-    for name, help_, add_arguments, fn in importlib.import_module("bot.cli").SUBCOMMANDS:
+    for name, help_, add_arguments, fn in composition.cli_commands():
         p = sub.add_parser(name, help=help_)
         add_arguments(p)
         p.set_defaults(fn=fn)
@@ -359,7 +347,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import bot.plugins  # noqa: F401  (feature modules register their subcommands)
     from pydantic import ValidationError
 
     from bot.config import settings_error

@@ -323,20 +323,8 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'ntm-bot.sqlite3').as_posix()}"
 
     @property
-    def telegram_enabled(self) -> bool:
-        return bool(self.telegram_bot_token)
-
-    @property
-    def zalo_bot_enabled(self) -> bool:
-        return bool(self.zalo_bot_token)
-
-    @property
     def zalo_bot_effective_mode(self) -> str:
         return self.zalo_bot_mode or ("webhook" if self.zalo_bot_webhook_url else "polling")
-
-    @property
-    def zalo_oa_enabled(self) -> bool:
-        return bool(self.zalo_oa_app_id)
 
 
 @functools.lru_cache(maxsize=1)

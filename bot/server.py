@@ -1,4 +1,5 @@
-"""The HTTP routes of the one aiohttp app: webhooks (added by adapters), health, readiness, metrics.
+"""The one aiohttp server: its runner (a cap on open connections) and its routes: webhooks (added by
+adapters, `ChannelAdapter.routes`), health, readiness, metrics.
 
     /healthz  liveness: the process answers (restart it if not)
     /readyz   readiness: accepting, database reachable, at least one channel configured (503 otherwise:
@@ -7,15 +8,13 @@
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import asyncio
+from typing import Any
 
 import sqlalchemy as sa
 from aiohttp import web
 
 from bot.kernel import metrics
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 
 def backlog(session: Any, now: Any) -> dict[str, Any]:
@@ -36,7 +35,32 @@ def backlog(session: Any, now: Any) -> dict[str, Any]:
     }
 
 
-def add_routes(app: "App") -> None:
+class CappedRunner(web.AppRunner):
+    """aiohttp's runner with a cap on open connections (aiohttp has none): one over the cap is closed as soon as it
+    is accepted, so a flood of idle or slow sockets cannot use up the file descriptors webhooks need. Slow and idle
+    clients themselves are closed by aiohttp's keep-alive timeout (HTTP_KEEPALIVE_SECONDS)."""
+
+    def __init__(self, app: web.Application, *, max_connections: int, **kwargs: Any):
+        super().__init__(app, **kwargs)
+        self.max_connections = max_connections
+        self.refused = 0
+
+    async def _make_server(self) -> Any:
+        server = await super()._make_server()
+        made = server.connection_made
+
+        def connection_made(handler: Any, transport: Any) -> None:
+            made(handler, transport)
+            if len(server.connections) > self.max_connections:
+                self.refused += 1
+                metrics.WEBHOOK_REJECTED.labels("http", "too_many_connections").inc()
+                asyncio.get_running_loop().call_soon(handler.force_close)  # once its handler task has started
+
+        server.connection_made = connection_made  # type: ignore[method-assign]
+        return server
+
+
+def add_routes(app: Any) -> None:  # app: the running bot.app.App (which imports this module)
     async def healthz(_: web.Request) -> web.Response:
         """Liveness: the process answers."""
         return web.json_response({"status": "ok"})

@@ -5,13 +5,15 @@ import asyncio
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator, Callable
+from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
 
+from bot import composition
 from bot.config import Settings
 from tests.fakes.telegram_api import FakeTelegram
+from tests.instances import fresh_pg_database
 
 if TYPE_CHECKING:
     from tests.fakes.zalo_bot_api import FakeZaloBot
@@ -24,6 +26,7 @@ MINI_KB = HERE / "data" / "kb"
 os.environ.setdefault("KB_RETRAIN", "false")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("NTM_REQUIRE_PG") == "1"
+composition.load()  # the features and channels, as the running bot has them (tests call kernel functions directly)
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
@@ -128,15 +131,19 @@ def pg_url() -> str:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required (NTM_REQUIRE_PG=1) but not reachable at {PG_ADMIN_URL}: {err}")
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {err}")
-    name = f"ntm_test_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as c:
-        c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
+    url, drop = fresh_pg_database(PG_ADMIN_URL)
+    yield url
+    drop()
+
+
+@pytest.fixture
+def own_pg(pg_url: str) -> Iterator[str]:
+    """A PostgreSQL database of this test's own: the session one is shared, and the fakes' update ids restart at
+    1000 in every test (stored events would make later tests' updates look like redeliveries)."""
+    url, drop = fresh_pg_database(PG_ADMIN_URL)
+    yield url
+    drop()
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]

@@ -237,25 +237,6 @@ async def test_a_citizen_chatting_during_a_1000_recipient_broadcast_gets_answers
     assert max(waits) <= 100, waits  # … within a fraction of a second of broadcast traffic (1000 at 290/s)
 
 
-@pytest.fixture
-def own_pg(pg_url):
-    """A PostgreSQL database of this test's own: the session one is shared, and the fake's update ids
-    restart at 1000 in every test (stored events would make later tests' updates look like redeliveries)."""
-    import uuid
-
-    from tests.conftest import PG_ADMIN_URL
-
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"ntm_bc_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as c:
-        c.execute(sa.text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
-
-
 async def test_broadcast_on_postgres(own_pg, tmp_path, fake_tg, make_app):
     app = await u.start(make_app, u.settings(tmp_path, fake_tg, database_url=own_pg))
     assert app.db.is_postgres

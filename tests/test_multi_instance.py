@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import MINI_KB
-from tests.instances import BotProcess, fresh_pg_database, metric_value, post_update, scrape
+from tests.instances import BotProcess, metric_value, post_update, scrape
 
 ANSWER = "Mỗi xã một sản phẩm"  # the mini KB's answer to "OCOP là gì?"
 PROBE_JOB = textwrap.dedent('''
@@ -30,16 +30,6 @@ PROBE_JOB = textwrap.dedent('''
 def _bot(tmp_path, fake, db_url, name, **kw) -> BotProcess:
     return BotProcess(tmp_path / name, fake_base_url=fake.base_url, token=fake.token, database_url=db_url,
                       kb_dir=MINI_KB, name=name, **kw)
-
-
-@pytest.fixture
-def own_pg(pg_url):
-    """A database of its own: fake update ids restart at 1000 in every test, and would look like redeliveries."""
-    from tests.conftest import PG_ADMIN_URL
-
-    url, drop = fresh_pg_database(PG_ADMIN_URL)
-    yield url
-    drop()
 
 
 @pytest.fixture(params=["postgres", "sqlite"])

@@ -217,7 +217,7 @@ def test_insert_ignore_tells_inserted_from_ignored(engine, tmp_path, request):
 
 def test_retention_job_prunes_old_personal_data(tmp_path):
     from bot.kernel.jobs import JOBS, JobRun, Scheduler
-    from bot.features.privacy.retention import retention
+    from bot.kernel.retention import retention
     from bot.kernel.registry import Services
 
     db = Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import MINI_KB, PG_ADMIN_URL, REQUIRE_PG
-from tests.instances import BotProcess, fresh_pg_database, post_update
+from tests.instances import BotProcess, post_update
 
 ANSWER = "Mỗi xã một sản phẩm"
 CHATS = 12
@@ -82,18 +82,6 @@ async def test_sqlite_restart_takes_over_the_dead_instances_claims(tmp_path, fak
     finally:
         bot.stop_now()
     assert "Traceback" not in bot.log()
-
-
-@pytest.fixture
-def own_pg():
-    try:
-        url, drop = fresh_pg_database(PG_ADMIN_URL)
-    except Exception as err:  # noqa: BLE001
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (NTM_REQUIRE_PG=1): {err}")
-        pytest.skip(f"PostgreSQL not reachable: {err}")
-    yield url
-    drop()
 
 
 async def test_postgresql_two_instances_take_over_at_once(tmp_path, fake_tg, own_pg):

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from bot.kernel import inbox as core
-from bot.kernel.channel import CAPS, by_caps, caps_of, for_caps
+from bot.kernel.channel import CHANNELS, by_caps, caps_of, for_caps
 from bot.kernel.messages import Inbound, Reply
 from bot.kernel import texts
 from bot.features.tickets import texts as texts_tickets
@@ -29,7 +29,7 @@ def all_texts() -> list[tuple[str, str]]:
 
 def test_no_text_speaks_of_buttons_on_channels_without_them():
     checked = 0
-    for channel, caps in CAPS.items():
+    for channel, caps in {spec.name: spec.caps for spec in CHANNELS}.items():
         for name, text in all_texts():
             shown = for_caps(text, caps)
             assert not CONTROL.search(shown), (channel, name)  # every marker resolved

@@ -47,7 +47,8 @@ def graph(known: dict[str, Path]) -> dict[str, set[str]]:
                 if node.level:
                     anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join(anchor + ([base] if base else []))
-                targets = [f"{base}.{a.name}" for a in node.names] + [base]
+                # `from pkg import mod` imports pkg.mod; `from mod import name` imports mod
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names]
             for t in targets:
                 hit = _resolve(t, known)
                 if hit and hit != mod:

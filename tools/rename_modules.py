@@ -51,7 +51,7 @@ MOVES: dict[str, str] = {
     "handlers.broadcast_staff": "bot.features.broadcasts.staff",
     "handlers.texts_broadcast": "bot.features.broadcasts.texts",
     "handlers.privacy": "bot.features.privacy.erase",
-    "bot.retention": "bot.features.privacy.retention",
+    "bot.retention": "bot.kernel.retention",
     "handlers.content_staff": "bot.features.content.staff",
     "bot.unanswered": "bot.features.content.unanswered",
 }

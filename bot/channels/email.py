@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
 
-from bot.kernel.channel import CAPS, Caps, ChannelAdapter, SendResult
+from bot.kernel.channel import CHANNELS, Caps, ChannelAdapter, ChannelSpec, SendResult
 from bot.kernel.outbox import Limit
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EMAIL = "email"
-CAPS[EMAIL] = Caps(buttons=False, max_len=200_000, markup=False)  # one message, however long
 
 
 class EmailChannel(ChannelAdapter):
@@ -70,8 +69,6 @@ class EmailChannel(ChannelAdapter):
         return SendResult(True)
 
 
-def configure(app: Any) -> None:
-    """Channel hook: add the e-mail adapter when AGENCY_EMAIL and SMTP_HOST are set."""
-    s = app.settings
-    if s.agency_email and s.smtp_host:
-        app.add_adapter(EmailChannel(s))
+CHANNELS.register(ChannelSpec(EMAIL, Caps(buttons=False, max_len=200_000, markup=False),  # one message, however long
+                              title="e-mail", configured=lambda s: bool(s.agency_email and s.smtp_host),  # the ticket copy
+                              factory=lambda host: EmailChannel(host.settings)))

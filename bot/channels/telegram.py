@@ -36,12 +36,12 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.request import BaseRequest, RequestData
 
-from bot.kernel.channel import ChannelAdapter, SendResult, cancel_quietly
+from bot.kernel.channel import CHANNELS, Busy, Caps, ChannelAdapter, ChannelSpec, SendResult, cancel_quietly
 from bot.kernel.messages import TELEGRAM, Attachment, Inbound
 from bot.kernel.outbox import Limit
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.kernel.channel import Host
 
 log = logging.getLogger(__name__)
 
@@ -296,7 +296,7 @@ def _retry_seconds(value: Any) -> float:
 class TelegramChannel(ChannelAdapter):
     name = TELEGRAM
 
-    def __init__(self, app: "App"):
+    def __init__(self, app: "Host"):
         s = app.settings
         self.app = app
         self.token = s.telegram_bot_token
@@ -388,7 +388,6 @@ class TelegramChannel(ChannelAdapter):
 
     async def _accept_polled(self, update: Update) -> bool:
         """Store one polled update; on overload wait and retry (the offset only moves once it is stored)."""
-        from bot.app import Busy
 
         while True:
             try:
@@ -412,6 +411,9 @@ class TelegramChannel(ChannelAdapter):
         if inbound is not None:
             await self.app.submit(inbound)
 
+    def routes(self) -> list[tuple[str, str, Any]]:
+        return [("POST", "/telegram/webhook", self.webhook)]
+
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /telegram/webhook: verify the secret, store the update, answer at once.
 
@@ -419,7 +421,6 @@ class TelegramChannel(ChannelAdapter):
         503 while shutting down or over the channel cap, so Telegram delivers it again later.
         """
         from bot.kernel import metrics
-        from bot.app import Busy
 
         if not self.app.accepting:
             return web.Response(status=503, text="shutting down", headers={"Retry-After": "5"})
@@ -598,3 +599,14 @@ class TelegramChannel(ChannelAdapter):
 
     async def set_webhook(self, url: str, secret: str) -> None:
         await self.bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES, max_connections=40)
+
+
+def _from_settings(host: "Host") -> TelegramChannel:
+    if not host.settings.staff_chat_id:
+        log.warning("STAFF_CHAT_ID is not set: new tickets wait for the local staff room (`ntm-bot chat --staff`)")
+    return TelegramChannel(host)
+
+
+CHANNELS.register(ChannelSpec(
+    TELEGRAM, Caps(buttons=True, max_len=4000),  # 4096 minus room for HTML entities
+    title="Telegram", configured=lambda s: bool(s.telegram_bot_token), factory=_from_settings, audience=True, broadcast_rate=lambda s: s.broadcast_telegram_rate))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
-from bot.kernel.channel import ChannelAdapter, SendResult
+from bot.kernel.channel import CHANNELS, Caps, ChannelAdapter, ChannelSpec, SendResult
 from bot.kernel.messages import TERMINAL
 
 
@@ -30,3 +30,8 @@ class TerminalChannel(ChannelAdapter):
 
 def is_interactive() -> bool:
     return sys.stdin.isatty()
+
+
+# The terminal chat is added by `ntm-bot chat` itself (no settings): no factory.
+CHANNELS.register(ChannelSpec(TERMINAL, Caps(buttons=False, max_len=100_000, markup=False),
+                              title="máy tính (thử nghiệm)", audience=True))

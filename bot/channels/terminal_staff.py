@@ -9,7 +9,7 @@ import base64
 from pathlib import Path
 from typing import Any, Callable
 
-from bot.kernel.channel import SendResult
+from bot.kernel.channel import CHANNELS, Caps, ChannelSpec, SendResult
 from bot.channels.terminal import TerminalChannel
 from bot.kernel.messages import TERMINAL_STAFF
 
@@ -35,3 +35,7 @@ class StaffTerminalChannel(TerminalChannel):
         if files:
             payload = dict(payload, attachments=rest, text=(payload.get("text") or "") + "\n" + "\n".join(files))
         return await super().send(chat_id, payload)
+
+
+CHANNELS.register(ChannelSpec(TERMINAL_STAFF, Caps(buttons=False, max_len=100_000, markup=False),
+                              title="máy tính (phòng cán bộ)"))

@@ -21,14 +21,24 @@ from typing import TYPE_CHECKING, Any, Callable
 import aiohttp
 from aiohttp import web
 
-from bot.kernel.channel import ChannelAdapter, SendResult, cancel_quietly, caps_of, split_text, strip_markup
+from bot.kernel.channel import (
+    CHANNELS,
+    Caps,
+    ChannelAdapter,
+    ChannelSpec,
+    SendResult,
+    cancel_quietly,
+    caps_of,
+    split_text,
+    strip_markup,
+)
 from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, secret_matches, serve_webhook
 from bot.kernel.messages import ZALO, Attachment, Inbound
 from bot.kernel.outbox import Limit
 from bot.channels import zalo_texts as texts_zalo
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.kernel.channel import Host
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +173,7 @@ def _ident(value: Any) -> str:
 class ZaloBotChannel(ChannelAdapter):
     name = ZALO
 
-    def __init__(self, app: "App"):
+    def __init__(self, app: "Host"):
         s = app.settings
         self.app = app
         self.settings = s
@@ -257,6 +267,9 @@ class ZaloBotChannel(ChannelAdapter):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
+    def routes(self) -> list[tuple[str, str, Any]]:
+        return [("POST", "/zalo/webhook", self.webhook)]
+
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /zalo/webhook: check the secret, store the event once, answer at once (zalo_common.serve_webhook:
         503 while stopping or over the cap, 4xx counted by reason)."""
@@ -341,3 +354,9 @@ def _message_id(result: Any) -> str | None:
     if isinstance(result, dict) and result.get("message_id") is not None:
         return str(result["message_id"])
     return None
+
+
+CHANNELS.register(ChannelSpec(
+    ZALO, Caps(buttons=False, max_len=2000, markup=False), title="Zalo", configured=lambda s: bool(s.zalo_bot_token), factory=ZaloBotChannel,
+    audience=True,
+    broadcast_rate=lambda s: s.zalo_broadcast_rate))

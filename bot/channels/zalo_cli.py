@@ -6,7 +6,6 @@ import asyncio
 import sys
 from typing import Any
 
-from bot.cli import subcommand
 from bot.config import get_settings
 
 ACTIONS = ["set-webhook", "delete-webhook", "info", "oa-tokens"]
@@ -18,20 +17,19 @@ def _args(p: argparse.ArgumentParser) -> None:
                    "viên OA cấp quyền lại")
 
 
-@subcommand("zalo", "Zalo: set-webhook | delete-webhook | info | oa-tokens", _args)
 def cmd_zalo(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.action == "oa-tokens":
         return _oa_tokens(settings)
     if args.action == "info":
-        code = _bot_command(settings, "info") if settings.zalo_bot_enabled else 0
-        if settings.zalo_oa_enabled:
+        code = _bot_command(settings, "info") if settings.zalo_bot_token else 0
+        if settings.zalo_oa_app_id:
             _oa_info(settings)
-        if not settings.zalo_bot_enabled and not settings.zalo_oa_enabled:
+        if not settings.zalo_bot_token and not settings.zalo_oa_app_id:
             print("Chưa cấu hình Zalo (ZALO_BOT_TOKEN hoặc ZALO_OA_APP_ID).", file=sys.stderr)
             return 2
         return code
-    if not settings.zalo_bot_enabled:
+    if not settings.zalo_bot_token:
         print("Chưa có ZALO_BOT_TOKEN.", file=sys.stderr)
         return 2
     return _bot_command(settings, args.action)
@@ -116,3 +114,6 @@ def _oa_tokens(settings: Any) -> int:
     print("Đã lưu token Zalo OA mới vào cơ sở dữ liệu; bot đang chạy dùng ngay ở lần gửi sau. "
           "Hãy xóa chúng khỏi .env: từ nay bản trong cơ sở dữ liệu được tự làm mới.")
     return 0
+
+
+SUBCOMMAND = ("zalo", "Zalo: set-webhook | delete-webhook | info | oa-tokens", _args, cmd_zalo)

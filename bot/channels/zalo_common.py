@@ -18,10 +18,11 @@ from aiohttp import web
 
 from bot.kernel import logs
 from bot.kernel import metrics
+from bot.kernel.channel import Busy
 from bot.kernel.outbox import Limit
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.kernel.channel import Host
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -112,11 +113,10 @@ def load_json(raw: bytes, **kwargs: Any) -> Any:
 _LOGGED = {"secret": "bad secret", "signature": "bad signature", "stale": "stale event (a replay of old bytes?)"}
 
 
-async def serve_webhook(request: web.Request, app: "App", channel: str,
+async def serve_webhook(request: web.Request, app: "Host", channel: str,
                         handle: Callable[[web.Request], Awaitable[web.Response]]) -> web.Response:
     """Run a Zalo webhook handler the way the Telegram one runs: 503 (the platform delivers again later) while
     the bot is stopping or the channel is over its cap, 4xx for what `handle` rejects, counted by reason."""
-    from bot.app import Busy
 
     if not app.accepting:
         return web.Response(status=503, text="shutting down", headers={"Retry-After": "5"})

@@ -37,8 +37,11 @@ from sqlmodel import Session, select
 
 from bot.kernel import logs
 from bot.kernel.channel import (
+    CHANNELS,
     CHAT_UNREACHABLE,
+    Caps,
     ChannelAdapter,
+    ChannelSpec,
     SendResult,
     cancel_quietly,
     caps_of,
@@ -54,7 +57,7 @@ from bot.storage.zalo import ZaloOAToken
 from bot.channels import zalo_texts as texts_zalo
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.kernel.channel import Host
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
@@ -279,7 +282,7 @@ class OAuthError(Exception):
 class OATokens:
     """The current access token, refreshed by one process at a time; the database row is the truth."""
 
-    def __init__(self, app: "App"):
+    def __init__(self, app: "Host"):
         s = app.settings
         self.app = app
         self.app_id = s.zalo_oa_app_id
@@ -392,7 +395,7 @@ class CSError(Exception):
 class ZaloOAChannel(ChannelAdapter):
     name = ZALO_OA
 
-    def __init__(self, app: "App"):
+    def __init__(self, app: "Host"):
         s = app.settings
         self.app = app
         self.settings = s
@@ -425,6 +428,9 @@ class ZaloOAChannel(ChannelAdapter):
             await asyncio.sleep(max(5.0, self.settings.zalo_oa_token_check_minutes * 60))
 
     # ---------------------------------------------------------- receiving
+    def routes(self) -> list[tuple[str, str, Any]]:
+        return [("POST", "/zalo-oa/webhook", self.webhook)]
+
     async def webhook(self, request: web.Request) -> web.Response:
         """POST /zalo-oa/webhook: verify the MAC over the raw body, then parse it, check it is fresh, store the event
         once, answer at once (zalo_common.serve_webhook: 503 while stopping or over the cap, 4xx counted)."""
@@ -569,3 +575,9 @@ class ZaloOAChannel(ChannelAdapter):
 
 def _unreachable(reason: str) -> SendResult:
     return SendResult(False, permanent=True, error=reason, extra={CHAT_UNREACHABLE: True})
+
+
+CHANNELS.register(ChannelSpec(
+    ZALO_OA, Caps(buttons=False, max_len=2000, markup=False), title="Zalo OA", configured=lambda s: bool(s.zalo_oa_app_id),
+    factory=ZaloOAChannel, audience=True,
+    broadcast_rate=lambda s: s.zalo_broadcast_rate))

@@ -58,3 +58,7 @@ def _menu_ag(ctx: Ctx) -> Button | None:
 @menu_item(90)
 def _menu_help(ctx: Ctx) -> Button:
     return Button(texts.BTN_HELP, "help:")
+
+
+def register() -> None:
+    """Nothing beyond this module's decorators, which ran when it was imported."""

@@ -1,7 +1,8 @@
-"""The contract between the core and a channel adapter.
+"""The contract between the kernel and a channel adapter, and the registry of channels.
 
-The core only needs to know what a channel can show (`Caps`) to shape replies; an adapter turns
-platform events into `Inbound` and sends outbox payloads, reporting what happened as a `SendResult`.
+The kernel only needs to know what a channel can show (`Caps`) to shape replies; an adapter turns
+platform events into `Inbound` (handing them to its `Host`) and sends outbox payloads, reporting what
+happened as a `SendResult`. Each channel module registers a `ChannelSpec` in `CHANNELS`.
 """
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import contextlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from bot.config import Settings
+    from bot.kernel.messages import Inbound
+    from bot.kernel.registry import Services
+    from bot.storage.db import Database
 
 
 @dataclass(frozen=True)
@@ -21,17 +30,97 @@ class Caps:
     markup: bool = True  # renders **bold**; otherwise it is stripped
 
 
-CAPS: dict[str, Caps] = {
-    "telegram": Caps(buttons=True, max_len=4000),  # 4096 minus room for HTML entities
-    "zalo": Caps(buttons=False, max_len=2000, markup=False),
-    "zalo_oa": Caps(buttons=False, max_len=2000, markup=False),
-    "terminal": Caps(buttons=False, max_len=100_000, markup=False),
-    "terminal_staff": Caps(buttons=False, max_len=100_000, markup=False),
-}
+class Host(Protocol):
+    """What an adapter may use of the running process: a narrow contract, so that a channel never holds the
+    whole app (`bot.app.App` implements it)."""
+
+    settings: "Settings"
+    services: "Services"  # the clock (`services.clock()`), feature services
+    db: "Database"  # `await host.db.run(fn, …)`: fn(session, …) in one transaction, off the event loop
+    http: "aiohttp.ClientSession"  # the one shared client session (created on start)
+    accepting: bool  # False before start and while shutting down: webhooks answer 503
+
+    async def submit(self, inbound: "Inbound") -> bool:
+        """Store an event durably and schedule it (raises `Busy` when it must not be acknowledged)."""
+        ...
+
+    async def set_blocked(self, channel: str, chat_id: str, blocked: bool) -> None: ...
+
+    def spawn(self, name: str, fn: Callable[[], Any]) -> "asyncio.Task[None]":
+        """Start a supervised background loop (`bot.kernel.tasks.Supervisor`)."""
+        ...
+
+
+class Busy(Exception):
+    """The app cannot take this update now (shutting down, or the channel is over its cap): answer 503."""
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A channel as the rest of the bot knows it. Each channel module registers its own (`CHANNELS.register`);
+    nothing else lists channels."""
+
+    name: str  # the `Inbound.channel` / outbox channel key
+    caps: Caps
+    title: str  # Vietnamese, as officers read it ("Zalo OA")
+    # Are its settings there (a token, an app id)? Then the running bot builds its adapter with `factory`
+    # (as Rasa's `from_credentials`). Channels added by a command (`ntm-bot chat`) have no factory.
+    configured: Callable[["Settings"], bool] = lambda settings: False
+    factory: Callable[[Host], "ChannelAdapter"] | None = None
+    audience: bool = False  # citizens subscribe and get broadcasts here
+    broadcast_rate: Callable[["Settings"], float] | None = None  # messages a second for broadcasts
+
+
+class ChannelRegistry:
+    """Every channel the process knows, by name: what deliver, the officers' texts and broadcasts read."""
+
+    DEFAULT = Caps(buttons=False, max_len=2000, markup=False)
+
+    def __init__(self) -> None:
+        self._specs: dict[str, ChannelSpec] = {}
+
+    def register(self, spec: ChannelSpec) -> ChannelSpec:
+        self._specs[spec.name] = spec
+        return spec
+
+    def unregister(self, name: str) -> None:
+        self._specs.pop(name, None)
+
+    def get(self, name: str) -> ChannelSpec | None:
+        return self._specs.get(name)
+
+    def __iter__(self) -> Iterator[ChannelSpec]:
+        return iter(list(self._specs.values()))
+
+    def caps(self, name: str) -> Caps:
+        spec = self._specs.get(name)
+        return spec.caps if spec else self.DEFAULT
+
+    def title(self, name: str) -> str:
+        spec = self._specs.get(name)
+        return spec.title if spec else name
+
+    def audiences(self) -> list[str]:
+        return sorted(s.name for s in self._specs.values() if s.audience)
+
+    def broadcast_rate(self, settings: "Settings", name: str) -> float:
+        spec = self._specs.get(name)
+        return spec.broadcast_rate(settings) if spec and spec.broadcast_rate else settings.broadcast_default_rate
+
+    def configured(self, settings: "Settings", name: str | None = None) -> bool:
+        """Is this channel (any channel with an adapter factory, without a name) configured in the settings?"""
+        return any(s.configured(settings) for s in self if (s.name == name if name else s.factory))
+
+    def adapters(self, host: Host) -> list["ChannelAdapter"]:
+        """The adapters of every channel configured in the host's settings, in registration order."""
+        return [s.factory(host) for s in self if s.factory and s.configured(host.settings)]
+
+
+CHANNELS = ChannelRegistry()
 
 
 def caps_of(channel: str) -> Caps:
-    return CAPS.get(channel, Caps(buttons=False, max_len=2000, markup=False))
+    return CHANNELS.caps(channel)
 
 
 # Words that depend on whether a channel shows buttons: "bấm «Bỏ qua»" on Telegram, "gõ «bỏ qua»" where choices
@@ -84,16 +173,15 @@ class ChannelAdapter(abc.ABC):
     @abc.abstractmethod
     async def send(self, chat_id: str, payload: dict[str, Any]) -> SendResult: ...
 
-    async def start(self) -> None:  # noqa: B027 - optional hook
+    def routes(self) -> list[tuple[str, str, Callable[..., Any]]]:
+        """The HTTP routes it serves on the bot's one web server: (method, path, aiohttp handler)."""
+        return []
+
+    async def start(self) -> None:
         """Begin receiving (polling loop), if the adapter pulls updates."""
 
-    async def stop(self) -> None:  # noqa: B027 - optional hook
+    async def stop(self) -> None:
         """Stop receiving; in-flight work is drained by the app."""
-
-
-# Feature modules add their own adapters (e.g. e-mail for the ticket copy): fn(app), run by
-# `App.configure_channels` after the built-in channels.
-CHANNEL_HOOKS: list[Callable[[Any], None]] = []
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)

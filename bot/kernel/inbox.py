@@ -24,12 +24,10 @@ from sqlmodel import Session, select
 from bot.kernel.channel import caps_of, for_caps, split_text, strip_markup
 from bot.kernel.messages import Inbound, Reply
 from bot.storage.models import Chat, InboundEvent, OutboxMessage, new_row
-import bot.features
 from bot.kernel import texts
 from bot.kernel.registry import Ctx, Services
 
 log = logging.getLogger(__name__)
-bot.features.load_features()  # feature handlers register with the running bot
 
 # Lower is sooner. The officers' inbox shares the conversations' priority (first come, first served): a ticket
 # card must not wait behind a busy hour of citizen chat, and Telegram's 20 messages a minute per group keeps

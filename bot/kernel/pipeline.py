@@ -21,7 +21,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -32,7 +32,21 @@ from bot.kernel.messages import Inbound
 from bot.storage.models import OutboxMessage
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.kernel.channel import ChannelAdapter
+    from bot.kernel.inbox_worker import InboxWorker
+    from bot.kernel.outbox import OutboxWorker
+    from bot.kernel.registry import Services
+    from bot.storage.db import Database
+
+
+class PipelineHost(Protocol):
+    """What the pipeline uses of the running process (`bot.app.App`)."""
+
+    db: "Database"
+    services: "Services"
+    inbox: "InboxWorker"
+    outbox: "OutboxWorker"
+    adapters: "dict[str, ChannelAdapter]"
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -129,7 +143,7 @@ _ANY_PENDING = sa.select(_o.c.id).where(_o.c.chat_key.in_(sa.bindparam("keys", e
 
 
 class Pipeline:
-    def __init__(self, app: "App", max_batch: int = MAX_BATCH, linger: float = LINGER):
+    def __init__(self, app: PipelineHost, max_batch: int = MAX_BATCH, linger: float = LINGER):
         self.app = app
         self.max_batch = max_batch
         self.linger = linger

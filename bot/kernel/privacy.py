@@ -19,7 +19,7 @@ from typing import Any, Callable
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.features.privacy import retention
+from bot.kernel import retention
 from bot.storage.models import AuditLog, Chat, Conversation, InboundEvent, OutboxMessage, UnansweredQuestion
 
 ERASED = "[đã xóa theo yêu cầu của người dân]"

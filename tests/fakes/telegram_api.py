@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from tests.fakes.server import LocalServer
 from tests.fakes.recording import Recording
 
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "sendVideo",
@@ -47,7 +48,7 @@ class Sent:
         return int(t) if t not in (None, "") else None
 
 
-class FakeTelegram(Recording):
+class FakeTelegram(Recording, LocalServer):
     def __init__(self, token: str = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz", *, seed: int = 7):
         self.token = token
         self.bot_user = {"id": 123456, "is_bot": True, "first_name": "NTM Bot", "username": "ntm_test_bot",
@@ -91,16 +92,11 @@ class FakeTelegram(Recording):
         self._released = asyncio.Event()
 
     # ------------------------------------------------------------------ server
-    async def start(self) -> str:
-        app = web.Application(client_max_size=50 * 1024 * 1024)
+    client_max_size = 50 * 1024 * 1024
+
+    def setup(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         app.router.add_route("*", "/file/bot{token}/{path:.*}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self.base_url
 
     @property
     def base_url(self) -> str:
@@ -110,8 +106,7 @@ class FakeTelegram(Recording):
         self._stopping = True
         self._new_update.set()  # release long polls
         self._released.set()  # and the answers held back by "slow" faults
-        if self._runner:
-            await self._runner.cleanup()
+        await LocalServer.stop(self)
 
     async def _file(self, request: web.Request) -> web.Response:
         return web.Response(body=b"\x89PNG fake")

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from tests.fakes.server import LocalServer
 from tests.fakes.recording import Recording, post_status
 
 MAX_TEXT = 2000
@@ -48,7 +49,7 @@ class ApiError(Exception):
         super().__init__(description)
 
 
-class FakeZaloBot(Recording):
+class FakeZaloBot(Recording, LocalServer):
     LABEL = "Zalo message"
 
     def __init__(self, token: str = "8123456789012345678:zAlOsEcReT-abcdefghijKLMNOP_0123456789"):
@@ -71,25 +72,15 @@ class FakeZaloBot(Recording):
         self.port = 0
 
     # ------------------------------------------------------------------ server
-    async def start(self) -> str:
-        app = web.Application(client_max_size=10 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self.base_url
+    client_max_size = 10 * 1024 * 1024
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def setup(self, app: web.Application) -> None:
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
 
     async def stop(self) -> None:
         self._stopping = True
         self._new.set()
-        if self._runner:
-            await self._runner.cleanup()
+        await LocalServer.stop(self)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]

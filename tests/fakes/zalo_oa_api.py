@@ -28,6 +28,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
+from tests.fakes.server import LocalServer
 from tests.fakes.recording import Recording, post_status
 
 MAX_TEXT = 2000
@@ -50,7 +51,7 @@ class Sent:
         return elements[0].get("url")
 
 
-class FakeZaloOA(Recording):
+class FakeZaloOA(Recording, LocalServer):
     LABEL = "OA message"
     RECIPIENT = "user_id"
 
@@ -79,16 +80,11 @@ class FakeZaloOA(Recording):
         self.port = 0
 
     # ------------------------------------------------------------------ server
-    async def start(self) -> str:
-        app = web.Application()
+    client_max_size = 1024 * 1024  # aiohttp's default
+
+    def setup(self, app: web.Application) -> None:
         app.router.add_post("/v3.0/oa/message/cs", self._cs)
         app.router.add_post("/v4/oa/access_token", self._oauth)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self.base_url
 
     @property
     def base_url(self) -> str:
@@ -96,8 +92,7 @@ class FakeZaloOA(Recording):
         return f"http://127.0.0.1:{self.port}"
 
     async def stop(self) -> None:
-        if self._runner:
-            await self._runner.cleanup()
+        await LocalServer.stop(self)
 
     def issue_tokens(self) -> tuple[str, str]:
         """A fresh pair, as the OAuth consent flow would hand it to the operator."""

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from bot.kernel.channel import SendResult, caps_of, strip_markup
+from bot.kernel.channel import CHANNELS, SendResult, caps_of, strip_markup
 from bot.config import Settings, parse_hhmm, parse_quiet, parse_topics
 from bot.kernel.jobs import LOCAL_TZ, job
 from bot.kernel.metrics import GaugeMetricFamily, db_gauge
@@ -86,11 +86,8 @@ def quiet_label(settings: Settings) -> str:
 
 
 def channel_rate(settings: Settings, channel: str) -> float:
-    if channel == TELEGRAM:
-        return settings.broadcast_telegram_rate
-    if channel.startswith("zalo"):
-        return settings.zalo_broadcast_rate
-    return settings.broadcast_default_rate
+    """Broadcast messages a second on a channel (its `ChannelSpec.broadcast_rate`)."""
+    return CHANNELS.broadcast_rate(settings, channel)
 
 
 def local_str(when: dt.datetime) -> str:
@@ -300,7 +297,7 @@ def target_label(settings: Settings, b: Broadcast) -> str:
     elif b.target_topic:
         parts.append(T.TARGET_TOPIC.format(label=topics(settings).get(b.target_topic, b.target_topic)))
     if b.target_channel:
-        parts.append(T.TARGET_CHANNEL.format(channel=T.CHANNEL_NAMES.get(b.target_channel, b.target_channel)))
+        parts.append(T.TARGET_CHANNEL.format(channel=CHANNELS.title(b.target_channel)))
     return ", ".join(parts) or T.TARGET_ALL
 
 

@@ -15,6 +15,7 @@ from bot.features.broadcasts import service as bc
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Button, Reply, clip
 from bot.storage.broadcast import Broadcast
 from bot.kernel import texts
+from bot.kernel.channel import CHANNELS
 from bot.features.broadcasts import texts as T
 from bot.kernel.registry import CANCELLERS, Ctx, callback, command, step
 from bot.kernel.router import is_staff, staff_may_act
@@ -132,10 +133,10 @@ def ask_target(ctx: Ctx, b: Broadcast, intro: str | None = None) -> None:
     buttons.append(Button(T.BTN_T_COMMUNE, f"bct:{bid}:commune"))
     channels = _channels(ctx)
     if channels is None or len(channels) > 1:
-        for ch in channels or sorted(T.CHANNEL_NAMES):
+        for ch in channels or CHANNELS.audiences():
             n = _count(ctx, channel=ch)
             if n:
-                buttons.append(Button(clip(T.BTN_T_CHANNEL.format(channel=T.CHANNEL_NAMES.get(ch, ch), n=bc.number(n))), f"bct:{bid}:c:{ch}"))
+                buttons.append(Button(clip(T.BTN_T_CHANNEL.format(channel=CHANNELS.title(ch), n=bc.number(n))), f"bct:{bid}:c:{ch}"))
     ctx.reply(intro or T.BC_ASK_TARGET.format(id=bid), buttons=buttons)
 
 
@@ -155,7 +156,7 @@ def target_button(ctx: Ctx) -> None:
         b.target_topic = b.target_commune = b.target_channel = None
     elif what == "t" and arg in bc.topics(ctx.settings):
         b.target_topic, b.target_commune, b.target_channel = arg, None, None
-    elif what == "c" and arg in (_channels(ctx) or T.CHANNEL_NAMES):
+    elif what == "c" and arg in (_channels(ctx) or CHANNELS.audiences()):
         b.target_topic, b.target_commune, b.target_channel = None, None, arg
     elif what == "commune":
         ctx.set_state(COMMUNE_STEP, {"id": b.id})
@@ -212,17 +213,17 @@ def preview(ctx: Ctx, b: Broadcast) -> None:
     ctx.send(_here(ctx, bc.citizen_reply(ctx.settings, b, ctx.inbound.channel, ctx.inbound.chat_id)))
     by_channel = ""
     if len(counts) > 1:
-        by_channel = " (" + ", ".join(f"{T.CHANNEL_NAMES.get(ch, ch)} {bc.number(k)}" for ch, k in sorted(counts.items())) + ")"
+        by_channel = " (" + ", ".join(f"{CHANNELS.title(ch)} {bc.number(k)}" for ch, k in sorted(counts.items())) + ")"
     notes = ""
     if _approval_role(ctx):
         notes += T.BC_NOTE_APPROVAL.format(role=_role(_approval_role(ctx)))
-    text_only = [T.CHANNEL_NAMES.get(ch, ch) for ch in sorted(counts) if b.photo and not bc.photo_for(b, ch)]
+    text_only = [CHANNELS.title(ch) for ch in sorted(counts) if b.photo and not bc.photo_for(b, ch)]
     if text_only:
         notes += T.BC_NOTE_PHOTO_TEXT_ONLY.format(channels=", ".join(text_only))
     if channels is not None:
         for ch, k in sorted(bc.count_recipients(ctx.session, b, None).items()):
             if ch not in channels and k:
-                notes += T.BC_NOTE_CHANNEL_OFF.format(n=bc.number(k), channel=T.CHANNEL_NAMES.get(ch, ch))
+                notes += T.BC_NOTE_CHANNEL_OFF.format(n=bc.number(k), channel=CHANNELS.title(ch))
     seconds = max(counts.get(ch, 0) / max(0.1, bc.channel_rate(ctx.settings, ch)) for ch in counts)
     ctx.reply(
         T.BC_SUMMARY.format(id=b.id, target=label, n=bc.number(n), by_channel=by_channel, start=bc.start_label(ctx.settings, b, ctx.now),

@@ -163,4 +163,3 @@ START_NEVER = "không (đã hủy trước khi gửi)"
 START_NOW_CONFIRMED = "ngay"
 START_AT = "lúc {at}"
 START_AFTER_QUIET = "lúc {at} (hết khung giờ yên lặng {window})"
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "zalo_oa": "Zalo OA", "terminal": "terminal"}

@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.features.broadcasts import service as bc
 from bot.kernel import liveness
@@ -22,7 +22,21 @@ from bot.kernel.messages import utcnow
 from bot.kernel.outbox import PRIORITY_BROADCAST, Limit
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.config import Settings
+    from bot.kernel.channel import ChannelAdapter
+    from bot.kernel.outbox import OutboxWorker
+    from bot.kernel.registry import Services
+    from bot.storage.db import Database
+
+
+class BroadcastHost(Protocol):
+    """What the sender uses of the running process (`bot.app.App`)."""
+
+    db: "Database"
+    settings: "Settings"
+    services: "Services"
+    outbox: "OutboxWorker"
+    adapters: "dict[str, ChannelAdapter]"
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +45,7 @@ RENEW_EVERY = 5.0
 
 
 class BroadcastWorker:
-    def __init__(self, app: "App"):
+    def __init__(self, app: BroadcastHost):
         self.app = app
         self.db = app.db
         self.settings = app.settings

@@ -29,7 +29,7 @@ import knowledge
 import yaml
 from sqlmodel import Session, select
 
-from bot.kernel.channel import CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
+from bot.kernel.channel import CHANNELS, CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
 from bot.config import Settings, parse_categories, parse_holidays, split_list
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows, clip
 from bot.kernel.outbox import on_outcome
@@ -139,7 +139,7 @@ def fmt_time(t: dt.datetime) -> str:
 # ------------------------------------------------------------------ where staff are
 def staff_target(settings: Settings) -> tuple[str, str]:
     """(channel, chat id) of the staff inbox."""
-    if settings.telegram_enabled and settings.staff_chat_id:
+    if CHANNELS.configured(settings, TELEGRAM) and settings.staff_chat_id:
         return TELEGRAM, settings.staff_chat_id
     return TERMINAL_STAFF, "staff"
 
@@ -200,7 +200,7 @@ def contact_of(ticket: Ticket, reveal: bool = False) -> str:
 
 
 def channel_name(channel: str) -> str:
-    return T.CHANNEL_NAMES.get(channel, channel)
+    return CHANNELS.title(channel)
 
 
 def short(text: str, n: int = 80) -> str:
@@ -650,7 +650,7 @@ def scrub_copies(session: Session, code: str, personal: list[str], citizen_chat:
     `/inbox`, `/export` files, the e-mail copy). Sent ones lose their text, as retention would do later (the row
     keeps status and times); queued ones go out with the citizen's words replaced. Returns how many changed.
     What was already delivered stays on the platforms (Telegram group, mailbox): the officers are told."""
-    from bot.features.privacy.retention import FINAL, PRUNED
+    from bot.kernel.retention import FINAL, PRUNED
 
     o = OutboxMessage.__table__
     text = sa.cast(o.c.payload, sa.Text)
@@ -935,24 +935,3 @@ def overdue_lines(session: Session, settings: Settings, today: dt.date) -> list[
 
 
 # ------------------------------------------------------------------ wiring
-def _configure_app(app: Any) -> None:
-    """Channel hook: the e-mail adapter when configured."""
-    from bot.channels import email as mailer
-
-    mailer.configure(app)
-    if app.settings.telegram_enabled and not app.settings.staff_chat_id:
-        log.warning("STAFF_CHAT_ID is not set: new tickets wait for the local staff room (`ntm-bot chat --staff`)")
-
-
-def register() -> None:
-    """Hooks into shared registries (idempotent): FAQ "ask an officer" button, app channels."""
-    from bot.kernel.channel import CHANNEL_HOOKS
-    from bot.features.faq import answers as faq
-    from bot.features.tickets import wizard as feedback
-
-    if feedback.offer_question_button not in faq.UNSURE_BUTTONS:
-        faq.UNSURE_BUTTONS.append(feedback.offer_question_button)
-    if feedback.offer_report not in faq.REPORT_OFFER:
-        faq.REPORT_OFFER.append(feedback.offer_report)
-    if _configure_app not in CHANNEL_HOOKS:
-        CHANNEL_HOOKS.append(_configure_app)

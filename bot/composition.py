@@ -1,0 +1,41 @@
+"""The composition root: which features and channels this process runs. Nothing else lists them.
+
+Features and channels register themselves with the kernel (`bot.kernel.registry`, `bot.kernel.channel.CHANNELS`)
+when they are loaded here; the kernel never imports them. Order matters where a registry keeps it: commands are
+listed in /help in the order their features load.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+Subcommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+_loaded = False
+
+
+def load_features() -> None:
+    from bot.features import broadcasts, content, faq, privacy, start, tickets
+
+    for feature in (faq, start, tickets, broadcasts, content, privacy):
+        feature.register()
+
+
+def load_channels() -> None:
+    """Every channel module registers its `ChannelSpec`; an adapter is built only for the configured ones."""
+    from bot.channels import email, telegram, terminal, terminal_staff, zalo_bot, zalo_oa  # noqa: F401
+
+
+def load() -> None:
+    """Features and channels, once per process (the running bot, `ntm-bot ask`, the tests)."""
+    global _loaded
+    if not _loaded:
+        load_features()
+        load_channels()
+        _loaded = True
+
+
+def cli_commands() -> list[Subcommand]:
+    """`ntm-bot` subcommands that features and channels add to the built-in ones."""
+    from bot.channels import zalo_cli
+
+    return [zalo_cli.SUBCOMMAND]
