@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test bench eval check clean
+.PHONY: run test lint bench eval check clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "ntm-bot cần Python 3.11 trở lên (không tìm thấy python3.11+)"; exit 1; }
@@ -21,6 +21,11 @@ run: $(STAMP)  ## set up and start the bot (terminal chat when no channel token 
 
 test: $(STAMP)  ## set up and run the whole test suite
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)  ## ruff (pyflakes, import order), the import contracts (pyproject.toml), no import cycle
+	$(BIN)/ruff check bot knowledge tests bench tools
+	$(BIN)/lint-imports
+	$(BIN)/python tools/import_cycles.py
 
 bench: $(STAMP)  ## benchmarks: matching latency, start-up time
 	$(BIN)/python -m bench

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram
 
 STAFF = 42
 FIRST_CHAT = 100_000_000
@@ -103,9 +103,9 @@ def peak_rss_mb(pid: int) -> float:
 
 # ------------------------------------------------------------------ database side (this process, read-only but for seeding)
 def prepare_db(db_url: str, n: int) -> None:
-    from bot.storage.db import Database
-    from bot.storage.broadcast import Subscription
     from bot.kernel.messages import utcnow
+    from bot.storage.broadcast import Subscription
+    from bot.storage.db import Database
 
     db = Database(db_url)
     db.migrate()

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import sys
 
-from aiohttp import web
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+from aiohttp import web
 
 
 def main(port: int, base: str, token: str, secret: str) -> None:

@@ -38,9 +38,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.load import QUESTIONS, _pg_database  # noqa: E402
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.instances import BotProcess, post_update  # noqa: E402
+from bench.load import QUESTIONS, _pg_database
+from tests.fakes.telegram_api import FakeTelegram
+from tests.instances import BotProcess, post_update
 
 
 @dataclass

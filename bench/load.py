@@ -34,8 +34,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.instances import SECRET, BotProcess, free_port  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram
+from tests.instances import SECRET, BotProcess, free_port
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

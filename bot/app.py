@@ -17,22 +17,21 @@ import aiohttp
 import sqlalchemy as sa
 from aiohttp import web
 
-from bot.kernel import inbox as core
-from bot.kernel import logs, metrics
-from bot.kernel.channel import CHANNELS, Busy, ChannelAdapter
-from bot.kernel.inbox_worker import InboxWorker
-from bot.kernel.tasks import Supervisor
-from bot.server import CappedRunner
 from bot.config import Settings
+from bot.kernel import inbox as core
+from bot.kernel import logs, metrics, texts
+from bot.kernel.channel import CHANNELS, Busy, ChannelAdapter
 from bot.kernel.flood import FloodGuard, RecentKeys
+from bot.kernel.inbox_worker import InboxWorker
 from bot.kernel.jobs import Scheduler
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Inbound, utcnow
 from bot.kernel.outbox import Limit, OutboxWorker
 from bot.kernel.pipeline import Pipeline
+from bot.kernel.registry import Services
+from bot.kernel.tasks import Supervisor
+from bot.server import CappedRunner
 from bot.storage.db import Database
 from bot.storage.models import Chat, InboundEvent, KeyValue, OutboxMessage, Staff
-from bot.kernel import texts
-from bot.kernel.registry import Services
 from knowledge.decision import DecisionModel
 from knowledge.kb import DATA_DIR, KnowledgeBase, KnowledgeBaseError
 
@@ -260,7 +259,7 @@ class App:
         except KnowledgeBaseError as err:
             log.error("knowledge base reload refused, keeping %d entries: %s", len(self.kb.entries), err)
             return False
-        except Exception:  # noqa: BLE001 - a broken file must never take the bot down
+        except Exception:  # a broken file must never take the bot down
             log.exception("knowledge base reload failed, keeping the old content")
             return False
         self.kb = new
@@ -277,7 +276,7 @@ class App:
                 if row and (row.value or {}).get("at", 0) > self._kb_loaded_at:
                     await asyncio.get_running_loop().run_in_executor(None, self.reload_kb)
                     self._kb_loaded_at = max(self._kb_loaded_at, (row.value or {}).get("at", 0))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("kb watch failed")
 
     async def _keep_model_current(self) -> None:

@@ -17,14 +17,13 @@ TEXT_CHANNEL = "ask"
 class OneShot:
     def __init__(self, settings: Settings):
         import sqlalchemy as sa
+        from sqlalchemy.pool import StaticPool
+        from sqlmodel import SQLModel
 
         from bot import composition
-        from sqlalchemy.pool import StaticPool
-
-        from bot.storage import all_models  # noqa: F401  (every table in the metadata)
         from bot.kernel.registry import Services
+        from bot.storage import all_models  # noqa: F401  (every table in the metadata)
         from knowledge.kb import KnowledgeBase
-        from sqlmodel import SQLModel
 
         composition.load()
         self.settings = settings

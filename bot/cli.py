@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import asyncio
+import datetime as dt
 import gc
 import json
 import logging
 import sys
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 from bot.config import get_settings
+
 
 # Feature modules add subcommands here: (name, help, add_arguments, handler(args) -> exit code).
 def setup_logging(level: str = "INFO", json_logs: bool = False, access_log: bool = False, path: str | None = None) -> None:
@@ -233,10 +234,10 @@ def cmd_telegram(args: argparse.Namespace) -> int:
         return 2
 
     async def go() -> None:
+        import aiohttp
+
         from bot.app import App
         from bot.channels.telegram import TelegramChannel
-
-        import aiohttp
 
         app = App(settings)
         app.http = aiohttp.ClientSession()
@@ -357,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as err:  # a typo in .env: say which key and why, no traceback
         print(settings_error(err), file=sys.stderr)
         return 2
-    except Exception as err:  # noqa: BLE001 - one redacted line, never a raw traceback quoting a secret
+    except Exception as err:  # one redacted line, never a raw traceback quoting a secret
         import os
         import traceback
 
@@ -365,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             logs.add_settings_secrets(get_settings())
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         if os.environ.get("NTM_DEBUG") == "1":
             print(logs.redact("".join(traceback.format_exception(err))), file=sys.stderr)

@@ -7,8 +7,12 @@ listed in /help in the order their features load.
 from __future__ import annotations
 
 import argparse
+from importlib import import_module
 from typing import Callable
 
+# The channels this process knows, in the order their adapters start.
+CHANNELS = ("bot.channels.telegram", "bot.channels.zalo_bot", "bot.channels.zalo_oa", "bot.channels.email",
+            "bot.channels.terminal", "bot.channels.terminal_staff")
 Subcommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 _loaded = False
 
@@ -22,7 +26,8 @@ def load_features() -> None:
 
 def load_channels() -> None:
     """Every channel module registers its `ChannelSpec`; an adapter is built only for the configured ones."""
-    from bot.channels import email, telegram, terminal, terminal_staff, zalo_bot, zalo_oa  # noqa: F401
+    for name in CHANNELS:
+        import_module(name)
 
 
 def load() -> None:

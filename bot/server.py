@@ -71,7 +71,7 @@ def add_routes(app: Any) -> None:  # app: the running bot.app.App (which imports
             return web.json_response({"status": "shutting down"}, status=503)
         try:
             info = await app.db.run(backlog, app.services.clock())
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             return web.json_response({"status": "database unavailable", "error": type(err).__name__}, status=503)
         body = {"status": "ready", "channels": sorted(app.adapters), "kb_entries": len(app.kb.entries), **info,
                 "loops": {name: app.loops.down.get(name, "ok") for name in sorted(app.loops.tasks)}}
@@ -86,7 +86,7 @@ def add_routes(app: Any) -> None:  # app: the running bot.app.App (which imports
     async def metrics_page(_: web.Request) -> web.Response:
         try:
             families = await app.db.run(metrics.read_db_gauges, app.services.clock())
-        except Exception:  # noqa: BLE001 - still serve the process counters
+        except Exception:  # still serve the process counters
             families = []
         return web.Response(body=metrics.render(families), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Callable, Iterator
 
@@ -127,7 +126,7 @@ def pg_url() -> str:
         admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
             c.execute(sa.text("SELECT 1"))
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL is required (NTM_REQUIRE_PG=1) but not reachable at {PG_ADMIN_URL}: {err}")
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {err}")

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 
-import pytest
 import sqlalchemy as sa
 
 from bot.features.broadcasts import service as bc

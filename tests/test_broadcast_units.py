@@ -1,7 +1,6 @@
 """Pure parts of broadcasting: the scheduling syntax, the quiet window, what citizens receive."""
 from __future__ import annotations
 
-
 import pytest
 from pydantic import ValidationError
 

@@ -21,7 +21,7 @@ async def test_429_retry_after_is_honoured(tmp_path, fake_tg, make_app):
         return None
 
     fake_tg.fault_fn = fault
-    app = await make_app(tg_settings(tmp_path, fake_tg))
+    await make_app(tg_settings(tmp_path, fake_tg))
     fake_tg.push(fake_tg.make_message(7001, "OCOP là gì?"))
     sent = await fake_tg.wait_text(7001, "Mỗi xã một sản phẩm", timeout=10)
     assert fake_tg.faults_injected["429"] == 1
@@ -62,8 +62,8 @@ async def test_blocked_user_is_marked_not_retried(tmp_path, fake_tg, make_app):
 
 
 async def test_long_answer_split_and_html_escaped(tmp_path, fake_tg, make_app):
-    from bot.kernel.messages import Reply
     from bot.kernel import inbox as core
+    from bot.kernel.messages import Reply
 
     app = await make_app(tg_settings(tmp_path, fake_tg))
     text = "<b>không phải thẻ</b> & \"trích\" **đậm** " + ("Câu dài về nông thôn mới. " * 400)

@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.storage.models import InboundEvent
-from tests.conftest import ZALO_SECRET, free_port, make_settings, MINI_KB
+from tests.conftest import MINI_KB, ZALO_SECRET, free_port, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRE = os.environ.get("NTM_REQUIRE_PROXIES") == "1"

@@ -12,8 +12,7 @@ import io
 import sqlalchemy as sa
 
 from bot.storage.tickets import Ticket, TicketEvent
-from tests.tickets_helpers import (OFFICER, STAFF, Driver, Person, button, file_report, plain, ticket_settings,
-                                   wait_card)
+from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, button, file_report, plain, ticket_settings, wait_card
 
 
 class Terminal:

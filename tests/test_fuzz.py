@@ -6,7 +6,9 @@ import asyncio
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from bot.kernel import texts
 from tests.conftest import tg_settings
@@ -112,13 +114,13 @@ def test_any_text_gets_a_polite_reply(target, text):
 # One row per input a hostile probe and a code review found mishandled. Every row goes through real HTTP to a
 # running App (Telegram, Zalo Bot and Zalo OA webhooks, the fakes of all three platforms), and checks the answer
 # and what is (not) in the database afterwards.
-import json as _json  # noqa: E402
-import logging  # noqa: E402
-import time  # noqa: E402
+import json as _json
+import logging
+import time
 
-import sqlalchemy as sa  # noqa: E402
+import sqlalchemy as sa
 
-from tests.conftest import MINI_KB, ZALO_SECRET, free_port, make_settings  # noqa: E402
+from tests.conftest import MINI_KB, ZALO_SECRET, free_port, make_settings
 
 STAFF_GROUP, ADMIN = -100777, 9001
 

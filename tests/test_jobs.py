@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from bot.kernel.jobs import Job, Scheduler
-from bot.storage.db import Database
 from bot.kernel.registry import Services
+from bot.storage.db import Database
 from tests.conftest import make_settings
 
 

@@ -1,9 +1,8 @@
 """`ntm-bot kb check`: content errors are caught before they reach a citizen."""
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
-
-import datetime as dt
 
 import pytest
 import yaml

@@ -8,8 +8,8 @@ import sys
 
 import yaml
 
-from bot.kernel.messages import TERMINAL, Inbound
 from bot.channels.terminal import TerminalChannel
+from bot.kernel.messages import TERMINAL, Inbound
 from tests.conftest import MINI_KB, eventually, make_settings
 
 
@@ -85,7 +85,7 @@ async def test_staff_see_unanswered_questions_in_chat(tmp_path, fake_tg, make_ap
     from tests.conftest import tg_settings
 
     staff_chat, officer = -1001234, 777
-    app = await make_app(tg_settings(tmp_path, fake_tg, staff_chat_id=str(staff_chat), staff_user_ids=str(officer)))
+    await make_app(tg_settings(tmp_path, fake_tg, staff_chat_id=str(staff_chat), staff_user_ids=str(officer)))
     for i, q in enumerate(["trồng sầu riêng có được hỗ trợ nông thôn mới không", "trong sau rieng duoc ho tro ntm ko"]):
         fake_tg.push(fake_tg.make_message(9100 + i, q))
         await fake_tg.wait_text(9100 + i, "chưa chắc")

@@ -12,12 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from bot.kernel import inbox as core
-from bot.kernel import logs
-from bot.kernel import metrics
+from bot.kernel import logs, metrics, texts
 from bot.kernel.messages import Inbound, Reply
 from bot.storage.db import Database
 from bot.storage.models import InboundEvent, KeyValue, OutboxMessage, UnansweredQuestion
-from bot.kernel import texts
 from tests.conftest import eventually, make_settings, tg_settings
 from tests.instances import metric_value
 
@@ -217,8 +215,8 @@ def test_insert_ignore_tells_inserted_from_ignored(engine, tmp_path, request):
 
 def test_retention_job_prunes_old_personal_data(tmp_path):
     from bot.kernel.jobs import JOBS, JobRun, Scheduler
-    from bot.kernel.retention import retention
     from bot.kernel.registry import Services
+    from bot.kernel.retention import retention
 
     db = Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")
     db.migrate()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.storage.models import InboundEvent
 from bot.kernel import texts
 from bot.kernel.registry import COMMANDS, command
+from bot.storage.models import InboundEvent
 from tests.conftest import eventually, tg_settings
 
 

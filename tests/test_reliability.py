@@ -173,7 +173,7 @@ async def test_landlines_accepted_fake_numbers_refused_and_tet_counts(tmp_path, 
     from bot.storage.tickets import Ticket
     from tests.tickets_helpers import button
 
-    clock = lambda: dt.datetime(2026, 2, 13, 3, 0, tzinfo=dt.timezone.utc)  # noqa: E731  10:00 in An Giang
+    clock = lambda: dt.datetime(2026, 2, 13, 3, 0, tzinfo=dt.timezone.utc)  # 00 in An Giang
     app = await make_app(ticket_settings(tmp_path, fake_tg), clock=clock)
     p = Person(Driver(fake_tg, app), 4801)
     await p.say("/phananh Đường ấp 3 bị sạt lở, xe máy không qua được")

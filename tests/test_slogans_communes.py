@@ -77,7 +77,7 @@ def test_commune_lookup_for_targeting():
 async def test_khauhieu_on_telegram(tmp_path, fake_tg, make_app):
     from tests.conftest import tg_settings
 
-    app = await make_app(tg_settings(tmp_path, fake_tg))
+    await make_app(tg_settings(tmp_path, fake_tg))
     fake_tg.push(fake_tg.make_message(9301, "/khauhieu"))
     first = await fake_tg.wait_text(9301, "Nguồn: Kế hoạch 328/KH-UBND")
     assert first.text.startswith("📣 <b>") and first.buttons[0]["text"] == "📣 Khẩu hiệu khác"

@@ -12,10 +12,9 @@ import asyncio
 import time
 
 import aiohttp
-import pytest
 import sqlalchemy as sa
 
-from tests.conftest import MINI_KB, PG_ADMIN_URL, REQUIRE_PG
+from tests.conftest import MINI_KB
 from tests.instances import BotProcess, post_update
 
 ANSWER = "Mỗi xã một sản phẩm"

@@ -5,7 +5,7 @@ from tests.conftest import tg_settings
 
 
 async def test_start_question_and_buttons(tmp_path, fake_tg, make_app):
-    app = await make_app(tg_settings(tmp_path, fake_tg))
+    await make_app(tg_settings(tmp_path, fake_tg))
     chat = 5001
 
     fake_tg.push(fake_tg.make_message(chat, "/start", name="Ba Tư"))
@@ -26,7 +26,7 @@ async def test_start_question_and_buttons(tmp_path, fake_tg, make_app):
 
 
 async def test_suggestion_buttons_and_press(tmp_path, fake_tg, make_app):
-    app = await make_app(tg_settings(tmp_path, fake_tg))
+    await make_app(tg_settings(tmp_path, fake_tg))
     chat = 5002
     # Ambiguous between 3 and 4 stars: suggestions as inline buttons.
     fake_tg.push(fake_tg.make_message(chat, "ocop sao diem"))
@@ -39,7 +39,7 @@ async def test_suggestion_buttons_and_press(tmp_path, fake_tg, make_app):
 
 
 async def test_redelivered_update_is_ignored(tmp_path, fake_tg, make_app):
-    app = await make_app(tg_settings(tmp_path, fake_tg))
+    await make_app(tg_settings(tmp_path, fake_tg))
     chat = 5003
     update = fake_tg.make_message(chat, "OCOP là gì?")
     fake_tg.push(update)

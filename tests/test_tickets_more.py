@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from bot.kernel.registry import Services
 from bot.storage.models import Chat, OutboxMessage
 from bot.storage.tickets import Ticket
-from bot.kernel.registry import Services
 from tests.conftest import eventually
 from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, button, file_report, plain, ticket_settings, wait_card
 

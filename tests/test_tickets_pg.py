@@ -6,9 +6,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from bot.features.tickets import service as ticketing
 from bot.storage.db import Database
 from bot.storage.tickets import Ticket
-from bot.features.tickets import service as ticketing
 from tests.conftest import make_settings
 from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, file_report, ticket_settings, wait_card
 

@@ -49,7 +49,7 @@ async def test_non_staff_is_refused_every_command_logged_nothing_changed(tmp_pat
     # …and a reply to the card, and the card's button
     await intruder.say("Tôi trả lời thay nhé", reply_to=card.message_id)
     await intruder.expect("chưa được đăng ký là cán bộ")
-    await intruder.press(f"st:take:1", message_id=card.message_id)
+    await intruder.press("st:take:1", message_id=card.message_id)
     await intruder.expect("chỉ dành cho cán bộ")
 
     assert snapshot(app) == before

@@ -5,12 +5,12 @@ import re
 
 import pytest
 
+from bot.channels import zalo_texts as texts_zalo
+from bot.features.tickets import texts as texts_tickets
 from bot.kernel import inbox as core
+from bot.kernel import texts
 from bot.kernel.channel import CHANNELS, by_caps, caps_of, for_caps
 from bot.kernel.messages import Inbound, Reply
-from bot.kernel import texts
-from bot.features.tickets import texts as texts_tickets
-from bot.channels import zalo_texts as texts_zalo
 
 BUTTON_WORDS = re.compile(r"\b(?:bấm|nhấn|nút)\b", re.IGNORECASE)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -8,9 +8,9 @@ import unicodedata
 import sqlalchemy as sa
 
 from bot.kernel import inbox as core
+from bot.kernel import texts
 from bot.kernel.messages import Attachment, Reply
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
-from bot.kernel import texts
 from tests.conftest import ZALO_SECRET, eventually, zalo_settings
 
 CHAT = "6ede9afa66b88fe6d6a9"  # Zalo ids are 20-hex-char strings

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from bot.kernel import texts
 from bot.storage.models import OutboxMessage
 from bot.storage.tickets import Ticket
-from bot.kernel import texts
 from tests.conftest import eventually
 from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, plain, wait_card
 from tests.zalo_helpers import BUTTON_WORDS, BotCitizen, OACitizen, report_by_typing, zalo_ticket_settings
@@ -154,9 +154,9 @@ async def test_typed_choices_after_a_hint_and_a_reminder(tmp_path, fake_tg, fake
     again, and the abandoned-draft reminder says what to type."""
     import datetime as dt
 
-    from bot.storage.models import Chat
-    from bot.kernel.registry import Services
     from bot.features.tickets.wizard import remind_and_expire_drafts
+    from bot.kernel.registry import Services
+    from bot.storage.models import Chat
 
     app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo))
     c = BotCitizen(fake_zalo, app, "a1b2c3d4e5f6a7b8c9d0")

@@ -139,9 +139,9 @@ async def report_by_typing(c: Citizen, *, description: str = "Đường ấp 3 b
 def file_ticket(app: Any, channel: str, chat_id: str, description: str = "Đường ấp 3 bị sạt lở, xe máy không qua được",
                 phone: str | None = None) -> str:
     """A ticket filed by a citizen of `channel` (as `feedback.send` files it), for tests about what happens next."""
+    from bot.features.tickets import service as ticketing
     from bot.kernel import inbox as core
     from bot.kernel.messages import utcnow
-    from bot.features.tickets import service as ticketing
 
     def go(s: Any) -> str:
         core.get_or_create_chat(s, channel, chat_id).user_id = chat_id

@@ -352,7 +352,7 @@ class TelegramChannel(ChannelAdapter):
         await cancel_quietly(self._poller)
         try:
             await self.bot.shutdown()
-        except Exception:  # noqa: BLE001 - best effort on shutdown
+        except Exception:  # best effort on shutdown
             pass
 
     def redact(self, text: str) -> str:
@@ -444,7 +444,7 @@ class TelegramChannel(ChannelAdapter):
         except web.HTTPException:
             metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "too_large").inc()
             raise  # e.g. 413 for a body over the size limit
-        except Exception:  # noqa: BLE001 - malformed input is the sender's problem
+        except Exception:  # malformed input is the sender's problem
             metrics.WEBHOOK_REJECTED.labels(TELEGRAM, "malformed").inc()
             return web.Response(status=400, text="bad update")
         try:

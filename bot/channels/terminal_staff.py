@@ -9,8 +9,8 @@ import base64
 from pathlib import Path
 from typing import Any, Callable
 
-from bot.kernel.channel import CHANNELS, Caps, ChannelSpec, SendResult
 from bot.channels.terminal import TerminalChannel
+from bot.kernel.channel import CHANNELS, Caps, ChannelSpec, SendResult
 from bot.kernel.messages import TERMINAL_STAFF
 
 

@@ -21,6 +21,17 @@ from typing import TYPE_CHECKING, Any, Callable
 import aiohttp
 from aiohttp import web
 
+from bot.channels import zalo_texts as texts_zalo
+from bot.channels.zalo_common import (
+    Rejected,
+    ThrottledAlert,
+    load_json,
+    rate_limits,
+    read_body,
+    redact,
+    secret_matches,
+    serve_webhook,
+)
 from bot.kernel.channel import (
     CHANNELS,
     Caps,
@@ -32,10 +43,8 @@ from bot.kernel.channel import (
     split_text,
     strip_markup,
 )
-from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, secret_matches, serve_webhook
 from bot.kernel.messages import ZALO, Attachment, Inbound
 from bot.kernel.outbox import Limit
-from bot.channels import zalo_texts as texts_zalo
 
 if TYPE_CHECKING:
     from bot.kernel.channel import Host
@@ -262,7 +271,7 @@ class ZaloBotChannel(ChannelAdapter):
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep it until the database is back
+            except Exception:  # keep it until the database is back
                 log.exception("zalo: storing update %s failed; retrying in %.1fs", inbound.event_key, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)

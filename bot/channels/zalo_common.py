@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
-from bot.kernel import logs
-from bot.kernel import metrics
+from bot.kernel import logs, metrics
 from bot.kernel.channel import Busy
 from bot.kernel.outbox import Limit
 

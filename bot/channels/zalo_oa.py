@@ -35,6 +35,9 @@ import sqlalchemy as sa
 from aiohttp import web
 from sqlmodel import Session, select
 
+from bot.channels import zalo_texts as texts_zalo
+from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, serve_webhook
+from bot.config import split_list
 from bot.kernel import logs
 from bot.kernel.channel import (
     CHANNELS,
@@ -48,17 +51,14 @@ from bot.kernel.channel import (
     split_text,
     strip_markup,
 )
-from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, serve_webhook
-from bot.config import split_list
 from bot.kernel.messages import ZALO_OA, Attachment, Inbound
 from bot.kernel.outbox import Limit
 from bot.storage.models import Chat
 from bot.storage.zalo import ZaloOAToken
-from bot.channels import zalo_texts as texts_zalo
 
 if TYPE_CHECKING:
-    from bot.kernel.channel import Host
     from bot.config import Settings
+    from bot.kernel.channel import Host
 
 log = logging.getLogger(__name__)
 
@@ -423,7 +423,7 @@ class ZaloOAChannel(ChannelAdapter):
                 await self.tokens.get()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep trying
+            except Exception:  # keep trying
                 log.exception("zalo oa: token check failed")
             await asyncio.sleep(max(5.0, self.settings.zalo_oa_token_check_minutes * 60))
 

@@ -1,8 +1,8 @@
 """/start, /help, /huy and small talk: how a citizen finds their way."""
 from __future__ import annotations
 
-from bot.kernel.messages import Button
 from bot.kernel import texts
+from bot.kernel.messages import Button
 from bot.kernel.registry import CANCELLERS, MENU, Ctx, command, command_lines, menu_item
 
 

@@ -17,15 +17,15 @@ import traceback
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm.attributes import set_attribute
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Session, select
 
+from bot.kernel import texts
 from bot.kernel.channel import caps_of, for_caps, split_text, strip_markup
 from bot.kernel.messages import Inbound, Reply
-from bot.storage.models import Chat, InboundEvent, OutboxMessage, new_row
-from bot.kernel import texts
 from bot.kernel.registry import Ctx, Services
+from bot.storage.models import Chat, InboundEvent, OutboxMessage, new_row
 
 log = logging.getLogger(__name__)
 

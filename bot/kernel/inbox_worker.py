@@ -51,7 +51,7 @@ class InboxWorker:
                         log.exception("processing %s failed", key)
                         try:
                             await self.db.run(core.mark_failed_attempt, key, f"{type(err).__name__}: {err}")
-                        except Exception:  # noqa: BLE001 - the database is away: the next sweep tries again
+                        except Exception:  # the database is away: the next sweep tries again
                             log.warning("processing %s: could not count the failed attempt", key)
                         break
                     self.processed += n
@@ -68,7 +68,7 @@ class InboxWorker:
             try:
                 for key in await self.db.run(core.pending_chat_keys, 200):
                     self.schedule(key)
-            except Exception:  # noqa: BLE001 - keep sweeping
+            except Exception:  # keep sweeping
                 log.exception("inbox sweep failed")
             self._wake.clear()
             try:
@@ -82,7 +82,7 @@ class InboxWorker:
         while time.monotonic() < deadline:
             try:
                 keys = await self.db.run(core.pending_chat_keys, 200)
-            except Exception:  # noqa: BLE001 - the database is gone: nothing more to do here
+            except Exception:  # the database is gone: nothing more to do here
                 log.exception("inbox drain: sweep failed")
                 return
             for key in keys:

@@ -134,18 +134,18 @@ class Scheduler:
             try:
                 if not await self.db.run(claim, j, self.owner, now, self._dead):
                     continue
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("job %s: claim failed", j.name)
                 continue
             try:
                 await self.db.run(j.fn, self.services)
                 await self.db.run(finish, j, self.owner, now)
                 self.runs[j.name] = self.runs.get(j.name, 0) + 1
-            except Exception:  # noqa: BLE001 - one failing job must not stop the others
+            except Exception:  # one failing job must not stop the others
                 log.exception("job %s failed; retrying in a minute", j.name)
                 try:
                     await self.db.run(retry_later, j, self.owner, now)
-                except Exception:  # noqa: BLE001 - the database is away too: the lease lets it run again later
+                except Exception:  # the database is away too: the lease lets it run again later
                     log.exception("job %s: could not reschedule", j.name)
 
     async def run(self) -> None:

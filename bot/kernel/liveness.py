@@ -11,7 +11,6 @@ import os
 import socket
 import uuid
 
-
 _MINE: set[str] = set()  # names made by this process (several apps may run in one, as in the tests)
 
 

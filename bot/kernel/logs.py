@@ -57,7 +57,7 @@ def add_settings_secrets(settings: object) -> None:
             from sqlalchemy.engine import make_url
 
             add_secret(make_url(url).password)
-        except Exception:  # noqa: BLE001 - a malformed URL fails elsewhere, loudly
+        except Exception:  # a malformed URL fails elsewhere, loudly
             pass
 
 
@@ -89,7 +89,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     record._template = record.msg  # type: ignore[attr-defined]  # what makes lines "the same" (RateLimitFilter)
     try:
         msg = record.getMessage()
-    except Exception:  # noqa: BLE001 - a bad format string: keep what we can
+    except Exception:  # a bad format string: keep what we can
         msg = str(record.msg)
     clean = redact(msg)
     if clean != msg or record.args:

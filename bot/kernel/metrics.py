@@ -118,7 +118,7 @@ def read_db_gauges(session: Any, now: dt.datetime) -> list[Metric]:
     for fn in DB_GAUGES:
         try:
             out.extend(fn(session, now))
-        except Exception:  # noqa: BLE001 - one broken gauge must not hide the others
+        except Exception:  # one broken gauge must not hide the others
             log.exception("metrics gauge %s failed", getattr(fn, "__name__", fn))
             session.rollback()
     return out

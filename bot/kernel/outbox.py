@@ -546,7 +546,7 @@ class OutboxWorker:
                 try:
                     if not await self.db.run(has_due, list(self.adapters), self.clock()):
                         return
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("outbox drain failed")
                     return
             self.kick()

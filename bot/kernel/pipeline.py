@@ -100,7 +100,7 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
         try:
             with session.begin_nested():  # handler errors are caught per event; this catches the rest
                 processed = core.process_chats(session, keys, services, created=created)
-        except Exception:  # noqa: BLE001 - the updates stay stored and pending: the inbox worker retries them
+        except Exception:  # the updates stay stored and pending: the inbox worker retries them
             log.exception("fast path failed for %d chats; left to the inbox worker", len(keys))
             created, unprocessed, processed = [], keys, 0
     claimed = claim_created(session, created, channels, services.clock(), lease, owner) if created else []
@@ -195,7 +195,7 @@ class Pipeline:
                 app.outbox.owner)
         try:
             res = await app.db.run(apply_batch, *args)
-        except Exception as err:  # noqa: BLE001 - fall back to one transaction per update, nothing skipped
+        except Exception as err:  # fall back to one transaction per update, nothing skipped
             log.exception("batch failed; storing %d updates one by one", len(ingests))
             await self._fallback(ingests, records, err)
             return
@@ -218,12 +218,12 @@ class Pipeline:
         for r in records:
             try:
                 await app.db.run(record_outcome, r.msg_id, r.result, r.at, app.outbox.max_age, app.services)
-            except Exception:  # noqa: BLE001 - the lease makes it resend; never lost
+            except Exception:  # the lease makes it resend; never lost
                 log.exception("recording outcome of outbox %s failed", r.msg_id)
         for op in ingests:
             try:
                 ok = await app.db.run(core.ingest, op.inbound)
-            except Exception as e:  # noqa: BLE001 - the caller answers 5xx; the platform redelivers
+            except Exception as e:  # the caller answers 5xx; the platform redelivers
                 if not op.future.done():
                     op.future.set_exception(e)
                 continue

@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # the database layer is imported lazily: `ntm-bot ask` starts
     from sqlmodel import Session
 
     from bot.config import Settings
-    from bot.storage.models import Chat
     from bot.kernel.callbacks import CallbackData
+    from bot.storage.models import Chat
     from knowledge.kb import KnowledgeBase
 
 log = logging.getLogger(__name__)

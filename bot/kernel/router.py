@@ -12,11 +12,11 @@ import re
 
 from sqlmodel import select
 
-from bot.kernel.messages import TERMINAL_STAFF
-from bot.storage.models import Staff
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackData
+from bot.kernel.messages import TERMINAL_STAFF
 from bot.kernel.registry import CALLBACKS, COMMANDS, STEPS, TEXT_HANDLERS, Command, Ctx
+from bot.storage.models import Staff
 from knowledge.normalize import fold
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def is_staff(ctx: Ctx) -> bool:
     uid = ctx.inbound.user_id
     if uid in ctx.settings.seed_admin_ids:
         return True
-    row = ctx.session.exec(select(Staff).where(Staff.user_id == uid, Staff.active == True)).first()  # noqa: E712
+    row = ctx.session.exec(select(Staff).where(Staff.user_id == uid, Staff.active == True)).first()
     return row is not None
 
 

@@ -2,9 +2,11 @@
 from sqlmodel import SQLModel
 
 from bot.kernel import jobs  # noqa: F401
-from bot.storage import broadcast  # noqa: F401
-from bot.storage import models  # noqa: F401
-from bot.storage import tickets  # noqa: F401
-from bot.storage import zalo  # noqa: F401
+from bot.storage import (
+    broadcast,  # noqa: F401
+    models,  # noqa: F401
+    tickets,  # noqa: F401
+    zalo,  # noqa: F401
+)
 
 metadata = SQLModel.metadata

@@ -146,7 +146,7 @@ class Database:
             try:
                 with self.session() as s:
                     return fn(s, *args, **kwargs)
-            except Exception as err:  # noqa: BLE001 - re-raised unless retryable
+            except Exception as err:  # re-raised unless retryable
                 if attempt < 4 and _is_retryable(err):
                     time.sleep(0.05 * (attempt + 1))
                     continue

@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from tests.fakes.server import LocalServer
 from tests.fakes.recording import Recording
+from tests.fakes.server import LocalServer
 
 SEND_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage", "sendVideo",
                 "sendVoice", "sendAudio", "sendSticker", "sendLocation"}

@@ -26,8 +26,8 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from tests.fakes.server import LocalServer
 from tests.fakes.recording import Recording, post_status
+from tests.fakes.server import LocalServer
 
 MAX_TEXT = 2000
 Fault = tuple[str, float]

@@ -1,6 +1,10 @@
 """Broadcasts: citizens' subscriptions, officers composing and confirming a broadcast, and the sender."""
+from importlib import import_module
+
+# Loaded in this order, which is the order their commands, steps and buttons register in.
+MODULES = ("staff", "subscribe")
 
 
 def register() -> None:
-    from bot.features.broadcasts import staff  # noqa: F401  (each module's decorators register its handlers)
-    from bot.features.broadcasts import subscribe  # noqa: F401
+    for name in MODULES:
+        import_module(f"{__name__}.{name}")  # each module's decorators register its handlers

@@ -23,15 +23,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from bot.kernel.channel import CHANNELS, SendResult, caps_of, strip_markup
 from bot.config import Settings, parse_hhmm, parse_quiet, parse_topics
+from bot.features.broadcasts import texts as T
+from bot.kernel.channel import CHANNELS, SendResult, caps_of, strip_markup
 from bot.kernel.jobs import LOCAL_TZ, job
-from bot.kernel.metrics import GaugeMetricFamily, db_gauge
 from bot.kernel.messages import TELEGRAM, Attachment, Button, Reply, utcnow
+from bot.kernel.metrics import GaugeMetricFamily, db_gauge
 from bot.kernel.privacy import Subject, eraser
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, BroadcastSender, Subscription
 from bot.storage.models import Chat
-from bot.features.broadcasts import texts as T
 from knowledge.numbers import vn_number
 
 log = logging.getLogger(__name__)
@@ -419,7 +419,7 @@ def staff_role(session: Session, settings: Settings, user_id: str) -> str | None
 
     if user_id in settings.seed_admin_ids:
         return "admin"
-    row = session.exec(select(Staff).where(Staff.user_id == user_id, Staff.active == True)).first()  # noqa: E712
+    row = session.exec(select(Staff).where(Staff.user_id == user_id, Staff.active == True)).first()
     return row.role if row else None
 
 
@@ -515,7 +515,7 @@ def activate_due(session: Session, now: dt.datetime, channels: Sequence[str]) ->
         .where(b_t.c.status == "scheduled", sa.or_(b_t.c.scheduled_at.is_(None), b_t.c.scheduled_at <= now))
         .values(status="sending", started_at=now)
     )
-    stmt = select(Broadcast).where(Broadcast.status == "sending", Broadcast.materialized == False).order_by(Broadcast.id).limit(1)  # noqa: E712
+    stmt = select(Broadcast).where(Broadcast.status == "sending", Broadcast.materialized == False).order_by(Broadcast.id).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()  # a concurrent cancel waits for this chunk, then skips it too
     pending = session.exec(stmt).first()
@@ -667,7 +667,7 @@ def finish_done(session: Session, settings: Settings, now: dt.datetime) -> list[
     """Broadcasts with every recipient settled become `done`; their creator is told. Returns their ids."""
     r = BroadcastRecipient.__table__
     finished: list[int] = []
-    for b in session.exec(select(Broadcast).where(Broadcast.status == "sending", Broadcast.materialized == True)):  # noqa: E712
+    for b in session.exec(select(Broadcast).where(Broadcast.status == "sending", Broadcast.materialized == True)):
         still = session.execute(
             sa.select(r.c.id).where(r.c.broadcast_id == b.id, r.c.state.in_(OPEN_STATES)).limit(1)
         ).first()

@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from bot.features.broadcasts import service as bc
-from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Button, Reply, clip
-from bot.storage.broadcast import Broadcast
+from bot.features.broadcasts import texts as T
 from bot.kernel import texts
 from bot.kernel.channel import CHANNELS
-from bot.features.broadcasts import texts as T
+from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Button, Reply, clip
 from bot.kernel.registry import CANCELLERS, Ctx, callback, command, step
 from bot.kernel.router import is_staff, staff_may_act
+from bot.storage.broadcast import Broadcast
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ always one line away: every broadcast ends with "Gõ /huydangky…" (and a butto
 from __future__ import annotations
 
 from bot.features.broadcasts import service as bc
+from bot.features.broadcasts import texts as T
 from bot.kernel.jobs import LOCAL_TZ
 from bot.kernel.messages import Button, clip
-from bot.features.broadcasts import texts as T
 from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
 from knowledge.normalize import fold
 

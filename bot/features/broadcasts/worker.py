@@ -109,7 +109,7 @@ class BroadcastWorker:
                         self._ensure_pump(channel)
                     for ev in self._events.values():
                         ev.set()
-            except Exception:  # noqa: BLE001 - keep going; the database may come back
+            except Exception:  # keep going; the database may come back
                 log.exception("broadcast loop failed")
             self.loops += 1
             if more:
@@ -145,7 +145,7 @@ class BroadcastWorker:
                 del outcomes[:]
                 try:
                     rows = await self.db.run(bc.pump, channel, batch, free, self.settings.broadcast_max_attempts)
-                except Exception:  # noqa: BLE001 - keep the outcomes, try again shortly
+                except Exception:  # keep the outcomes, try again shortly
                     log.exception("broadcast pump (%s) failed", channel)
                     outcomes[:0] = batch
                     await asyncio.sleep(1.0)
@@ -180,7 +180,7 @@ class BroadcastWorker:
                     result = bc.DEFERRED
                 else:
                     result = await adapter.send(row.chat_id, payload)
-        except Exception as err:  # noqa: BLE001 - adapters report; a raise counts as transient
+        except Exception as err:  # adapters report; a raise counts as transient
             log.exception("broadcast send via %s raised", channel)
             result = SendResult(False, error=f"{type(err).__name__}: {err}")
         if result.retry_after:
@@ -224,6 +224,6 @@ class BroadcastWorker:
         if self.held:
             try:
                 await self.db.run(bc.release_lease, self.owner)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("releasing the broadcast lease failed")
             self.held = False

@@ -1,5 +1,10 @@
 """Content work for officers: what citizens asked that the bot could not answer."""
+from importlib import import_module
+
+# Loaded in this order, which is the order their commands, steps and buttons register in.
+MODULES = ("staff",)
 
 
 def register() -> None:
-    from bot.features.content import staff  # noqa: F401  (its decorators register its handlers)
+    for name in MODULES:
+        import_module(f"{__name__}.{name}")  # each module's decorators register its handlers

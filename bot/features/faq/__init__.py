@@ -1,6 +1,11 @@
 """Questions answered from the knowledge base: the matching decision, computed answers, small talk, the
 "did you mean" choices and the topic menus."""
+from importlib import import_module
+
+# Loaded in this order, which is the order their commands, steps and buttons register in.
+MODULES = ("answers",)
 
 
 def register() -> None:
-    from bot.features.faq import answers  # noqa: F401  (its decorators register its handlers)
+    for name in MODULES:
+        import_module(f"{__name__}.{name}")  # each module's decorators register its handlers

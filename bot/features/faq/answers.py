@@ -17,10 +17,10 @@ import hashlib
 from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
-from bot.kernel import metrics
+from bot.kernel import metrics, texts
 from bot.kernel.messages import Button, clip
-from bot.kernel import texts
 from bot.kernel.registry import Ctx, callback, text_handler
+
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.storage.models import UnansweredQuestion

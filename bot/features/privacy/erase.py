@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.kernel import privacy
+from bot.kernel import privacy, texts
 from bot.kernel.messages import Button
+from bot.kernel.registry import Ctx, callback, command
 from bot.storage.broadcast import Subscription
 from bot.storage.tickets import CLOSED, Ticket
-from bot.kernel import texts
-from bot.kernel.registry import Ctx, callback, command
 
 CONFIRM_MINUTES = 30
 

@@ -11,14 +11,14 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import select
 
+from bot.features.tickets import service as ticketing
+from bot.features.tickets import texts as T
+from bot.features.tickets import wizard as feedback
 from bot.kernel.jobs import job
 from bot.kernel.messages import Attachment, Button
 from bot.kernel.metrics import GaugeMetricFamily, db_gauge
-from bot.storage.tickets import CLOSED, NEED_INFO, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
-from bot.features.tickets import wizard as feedback
-from bot.features.tickets import texts as T
-from bot.features.tickets import service as ticketing
 from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from bot.storage.tickets import CLOSED, NEED_INFO, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
 
 S_ADD_INFO = "tickets.add_info"
 S_CONFIRM_ADD_INFO = "tickets.confirm_add_info"  # "is this the addition the officers asked for?" (asked once)

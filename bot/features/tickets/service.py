@@ -24,13 +24,13 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-
-import knowledge
 import yaml
 from sqlmodel import Session, select
 
-from bot.kernel.channel import CHANNELS, CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
+import knowledge
 from bot.config import Settings, parse_categories, parse_holidays, split_list
+from bot.features.tickets import texts as T
+from bot.kernel.channel import CHANNELS, CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows, clip
 from bot.kernel.outbox import on_outcome
 from bot.kernel.privacy import ANONYMOUS_ACTOR, ERASED, Subject, eraser
@@ -48,7 +48,6 @@ from bot.storage.tickets import (
     TicketMessage,
     TicketStaffMessage,
 )
-from bot.features.tickets import texts as T
 from knowledge.normalize import fold
 
 log = logging.getLogger(__name__)
@@ -156,7 +155,7 @@ def in_staff_chat(settings: Settings, inbound: Inbound) -> bool:
 def staff_member(session: Session, settings: Settings, inbound: Inbound) -> Staff | None:
     if inbound.channel == TERMINAL_STAFF:
         return Staff(user_id=inbound.user_id, display_name=inbound.display_name or "Cán bộ (terminal)", role="admin")
-    return session.exec(select(Staff).where(Staff.user_id == inbound.user_id, Staff.active == True)).first()  # noqa: E712
+    return session.exec(select(Staff).where(Staff.user_id == inbound.user_id, Staff.active == True)).first()
 
 
 def is_admin(session: Session, settings: Settings, inbound: Inbound) -> bool:
@@ -544,7 +543,7 @@ def rate(session: Session, settings: Settings, now: dt.datetime, ticket: Ticket,
         return False
     set_status(session, settings, now, ticket, IN_PROGRESS, actor, reason=f"đánh giá {stars}/5", tell_citizen=False)
     supervisors = session.exec(
-        select(Staff).where(Staff.active == True, Staff.role.in_(("supervisor", "admin")))  # noqa: E712
+        select(Staff).where(Staff.active == True, Staff.role.in_(("supervisor", "admin")))
     ).all()
     mentions = " ".join(f"@{s.username}" for s in supervisors if s.username)
     notify_staff(session, settings, ticket, T.LOW_RATING_ALERT.format(code=ticket.code, stars=stars_text(stars),

@@ -19,7 +19,11 @@ import re
 
 from sqlmodel import select
 
+from bot.features.tickets import service as ticketing
+from bot.features.tickets import texts as T
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment
+from bot.kernel.registry import COMMANDS, Ctx, callback, command, command_lines, text_handler
+from bot.kernel.router import is_staff, staff_may_act
 from bot.storage.models import Chat, OutboxMessage, Staff
 from bot.storage.tickets import (
     CLOSED,
@@ -36,10 +40,6 @@ from bot.storage.tickets import (
     format_code,
     parse_code,
 )
-from bot.features.tickets import texts as T
-from bot.features.tickets import service as ticketing
-from bot.kernel.registry import COMMANDS, Ctx, callback, command, command_lines, text_handler
-from bot.kernel.router import is_staff, staff_may_act
 from knowledge.normalize import fold
 from knowledge.numbers import vn_number, vn_percent
 
@@ -200,8 +200,8 @@ def note_cmd(ctx: Ctx) -> None:
 def find_staff(ctx: Ctx, who: str) -> Staff | None:
     who = who.strip()
     if who.startswith("@"):
-        return ctx.session.exec(select(Staff).where(Staff.username == who[1:], Staff.active == True)).first()  # noqa: E712
-    return ctx.session.exec(select(Staff).where(Staff.user_id == who, Staff.active == True)).first()  # noqa: E712
+        return ctx.session.exec(select(Staff).where(Staff.username == who[1:], Staff.active == True)).first()
+    return ctx.session.exec(select(Staff).where(Staff.user_id == who, Staff.active == True)).first()
 
 
 @staff_command("assign")
@@ -605,7 +605,7 @@ def staff_cmd(ctx: Ctx) -> None:
     words = ctx.args.split()
     action = fold(words[0]) if words else "list"
     if action in ("list", "ds", "danh sach"):
-        rows = ctx.session.exec(select(Staff).where(Staff.active == True).order_by(Staff.role, Staff.id)).all()  # noqa: E712
+        rows = ctx.session.exec(select(Staff).where(Staff.active == True).order_by(Staff.role, Staff.id)).all()
         ctx.audit("staff_list")
         lines = [T.STAFF_LIST_TITLE.format(n=len(rows))]
         for s in rows:

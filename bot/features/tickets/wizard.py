@@ -19,14 +19,14 @@ import hashlib
 import re
 import uuid
 
-from bot.kernel.messages import Attachment, Button, clip
 from sqlmodel import select
 
-from bot.storage.models import UnansweredQuestion
-from bot.kernel import texts
-from bot.features.tickets import texts as T
 from bot.features.tickets import service as ticketing
+from bot.features.tickets import texts as T
+from bot.kernel import texts
+from bot.kernel.messages import Attachment, Button, clip
 from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from bot.storage.models import UnansweredQuestion
 from knowledge.communes import default_finder, outside_an_giang
 from knowledge.normalize import fold
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from bot.storage.migrations import __path__ as _mig_path
 from bot.storage.db import Database
+from bot.storage.migrations import __path__ as _mig_path
 
 
 def main() -> None:

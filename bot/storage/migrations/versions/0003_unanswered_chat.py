@@ -3,9 +3,9 @@
 Revision ID: 0003_unanswered_chat
 Revises: 0100_tickets, 0200_zalo
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0003_unanswered_chat"
 down_revision = ("0100_tickets", "0200_zalo")

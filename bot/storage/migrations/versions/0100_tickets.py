@@ -4,10 +4,9 @@ Revision ID: 0100_tickets
 Revises: 0002
 Create Date: 2026-11-26 07:45:49.834011
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0100_tickets'
 down_revision = '0002'

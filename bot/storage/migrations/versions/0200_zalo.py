@@ -4,10 +4,9 @@ Revision ID: 0200_zalo
 Revises: 0002
 Create Date: 2026-11-26 07:43:02.788321
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0200_zalo'
 down_revision = '0002'

@@ -4,10 +4,9 @@ Revision ID: 0300_broadcast
 Revises: 0003_unanswered_chat
 Create Date: 2026-11-26 07:49:00.555823
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0300_broadcast'
 down_revision = '0003_unanswered_chat'

@@ -3,9 +3,9 @@
 Revision ID: 0400_reliability
 Revises: 0300_broadcast
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0400_reliability"
 down_revision = "0300_broadcast"

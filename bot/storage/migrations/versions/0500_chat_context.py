@@ -3,8 +3,8 @@
 Revision ID: 0500_chat_context
 Revises: 0400_reliability
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0500_chat_context"
 down_revision = "0400_reliability"
