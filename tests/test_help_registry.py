@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import bot.kernel.inbox  # noqa: F401  (loads every feature, as the running bot does)
+from bot import composition
 from bot.kernel.registry import COMMANDS
 from knowledge.kb import KnowledgeBase
 
+composition.load()  # every feature, as the running bot has them
 ROOT = Path(__file__).resolve().parent.parent
 CITIZEN = {name for name, c in COMMANDS.items() if not c.staff and c.menu}
 STAFF = {name for name, c in COMMANDS.items() if c.staff}

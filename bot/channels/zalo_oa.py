@@ -200,7 +200,7 @@ def parse_event(body: dict[str, Any]) -> tuple[str, Any] | None:
 # ---------------------------------------------------------------- token storage (one transaction each)
 def seed_tokens(session: Session, app_id: str, access: str, refresh: str, now: dt.datetime) -> bool:
     """First start: the tokens from the settings. Afterwards the database copy wins."""
-    from bot.kernel.inbox import insert_ignore
+    from bot.storage.dialect import insert_ignore
 
     if not (access or refresh):
         return False

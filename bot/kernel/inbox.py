@@ -17,7 +17,6 @@ import traceback
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_attribute
 from sqlmodel import Session, select
 
@@ -25,6 +24,7 @@ from bot.kernel import texts
 from bot.kernel.channel import caps_of, for_caps, split_text, strip_markup
 from bot.kernel.messages import Inbound, Reply
 from bot.kernel.registry import Ctx, Services
+from bot.storage import dialect
 from bot.storage.models import Chat, InboundEvent, OutboxMessage, new_row
 
 log = logging.getLogger(__name__)
@@ -38,17 +38,6 @@ MAX_EVENT_ATTEMPTS = 5
 
 def chat_key(channel: str, chat_id: str) -> str:
     return f"{channel}:{chat_id}"
-
-
-def insert_ignore(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING; True if a row was inserted.
-
-    RETURNING tells for sure: with SQLAlchemy 2.1 + psycopg the rowcount of this statement is -1 (unknown).
-    """
-    dialect = session.get_bind().dialect.name
-    ins = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    stmt = ins.values(**values).on_conflict_do_nothing(index_elements=conflict).returning(sa.literal_column("1"))
-    return session.execute(stmt).first() is not None
 
 
 # ------------------------------------------------------------------ inbound
@@ -116,7 +105,7 @@ def _event_row(inbound: Inbound, now: Any) -> dict[str, Any]:
 
 def ingest(session: Session, inbound: Inbound) -> bool:
     """Store an accepted platform event. False if it was already stored (a redelivery)."""
-    return insert_ignore(session, InboundEvent.__table__, _event_row(inbound, _now(session)), ["channel", "event_key"])
+    return dialect.insert_ignore(session, InboundEvent.__table__, _event_row(inbound, _now(session)), ["channel", "event_key"])
 
 
 def ingest_many(session: Session, inbounds: list[Inbound]) -> list[bool]:
@@ -198,9 +187,7 @@ def process_chats(session: Session, keys: list[str], services: Services,
     if missing:  # first contact of several people: create their rows in one statement
         now = _now(session)
         t = Chat.__table__
-        dialect = session.get_bind().dialect.name
-        ins = (postgresql.insert(t) if dialect == "postgresql" else sqlite.insert(t)).on_conflict_do_nothing(
-            index_elements=["channel", "chat_id"])
+        ins = dialect.insert(session, t).on_conflict_do_nothing(index_elements=["channel", "chat_id"])
         session.execute(ins, [{"channel": c, "chat_id": i, "chat_type": kind, "user_id": "", "display_name": "",
                                "username": "", "message_count": 0, "first_seen_at": now, "last_seen_at": now}
                               for (c, i), kind in missing.items()])
@@ -221,8 +208,9 @@ def process_chats(session: Session, keys: list[str], services: Services,
 # running it on SQLite.
 _ie = InboundEvent.__table__
 _INGEST = {
-    name: insert(_ie).on_conflict_do_nothing(index_elements=["channel", "event_key"]).returning(_ie.c.channel, _ie.c.event_key)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    name: dialect.insert_for(name, _ie).on_conflict_do_nothing(index_elements=["channel", "event_key"])
+    .returning(_ie.c.channel, _ie.c.event_key)
+    for name in ("postgresql", "sqlite")
 }
 _PENDING_EVENTS = sa.select(_ie.c.id, _ie.c.payload).where(
     _ie.c.chat_key.in_(sa.bindparam("keys", expanding=True)), _ie.c.status == "pending")
@@ -305,9 +293,9 @@ def get_or_create_chat(session: Session, channel: str, chat_id: str, chat_type: 
     stmt = select(Chat).where(Chat.channel == channel, Chat.chat_id == chat_id)
     chat = session.exec(stmt).first()
     if chat is None:
-        insert_ignore(
+        chat = dialect.ensure_row(
             session,
-            Chat.__table__,
+            Chat,
             {
                 "channel": channel,
                 "chat_id": chat_id,
@@ -320,8 +308,8 @@ def get_or_create_chat(session: Session, channel: str, chat_id: str, chat_type: 
                 "last_seen_at": _now(session),
             },
             ["channel", "chat_id"],
+            stmt,
         )
-        chat = session.exec(stmt).one()
     return chat
 
 

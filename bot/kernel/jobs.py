@@ -79,7 +79,7 @@ def claim(session: Session, j: Job, owner: str, now: dt.datetime, dead: Callable
     runs: a job is not held up for the 10-minute lease by a crashed instance)."""
     t = JobRun.__table__
     if session.get(JobRun, j.name) is None:
-        from bot.kernel.inbox import insert_ignore
+        from bot.storage.dialect import insert_ignore
 
         first = j.next_after(now) if j.daily_at else now
         insert_ignore(session, t, {"name": j.name, "next_run_at": first}, ["name"])

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from bot.config import Settings, parse_hhmm, parse_quiet, parse_topics
@@ -30,6 +29,7 @@ from bot.kernel.jobs import LOCAL_TZ, job
 from bot.kernel.messages import TELEGRAM, Attachment, Button, Reply, utcnow
 from bot.kernel.metrics import GaugeMetricFamily, db_gauge
 from bot.kernel.privacy import Subject, eraser
+from bot.storage import dialect
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, BroadcastSender, Subscription
 from bot.storage.models import Chat
 from knowledge.numbers import vn_number
@@ -197,13 +197,9 @@ def subscribe(session: Session, channel: str, chat_id: str, topic_list: Sequence
     """Create or re-activate a subscription (only ever called on the person's explicit choice)."""
     sub = get_subscription(session, channel, chat_id)
     if sub is None:
-        from bot.kernel.inbox import insert_ignore
-
-        insert_ignore(session, Subscription.__table__, {
+        sub = dialect.ensure_row(session, Subscription, {
             "channel": channel, "chat_id": chat_id, "topics": "", "active": True, "created_at": now, "updated_at": now,
         }, ["channel", "chat_id"])
-        sub = get_subscription(session, channel, chat_id)
-        assert sub is not None
     sub.topics = _topics_str(topic_list)
     if commune_code is not None or not keep_commune:
         sub.commune_code = commune_code
@@ -472,11 +468,7 @@ def acquire_lease(session: Session, owner: str, now_real: dt.datetime, lease: dt
     t = BroadcastSender.__table__
     row = session.get(BroadcastSender, "all")
     if row is None:
-        from bot.kernel.inbox import insert_ignore
-
-        insert_ignore(session, t, {"name": "all", "owner": None, "lease_until": None}, ["name"])
-        row = session.get(BroadcastSender, "all")
-        assert row is not None
+        row = dialect.ensure_row(session, BroadcastSender, {"name": "all", "owner": None, "lease_until": None}, ["name"])
     previous = row.owner
     takeover = previous not in (None, owner) and dead(previous)
     cond = sa.or_(t.c.owner.is_(None), t.c.owner == owner, t.c.lease_until.is_(None), t.c.lease_until < now_real)
@@ -542,7 +534,7 @@ def materialize_chunk(session: Session, b: Broadcast, channels: Sequence[str], n
         .select_from(_join())
         .where(*conds, s.c.id <= last)
     )
-    ins = (postgresql.insert(r) if session.get_bind().dialect.name == "postgresql" else sqlite.insert(r)).from_select(
+    ins = dialect.insert(session, r).from_select(
         ["broadcast_id", "channel", "chat_id", "state", "attempts", "next_attempt_at"], sel
     ).on_conflict_do_nothing(index_elements=["broadcast_id", "channel", "chat_id"])
     session.execute(ins)
@@ -715,7 +707,6 @@ def create_weekly_slogan(session: Session, settings: Settings, now: dt.datetime)
     local = now.astimezone(LOCAL_TZ)
     if at is None or local.isoweekday() != settings.broadcast_slogan_weekday or local.time() < at:
         return None
-    from bot.kernel.inbox import insert_ignore
     from knowledge.slogans import SloganError, library
 
     try:
@@ -725,7 +716,7 @@ def create_weekly_slogan(session: Session, settings: Settings, now: dt.datetime)
         return None
     year, week, _ = local.isocalendar()
     key = f"slogan:{year}-W{week:02d}"
-    inserted = insert_ignore(session, Broadcast.__table__, {
+    inserted = dialect.insert_ignore(session, Broadcast.__table__, {
         "kind": "slogan", "dedup_key": key, "text": slogan.render(), "created_by": "system", "status": "scheduled",
         "target_topic": settings.broadcast_slogan_topic or None, "created_at": now, "confirmed_at": now,
         "materialized": False, "mat_cursor": 0, "total": 0, "rate_limited": 0, "sent": 0, "failed": 0, "blocked": 0,

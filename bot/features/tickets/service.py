@@ -34,6 +34,7 @@ from bot.kernel.channel import CHANNELS, CHAT_UNREACHABLE, SendResult, caps_of, 
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows, clip
 from bot.kernel.outbox import on_outcome
 from bot.kernel.privacy import ANONYMOUS_ACTOR, ERASED, Subject, eraser
+from bot.storage.dialect import ensure_row, insert_ignore
 from bot.storage.models import KeyValue, OutboxMessage, Staff
 from bot.storage.tickets import (
     CLOSED,
@@ -315,16 +316,13 @@ def _queue_card(session: Session, settings: Settings, ticket: Ticket, attachment
 
 def _claim_topic_slot(session: Session, settings: Settings, now: dt.datetime) -> dt.datetime:
     """The next free moment to create a forum topic (at most STAFF_TOPICS_PER_MINUTE), shared by instances."""
-    from bot.kernel.inbox import insert_ignore
-
     spacing = dt.timedelta(seconds=60.0 / max(1, settings.staff_topics_per_minute))
     stmt = select(KeyValue).where(KeyValue.key == TOPIC_SLOT_KEY)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     row = session.exec(stmt).first()
     if row is None:
-        insert_ignore(session, KeyValue.__table__, {"key": TOPIC_SLOT_KEY, "value": {}, "updated_at": now}, ["key"])
-        row = session.exec(stmt).one()
+        row = ensure_row(session, KeyValue, {"key": TOPIC_SLOT_KEY, "value": {}, "updated_at": now}, ["key"], stmt)
     last = row.value.get("at") if row.value else None
     slot = now
     if last:
@@ -716,11 +714,8 @@ ERASED_KEY = "tickets.erased:{chat_key}"
 def _remember_erasure(session: Session, subject: Subject, now: dt.datetime, n: int) -> None:
     """How many tickets this chat had erased, and when: nothing about them, just enough for /tracuu to say
     "they were sent, then erased at your request" instead of "you have sent none"."""
-    from bot.kernel.inbox import insert_ignore
-
     key = ERASED_KEY.format(chat_key=subject.chat_key)
-    insert_ignore(session, KeyValue.__table__, {"key": key, "value": {}, "updated_at": now}, ["key"])
-    row = session.exec(select(KeyValue).where(KeyValue.key == key)).one()
+    row = ensure_row(session, KeyValue, {"key": key, "value": {}, "updated_at": now}, ["key"])
     row.value = {"tickets": int((row.value or {}).get("tickets", 0)) + n, "at": now.isoformat()}
     row.updated_at = now
     session.add(row)
@@ -795,8 +790,6 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
         if result.message_id and result.message_id not in ids:
             ids.insert(0, result.message_id)
         for mid in ids:
-            from bot.kernel.inbox import insert_ignore
-
             insert_ignore(session, TicketStaffMessage.__table__,
                           {"chat_id": row.chat_id, "message_id": str(mid), "ticket_id": ticket.id},
                           ["chat_id", "message_id"])
