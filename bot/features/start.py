@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 from bot.kernel import texts
+from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Button
 from bot.kernel.registry import CANCELLERS, MENU, Ctx, command, command_lines, menu_item
+
+MENU_CB = CallbackPrefix("menu")  # handled by bot.features.faq.answers
+HELP_CB = CallbackPrefix("help")
 
 
 @command("start", aliases=("bat dau", "menu", "menu chinh", "start"), description=texts.CMD_START)
@@ -42,22 +46,22 @@ def cancel(ctx: Ctx) -> None:
 
 @menu_item(10)
 def _menu_ntm(ctx: Ctx) -> Button:
-    return Button(texts.BTN_ASK_NTM, "menu:ntm")
+    return Button(texts.BTN_ASK_NTM, MENU_CB.pack("ntm"))
 
 
 @menu_item(20)
 def _menu_ocop(ctx: Ctx) -> Button:
-    return Button(texts.BTN_ASK_OCOP, "menu:ocop")
+    return Button(texts.BTN_ASK_OCOP, MENU_CB.pack("ocop"))
 
 
 @menu_item(30)
 def _menu_ag(ctx: Ctx) -> Button | None:
-    return Button(texts.BTN_ASK_AG, "menu:an-giang") if ctx.kb.by_topic("an-giang") else None
+    return Button(texts.BTN_ASK_AG, MENU_CB.pack("an-giang")) if ctx.kb.by_topic("an-giang") else None
 
 
 @menu_item(90)
 def _menu_help(ctx: Ctx) -> Button:
-    return Button(texts.BTN_HELP, "help:")
+    return Button(texts.BTN_HELP, HELP_CB.pack(""))
 
 
 def register() -> None:

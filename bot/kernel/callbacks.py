@@ -13,6 +13,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 MAX_ID_DIGITS = 12  # database ids in buttons: longer digit strings are not ids
+MAX_BYTES = 64  # Telegram's limit on callback_data (UTF-8 bytes)
+
+
+class CallbackTooLong(ValueError):
+    """A button's payload over MAX_BYTES: Telegram would refuse the whole message."""
+
+
+@dataclass(frozen=True)
+class CallbackPrefix:
+    """The payloads of one handler's buttons (as aiogram's `CallbackData`): `TK.pack("rate", 12, 5)` makes
+    "tk:rate:12:5" (checked against the 64-byte limit), `TK.unpack(data)` reads it back, and
+    `@callback(TK)` routes every button it made to one handler."""
+
+    prefix: str
+
+    def __post_init__(self) -> None:
+        if not self.prefix or ":" in self.prefix:
+            raise ValueError(f"bad callback prefix {self.prefix!r}")
+
+    def pack(self, *args: object) -> str:
+        data = ":".join([self.prefix, *(str(a) for a in args)])
+        if len(data.encode("utf-8")) > MAX_BYTES:
+            raise CallbackTooLong(f"{data[:80]!r} is over {MAX_BYTES} bytes")
+        return data
+
+    def unpack(self, data: str | None) -> "CallbackData":
+        """The payload parsed; one of another prefix reads as this prefix with no arguments."""
+        cb = CallbackData.parse(data)
+        return cb if cb.prefix == self.prefix else CallbackData(cb.raw, self.prefix, ())
 
 
 @dataclass(frozen=True)

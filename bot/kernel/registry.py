@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the database layer is imported lazily: `ntm-bot ask` starts
     from sqlmodel import Session
 
     from bot.config import Settings
-    from bot.kernel.callbacks import CallbackData
+    from bot.kernel.callbacks import CallbackData, CallbackPrefix
     from bot.storage.models import Chat
     from knowledge.kb import KnowledgeBase
 
@@ -221,9 +221,12 @@ def command_lines(staff: bool) -> list[str]:
             if c.staff == staff and (staff or c.menu) and c.description]
 
 
-def callback(prefix: str) -> Callable[[Handler], Handler]:
+def callback(prefix: "str | CallbackPrefix") -> Callable[[Handler], Handler]:
+    """`@callback(TK)`: the handler of every button whose payload `TK` packed."""
+    key = prefix if isinstance(prefix, str) else prefix.prefix
+
     def register(fn: Handler) -> Handler:
-        CALLBACKS[prefix] = fn
+        CALLBACKS[key] = fn
         return fn
 
     return register

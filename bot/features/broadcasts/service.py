@@ -24,6 +24,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings, parse_hhmm, parse_quiet, parse_topics
 from bot.features.broadcasts import texts as T
+from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.channel import CHANNELS, SendResult, caps_of, strip_markup
 from bot.kernel.jobs import LOCAL_TZ, job
 from bot.kernel.messages import TELEGRAM, Attachment, Button, Reply, utcnow
@@ -33,6 +34,8 @@ from bot.storage import dialect
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, BroadcastSender, Subscription
 from bot.storage.models import Chat
 from knowledge.numbers import vn_number
+
+SUB_CB = CallbackPrefix("sub")  # subscriptions (subscribe.py): sub:off|start|skip | sub:t:<topics> | sub:x:<commune>
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +307,7 @@ def citizen_text(settings: Settings, text: str) -> str:
 
 
 def unsubscribe_button() -> Button:
-    return Button(T.BTN_UNSUBSCRIBE, "sub:off")
+    return Button(T.BTN_UNSUBSCRIBE, SUB_CB.pack("off"))
 
 
 def photo_for(b: Broadcast, channel: str) -> str | None:

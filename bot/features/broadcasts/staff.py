@@ -14,11 +14,15 @@ from sqlmodel import select
 from bot.features.broadcasts import service as bc
 from bot.features.broadcasts import texts as T
 from bot.kernel import texts
+from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.channel import CHANNELS
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Button, Reply, clip
 from bot.kernel.registry import CANCELLERS, Ctx, callback, command, step
 from bot.kernel.router import is_staff, staff_may_act
 from bot.storage.broadcast import Broadcast
+
+BCT_CB = CallbackPrefix("bct")  # the target of a draft: bct:<id>:<what>[:<arg>]
+BC_CB = CallbackPrefix("bc")  # bc:<action>:<id>
 
 log = logging.getLogger(__name__)
 
@@ -127,20 +131,20 @@ def _count(ctx: Ctx, **target: str | None) -> int:
 
 def ask_target(ctx: Ctx, b: Broadcast, intro: str | None = None) -> None:
     bid = b.id
-    buttons = [Button(T.BTN_T_ALL.format(n=bc.number(_count(ctx))), f"bct:{bid}:all")]
+    buttons = [Button(T.BTN_T_ALL.format(n=bc.number(_count(ctx))), BCT_CB.pack(bid, "all"))]
     for key, label in bc.topics(ctx.settings).items():
-        buttons.append(Button(clip(T.BTN_T_TOPIC.format(label=label, n=bc.number(_count(ctx, topic=key)))), f"bct:{bid}:t:{key}"))
-    buttons.append(Button(T.BTN_T_COMMUNE, f"bct:{bid}:commune"))
+        buttons.append(Button(clip(T.BTN_T_TOPIC.format(label=label, n=bc.number(_count(ctx, topic=key)))), BCT_CB.pack(bid, "t", key)))
+    buttons.append(Button(T.BTN_T_COMMUNE, BCT_CB.pack(bid, "commune")))
     channels = _channels(ctx)
     if channels is None or len(channels) > 1:
         for ch in channels or CHANNELS.audiences():
             n = _count(ctx, channel=ch)
             if n:
-                buttons.append(Button(clip(T.BTN_T_CHANNEL.format(channel=CHANNELS.title(ch), n=bc.number(n))), f"bct:{bid}:c:{ch}"))
+                buttons.append(Button(clip(T.BTN_T_CHANNEL.format(channel=CHANNELS.title(ch), n=bc.number(n))), BCT_CB.pack(bid, "c", ch)))
     ctx.reply(intro or T.BC_ASK_TARGET.format(id=bid), buttons=buttons)
 
 
-@callback("bct")
+@callback(BCT_CB)
 def target_button(ctx: Ctx) -> None:
     if not _guard_button(ctx):
         return
@@ -196,7 +200,7 @@ def commune_step(ctx: Ctx) -> None:
     if sure:
         set_commune_target(ctx, b, places[0].code)
     elif places:
-        ctx.reply(T.BC_COMMUNE_CHOOSE, buttons=[Button(clip(p.label), f"bct:{b.id}:x:{p.code}") for p in places])
+        ctx.reply(T.BC_COMMUNE_CHOOSE, buttons=[Button(clip(p.label), BCT_CB.pack(b.id, "x", p.code)) for p in places])
     else:
         ctx.reply(T.BC_COMMUNE_NONE.format(text=text[:60]))
 
@@ -228,11 +232,11 @@ def preview(ctx: Ctx, b: Broadcast) -> None:
     ctx.reply(
         T.BC_SUMMARY.format(id=b.id, target=label, n=bc.number(n), by_channel=by_channel, start=bc.start_label(ctx.settings, b, ctx.now),
                             duration=bc.duration(seconds), notes=notes),
-        buttons=[Button(T.BTN_CONFIRM, f"bc:ok:{b.id}"), Button(T.BTN_CHANGE_TARGET, f"bct:{b.id}:change"), Button(T.BTN_DISCARD, f"bc:no:{b.id}")],
+        buttons=[Button(T.BTN_CONFIRM, BC_CB.pack("ok", b.id)), Button(T.BTN_CHANGE_TARGET, BCT_CB.pack(b.id, "change")), Button(T.BTN_DISCARD, BC_CB.pack("no", b.id))],
     )
 
 
-@callback("bc")
+@callback(BC_CB)
 def broadcast_button(ctx: Ctx) -> None:
     if not _guard_button(ctx):
         return
@@ -274,7 +278,7 @@ def confirm(ctx: Ctx, b: Broadcast) -> None:
             ctx.send(Reply(
                 T.BC_APPROVAL_REQUEST.format(id=b.id, creator=creator, target=bc.target_label(ctx.settings, b),
                                              n=bc.number(sum(counts.values())), start=bc.start_label(ctx.settings, b, ctx.now), role=_role(role)),
-                buttons=((Button(T.BTN_APPROVE, f"bc:ap:{b.id}"), Button(T.BTN_REJECT, f"bc:rj:{b.id}")),),
+                buttons=((Button(T.BTN_APPROVE, BC_CB.pack("ap", b.id)), Button(T.BTN_REJECT, BC_CB.pack("rj", b.id))),),
                 channel=TELEGRAM, chat_id=staff_chat, kind="staff",
             ))
         ctx.reply(T.BC_AWAITING.format(id=b.id, role=_role(role), where=T.BC_AWAITING_WHERE if staff_chat else ""))

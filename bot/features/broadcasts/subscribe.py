@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from bot.features.broadcasts import service as bc
 from bot.features.broadcasts import texts as T
+from bot.features.broadcasts.service import SUB_CB
+from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.jobs import LOCAL_TZ
 from bot.kernel.messages import Button, clip
 from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
 from knowledge.normalize import fold
+
+SLOGAN_CB = CallbackPrefix("slogan")  # slogan:<id>
 
 COMMUNE_STEP = "sub.commune"
 
@@ -51,11 +55,11 @@ def subscribe_in_plain_words(ctx: Ctx) -> bool:
 
 def offer_topics(ctx: Ctx) -> None:
     labels = bc.topics(ctx.settings)
-    buttons = [Button(T.BTN_SUB_ALL, "sub:t:*")] + [Button(clip(T.BTN_SUB_ONLY.format(label=v)), f"sub:t:{k}") for k, v in labels.items()]
+    buttons = [Button(T.BTN_SUB_ALL, SUB_CB.pack("t", "*"))] + [Button(clip(T.BTN_SUB_ONLY.format(label=v)), SUB_CB.pack("t", k)) for k, v in labels.items()]
     sub = bc.get_subscription(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
     if sub is not None and sub.active:
         names, commune = describe(ctx, bc.topic_keys(sub), sub.commune_code)
-        ctx.reply(T.SUB_ASK_TOPICS_AGAIN.format(topics=names, commune=commune), buttons=buttons + [Button(T.BTN_UNSUBSCRIBE, "sub:off")])
+        ctx.reply(T.SUB_ASK_TOPICS_AGAIN.format(topics=names, commune=commune), buttons=buttons + [Button(T.BTN_UNSUBSCRIBE, SUB_CB.pack("off"))])
     else:
         ctx.reply(T.SUB_ASK_TOPICS, buttons=buttons)
 
@@ -72,7 +76,7 @@ def unsubscribe_command(ctx: Ctx) -> None:
         ctx.reply(T.UNSUB_NOT_SUBSCRIBED)
 
 
-@callback("sub")
+@callback(SUB_CB)
 def subscription_button(ctx: Ctx) -> None:
     cb = ctx.callback_data  # sub:off|start|skip | sub:t:<topics> | sub:x:<commune>
     action = cb.arg(0)
@@ -111,7 +115,7 @@ def choose_topics(ctx: Ctx, key: str) -> None:
     ctx.audit("subscribe", target=ctx.inbound.channel, detail=",".join(keys))
     if ctx.settings.broadcast_commune_topic in keys:
         ctx.set_state(COMMUNE_STEP, {"tries": 0})
-        ctx.reply(T.SUB_ASK_COMMUNE, buttons=[Button(T.BTN_SKIP, "sub:skip")])
+        ctx.reply(T.SUB_ASK_COMMUNE, buttons=[Button(T.BTN_SKIP, SUB_CB.pack("skip"))])
     else:
         done(ctx)
 
@@ -141,7 +145,7 @@ def done(ctx: Ctx) -> None:
 def commune_step(ctx: Ctx) -> None:
     text = ctx.inbound.text.strip()
     if not text:  # a sticker, a photo: ask again
-        ctx.reply(T.SUB_ASK_COMMUNE, buttons=[Button(T.BTN_SKIP, "sub:skip")])
+        ctx.reply(T.SUB_ASK_COMMUNE, buttons=[Button(T.BTN_SKIP, SUB_CB.pack("skip"))])
         return
     sure, places = bc.find_commune(text)
     if sure:
@@ -157,10 +161,10 @@ def commune_step(ctx: Ctx) -> None:
         return
     if places:
         ctx.update_data(tries=tries)
-        ctx.reply(T.SUB_COMMUNE_CHOOSE, buttons=[Button(clip(p.label), f"sub:x:{p.code}") for p in places] + [Button(T.BTN_SKIP, "sub:skip")])
+        ctx.reply(T.SUB_COMMUNE_CHOOSE, buttons=[Button(clip(p.label), SUB_CB.pack("x", p.code)) for p in places] + [Button(T.BTN_SKIP, SUB_CB.pack("skip"))])
         return
     ctx.update_data(tries=tries)
-    ctx.reply(T.SUB_COMMUNE_NONE.format(text=text[:60]), buttons=[Button(T.BTN_SKIP, "sub:skip")])
+    ctx.reply(T.SUB_COMMUNE_NONE.format(text=text[:60]), buttons=[Button(T.BTN_SKIP, SUB_CB.pack("skip"))])
 
 
 @menu_item(50)
@@ -169,7 +173,7 @@ def _menu_subscribe(ctx: Ctx) -> Button | None:
     if ctx.inbound.chat_type != "private":
         return None
     sub = bc.get_subscription(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
-    return None if sub is not None and sub.active else Button(T.BTN_MENU_SUBSCRIBE, "sub:start")
+    return None if sub is not None and sub.active else Button(T.BTN_MENU_SUBSCRIBE, SUB_CB.pack("start"))
 
 
 # ------------------------------------------------------------------ slogans
@@ -182,10 +186,10 @@ def slogan_command(ctx: Ctx) -> None:
     except SloganError:
         ctx.reply(T.SLOGAN_UNAVAILABLE)
         return
-    ctx.reply(slogan.render(), buttons=[Button(T.BTN_NEXT_SLOGAN, f"slogan:{slogan.id}")])
+    ctx.reply(slogan.render(), buttons=[Button(T.BTN_NEXT_SLOGAN, SLOGAN_CB.pack(slogan.id))])
 
 
-@callback("slogan")
+@callback(SLOGAN_CB)
 def next_slogan(ctx: Ctx) -> None:
     from knowledge.slogans import SloganError, library
 
@@ -195,4 +199,4 @@ def next_slogan(ctx: Ctx) -> None:
     except SloganError:
         ctx.reply(T.SLOGAN_UNAVAILABLE)
         return
-    ctx.reply(slogan.render(), buttons=[Button(T.BTN_NEXT_SLOGAN, f"slogan:{slogan.id}")])
+    ctx.reply(slogan.render(), buttons=[Button(T.BTN_NEXT_SLOGAN, SLOGAN_CB.pack(slogan.id))])

@@ -18,8 +18,14 @@ from typing import TYPE_CHECKING, Any, Callable
 from zoneinfo import ZoneInfo
 
 from bot.kernel import metrics, texts
+from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Button, clip
 from bot.kernel.registry import Ctx, callback, text_handler
+
+FAQ_CB = CallbackPrefix("faq")  # faq:<entry id>
+MENU_CB = CallbackPrefix("menu")  # menu:<topic>
+HELP_CB = CallbackPrefix("help")
+FB_CB = CallbackPrefix("fb")  # the report wizard's (bot.features.tickets.wizard)
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -55,11 +61,11 @@ def best_decision(kb: KnowledgeBase, settings: "Settings", text: str) -> Decisio
 
 
 def entry_buttons(entries: list[Entry], prefix: str = "") -> list[Button]:
-    return [Button(clip(f"{prefix}{e.title}"), f"faq:{e.id}") for e in entries]
+    return [Button(clip(f"{prefix}{e.title}"), FAQ_CB.pack(e.id)) for e in entries]
 
 
 def topic_buttons() -> list[Button]:
-    return [Button(texts.BTN_ASK_NTM, "menu:ntm"), Button(texts.BTN_ASK_OCOP, "menu:ocop")]
+    return [Button(texts.BTN_ASK_NTM, MENU_CB.pack("ntm")), Button(texts.BTN_ASK_OCOP, MENU_CB.pack("ocop"))]
 
 
 def source_line(kb: KnowledgeBase, entry_ids: list[str]) -> str:
@@ -178,7 +184,7 @@ def answer_question(ctx: Ctx) -> bool:
         details, data = REPORT_OFFER[0](ctx, text, u.complaint)
         if u.kind == "report-offer":
             reply_text = texts.REPORT_OFFER.format(details=details)
-            buttons = [Button(texts.BTN_REPORT_THIS, data), Button(texts.BTN_NO_THANKS, "fb:offer:no")] + topic_buttons()
+            buttons = [Button(texts.BTN_REPORT_THIS, data), Button(texts.BTN_NO_THANKS, FB_CB.pack("offer", "no"))] + topic_buttons()
         else:
             buttons = buttons + [Button(texts.BTN_REPORT_ISSUE, data)]
         outcome["report_offer"] = True
@@ -212,7 +218,7 @@ def digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
-@callback("faq")
+@callback(FAQ_CB)
 def show_entry(ctx: Ctx) -> None:
     entry = ctx.kb.entries.get(ctx.callback_data.rest(0))
     if entry is None:
@@ -221,7 +227,7 @@ def show_entry(ctx: Ctx) -> None:
     answer_entry(ctx, entry)
 
 
-@callback("menu")
+@callback(MENU_CB)
 def show_menu(ctx: Ctx) -> None:
     topic = ctx.callback_data.rest(0)
     intro = {"ntm": texts.MENU_NTM, "ocop": texts.MENU_OCOP, "an-giang": texts.MENU_AG}.get(topic)
@@ -241,7 +247,7 @@ def menu_entries(ctx: Ctx, topic: str) -> list[Entry]:
     return chosen[:MENU_SIZE]
 
 
-@callback("help")
+@callback(HELP_CB)
 def help_button(ctx: Ctx) -> None:
     from bot.features.start import help_
 

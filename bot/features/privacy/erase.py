@@ -9,10 +9,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bot.kernel import privacy, texts
+from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Button
 from bot.kernel.registry import Ctx, callback, command
 from bot.storage.broadcast import Subscription
 from bot.storage.tickets import CLOSED, Ticket
+
+PRIV_CB = CallbackPrefix("priv")  # priv:no | priv:yes:<minute offered>
 
 CONFIRM_MINUTES = 30
 
@@ -45,11 +48,11 @@ def erase_command(ctx: Ctx) -> None:
         tickets=texts.ERASE_ASK_TICKETS.format(n=len(rows)) if rows else "",
         open_warning=texts.ERASE_ASK_OPEN.format(n=n_open) if n_open else "",
     )
-    ctx.reply(text, buttons=[Button(texts.BTN_ERASE_YES, f"priv:yes:{_now_minute(ctx)}"),
-                             Button(texts.BTN_ERASE_NO, "priv:no")])
+    ctx.reply(text, buttons=[Button(texts.BTN_ERASE_YES, PRIV_CB.pack("yes", _now_minute(ctx))),
+                             Button(texts.BTN_ERASE_NO, PRIV_CB.pack("no"))])
 
 
-@callback("priv")
+@callback(PRIV_CB)
 def erase_button(ctx: Ctx) -> None:
     ctx.clear_options()
     cb = ctx.callback_data  # priv:no | priv:yes:<minute offered>

@@ -14,6 +14,7 @@ from sqlmodel import select
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
 from bot.features.tickets import wizard as feedback
+from bot.features.tickets.service import TK_CB
 from bot.kernel.jobs import job
 from bot.kernel.messages import Attachment, Button
 from bot.kernel.metrics import GaugeMetricFamily, db_gauge
@@ -73,7 +74,7 @@ def list_mine(ctx: Ctx) -> None:
         lines.append(f"• **{t.code}** · {t.category_label} · {ticketing.fmt_date(ticketing.local_date(t.created_at))} · "
                      f"{STATUS_LABELS.get(t.status, t.status)}")
     lines.append(T.MY_TICKETS_HINT.format(code=rows[0].code) + _erased_note(ctx))
-    ctx.reply("\n".join(lines), buttons=[Button(f"🔎 {t.code}", f"tk:show:{t.id}") for t in rows[:5]], per_row=2)
+    ctx.reply("\n".join(lines), buttons=[Button(f"🔎 {t.code}", TK_CB.pack("show", t.id)) for t in rows[:5]], per_row=2)
 
 
 def show(ctx: Ctx, t: Ticket) -> None:
@@ -106,19 +107,19 @@ def show(ctx: Ctx, t: Ticket) -> None:
     buttons: list[Button] = []
     per_row = 1
     if t.status != CLOSED:
-        buttons.append(Button(T.BTN_ADD_INFO, f"tk:add:{t.id}"))
+        buttons.append(Button(T.BTN_ADD_INFO, TK_CB.pack("add", t.id)))
     elif awaiting_rating(t):
-        buttons = [Button(f"{n} ⭐", f"tk:rate:{t.id}:{n}") for n in range(1, 6)]
+        buttons = [Button(f"{n} ⭐", TK_CB.pack("rate", t.id, n)) for n in range(1, 6)]
         per_row = 5
     ctx.reply(text, buttons=buttons, per_row=per_row)
 
 
 @menu_item(45)
 def _menu_track(ctx: Ctx) -> Button:
-    return Button(T.BTN_TRACK, "tk:mine")
+    return Button(T.BTN_TRACK, TK_CB.pack("mine"))
 
 
-@callback("tk")
+@callback(TK_CB)
 def on_button(ctx: Ctx) -> None:
     cb = ctx.callback_data  # tk:mine | tk:show|add:<id> | tk:rate:<id>:<stars>
     action = cb.arg(0)
@@ -163,7 +164,7 @@ def rate(ctx: Ctx, t: Ticket, stars: int) -> None:
     reopened = ticketing.rate(ctx.session, ctx.settings, ctx.now, t, stars, ctx.actor)
     if reopened:
         ctx.reply(T.RATE_LOW_THANKS.format(code=t.code, stars=ticketing.stars_text(stars)),
-                  buttons=[Button(T.BTN_ADD_INFO, f"tk:add:{t.id}")])
+                  buttons=[Button(T.BTN_ADD_INFO, TK_CB.pack("add", t.id))])
     else:
         ctx.reply(T.RATE_THANKS.format(code=t.code, stars=ticketing.stars_text(stars)))
 
@@ -211,7 +212,7 @@ def addition_in_plain_words(ctx: Ctx) -> bool:
     if feedback.looks_like_question(text):
         ctx.set_state(S_CONFIRM_ADD_INFO, {"ticket_id": t.id, "text": text, "attachments": [a.to_dict() for a in files]})
         ctx.reply(T.ADD_INFO_OR_QUESTION.format(code=t.code, text=ticketing.short(text, 200)),
-                  buttons=[Button(T.BTN_IS_ADDITION, f"tk:addyes:{t.id}"), Button(T.BTN_IS_QUESTION, f"tk:addno:{t.id}")])
+                  buttons=[Button(T.BTN_IS_ADDITION, TK_CB.pack("addyes", t.id)), Button(T.BTN_IS_QUESTION, TK_CB.pack("addno", t.id))])
         return True
     ticketing.citizen_added_info(ctx.session, ctx.settings, ctx.now, t, text, files, ctx.actor)
     ctx.reply(T.INFO_ADDED.format(code=t.code))
@@ -257,7 +258,7 @@ def on_confirm_add_info(ctx: Ctx) -> None:
         ctx.reply(T.DRAFT_GONE)
         return
     ctx.reply(T.ADD_INFO_OR_QUESTION.format(code=t.code, text=ticketing.short(ctx.data.get("text", ""), 200)),
-              buttons=[Button(T.BTN_IS_ADDITION, f"tk:addyes:{t.id}"), Button(T.BTN_IS_QUESTION, f"tk:addno:{t.id}")])
+              buttons=[Button(T.BTN_IS_ADDITION, TK_CB.pack("addyes", t.id)), Button(T.BTN_IS_QUESTION, TK_CB.pack("addno", t.id))])
 
 
 # ------------------------------------------------------------------ periodic jobs

@@ -30,6 +30,7 @@ from sqlmodel import Session, select
 import knowledge
 from bot.config import Settings, parse_categories, parse_holidays, split_list
 from bot.features.tickets import texts as T
+from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.channel import CHANNELS, CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows, clip
 from bot.kernel.outbox import on_outcome
@@ -50,6 +51,9 @@ from bot.storage.tickets import (
     TicketStaffMessage,
 )
 from knowledge.normalize import fold
+
+TK_CB = CallbackPrefix("tk")  # the citizen's tickets (citizen.py): tk:mine | tk:show|add|addno:<id> | tk:rate:<id>:<n>
+ST_CB = CallbackPrefix("st")  # officers (staff.py): st:take:<ticket id>
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -295,7 +299,7 @@ def notify_citizen(session: Session, ticket: Ticket, text: str, buttons: list[Bu
 
 def _queue_card(session: Session, settings: Settings, ticket: Ticket, attachments: list[Attachment]) -> None:
     channel, _ = staff_target(settings)
-    buttons = [Button(T.BTN_TAKE, f"st:take:{ticket.id}")] if caps_of(channel).buttons else []
+    buttons = [Button(T.BTN_TAKE, ST_CB.pack("take", ticket.id))] if caps_of(channel).buttons else []
     notify_staff(session, settings, ticket, card_text(ticket, settings, attachments), buttons=button_rows(buttons),
                  extra={"card": True})
     shown = portable(attachments, ticket.channel, channel)
@@ -466,7 +470,7 @@ def answer(session: Session, settings: Settings, now: dt.datetime, ticket: Ticke
     if len(send_files) < len(attachments):  # a Telegram file id means nothing on another platform
         body += T.ANSWER_MEDIA_ELSEWHERE.format(n=len(attachments) - len(send_files), contact=settings.agency_contact)
     body += T.ANSWER_FOOTER.format(code=ticket.code)
-    notify_citizen(session, ticket, body, buttons=[Button(T.BTN_ADD_INFO, f"tk:add:{ticket.id}")], attachments=send_files)
+    notify_citizen(session, ticket, body, buttons=[Button(T.BTN_ADD_INFO, TK_CB.pack("add", ticket.id))], attachments=send_files)
     if ticket.status == NEW:
         set_status(session, settings, now, ticket, IN_PROGRESS, actor, tell_citizen=False)
     _touch(ticket, now, session)
@@ -502,7 +506,7 @@ def set_status(session: Session, settings: Settings, now: dt.datetime, ticket: T
     if tell_citizen:
         code = ticket.code
         if new == CLOSED:
-            rate = [Button(f"{n} ⭐", f"tk:rate:{ticket.id}:{n}") for n in range(1, 6)]
+            rate = [Button(f"{n} ⭐", TK_CB.pack("rate", ticket.id, n)) for n in range(1, 6)]
             notify_citizen(session, ticket, T.CLOSED_TO_CITIZEN.format(code=code, agency=settings.agency_name,
                                                                       reason=reason or STATUS_LABELS[CLOSED]),
                            buttons=rate, per_row=5)
@@ -510,7 +514,7 @@ def set_status(session: Session, settings: Settings, now: dt.datetime, ticket: T
             notify_citizen(session, ticket, T.REOPENED_TO_CITIZEN.format(code=code))
         elif new == NEED_INFO:
             notify_citizen(session, ticket, T.NEED_INFO_TO_CITIZEN.format(code=code, reason=f"\n{reason}" if reason else ""),
-                           buttons=[Button(T.BTN_ADD_INFO, f"tk:add:{ticket.id}")])
+                           buttons=[Button(T.BTN_ADD_INFO, TK_CB.pack("add", ticket.id))])
         else:
             notify_citizen(session, ticket, T.STATUS_TO_CITIZEN.format(code=code, status=STATUS_LABELS[new]))
     _topic_op(session, settings, ticket, "edit_topic")

@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
+from bot.features.tickets.service import ST_CB
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment
 from bot.kernel.registry import COMMANDS, Ctx, callback, command, command_lines, text_handler
 from bot.kernel.router import is_staff, staff_may_act
@@ -275,7 +276,7 @@ def reopen_cmd(ctx: Ctx) -> None:
     ack(ctx, T.REOPENED_OK.format(code=t.code))
 
 
-@callback("st")
+@callback(ST_CB)
 def on_staff_button(ctx: Ctx) -> None:
     cb = ctx.callback_data  # st:take:<ticket id>
     if not is_staff(ctx):

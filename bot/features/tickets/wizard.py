@@ -24,11 +24,14 @@ from sqlmodel import select
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
 from bot.kernel import texts
+from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Attachment, Button, clip
 from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
 from bot.storage.models import UnansweredQuestion
 from knowledge.communes import default_finder, outside_an_giang
 from knowledge.normalize import fold
+
+FB_CB = CallbackPrefix("fb")  # fb:<action>[:<argument>]
 
 PREFIX = "feedback."
 S_CATEGORY, S_DESCRIPTION, S_LOCATION, S_HAMLET, S_CONTACT, S_NAME, S_PHONE, S_CONFIRM = (
@@ -61,10 +64,10 @@ def begin(ctx: Ctx, description: str = "", attachments: list[Attachment] | None 
 
 @menu_item(40)
 def _menu_report(ctx: Ctx) -> Button:
-    return Button(T.BTN_REPORT, "fb:start")
+    return Button(T.BTN_REPORT, FB_CB.pack("start"))
 
 
-@callback("fb")
+@callback(FB_CB)
 def on_button(ctx: Ctx) -> None:
     cb = ctx.callback_data  # fb:<action>[:<argument>]
     action, arg = cb.arg(0), cb.rest(1)
@@ -119,7 +122,7 @@ def on_button(ctx: Ctx) -> None:
             ctx.update_data(contact=None)
             ctx.set_state(S_CONTACT)
             ctx.reply(T.CONSENT.format(agency=ctx.settings.agency_name, months=ctx.settings.contact_retention_months),
-                      buttons=[Button(T.BTN_CONSENT_YES, "fb:consent:yes"), Button(T.BTN_ANONYMOUS, "fb:contact:anon")])
+                      buttons=[Button(T.BTN_CONSENT_YES, FB_CB.pack("consent", "yes")), Button(T.BTN_ANONYMOUS, FB_CB.pack("contact", "anon"))])
             return
     elif action == "consent":
         ctx.update_data(contact="consented", consent_at=ctx.now.isoformat())
@@ -152,10 +155,10 @@ def ask_next(ctx: Ctx) -> None:
         ctx.reply(T.ASK_LOCATION)
     elif "hamlet" not in d:
         ctx.set_state(S_HAMLET)
-        ctx.reply(T.ASK_HAMLET, buttons=[Button(T.BTN_SKIP, "fb:hamlet:skip")])
+        ctx.reply(T.ASK_HAMLET, buttons=[Button(T.BTN_SKIP, FB_CB.pack("hamlet", "skip"))])
     elif not d.get("contact"):
         ctx.set_state(S_CONTACT)
-        ctx.reply(T.ASK_CONTACT, buttons=[Button(T.BTN_ANONYMOUS, "fb:contact:anon"), Button(T.BTN_GIVE_CONTACT, "fb:contact:give")])
+        ctx.reply(T.ASK_CONTACT, buttons=[Button(T.BTN_ANONYMOUS, FB_CB.pack("contact", "anon")), Button(T.BTN_GIVE_CONTACT, FB_CB.pack("contact", "give"))])
     elif d.get("contact") == "consented" and not d.get("name"):
         ctx.set_state(S_NAME)
         ctx.reply(T.ASK_NAME)
@@ -169,7 +172,7 @@ def ask_next(ctx: Ctx) -> None:
 
 def ask_category(ctx: Ctx, again: bool = False) -> None:
     ctx.set_state(S_CATEGORY)
-    buttons = [Button(c.label, f"fb:cat:{c.slug}") for c in ticketing.categories(ctx.settings)]
+    buttons = [Button(c.label, FB_CB.pack("cat", c.slug)) for c in ticketing.categories(ctx.settings)]
     text = T.ASK_CATEGORY_AGAIN if again else T.ASK_CATEGORY.format(agency=ctx.settings.agency_name)
     ctx.reply(text, buttons=buttons, per_row=2)
 
@@ -191,12 +194,12 @@ def show_summary(ctx: Ctx) -> None:
 
 def summary_buttons(d: dict) -> list[Button]:
     return [
-        Button(T.BTN_SEND, f"fb:send:{d['draft']}"),
-        Button(T.BTN_EDIT_CATEGORY, "fb:edit:category"),
-        Button(T.BTN_EDIT_DESCRIPTION, "fb:edit:description"),
-        Button(T.BTN_EDIT_LOCATION, "fb:edit:location"),
-        Button(T.BTN_EDIT_CONTACT, "fb:edit:contact"),
-        Button(T.BTN_CANCEL, "fb:cancel"),
+        Button(T.BTN_SEND, FB_CB.pack("send", d['draft'])),
+        Button(T.BTN_EDIT_CATEGORY, FB_CB.pack("edit", "category")),
+        Button(T.BTN_EDIT_DESCRIPTION, FB_CB.pack("edit", "description")),
+        Button(T.BTN_EDIT_LOCATION, FB_CB.pack("edit", "location")),
+        Button(T.BTN_EDIT_CONTACT, FB_CB.pack("edit", "contact")),
+        Button(T.BTN_CANCEL, FB_CB.pack("cancel")),
     ]
 
 
@@ -269,7 +272,7 @@ def on_description(ctx: Ctx) -> None:
         return
     if len(fold(text).split()) < FEW_WORDS:
         ctx.update_data(short_description=text[:4000])
-        ctx.reply(T.DESCRIPTION_MORE.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_SHORT, "fb:desc:keep")])
+        ctx.reply(T.DESCRIPTION_MORE.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_SHORT, FB_CB.pack("desc", "keep"))])
         return
     _set_description(ctx, text)
 
@@ -292,11 +295,11 @@ def on_location(ctx: Ctx) -> None:
     found = default_finder().find(text)
     ctx.update_data(commune_input=text)
     outside = outside_an_giang(text)
-    candidates = [Button(clip(c.label), f"fb:commune:{c.commune.code}") for c in found.candidates]
+    candidates = [Button(clip(c.label), FB_CB.pack("commune", c.commune.code)) for c in found.candidates]
     if outside is not None:  # another province: said so; a place of An Giang can still be chosen or typed
         where = T.LOCATION_OUTSIDE_WAS.format(province=outside.province) if outside.province else ""
         ctx.reply(T.LOCATION_OUTSIDE.format(typed=outside.typed, where=where),
-                  buttons=candidates + [Button(T.BTN_RETYPE, "fb:commune:retype"), Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
+                  buttons=candidates + [Button(T.BTN_RETYPE, FB_CB.pack("commune", "retype")), Button(T.BTN_KEEP_AS_TYPED, FB_CB.pack("commune", "raw"))])
         return
     if found.kind == "one" and found.best is not None and found.certain:
         ctx.update_data(commune_code=found.best.commune.code, commune_name=found.best.commune.name)
@@ -305,13 +308,13 @@ def on_location(ctx: Ctx) -> None:
         return
     if found.kind == "one" and found.best is not None:  # likely, not certain ("xa vin trach"): asked, not taken
         ctx.reply(T.LOCATION_IS_IT.format(name=found.best.label),
-                  buttons=[Button(clip(T.BTN_YES_PLACE.format(name=found.best.commune.name)), f"fb:commune:{found.best.commune.code}"),
-                           Button(T.BTN_RETYPE, "fb:commune:retype"), Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
+                  buttons=[Button(clip(T.BTN_YES_PLACE.format(name=found.best.commune.name)), FB_CB.pack("commune", found.best.commune.code)),
+                           Button(T.BTN_RETYPE, FB_CB.pack("commune", "retype")), Button(T.BTN_KEEP_AS_TYPED, FB_CB.pack("commune", "raw"))])
         return
     if found.kind == "choices":
-        ctx.reply(T.LOCATION_CHOICES, buttons=candidates + [Button(T.BTN_NONE_OF_THESE, "fb:commune:retype")])
+        ctx.reply(T.LOCATION_CHOICES, buttons=candidates + [Button(T.BTN_NONE_OF_THESE, FB_CB.pack("commune", "retype"))])
         return
-    ctx.reply(T.LOCATION_NOT_FOUND.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_AS_TYPED, "fb:commune:raw")])
+    ctx.reply(T.LOCATION_NOT_FOUND.format(text=ticketing.short(text, 60)), buttons=[Button(T.BTN_KEEP_AS_TYPED, FB_CB.pack("commune", "raw"))])
 
 
 _SKIP_WORDS = {"bo qua", "khong", "ko", "k", "khong ro", "khong biet", "skip", "bo", "qua"}
@@ -443,7 +446,7 @@ def offer_question_button(ctx: Ctx, row: UnansweredQuestion) -> Button | None:
     """FAQ hook: the question the bot could not answer can go to an officer with one tap."""
     if ctx.inbound.chat_type != "private" or ticketing.in_staff_chat(ctx.settings, ctx.inbound):
         return None
-    return Button(T.BTN_ASK_OFFICER, f"fb:ask:{question_digest(row.text)}")
+    return Button(T.BTN_ASK_OFFICER, FB_CB.pack("ask", question_digest(row.text)))
 
 
 # The question's own little conversation (not a report: no category, place or contact to ask):
@@ -504,8 +507,8 @@ def confirm_question(ctx: Ctx) -> None:
     d = ctx.data
     days = question_category(ctx).days
     ctx.reply(T.QUESTION_CONFIRM.format(question=d.get("question", ""), agency=ctx.settings.agency_name, days=days),
-              buttons=[Button(T.BTN_QUESTION_SEND, f"fb:qsend:{d.get('question_id', '')}"),
-                       Button(T.BTN_QUESTION_EDIT, "fb:qedit"), Button(T.BTN_QUESTION_CANCEL, "fb:qcancel")])
+              buttons=[Button(T.BTN_QUESTION_SEND, FB_CB.pack("qsend", d.get('question_id', ''))),
+                       Button(T.BTN_QUESTION_EDIT, FB_CB.pack("qedit")), Button(T.BTN_QUESTION_CANCEL, FB_CB.pack("qcancel"))])
 
 
 def question_button(ctx: Ctx, action: str, arg: str) -> None:
@@ -607,7 +610,7 @@ def offer_report(ctx: Ctx, text: str, complaint) -> tuple[str, str]:  # type: ig
         details += texts.REPORT_OFFER_CATEGORY.format(category=cat.label)
     if complaint.commune_name:
         details += texts.REPORT_OFFER_COMMUNE.format(commune=complaint.commune_name)
-    return details, f"fb:offer:{d}"
+    return details, FB_CB.pack("offer", d)
 
 
 def accept_offer(ctx: Ctx, arg: str) -> None:
@@ -682,5 +685,5 @@ def remind_and_expire_drafts(session, services) -> None:  # type: ignore[no-unty
             data["reminded"] = True
             chat.state_data = data  # state_at unchanged: the expiry still counts from the last answer
             deliver(session, Reply(T.DRAFT_REMINDER.format(hours=settings.draft_expire_hours), kind="notice",
-                                   buttons=button_rows([Button(T.BTN_RESUME, "fb:resume")])), default=chat, now=now)
+                                   buttons=button_rows([Button(T.BTN_RESUME, FB_CB.pack("resume"))])), default=chat, now=now)
         session.add(chat)
