@@ -1,6 +1,6 @@
 """The running bot: one event loop, one aiohttp session, one web server, the inbox and outbox workers.
 
-    platform ──► adapter ──► App.submit ──► inbound_event (committed) ──► InboxWorker ──► core.process_chat
+    platform ──► adapter ──► App.submit ──► inbound_event (committed) ──► InboxWorker ──► inbox.process_chat
                                                                                      └──► outbox ──► OutboxWorker ──► adapter.send
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot.config import Settings
-from bot.kernel import inbox as core
+from bot.kernel import inbox as core  # the kernel's transactions
 from bot.kernel import logs, metrics, texts
 from bot.kernel.channel import CHANNELS, Busy, ChannelAdapter
 from bot.kernel.flood import FloodGuard, RecentKeys

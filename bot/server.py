@@ -4,7 +4,7 @@ adapters, `ChannelAdapter.routes`), health, readiness, metrics.
     /healthz  liveness: the process answers (restart it if not)
     /readyz   readiness: accepting, database reachable, at least one channel configured (503 otherwise:
               take the instance out of the load balancer); also reports the inbox/outbox backlog
-    /metrics  Prometheus text format (see bot.metrics for what is per process and what is shared)
+    /metrics  Prometheus text format (see bot.kernel.metrics for what is per process and what is shared)
 """
 from __future__ import annotations
 

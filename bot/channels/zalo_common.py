@@ -1,8 +1,8 @@
 """What both Zalo adapters share: rate limits, secret redaction and throttled operator alerts.
 
-Final send failures carry a Vietnamese reason in `SendResult.error` (handlers/texts_zalo.py), flagged with
+Final send failures carry a Vietnamese reason in `SendResult.error` (bot/channels/zalo_texts.py), flagged with
 `CHAT_UNREACHABLE` when the citizen cannot be reached at all (the OA reply window has passed); the tickets
-feature shows that reason to the officers when their answer cannot arrive (handlers/ticketing.py).
+feature shows that reason to the officers when their answer cannot arrive (bot/features/tickets/service.py).
 """
 from __future__ import annotations
 

@@ -1,3 +1,4 @@
+# Over 400 lines: the Zalo OA client, token store and adapter; left whole while another branch edits it.
 """Zalo Official Account API v3: signed webhook in, consultation ("tư vấn") messages out, OAuth v4 tokens.
 
 Receiving: `POST /zalo-oa/webhook`, header `X-ZEvent-Signature: mac=<hex>` with

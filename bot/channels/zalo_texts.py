@@ -1,5 +1,5 @@
 """Why a message could not reach a Zalo citizen: stored as the outbox row's last_error and shown to the officers
-(Vietnamese, self-explanatory). Citizens' texts stay in handlers/texts.py."""
+(Vietnamese, self-explanatory). Citizens' texts stay in the kernel's and the features' texts.py."""
 
 REASON_WINDOW = (
     "đã quá {days} ngày kể từ tin nhắn cuối của người dân; theo quy định của Zalo, OA chỉ được trả lời "

@@ -1,3 +1,4 @@
+# Over 400 lines: the inbox transactions (ingest, process, deliver) share the hot path's prebuilt statements; split when replies/outbox queueing gets its own module.
 """The channel-neutral pipeline, as database transactions.
 
     ingest(inbound)      store the event (once: redeliveries are ignored), before the platform is answered

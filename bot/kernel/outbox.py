@@ -1,3 +1,4 @@
+# Over 400 lines: the outbox worker, its rate limiter and its recording are one delivery loop; the limiter could move to its own module.
 """Deliver queued messages: at the platforms' rates, in order per chat, retried until they arrive.
 
 A row is claimed by setting it to `sending` with a lease, in its own committed transaction; the send
@@ -314,7 +315,7 @@ def take_over(session: Session, me: str, in_flight: set[int], now: dt.datetime, 
     """Rows `sending` for an instance that no longer runs (SIGKILL, OOM) go back to the queue at once, not when
     their lease runs out: after a crash the restarted bot answers within seconds. So do rows claimed by this
     instance that it is not sending (a claim committed while its answer was lost with the connection), once
-    claimed 10 s ago. They were in flight: each may be sent twice, none is lost (`bot.liveness`)."""
+    claimed 10 s ago. They were in flight: each may be sent twice, none is lost (`bot.kernel.liveness`)."""
     o = OutboxMessage.__table__
     owners = [r[0] for r in session.execute(sa.select(o.c.claimed_by).where(o.c.status == "sending").distinct())]
     n = 0

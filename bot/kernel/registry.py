@@ -189,6 +189,7 @@ class Command:
 
 COMMANDS: dict[str, Command] = {}
 CALLBACKS: dict[str, Handler] = {}  # callback data prefix ("faq") -> handler
+STAFF_CALLBACKS: set[str] = set()  # prefixes of the buttons only staff may press
 STEPS: dict[str, Handler] = {}  # conversation state -> handler of the next message
 TEXT_HANDLERS: list[tuple[int, Callable[["Ctx"], bool]]] = []  # (order, fn returning True if it handled the text)
 MENU: list[tuple[int, Callable[["Ctx"], Button | None]]] = []  # /start menu buttons, by order
@@ -221,15 +222,45 @@ def command_lines(staff: bool) -> list[str]:
             if c.staff == staff and (staff or c.menu) and c.description]
 
 
-def callback(prefix: "str | CallbackPrefix") -> Callable[[Handler], Handler]:
-    """`@callback(TK)`: the handler of every button whose payload `TK` packed."""
+def callback(prefix: "str | CallbackPrefix", *, staff: bool = False) -> Callable[[Handler], Handler]:
+    """`@callback(TK)`: the handler of every button whose payload `TK` packed. `staff=True`: only registered staff,
+    in a staff place, may press them (the router refuses anyone else politely and audits it, as for commands)."""
     key = prefix if isinstance(prefix, str) else prefix.prefix
 
     def register(fn: Handler) -> Handler:
         CALLBACKS[key] = fn
+        if staff:
+            STAFF_CALLBACKS.add(key)
+        else:
+            STAFF_CALLBACKS.discard(key)
         return fn
 
     return register
+
+
+class StatesGroup:
+    """A conversation's states declared in one place (as aiogram's `StatesGroup`): class attributes become
+    "<prefix>.<value>" and `states()` lists them in declaration order.
+
+        class Report(StatesGroup, prefix="feedback"):
+            category = "ask_category"   # Report.category == "feedback.ask_category"
+    """
+
+    def __init_subclass__(cls, prefix: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = [n for n, v in vars(cls).items() if not n.startswith("_") and isinstance(v, str)]
+        for n in names:
+            setattr(cls, n, f"{prefix}.{getattr(cls, n)}" if prefix else getattr(cls, n))
+        cls._names = tuple(names)
+
+    @classmethod
+    def states(cls) -> tuple[str, ...]:
+        return tuple(getattr(cls, n) for n in cls._names)
+
+
+def steps(table: dict[str, Handler]) -> None:
+    """Register a conversation's steps as one table, state -> handler of the next message (PTB's `states={…}`)."""
+    STEPS.update(table)
 
 
 def step(state: str) -> Callable[[Handler], Handler]:

@@ -15,7 +15,7 @@ from sqlmodel import select
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackData
 from bot.kernel.messages import TERMINAL_STAFF
-from bot.kernel.registry import CALLBACKS, COMMANDS, STEPS, TEXT_HANDLERS, Command, Ctx
+from bot.kernel.registry import CALLBACKS, COMMANDS, STAFF_CALLBACKS, STEPS, TEXT_HANDLERS, Command, Ctx
 from bot.storage.models import Staff
 from knowledge.normalize import fold
 
@@ -202,8 +202,11 @@ def route(ctx: Ctx) -> None:
 def _dispatch_callback(ctx: Ctx, data: str) -> None:
     if ctx.inbound.callback != data:
         ctx.inbound = dataclasses.replace(ctx.inbound, callback=data)
-    handler = CALLBACKS.get(CallbackData.parse(data).prefix)
+    prefix = CallbackData.parse(data).prefix
+    handler = CALLBACKS.get(prefix)
     if handler is None:
         ctx.reply(texts.STALE_BUTTON)
+        return
+    if prefix in STAFF_CALLBACKS and not staff_may_act(ctx, data):
         return
     handler(ctx)

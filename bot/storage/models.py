@@ -129,7 +129,7 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: dt.datetime = Field(default_factory=utcnow)
     lease_until: Optional[dt.datetime] = None
-    claimed_by: Optional[str] = Field(default=None, max_length=96)  # instance sending it (bot.liveness)
+    claimed_by: Optional[str] = Field(default=None, max_length=96)  # instance sending it (bot.kernel.liveness)
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: Optional[dt.datetime] = None
     last_error: Optional[str] = Field(default=None, max_length=500)

@@ -1,3 +1,4 @@
+# Over 400 lines: settings, lifecycle and delivery of broadcasts; to be split like tickets (not done in issue 15).
 """Broadcasts, channel-neutral: subscriptions, targeting, the draft → confirmed → sent life cycle, and the
 database side of delivery (materialising recipients, claiming them, recording outcomes).
 

@@ -2,7 +2,7 @@
 
 The bot first says what will go and what stays (tickets anonymised for statistics; open ones closed), then
 erases on an explicit confirm. The confirm button carries the minute it was offered and works for 30 minutes,
-so an old message pressed by mistake days later does nothing. What is erased: `bot.privacy.erase`.
+so an old message pressed by mistake days later does nothing. What is erased: `bot.kernel.privacy.erase`.
 """
 from __future__ import annotations
 

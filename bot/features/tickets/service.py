@@ -1,3 +1,4 @@
+# Over 400 lines: ticket lifecycle, calendar, rendering, staff inbox and erasure; to be split into modules (not done in issue 15).
 """The life of a ticket, channel-neutral: created, shown to staff, answered, closed, rated.
 
 Every function works inside the caller's transaction and queues what must be said through the outbox

@@ -1,3 +1,4 @@
+# Over 400 lines: officers' ticket commands, reports and team administration; reports and team could be their own modules.
 """The officers' side: commands in the staff chat, and answers written as replies.
 
 Only registered staff may act (the router refuses staff commands for anyone else and logs the attempt;

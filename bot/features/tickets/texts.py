@@ -1,3 +1,4 @@
+# Over 400 lines: every Vietnamese text of the ticket feature in one place, for the editors who review wording.
 """What citizens and officers read about reports (phản ánh). `**bold**` is the only markup.
 
 Where a text tells people to press a button, `by_caps` gives the words for channels with buttons and for

@@ -1,3 +1,4 @@
+# Over 400 lines: the report wizard, one conversation read top to bottom (its steps in order).
 """/phananh: the guided report. What the citizen sees, in order:
 
     ask_category     buttons with the configured categories (numbers on channels without buttons)
@@ -26,18 +27,36 @@ from bot.features.tickets import texts as T
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Attachment, Button, clip
-from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from bot.kernel.registry import TEXT_HANDLERS, Ctx, StatesGroup, callback, command, menu_item, steps, text_handler
 from bot.storage.models import UnansweredQuestion
 from knowledge.communes import default_finder, outside_an_giang
 from knowledge.normalize import fold
 
 FB_CB = CallbackPrefix("fb")  # fb:<action>[:<argument>]
 
-PREFIX = "feedback."
-S_CATEGORY, S_DESCRIPTION, S_LOCATION, S_HAMLET, S_CONTACT, S_NAME, S_PHONE, S_CONFIRM = (
-    PREFIX + s for s in ("ask_category", "ask_description", "ask_location", "ask_hamlet", "ask_contact",
-                         "ask_name", "ask_phone", "confirm")
-)
+class Report(StatesGroup, prefix="feedback"):
+    """The report wizard's states, in the order a citizen usually goes through them (handlers: `STEPS` below)."""
+
+    category = "ask_category"
+    description = "ask_description"
+    location = "ask_location"
+    hamlet = "ask_hamlet"
+    contact = "ask_contact"
+    name = "ask_name"
+    phone = "ask_phone"
+    confirm = "confirm"
+
+
+class Question(StatesGroup, prefix="question"):
+    """A question for an officer (when the bot could not answer): its text, then its confirmation."""
+
+    text = "text"
+    confirm = "confirm"
+
+
+S_CATEGORY, S_DESCRIPTION, S_LOCATION, S_HAMLET, S_CONTACT, S_NAME, S_PHONE, S_CONFIRM = Report.states()
+S_QUESTION_TEXT, S_QUESTION_CONFIRM = Question.states()
+PREFIX = "feedback."  # every Report state starts with it
 MIN_DESCRIPTION = 8  # characters (after trimming): "abc" is refused
 FEW_WORDS = 4  # a description of fewer words ("đường hư") gets one gentle prompt for what, where exactly, since when
 KEEPABLE = ("photo", "document", "video", "voice", "audio", "location")
@@ -228,7 +247,6 @@ def _media_only(ctx: Ctx) -> bool:
     return True
 
 
-@step(S_CATEGORY)
 def on_category(ctx: Ctx) -> None:
     if _media_only(ctx):
         return
@@ -254,7 +272,6 @@ _KEEP_SHORT = {"giu nguyen", "giu", "tiep", "di tiep", "tiep tuc", "vay thoi", "
                "du roi", "vay du roi", "bo qua"}
 
 
-@step(S_DESCRIPTION)
 def on_description(ctx: Ctx) -> None:
     text = ctx.inbound.text.strip()
     n = _keep_attachments(ctx)
@@ -284,7 +301,6 @@ def _set_description(ctx: Ctx, text: str) -> None:
     ask_next(ctx)
 
 
-@step(S_LOCATION)
 def on_location(ctx: Ctx) -> None:
     if _media_only(ctx):
         return
@@ -320,7 +336,6 @@ def on_location(ctx: Ctx) -> None:
 _SKIP_WORDS = {"bo qua", "khong", "ko", "k", "khong ro", "khong biet", "skip", "bo", "qua"}
 
 
-@step(S_HAMLET)
 def on_hamlet(ctx: Ctx) -> None:
     if _media_only(ctx):
         return
@@ -329,7 +344,6 @@ def on_hamlet(ctx: Ctx) -> None:
     ask_next(ctx)
 
 
-@step(S_CONTACT)
 def on_contact(ctx: Ctx) -> None:
     """Typed instead of pressed: "ẩn danh" / "đồng ý"; anything else asks again."""
     if _media_only(ctx):
@@ -342,7 +356,6 @@ def on_contact(ctx: Ctx) -> None:
     ask_next(ctx)
 
 
-@step(S_NAME)
 def on_name(ctx: Ctx) -> None:
     name = " ".join(ctx.inbound.text.split())
     letters = sum(ch.isalpha() for ch in name)
@@ -377,7 +390,6 @@ def normalize_phone(text: str) -> str | None:
     return "0" + str(number.national_number)
 
 
-@step(S_PHONE)
 def on_phone(ctx: Ctx) -> None:
     phone = normalize_phone(ctx.inbound.text)
     if phone is None:
@@ -390,7 +402,6 @@ def on_phone(ctx: Ctx) -> None:
 _SEND_WORDS = {"gui", "gui di", "gui phan anh", "dong y", "ok", "xac nhan", "dung roi", "dung"}
 
 
-@step(S_CONFIRM)
 def on_confirm_text(ctx: Ctx) -> None:
     if ctx.inbound.attachments:
         n = _keep_attachments(ctx)
@@ -452,7 +463,6 @@ def offer_question_button(ctx: Ctx, row: UnansweredQuestion) -> Button | None:
 # The question's own little conversation (not a report: no category, place or contact to ask):
 #   question.text     the logged words are too short to be a question ("3"): the person types it in full
 #   question.confirm  "Gửi câu hỏi này cho cán bộ? «…»": send, edit (type it again), or not send
-S_QUESTION_TEXT, S_QUESTION_CONFIRM = "question.text", "question.confirm"
 QUESTION_IDLE = dt.timedelta(minutes=30)  # after this, a message in the question's steps is just a new message
 MIN_QUESTION_LETTERS = 6
 _QSEND_WORDS = {"gui", "gui di", "gui cau hoi", "dong y", "ok", "xac nhan", "dung roi", "dung", "co"}
@@ -539,7 +549,6 @@ def _idle(ctx: Ctx) -> bool:
     return True
 
 
-@step(S_QUESTION_TEXT)
 def on_question_text(ctx: Ctx) -> None:
     if _idle(ctx):
         return
@@ -551,7 +560,6 @@ def on_question_text(ctx: Ctx) -> None:
     confirm_question(ctx)
 
 
-@step(S_QUESTION_CONFIRM)
 def on_question_confirm(ctx: Ctx) -> None:
     """Typed instead of pressed: "gửi", "sửa", "không"; a new sentence replaces the question (confirmed again)."""
     if _idle(ctx):
@@ -687,3 +695,18 @@ def remind_and_expire_drafts(session, services) -> None:  # type: ignore[no-unty
             deliver(session, Reply(T.DRAFT_REMINDER.format(hours=settings.draft_expire_hours), kind="notice",
                                    buttons=button_rows([Button(T.BTN_RESUME, FB_CB.pack("resume"))])), default=chat, now=now)
         session.add(chat)
+
+
+# ------------------------------------------------------------------ the steps, in one table
+steps({
+    Report.category: on_category,
+    Report.description: on_description,
+    Report.location: on_location,
+    Report.hamlet: on_hamlet,
+    Report.contact: on_contact,
+    Report.name: on_name,
+    Report.phone: on_phone,
+    Report.confirm: on_confirm_text,
+    Question.text: on_question_text,
+    Question.confirm: on_question_confirm,
+})
