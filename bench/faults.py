@@ -1,3 +1,4 @@
+# Over 400 lines: one benchmark script with its fault scenarios.
 """Fault run: two instances on one PostgreSQL, a Bot API that fails 20% of calls, one instance SIGKILLed.
 
     python -m bench.faults [--chats 200] [--messages 5] [--fault-rate 0.2] [--scenario faq]

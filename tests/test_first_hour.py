@@ -1,3 +1,4 @@
+# Over 400 lines: one story: a new operator's first hour, end to end.
 """Issue 17: what a farmer and a commune officer hit in their first hour, each with the exact input of the issue.
 
 Telegram citizens and the officers' group go through the fake Bot API over real HTTP; the terminal items run

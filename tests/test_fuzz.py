@@ -1,3 +1,4 @@
+# Over 400 lines: property-based tests of every inbound path.
 """Fuzzing the Telegram webhook with hypothesis: no crash, no 500, nothing stored for rejected input; any
 Unicode text gets a polite reply that Telegram's HTML parser (the fake's) accepts."""
 from __future__ import annotations

@@ -1,3 +1,4 @@
+# Over 400 lines: one channel's end-to-end tests.
 """A citizen on the Zalo Bot Platform, through the fake Zalo Bot API over real HTTP (webhook and polling)."""
 from __future__ import annotations
 

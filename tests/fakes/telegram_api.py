@@ -1,3 +1,4 @@
+# Over 400 lines: a fake Bot API: every method the bot calls, with its limits and faults.
 """A local fake of the Telegram Bot API, served over real HTTP on 127.0.0.1.
 
 The real python-telegram-bot client talks to it through `TELEGRAM_API_BASE_URL`. It keeps what the bot
