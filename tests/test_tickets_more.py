@@ -246,7 +246,8 @@ async def test_daily_overdue_reminder_and_contact_erasure(tmp_path, fake_tg, mak
 
 
 def test_working_days_skip_weekends_and_holidays(tmp_path):
-    from bot.features.tickets.service import add_working_days, categories
+    from bot.features.tickets.calendar import add_working_days
+    from bot.features.tickets.service import categories
     from tests.conftest import make_settings
 
     s = make_settings(tmp_path, ticket_holidays="12-02, 2027-03-01")  # local days off on top of the national ones

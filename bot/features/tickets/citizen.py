@@ -11,6 +11,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlmodel import select
 
+from bot.features.tickets import calendar, erasure
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
 from bot.features.tickets import wizard as feedback
@@ -53,11 +54,11 @@ def track(ctx: Ctx) -> None:
 
 def _erased_note(ctx: Ctx) -> str:
     """After /xoadulieu: the person's earlier tickets were sent, then erased at their request; say so."""
-    erased = ticketing.erased_before(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
+    erased = erasure.erased_before(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
     if erased is None:
         return ""
     n, at = erased
-    return T.TICKETS_ERASED.format(n=n, date=ticketing.fmt_date(ticketing.local_date(at)))
+    return T.TICKETS_ERASED.format(n=n, date=calendar.fmt_date(calendar.local_date(at)))
 
 
 def list_mine(ctx: Ctx) -> None:
@@ -71,7 +72,7 @@ def list_mine(ctx: Ctx) -> None:
         return
     lines = [T.MY_TICKETS]
     for t in rows:
-        lines.append(f"• **{t.code}** · {t.category_label} · {ticketing.fmt_date(ticketing.local_date(t.created_at))} · "
+        lines.append(f"• **{t.code}** · {t.category_label} · {calendar.fmt_date(calendar.local_date(t.created_at))} · "
                      f"{STATUS_LABELS.get(t.status, t.status)}")
     lines.append(T.MY_TICKETS_HINT.format(code=rows[0].code) + _erased_note(ctx))
     ctx.reply("\n".join(lines), buttons=[Button(f"🔎 {t.code}", TK_CB.pack("show", t.id)) for t in rows[:5]], per_row=2)
@@ -80,11 +81,11 @@ def list_mine(ctx: Ctx) -> None:
 def show(ctx: Ctx, t: Ticket) -> None:
     if t.source == "faq":  # a question sent to an officer: its words, not a place
         text = T.TRACK_QUESTION.format(code=t.code, question=ticketing.short(t.description, 300),
-                                       created=ticketing.fmt_time(t.created_at), due=ticketing.fmt_date(t.due_date, weekday=True),
+                                       created=calendar.fmt_time(t.created_at), due=calendar.fmt_date(t.due_date, weekday=True),
                                        status=STATUS_LABELS.get(t.status, t.status))
     else:
         text = T.TRACK.format(code=t.code, category=t.category_label, place=ticketing.place_of(t),
-                              created=ticketing.fmt_time(t.created_at), due=ticketing.fmt_date(t.due_date, weekday=True),
+                              created=calendar.fmt_time(t.created_at), due=calendar.fmt_date(t.due_date, weekday=True),
                               status=STATUS_LABELS.get(t.status, t.status))
     answers = ctx.session.exec(
         select(TicketMessage).where(TicketMessage.ticket_id == t.id, TicketMessage.kind == "answer").order_by(TicketMessage.id)
@@ -92,7 +93,7 @@ def show(ctx: Ctx, t: Ticket) -> None:
     if answers:
         text += T.TRACK_ANSWERS.format(agency=ctx.settings.agency_name)
         for a in answers:
-            text += f"\n• {ticketing.fmt_time(a.created_at)}: {a.text}"
+            text += f"\n• {calendar.fmt_time(a.created_at)}: {a.text}"
     elif t.status != CLOSED and not t.close_reason:
         text += T.TRACK_NO_ANSWER
     if t.status == CLOSED and t.close_reason:
@@ -271,10 +272,10 @@ def _drafts(session, services) -> None:  # type: ignore[no-untyped-def]
 def remind_overdue(session, services) -> None:  # type: ignore[no-untyped-def]
     """08:00 in An Giang: tickets past or near their deadline, in the staff chat."""
     settings = services.settings
-    today = ticketing.local_date(services.clock())
+    today = calendar.local_date(services.clock())
     lines = ticketing.overdue_lines(session, settings, today)
     if lines:
-        ticketing.notify_staff(session, settings, None, "\n".join([T.OVERDUE_TITLE.format(today=ticketing.fmt_date(today)), *lines]))
+        ticketing.notify_staff(session, settings, None, "\n".join([T.OVERDUE_TITLE.format(today=calendar.fmt_date(today)), *lines]))
 
 
 @job("tickets-contact-erase", daily_at=dt.time(2, 30))
@@ -285,7 +286,7 @@ def erase_old_contacts(session, services) -> None:  # type: ignore[no-untyped-de
     has_contact = sa.or_(Ticket.contact_phone.is_not(None), Ticket.contact_name.is_not(None))  # type: ignore[union-attr]
     rows = session.exec(select(Ticket).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff, has_contact)).all()
     for t in rows:
-        ticketing.erase_contact(session, t, now, "system")
+        erasure.erase_contact(session, t, now, "system")
 
 
 @db_gauge
@@ -297,6 +298,6 @@ def ticket_gauges(session, now):  # type: ignore[no-untyped-def]
     for status in STATUS_LABELS:
         g.add_metric([status], counts.get(status, 0))
     yield g
-    today = ticketing.local_date(now)
+    today = calendar.local_date(now)
     overdue = session.execute(sa.select(sa.func.count()).where(t.c.status != CLOSED, t.c.due_date < today)).scalar_one()
     yield GaugeMetricFamily("ntm_tickets_overdue", "Open tickets past their answer deadline", value=overdue)

@@ -1,4 +1,4 @@
-# Over 400 lines: ticket lifecycle, calendar, rendering, staff inbox and erasure; to be split into modules (not done in issue 15).
+# Over 400 lines: ticket lifecycle, staff inbox queueing, rendering and templates; calendar, erasure and send outcomes are their own modules.
 """The life of a ticket, channel-neutral: created, shown to staff, answered, closed, rated.
 
 Every function works inside the caller's transaction and queues what must be said through the outbox
@@ -19,24 +19,26 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 import yaml
 from sqlmodel import Session, select
 
 import knowledge
-from bot.config import Settings, parse_categories, parse_holidays, split_list
+from bot.config import Settings, parse_categories, split_list
 from bot.features.tickets import texts as T
+from bot.features.tickets.calendar import (
+    add_working_days,
+    fmt_date,
+    fmt_time,
+    local_date,
+    working_days_between,
+)
 from bot.kernel.callbacks import CallbackPrefix
-from bot.kernel.channel import CHANNELS, CHAT_UNREACHABLE, SendResult, caps_of, strip_markup
+from bot.kernel.channel import CHANNELS, caps_of
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment, Button, Inbound, Reply, button_rows, clip
-from bot.kernel.outbox import on_outcome
-from bot.kernel.privacy import ANONYMOUS_ACTOR, ERASED, Subject, eraser
-from bot.storage.dialect import ensure_row, insert_ignore
+from bot.storage.dialect import ensure_row
 from bot.storage.models import KeyValue, OutboxMessage, Staff
 from bot.storage.tickets import (
     CLOSED,
@@ -57,12 +59,10 @@ TK_CB = CallbackPrefix("tk")  # the citizen's tickets (citizen.py): tk:mine | tk
 ST_CB = CallbackPrefix("st")  # officers (staff.py): st:take:<ticket id>
 
 log = logging.getLogger(__name__)
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_ATTACHMENTS = 10
 TOPIC_SLOT_KEY = "tickets:topic-slot"
 TOPIC_LANE = "/topics"  # outbox chat_key suffix: topic creation waits for its slot without blocking the chat
 STAFF_LANES = 4  # ticket messages in the staff chat go out on this many ordered lanes (by ticket id)
-WEEKDAYS = ["thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật"]
 TEMPLATES_FILE = Path(knowledge.__file__).resolve().parent / "templates.yaml"
 
 
@@ -92,53 +92,6 @@ def categories(settings: Settings) -> tuple[Category, ...]:
 
 def category_by_slug(settings: Settings, slug: str) -> Category | None:
     return next((c for c in categories(settings) if c.slug == slug), None)
-
-
-@functools.lru_cache(maxsize=64)
-def _national_holidays(year: int) -> frozenset[dt.date]:
-    """Vietnam's public holidays of a year, lunar ones (Tết, Giỗ Tổ Hùng Vương) and substitute days included."""
-    import holidays
-
-    return frozenset(holidays.country_holidays("VN", years=year))
-
-
-def is_working_day(day: dt.date, settings: Settings) -> bool:
-    once, yearly = parse_holidays(settings.ticket_holidays)  # local days off on top (validated at start-up)
-    return (day.weekday() < 5 and day not in _national_holidays(day.year) and day not in once
-            and (day.month, day.day) not in yearly)
-
-
-def add_working_days(start: dt.date, n: int, settings: Settings) -> dt.date:
-    """The n-th working day after `start` (the day of filing does not count)."""
-    day = start
-    while n > 0:
-        day += dt.timedelta(days=1)
-        if is_working_day(day, settings):
-            n -= 1
-    return day
-
-
-def working_days_between(a: dt.date, b: dt.date, settings: Settings) -> int:
-    """Working days after a up to and including b (0 if b <= a)."""
-    n, day = 0, a
-    while day < b:
-        day += dt.timedelta(days=1)
-        if is_working_day(day, settings):
-            n += 1
-    return n
-
-
-def local_date(t: dt.datetime) -> dt.date:
-    return t.astimezone(LOCAL_TZ).date()
-
-
-def fmt_date(d: dt.date, weekday: bool = False) -> str:
-    s = d.strftime("%d/%m/%Y")
-    return f"{WEEKDAYS[d.weekday()]}, {s}" if weekday else s
-
-
-def fmt_time(t: dt.datetime) -> str:
-    return t.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
 
 
 # ------------------------------------------------------------------ where staff are
@@ -581,169 +534,6 @@ def is_erased(ticket: Ticket) -> bool:
     return not ticket.chat_id
 
 
-def erase_contact(session: Session, ticket: Ticket, now: dt.datetime, actor: str) -> None:
-    """Name and phone number go; the ticket stays (retention after closing, and /xoadulieu)."""
-    if ticket.contact_name is None and ticket.contact_phone is None and ticket.contact_erased_at is not None:
-        return
-    had = ticket.contact_name is not None or ticket.contact_phone is not None
-    ticket.contact_name = ticket.contact_phone = None
-    ticket.anonymous = True
-    if had:
-        ticket.contact_erased_at = now
-        add_event(session, ticket, "contact_erased", actor, now)
-    session.add(ticket)
-
-
-@eraser
-def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, services: Any) -> Counter:
-    """/xoadulieu: every ticket this person filed keeps only what statistics need (category, commune, dates,
-    status, the officers' answers and notes). Open ones are closed, and the officers told; the staff card is
-    rewritten without the citizen's words."""
-    settings: Settings = services.settings
-    done: Counter = Counter()
-    if not subject.user_id:  # erased tickets have no user id: never select them as someone's
-        return done
-    tickets = session.exec(select(Ticket).where(Ticket.channel == subject.channel, Ticket.user_id == subject.user_id)
-                           .order_by(Ticket.id)).all()  # type: ignore[arg-type]
-    for t in tickets:
-        personal = _personal_strings(session, t)  # read before the ticket forgets them
-        was_open = t.is_open
-        if was_open:
-            set_status(session, settings, now, t, CLOSED, ANONYMOUS_ACTOR, reason=T.ERASED_CLOSE_REASON, tell_citizen=False)
-            notify_staff(session, settings, t, T.ERASED_STAFF.format(code=t.code), track=False)
-            done["open_tickets"] += 1
-        erase_contact(session, t, now, ANONYMOUS_ACTOR)
-        t.contact_erased_at = t.contact_erased_at or now
-        t.description, t.hamlet, t.commune_input = ERASED, "", ""
-        t.chat_id = t.user_id = ""
-        _touch(t, now, session)
-        m = TicketMessage.__table__
-        session.execute(sa.update(m).where(m.c.ticket_id == t.id, m.c.kind == "citizen").values(text=ERASED, attachments=None))
-        e = TicketEvent.__table__
-        session.execute(sa.update(e).where(e.c.ticket_id == t.id, e.c.actor == subject.actor).values(actor=ANONYMOUS_ACTOR))
-        add_event(session, t, "erased", ANONYMOUS_ACTOR, now)
-        _edit_card(session, settings, t)
-        done["staff_copies"] += scrub_copies(session, t.code, personal, subject.chat_key)
-        done["tickets"] += 1
-    if done["tickets"]:
-        _remember_erasure(session, subject, now, done["tickets"])
-    return done
-
-
-def _personal_strings(session: Session, ticket: Ticket) -> list[str]:
-    """Everything of the citizen's a staff message may quote: name, phone, the words of the report and of
-    what they added, hamlet and commune as typed (whole, and as the listings shorten them)."""
-    words = [ticket.description, ticket.hamlet, ticket.commune_input]
-    words += session.exec(select(TicketMessage.text).where(TicketMessage.ticket_id == ticket.id,
-                                                          TicketMessage.kind == "citizen")).all()
-    out = {ticket.contact_name or "", ticket.contact_phone or ""}
-    for w in words:
-        if not w:
-            continue
-        out.add(w)
-        flat = " ".join(w.split())
-        out.add(flat)
-        out.update(flat[: n - 1] for n in (40, 70, 80, 160, 300, 600) if len(flat) > n)  # short(text, n)
-    return sorted((x for x in out if len(x.strip()) >= 4), key=len, reverse=True)
-
-
-def scrub_copies(session: Session, code: str, personal: list[str], citizen_chat: str) -> int:
-    """/xoadulieu: the copies of a citizen's data in what the bot sent others (the staff card, `/ticket … hien-sdt`,
-    `/inbox`, `/export` files, the e-mail copy). Sent ones lose their text, as retention would do later (the row
-    keeps status and times); queued ones go out with the citizen's words replaced. Returns how many changed.
-    What was already delivered stays on the platforms (Telegram group, mailbox): the officers are told."""
-    from bot.kernel.retention import FINAL, PRUNED
-
-    o = OutboxMessage.__table__
-    text = sa.cast(o.c.payload, sa.Text)
-    rows = session.execute(sa.select(o.c.id, o.c.status, o.c.kind, o.c.payload).where(
-        o.c.chat_key != citizen_chat,
-        sa.or_(o.c.ref == code, text.like(f"%{code}%"), text.like("%data:text/csv;base64,%")),
-    )).all()
-    changed = 0
-    for r in rows:
-        payload = dict(r.payload or {})
-        if r.status in FINAL:
-            if payload.get("pruned") or not (r.payload and _mentions(payload, code, personal)):
-                continue
-            new: dict[str, Any] = {"kind": r.kind, **PRUNED}
-        else:
-            new = _scrubbed(payload, personal)
-            if new == payload:
-                continue
-        session.execute(sa.update(o).where(o.c.id == r.id).values(payload=new))
-        changed += 1
-    return changed
-
-
-def _mentions(payload: dict[str, Any], code: str, personal: list[str]) -> bool:
-    blob = str(payload.get("text") or "") + "".join(_csv_text(a) for a in payload.get("attachments") or [])
-    return code in blob or any(p in blob for p in personal)
-
-
-def _csv_text(a: dict[str, Any]) -> str:
-    import base64
-
-    ref = str(a.get("ref") or "")
-    if not ref.startswith("data:text/csv;base64,"):
-        return ""
-    try:
-        return base64.b64decode(ref.split(",", 1)[1]).decode("utf-8-sig", "replace")
-    except ValueError:
-        return ""
-
-
-def _scrubbed(payload: dict[str, Any], personal: list[str]) -> dict[str, Any]:
-    import base64
-
-    def scrub(value: str) -> str:
-        for p in personal:
-            value = value.replace(p, ERASED)
-        return value
-
-    out = dict(payload)
-    if out.get("text"):
-        out["text"] = scrub(str(out["text"]))
-    attachments = []
-    for a in out.get("attachments") or []:
-        body = _csv_text(a)
-        if body:
-            a = dict(a, ref="data:text/csv;base64," + base64.b64encode(scrub(body).encode("utf-8-sig")).decode())
-        attachments.append(a)
-    if attachments:
-        out["attachments"] = attachments
-    return out
-ERASED_KEY = "tickets.erased:{chat_key}"
-
-
-def _remember_erasure(session: Session, subject: Subject, now: dt.datetime, n: int) -> None:
-    """How many tickets this chat had erased, and when: nothing about them, just enough for /tracuu to say
-    "they were sent, then erased at your request" instead of "you have sent none"."""
-    key = ERASED_KEY.format(chat_key=subject.chat_key)
-    row = ensure_row(session, KeyValue, {"key": key, "value": {}, "updated_at": now}, ["key"])
-    row.value = {"tickets": int((row.value or {}).get("tickets", 0)) + n, "at": now.isoformat()}
-    row.updated_at = now
-    session.add(row)
-
-
-def erased_before(session: Session, channel: str, chat_id: str) -> tuple[int, dt.datetime] | None:
-    """(tickets erased, when last) for a chat whose person used /xoadulieu, else None."""
-    row = session.get(KeyValue, ERASED_KEY.format(chat_key=f"{channel}:{chat_id}"))
-    if row is None or not row.value:
-        return None
-    return int(row.value.get("tickets", 0)), dt.datetime.fromisoformat(row.value["at"])
-
-
-def _edit_card(session: Session, settings: Settings, ticket: Ticket) -> None:
-    """Rewrite the ticket's card in the Telegram staff chat (editMessageText) with what the ticket now holds."""
-    channel, chat_id = staff_target(settings)
-    if channel != TELEGRAM or not ticket.card_message_id:
-        return
-    _deliver_staff(session, Reply(text=card_text(ticket, settings, []), channel=channel, chat_id=chat_id, kind="staff",
-                                  ref=ticket.code, extra={"op": "edit_card", "message_id": ticket.card_message_id}),
-                   ticket)
-
-
 # ------------------------------------------------------------------ templates
 def shipped_templates() -> dict[str, str]:
     try:
@@ -759,147 +549,6 @@ def all_templates(session: Session) -> dict[str, str]:
     for row in session.exec(select(ReplyTemplate).order_by(ReplyTemplate.name)):
         out[row.name] = row.text
     return out
-
-
-# ------------------------------------------------------------------ send outcomes
-def _about_ticket(payload: dict[str, Any]) -> bool:
-    return bool((payload.get("extra") or {}).get("ticket_id"))
-
-
-@on_outcome(when=_about_ticket)
-def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult) -> None:
-    extra = (row.payload or {}).get("extra") or {}
-    ticket_id = extra.get("ticket_id")
-    if not ticket_id:
-        return
-    ticket = session.get(Ticket, ticket_id)
-    if ticket is None:
-        return
-    settings = _hook_settings(session)
-    if extra.get("op") == "create_topic":
-        _topic_created(session, settings, row, ticket, result)
-        return
-    if extra.get("to_citizen"):
-        if row.status in UNDELIVERED_STATUSES:
-            _report_undelivered(session, settings, ticket, row, result)
-        return
-    if row.status in UNDELIVERED_STATUSES:
-        topic = (result.extra or {}).get("topic")  # bot.channels.telegram.TOPIC_PROBLEM
-        if topic in ("gone", "closed") and not extra.get("fallback"):
-            _topic_unusable(session, settings, ticket, row, topic)
-        elif extra.get("from_citizen"):  # what the citizen added never reached the officers: say so
-            notify_citizen(session, ticket, T.INFO_NOT_DELIVERED.format(code=ticket.code, contact=settings.agency_contact))
-        return
-    if result.ok and row.channel == TELEGRAM:
-        ids = list((result.extra or {}).get("message_ids") or [])
-        if result.message_id and result.message_id not in ids:
-            ids.insert(0, result.message_id)
-        for mid in ids:
-            insert_ignore(session, TicketStaffMessage.__table__,
-                          {"chat_id": row.chat_id, "message_id": str(mid), "ticket_id": ticket.id},
-                          ["chat_id", "message_id"])
-        if extra.get("card") and result.message_id:
-            ticket.card_message_id = result.message_id
-            session.add(ticket)
-
-
-def _topic_unusable(session: Session, settings: Settings, ticket: Ticket, row: OutboxMessage, topic: str) -> None:
-    """A staff message could not go into the ticket's forum topic: an officer deleted it, or it is closed. The
-    message must still arrive: it goes to the group's main thread with the card quoted; a deleted topic is
-    created again for what follows (title edits and closing of the old one are moot then)."""
-    payload = dict(row.payload or {})
-    extra = dict(payload.get("extra") or {})
-    thread = payload.get("thread_id")
-    gone = topic == "gone"
-    if gone and ticket.staff_thread_id and str(ticket.staff_thread_id) == str(thread):
-        ticket.staff_thread_id = None
-        ticket.topic_state = "lost"
-        session.add(ticket)
-        if ticket.is_open and topic_mode(settings):
-            _queue_topic(session, settings, ticket, session.info["services"].clock())
-    if extra.get("op"):  # a title edit, a close or reopen of the lost topic: nothing to deliver
-        return
-    channel, chat_id = staff_target(settings)
-    note = T.TOPIC_GONE_FALLBACK if gone else T.TOPIC_CLOSED_FALLBACK
-    quoted = strip_markup(card_text(ticket, settings, []))
-    text = (note.format(code=ticket.code) + "\n\n" + T.TOPIC_FALLBACK_CARD.format(card=quoted)
-            + ("\n\n" + str(payload.get("text")) if payload.get("text") else ""))
-    from bot.kernel.messages import Attachment as _A
-
-    _deliver_staff(session, Reply(
-        text=text, channel=channel, chat_id=chat_id, kind="staff", ref=ticket.code,
-        attachments=tuple(_A(**a) for a in payload.get("attachments") or []),
-        extra={**{k: v for k, v in extra.items() if k != "card"}, "ticket_id": ticket.id, "fallback": True},
-    ), ticket)
-    log.warning("staff message for %s could not go into its topic (%s); posted in the group", ticket.code, topic)
-
-
-def _hook_settings(session: Session) -> Settings:
-    """The running app's settings: every outcome is recorded with the app's services in the session."""
-    return session.info["services"].settings
-
-
-UNDELIVERED_STATUSES = ("failed", "blocked", "dead")
-QUOTE_LIMIT = 1500
-
-
-def _report_undelivered(session: Session, settings: Settings, ticket: Ticket, row: OutboxMessage,
-                        result: SendResult) -> None:
-    """A message for the citizen that will never arrive (an officer's answer past the Zalo OA reply window, a
-    blocked bot, retries run out): the officers are told once, where they work on the ticket, with the reason
-    the channel gave and the words that did not arrive. When the chat itself cannot be reached, the rest of what
-    is queued for this ticket there is stopped and reported in the same notice."""
-    reason = row.last_error or result.error or "không rõ"
-    if row.status == "dead":  # transient errors until OUTBOX_MAX_AGE_HOURS ran out
-        reason = T.REASON_GAVE_UP.format(channel=channel_name(row.channel), detail=reason)
-    parts = [row]
-    if row.status == "blocked" or (result.extra or {}).get(CHAT_UNREACHABLE):
-        o = OutboxMessage
-        queued = session.exec(
-            select(o).where(o.chat_key == row.chat_key, o.ref == row.ref, o.status == "pending", o.id != row.id).order_by(o.id)
-        ).all()
-        for other in queued:
-            other_extra = (other.payload or {}).get("extra") or {}
-            if other_extra.get("to_citizen") and other_extra.get("ticket_id") == ticket.id:
-                other.status, other.last_error = row.status, row.last_error
-                session.add(other)
-                parts.append(other)
-    quote = "\n".join(strip_markup((p.payload or {}).get("text") or "") for p in parts).strip()
-    if len(quote) > QUOTE_LIMIT:
-        quote = quote[:QUOTE_LIMIT].rstrip() + "…"
-    notify_staff(session, settings, ticket, T.DELIVERY_FAILED_STAFF.format(
-        code=ticket.code, channel=channel_name(row.channel), reason=reason.rstrip(". "), parts=len(parts),
-        text=quote or "(trống)", phone=T.DELIVERY_FAILED_PHONE.format(code=ticket.code) if ticket.contact_phone else "",
-    ), track=False)
-    log.warning("message for %s to %s undelivered (%s); staff told", ticket.code, row.chat_key, reason)
-
-
-def _topic_created(session: Session, settings: Settings, row: OutboxMessage, ticket: Ticket, result: SendResult) -> None:
-    if result.ok and result.extra and result.extra.get("thread_id"):
-        ticket.staff_thread_id = str(result.extra["thread_id"])
-        ticket.topic_state = "created"
-        session.add(ticket)
-        session.flush()
-        attachments = _first_attachments(session, ticket)
-        _queue_card(session, settings, ticket, attachments)
-        if ticket.status != NEW:  # it changed while the topic was waiting for its slot
-            _topic_op(session, settings, ticket, "edit_topic")
-            if ticket.status == CLOSED:
-                _topic_op(session, settings, ticket, "close_topic")
-    elif row.status in ("failed", "dead", "blocked"):
-        # Not a forum, no right to manage topics, …: the ticket still reaches staff, as a plain card.
-        log.error("forum topic for %s not created (%s); posting a plain card", ticket.code, row.last_error)
-        ticket.topic_state = "failed"
-        session.add(ticket)
-        session.flush()
-        _queue_card(session, settings, ticket, _first_attachments(session, ticket))
-
-
-def _first_attachments(session: Session, ticket: Ticket) -> list[Attachment]:
-    first = session.exec(
-        select(TicketMessage).where(TicketMessage.ticket_id == ticket.id, TicketMessage.kind == "citizen").order_by(TicketMessage.id)
-    ).first()
-    return [Attachment(**a) for a in (first.attachments or [])] if first else []
 
 
 # ------------------------------------------------------------------ queries

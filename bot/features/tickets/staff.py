@@ -20,6 +20,7 @@ import re
 
 from sqlmodel import select
 
+from bot.features.tickets import calendar
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
 from bot.features.tickets.service import ST_CB
@@ -312,16 +313,16 @@ def ticket_cmd(ctx: Ctx) -> None:
         ticketing.add_event(ctx.session, t, "reveal_phone", ctx.actor, ctx.now)
     else:
         ctx.audit("ticket_view", target=t.code)
-    today = ticketing.local_date(ctx.now)
+    today = calendar.local_date(ctx.now)
     late = f" (quá hạn {(today - t.due_date).days} ngày)" if t.is_open and t.due_date < today else ""
     contact = ticketing.contact_of(t, reveal=reveal)
     if t.contact_phone and not reveal:
         contact += T.PHONE_HINT.format(code=t.code)
     lines = [T.TICKET_DETAIL.format(
         code=t.code, category=t.category_label, source=T.CARD_SOURCE_FAQ if t.source == "faq" else "",
-        status=STATUS_LABELS.get(t.status, t.status), due=ticketing.fmt_date(t.due_date), late=late,
+        status=STATUS_LABELS.get(t.status, t.status), due=calendar.fmt_date(t.due_date), late=late,
         place=ticketing.place_of(t), contact=contact, assigned=t.assigned_name or "(chưa giao)",
-        created=ticketing.fmt_time(t.created_at), channel=ticketing.channel_name(t.channel),
+        created=calendar.fmt_time(t.created_at), channel=ticketing.channel_name(t.channel),
     )]
     lines.append(T.TICKET_HISTORY)
     messages = ctx.session.exec(select(TicketMessage).where(TicketMessage.ticket_id == t.id).order_by(TicketMessage.id)).all()
@@ -331,16 +332,16 @@ def ticket_cmd(ctx: Ctx) -> None:
     for m in messages:
         who = f" ({m.author_name})" if m.author_name else ""
         files = f" [+{len(m.attachments)} tệp]" if m.attachments else ""
-        items.append((m.created_at, f"• {ticketing.fmt_time(m.created_at)} {labels.get(m.kind, m.kind)}{who}: "
+        items.append((m.created_at, f"• {calendar.fmt_time(m.created_at)} {labels.get(m.kind, m.kind)}{who}: "
                                     f"{ticketing.short(m.text, 300)}{files}"))
     for e in events:
         if e.action in ("status", "close", "reopen"):
-            items.append((e.at, f"• {ticketing.fmt_time(e.at)} 🔄 {STATUS_LABELS.get(e.old, e.old)} → "
+            items.append((e.at, f"• {calendar.fmt_time(e.at)} 🔄 {STATUS_LABELS.get(e.old, e.old)} → "
                                 f"{STATUS_LABELS.get(e.new, e.new)}{': ' + e.detail if e.detail else ''}"))
         elif e.action == "assign":
-            items.append((e.at, f"• {ticketing.fmt_time(e.at)} 👤 giao cho {e.detail}"))
+            items.append((e.at, f"• {calendar.fmt_time(e.at)} 👤 giao cho {e.detail}"))
         elif e.action == "rating":
-            items.append((e.at, f"• {ticketing.fmt_time(e.at)} ⭐ người dân đánh giá {e.new}/5"))
+            items.append((e.at, f"• {calendar.fmt_time(e.at)} ⭐ người dân đánh giá {e.new}/5"))
     items.sort(key=lambda x: x[0])
     lines += [line for _, line in items]
     ctx.reply("\n".join(lines), ref=t.code)  # the ticket this message is about (the terminal room answers it)
@@ -349,7 +350,7 @@ def ticket_cmd(ctx: Ctx) -> None:
 @staff_command("inbox")
 def inbox_cmd(ctx: Ctx) -> None:
     which = {"moi": "new", "qua han": "overdue", "cua toi": "mine", "": "open"}.get(fold(ctx.args), "open")
-    today = ticketing.local_date(ctx.now)
+    today = calendar.local_date(ctx.now)
     q = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
     if which == "new":
         q = select(Ticket).where(Ticket.status == NEW)
@@ -372,7 +373,7 @@ def inbox_cmd(ctx: Ctx) -> None:
             low = t.rating <= ctx.settings.low_rating
             reopened = T.INBOX_REOPENED_LOW.format(stars=f"{t.rating}/5") if low else T.INBOX_REOPENED
         lines.append(f"• **{t.code}** · {t.category_label} · {ticketing.short(t.commune_name or T.PLACE_UNKNOWN, 30)} · "
-                     f"{STATUS_LABELS[t.status]}{reopened} · hạn {ticketing.fmt_date(t.due_date)}{late}{who}\n"
+                     f"{STATUS_LABELS[t.status]}{reopened} · hạn {calendar.fmt_date(t.due_date)}{late}{who}\n"
                      f"  {ticketing.short(t.description, 70)}")
     if len(rows) > INBOX_LIMIT:
         lines.append(T.INBOX_MORE.format(n=len(rows) - INBOX_LIMIT))
@@ -403,8 +404,8 @@ def parse_month(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
 
 
 def _range_utc(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    lo = dt.datetime.combine(start, dt.time(0), ticketing.LOCAL_TZ).astimezone(dt.timezone.utc)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), ticketing.LOCAL_TZ).astimezone(dt.timezone.utc)
+    lo = dt.datetime.combine(start, dt.time(0), calendar.LOCAL_TZ).astimezone(dt.timezone.utc)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), calendar.LOCAL_TZ).astimezone(dt.timezone.utc)
     return lo, hi
 
 
@@ -424,12 +425,12 @@ def on_time(t: Ticket, today: dt.date) -> bool | None:
         return False if t.due_date < today else None
     if t.resolved_at is None or (t.close_reason == T.ERASED_CLOSE_REASON and t.resolved_at == t.closed_at):
         return None
-    return ticketing.local_date(t.resolved_at) <= t.due_date
+    return calendar.local_date(t.resolved_at) <= t.due_date
 
 
 @staff_command("stats")
 def stats_cmd(ctx: Ctx) -> None:
-    today = ticketing.local_date(ctx.now)
+    today = calendar.local_date(ctx.now)
     period = parse_month(ctx.args, today)
     if period is None:
         ctx.reply(T.STATS_BAD_PERIOD)
@@ -487,7 +488,7 @@ def csv_cell(value: object) -> object:
 
 @staff_command("export")
 def export_cmd(ctx: Ctx) -> None:
-    today = ticketing.local_date(ctx.now)
+    today = calendar.local_date(ctx.now)
     words = ctx.args.split()
     if not words:
         start, end = today.replace(day=1), today
@@ -502,7 +503,7 @@ def export_cmd(ctx: Ctx) -> None:
         start, end = end, start
     rows = _tickets_between(ctx, start, end, limit=EXPORT_MAX_ROWS)  # type: ignore[arg-type]
     ctx.audit("ticket_export", detail=f"{start}..{end}: {len(rows)}")
-    span = dict(start=ticketing.fmt_date(start), end=ticketing.fmt_date(end))  # type: ignore[arg-type]
+    span = dict(start=calendar.fmt_date(start), end=calendar.fmt_date(end))  # type: ignore[arg-type]
     if not rows:
         ctx.reply(T.EXPORT_EMPTY.format(**span))
         return
@@ -517,12 +518,12 @@ def export_cmd(ctx: Ctx) -> None:
     for t in rows:
         ok = on_time(t, today)
         w.writerow(csv_cell(v) for v in [
-            t.code, ticketing.fmt_time(t.created_at), t.category_label, t.commune_name, t.commune_code or "", t.hamlet,
-            t.description, counts.get(t.id, 0), STATUS_LABELS.get(t.status, t.status), ticketing.fmt_date(t.due_date),
+            t.code, calendar.fmt_time(t.created_at), t.category_label, t.commune_name, t.commune_code or "", t.hamlet,
+            t.description, counts.get(t.id, 0), STATUS_LABELS.get(t.status, t.status), calendar.fmt_date(t.due_date),
             {True: "có", False: "không", None: ""}[ok],
-            ticketing.fmt_time(t.first_answer_at) if t.first_answer_at else "",
-            ticketing.fmt_time(t.resolved_at) if t.resolved_at else "",
-            ticketing.fmt_time(t.closed_at) if t.closed_at else "", t.close_reason, t.rating or "", t.assigned_name,
+            calendar.fmt_time(t.first_answer_at) if t.first_answer_at else "",
+            calendar.fmt_time(t.resolved_at) if t.resolved_at else "",
+            calendar.fmt_time(t.closed_at) if t.closed_at else "", t.close_reason, t.rating or "", t.assigned_name,
             ticketing.contact_of(t), t.channel, t.source,
         ])
     data = buf.getvalue().encode("utf-8-sig")  # with a BOM, Excel opens Vietnamese text correctly

@@ -22,6 +22,7 @@ import uuid
 
 from sqlmodel import select
 
+from bot.features.tickets import calendar
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
 from bot.kernel import texts
@@ -596,7 +597,7 @@ def send_question(ctx: Ctx, question_id: str) -> None:
         ctx.reply(T.QUESTION_ALREADY_SENT.format(code=ticket.code))
         return
     ctx.reply(T.QUESTION_RECEIPT.format(code=ticket.code, question=ticketing.short(ticket.description, 300),
-                                        due=ticketing.fmt_date(ticket.due_date, weekday=True),
+                                        due=calendar.fmt_date(ticket.due_date, weekday=True),
                                         days=question_category(ctx).days, agency=ctx.settings.agency_name))
 
 
