@@ -48,6 +48,9 @@ def _lower(text: str) -> str:
 
 # -------------------------------------------------------------- OCOP scores
 _OCOP_CONTEXT = re.compile(r"\b(ocop|sao|san pham|cham|danh gia|hoi dong|phan hang|hang)\b")
+# Stars and points that are a hotel's, a shop's or an app's, not a product's OCOP rating.
+_OTHER_STARS = re.compile(r"\b(?:khach san|resort|homestay|nha hang|shopee|tiki|lazada|app|ung dung|grab|booking|agoda|"
+                          r"traveloka|tripadvisor|google map)\b")
 _SCORE = re.compile(r"(?<![\d/])(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:điểm|diem|đ\b|d\b|đ\.)")
 _PART = re.compile(r"\bph[aầ]n\s*([abc])\b[^\d]{0,25}?(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:điểm|diem|đ\b|d\b)")
 
@@ -61,6 +64,8 @@ def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
     parts = _parts_given(folded, scale.parts)
     # "phần A được 32, phần B 18, phần C 26 thì tổng bao nhiêu": the three parts say it is an OCOP score
     if not _OCOP_CONTEXT.search(folded) and not (len(parts) >= 2 and len(_PART_WORD.findall(folded)) >= 2):
+        return None
+    if "ocop" not in folded and _OTHER_STARS.search(folded):
         return None
     if len(parts) >= 2:  # "phần A được 32, phần B 18, phần C 26": the total is computed, then its band
         over = [k for k, v in parts.items() if v > scale.parts[k]]
@@ -192,7 +197,11 @@ _DATE_MONTH = re.compile(r"\b(?:thang|th)\s*(\d{1,2})\s*(?:[/.-]|nam|\s)\s*(20\d
 _YEAR = re.compile(r"\bnam\s*(20\d{2})\b")
 _VALIDITY_Q = re.compile(r"\b(het han|con han|con hieu luc|gia tri (?:den|toi)|den khi nao|toi khi nao|khi nao het|"
                          r"bao gio het|con dung duoc|con xai duoc|den bao gio|toi bao gio|bao lau)\b")
-_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|cap ngay|cap nam|cap thang|chung nhan|giay cn|dat|len|xep hang|co giay)\b")
+_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|cap ngay|cap nam|cap thang|chung nhan|giay cn|dat|len|xep hang|co giay|"
+                         r"quyet dinh|qd|\d\s*sao)\b")
+# A star rating with a date and "còn hạn / hết hạn" is OCOP's even unnamed ("sp dc 3 sao theo quyết định ngày …");
+# a hotel's or a shop's is not.
+_RATED_PRODUCT = re.compile(r"\b\d\s*sao\b")
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:
@@ -208,7 +217,8 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     folded = fold(text.replace("/", " / "))
     f2 = " ".join(_lower(text).split())
     f2 = fold(f2.replace("/", " / ").replace("-", " / "))
-    if "ocop" not in folded and "chung nhan" not in folded and "giay cn" not in folded:
+    if "ocop" not in folded and "chung nhan" not in folded and "giay cn" not in folded and not (
+            _RATED_PRODUCT.search(folded) and not _OTHER_STARS.search(folded)):
         return None
     if not _VALIDITY_Q.search(folded) or not _RECOGNISED.search(folded):
         return None
