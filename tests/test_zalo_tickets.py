@@ -14,7 +14,7 @@ from bot.storage.models import OutboxMessage
 from bot.storage.tickets import Ticket
 from handlers import texts
 from tests.conftest import eventually
-from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, plain, wait_card
+from tests.tickets_helpers import CODE_RE, OFFICER, STAFF, Driver, Person, plain, wait_card
 from tests.zalo_helpers import BUTTON_WORDS, BotCitizen, OACitizen, report_by_typing, zalo_ticket_settings
 
 PHOTO = "https://f21-zpc.zdn.vn/jpg/8416/sat-lo-ap-3.jpg"
@@ -197,3 +197,39 @@ async def test_typed_choices_after_a_hint_and_a_reminder(tmp_path, fake_tg, fake
     t = ticket(app, "PA-000001")
     assert (t.category, t.description, t.hamlet, t.channel) == (
         "moi-truong", "Bãi rác tự phát cạnh chợ Mỹ Khánh, bốc mùi cả tuần nay", "", "zalo")
+
+
+async def test_a_voice_note_in_a_zalo_bot_report_reaches_the_officers(tmp_path, fake_tg, fake_zalo, make_app):
+    """A farmer speaks rather than types: the voice note is kept with the report and forwarded to the staff inbox
+    (Telegram fetches the URL; its link is on the card too in case it cannot)."""
+    from bot.storage.tickets import TicketMessage
+
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo))
+    nam = BotCitizen(fake_zalo, app, "7f3e9afa66b88fe6d6b1", name="Anh Năm")
+    await nam.say("phan anh")
+    await nam.expect("Bước 1/5")
+    await nam.say("1")
+    await nam.expect("Bước 2/5")
+    url = (await nam.voice())["message"]["voice_url"]
+    kept = await nam.expect("Đã nhận 1 tệp")
+    assert "mô tả sự việc bằng chữ" in kept.text
+    await nam.say("Cầu khỉ ấp 2 gãy tay vịn, học sinh đi lại nguy hiểm")
+    await nam.expect("Bước 3/5")
+    await nam.say("xa my khanh")
+    await nam.expect("Bước 4/5")
+    await nam.say("bo qua")
+    await nam.expect("Bước 5/5")
+    await nam.say("1")
+    summary = await nam.expect("Xem lại phản ánh")
+    assert "Tệp/ảnh kèm theo: 1" in summary.text
+    await nam.say("gửi")
+    code = CODE_RE.search((await nam.expect("Đã tiếp nhận phản ánh")).text).group(0)
+
+    card = await wait_card(fake_tg, code)
+    assert url in card.text and "1 tệp/ảnh kèm theo" in card.text
+    voice = await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendVoice")
+    assert voice[0].params["voice"] == url
+    stored = app.db.call(lambda s: s.execute(sa.select(TicketMessage.attachments).where(
+        TicketMessage.kind == "citizen")).scalars().one())
+    assert stored == [{"kind": "voice", "ref": url, "name": "", "mime": "audio/aac"}]
+    await eventually(lambda: not not_sent(app))
