@@ -365,6 +365,42 @@ async def test_staff_answer_outside_the_window_is_reported_in_the_ticket_topic(t
     assert "Xã đã sửa xong đoạn đường." in answer.text
 
 
+async def test_messages_zalo_refuses_for_good_fail_once_with_the_reason_in_the_staff_view(tmp_path, fake_zalo_oa, fake_tg,
+                                                                                           make_app):
+    """-248 (violates platform standards) and -210 (parameter over its limit) are permanent: no retry, the
+    officers are told why in the ticket's place, and the citizen stays reachable for the next answer."""
+    from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, wait_card
+    from tests.zalo_helpers import file_ticket, zalo_ticket_settings
+
+    fake = fake_zalo_oa
+    fake.refuse = {"bit.ly/khuyen-mai": -248, "Phụ lục chi tiết": -210}
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, oa=fake))
+    officer = Person(Driver(fake_tg, app), STAFF, user_id=OFFICER)
+    a, b = uid(), uid()
+    seen(app, a)
+    seen(app, b)
+    code_a = file_ticket(app, "zalo_oa", a)
+    code_b = file_ticket(app, "zalo_oa", b, description="Cống ấp 2 bị nghẹt, nước ngập đường")
+    card_a, card_b = await wait_card(fake_tg, code_a), await wait_card(fake_tg, code_b)
+
+    await officer.say("Mời bà con xem thêm tại bit.ly/khuyen-mai", reply_to=card_a.message_id)
+    n1 = await officer.expect(f"phản ánh {code_a}")
+    assert "Không gửi được tin tới người dân" in n1.text
+    assert "vi phạm tiêu chuẩn của nền tảng (mã -248)" in n1.text and "Message violates platform standards" in n1.text
+    await officer.say("Phụ lục chi tiết thi công kèm theo.", reply_to=card_b.message_id)
+    n2 = await officer.expect(f"phản ánh {code_b}")
+    assert "vượt giới hạn cho phép (mã -210)" in n2.text and "bit.ly" not in n2.text
+    for user in (a, b):
+        assert [(r.status, r.attempts) for r in rows(app, user)][-1] == ("failed", 1)  # refused once, not retried
+    assert sum(b_["recipient"]["user_id"] == a for _, b_ in fake.cs_calls) == 1
+
+    # Only that message: the next answer, reworded, arrives.
+    await officer.say(f"/reply {code_a} Xã đã sửa xong đoạn đường.")
+    await fake.wait_text(a, "Xã đã sửa xong đoạn đường.")
+    await asyncio.sleep(0.3)
+    assert sum("Không gửi được" in m.text for m in fake_tg.to(STAFF)) == 2
+
+
 # ---------------------------------------------------------------- operator commands
 async def test_cli_oa_tokens_replaces_the_stored_pair(tmp_path, fake_zalo_oa):
     import os

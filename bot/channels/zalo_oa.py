@@ -75,6 +75,9 @@ OPERATOR_ERRORS = {  # configuration or billing: keep messages queued, tell the 
     -240: "API version shut down", -242: "bad appsecret_proof", -320: "app not linked to a Zalo Cloud Account",
     -321: "Zalo Cloud Account out of money",
 }
+CONTENT_ERRORS = {  # the message itself is refused for good: sending it again cannot help
+    -210: texts_zalo.REASON_OVER_LIMIT, -248: texts_zalo.REASON_VIOLATION,
+}
 QUOTA_ERRORS = {-32: 30.0, -211: None, -218: None}  # rate limit / out of quota: transient (seconds to pause)
 
 
@@ -554,6 +557,8 @@ class ZaloOAChannel(ChannelAdapter):
             return _unreachable(texts_zalo.REASON_NO_INTERACTION)
         if code in (-213, -227):
             return SendResult(False, blocked=True, error=f"{texts_zalo.REASON_NOT_FOLLOWER} ({error})")
+        if code in CONTENT_ERRORS:  # this message will never go (zalo.md §7); the chat itself is still reachable
+            return SendResult(False, permanent=True, error=CONTENT_ERRORS[code].format(detail=error))
         if code in (-201, -233, -244, -100):
             permanent = texts_zalo.REASON_PERMANENT.format(detail=error)
             return SendResult(False, permanent=True, error=permanent, extra={CHAT_UNREACHABLE: code == -244})

@@ -31,6 +31,10 @@ from aiohttp import web
 from tests.fakes.recording import Recording, post_status
 
 MAX_TEXT = 2000
+ERROR_MESSAGES = {  # what the API says with these codes (zalo.md §2.8, §7)
+    -32: "Request exceeds the rate limit", -200: "Send message failed", -210: "Parameter exceeds the limit",
+    -211: "Out of quota", -244: "User has been restricted", -248: "Message violates platform standards",
+}
 Fault = tuple[str, float]
 
 
@@ -71,6 +75,9 @@ class FakeZaloOA(Recording):
         self.sent: list[Sent] = []
         self.window_closed: set[str] = set()  # users who last interacted more than 7 days ago (-230)
         self.not_following: set[str] = set()  # -213
+        # Content Zalo refuses for good: needle in the text -> error (-248 violates platform standards, -210 a
+        # parameter over its limit). Checked like the platform does, on every send, before anything is delivered.
+        self.refuse: dict[str, int] = {}
         self.fault_fn: Callable[[dict[str, Any]], Fault | None] | None = None
         self.faults_injected: collections.Counter[str] = collections.Counter()
         self._ids = itertools.count(1)
@@ -135,7 +142,7 @@ class FakeZaloOA(Recording):
             elif kind == "500":
                 return web.Response(status=502, text="<html>Bad Gateway</html>")
             else:
-                return self._body(int(kind), "injected error")
+                return self._body(int(kind), ERROR_MESSAGES.get(int(kind), "injected error"))
         if token in self.expired_access:
             return self._body(-220, "Access token has expired")
         if token not in self.valid_access:
@@ -152,6 +159,9 @@ class FakeZaloOA(Recording):
         att = message.get("attachment")
         if text is None and att is None:
             return self._body(-201, "Invalid parameter: message is empty")
+        for needle, code in self.refuse.items():
+            if needle in str(text or ""):
+                return self._body(code, ERROR_MESSAGES.get(code, "refused"))
         if text is not None and not 1 <= len(str(text)) <= MAX_TEXT:
             return self._body(-201, f"Invalid parameter: text must be 1-{MAX_TEXT} characters")
         if att is not None:
