@@ -112,6 +112,66 @@ async def test_a_redelivered_message_does_nothing(tmp_path, fake_zalo_oa, make_a
     assert len(fake.to(user)) == 1 and count(app, InboundEvent) == 1
 
 
+async def test_the_events_a_real_oa_sends_each_get_what_they_should(tmp_path, fake_zalo_oa, make_app, caplog):
+    """The shapes of zalo.md §7, signed and posted as Zalo does: a location keeps its coordinates and the place's
+    name (not read as typed words); a file its name; a sticker and a voice note a kind answer; anonymous users
+    cannot be answered through v3 (counted, not pretended); a submitted form's personal data is not kept."""
+    from bot import metrics
+    from handlers import texts
+
+    fake = fake_zalo_oa
+    app = await make_app(zalo_oa_settings(tmp_path, fake))
+    url = hook_url(app)
+    loc_user, file_user, sticker_user, audio_user, form_user = (uid() for _ in range(5))
+
+    event = fake.location_event(loc_user, "10.3759416", "105.4185406", "Cơm Coffee New Sky")
+    assert len(event["timestamp"]) == 13 and event["timestamp"].isdigit() and isinstance(event["timestamp"], str)
+    assert event["user_id_by_app"] and event["message"]["attachments"][0]["payload"]["coordinates"]["latitude"] == "10.3759416"
+    assert await fake.post_webhook(url, event) == 200
+    reply = await fake.wait_text(loc_user, "đã nhận được vị trí «Cơm Coffee New Sky»")
+    assert "gõ «phản ánh»" in reply.text
+    stored = app.db.call(lambda s: s.execute(sa.select(InboundEvent.payload).where(
+        InboundEvent.chat_key == f"zalo_oa:{loc_user}")).scalar_one())
+    assert stored["text"] == "" and stored["attachments"] == [
+        {"kind": "location", "ref": "10.3759416,105.4185406", "name": "Cơm Coffee New Sky", "mime": ""}]
+
+    assert await fake.post_webhook(url, fake.file_event(file_user, "https://f.zdn.vn/doc/don.pdf", "don-kien-nghi.pdf")) == 200
+    await fake.wait_text(file_user, "tệp/ảnh")
+    stored = app.db.call(lambda s: s.execute(sa.select(InboundEvent.payload).where(
+        InboundEvent.chat_key == f"zalo_oa:{file_user}")).scalar_one())
+    assert stored["attachments"][0] == {"kind": "document", "ref": "https://f.zdn.vn/doc/don.pdf",
+                                        "name": "don-kien-nghi.pdf", "mime": ""}
+    assert await fake.post_webhook(url, fake.sticker_event(sticker_user)) == 200
+    await fake.wait_text(sticker_user, texts.STICKER_REPLY)
+    assert await fake.post_webhook(url, fake.audio_event(audio_user)) == 200
+    await fake.wait_text(audio_user, "chưa nghe được tin nhắn thoại")
+
+    anonymous = metrics.ZALO_EVENTS.labels("zalo_oa", "anonymous_unanswered")._value.get()
+    dropped = metrics.ZALO_EVENTS.labels("zalo_oa", "submit_info_dropped")._value.get()
+    stored_before = count(app, InboundEvent)
+    with caplog.at_level(logging.DEBUG):
+        assert await fake.post_webhook(url, fake.anonymous_event(text="Cho hỏi hỗ trợ làm kho lạnh")) == 200
+        assert await fake.post_webhook(url, fake.submit_info_event(form_user, "Trần Văn Ba", "0912345678", "ấp 3")) == 200
+        for ev in (fake.receipt_event(loc_user), fake.receipt_event(loc_user, seen=True)):
+            assert await fake.post_webhook(url, ev) == 200
+        await asyncio.sleep(0.3)
+    assert metrics.ZALO_EVENTS.labels("zalo_oa", "anonymous_unanswered")._value.get() == anonymous + 1
+    assert metrics.ZALO_EVENTS.labels("zalo_oa", "submit_info_dropped")._value.get() == dropped + 1
+    assert count(app, InboundEvent) == stored_before  # none of them stored
+    assert fake.to(form_user) == [] and len(fake.sent) == 4  # nobody answered who cannot be (or was not asked)
+    assert "0912345678" not in caplog.text and "Trần Văn Ba" not in caplog.text and "kho lạnh" not in caplog.text
+    scrape = await _metrics(app)
+    assert 'ntm_zalo_events_total{channel="zalo_oa",kind="anonymous_unanswered"}' in scrape
+
+
+async def _metrics(app) -> str:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"http://127.0.0.1:{app.settings.http_port}/metrics") as r:
+            return await r.text()
+
+
 # ---------------------------------------------------------------- signatures
 async def test_forged_and_malformed_webhooks_are_rejected_and_change_nothing(tmp_path, fake_zalo_oa, make_app, caplog):
     fake = fake_zalo_oa

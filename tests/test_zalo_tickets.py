@@ -233,3 +233,79 @@ async def test_a_voice_note_in_a_zalo_bot_report_reaches_the_officers(tmp_path, 
         TicketMessage.kind == "citizen")).scalars().one())
     assert stored == [{"kind": "voice", "ref": url, "name": "", "mime": "audio/aac"}]
     await eventually(lambda: not not_sent(app))
+
+
+async def test_a_location_shared_to_the_oa_is_kept_with_the_report_and_erased_on_request(tmp_path, fake_tg,
+                                                                                          fake_zalo_oa, make_app):
+    """`user_send_location` carries string coordinates and the place's name in message.text. At the commune step
+    the name is not looked up as a commune: the location is kept (name and coordinates), the commune asked with
+    the place's name shown. The officers see the place, the coordinates and a map pin; /xoadulieu erases them."""
+    import json
+
+    from bot.storage.tickets import TicketMessage
+
+    fake = fake_zalo_oa
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, oa=fake))
+    sau = OACitizen(fake, app, "5898765432101234567", name="Chị Sáu")
+    await sau.say("phan anh")
+    await sau.expect("Bước 1/5")
+    await sau.say("1")
+    await sau.expect("Bước 2/5")
+    await sau.say("Ổ gà lớn trước quán, xe máy té liên tục")
+    await sau.expect("Bước 3/5")
+    await sau.send(fake.location_event(sau.chat_id, "10.3759416", "105.4185406", "Cơm Coffee New Sky"))
+    asked = await sau.expect("Đã giữ vị trí bạn gửi («Cơm Coffee New Sky») kèm phản ánh")
+    assert "gõ tên xã, phường hoặc đặc khu" in asked.text
+    assert not any("Cơm Coffee" in m.text and "Không tìm thấy" in m.text for m in sau.inbox())
+    await sau.say("xa my khanh")
+    await sau.expect("Phường Bình Đức")
+    await sau.expect("Bước 4/5")
+    await sau.say("bo qua")
+    await sau.expect("Bước 5/5")
+    await sau.say("1")
+    summary = await sau.expect("Xem lại phản ánh")
+    assert "Tệp/ảnh kèm theo: 1" in summary.text and "Phường Bình Đức" in summary.text
+    await sau.say("gửi")
+    code = CODE_RE.search((await sau.expect("Đã tiếp nhận phản ánh")).text).group(0)
+
+    t = ticket(app, code)
+    assert (t.commune_name, t.commune_input) == ("Phường Bình Đức", "xa my khanh")  # not the place's name
+    kept = app.db.call(lambda s: s.execute(sa.select(TicketMessage.attachments).where(
+        TicketMessage.kind == "citizen")).scalars().one())
+    assert kept == [{"kind": "location", "ref": "10.3759416,105.4185406", "name": "Cơm Coffee New Sky", "mime": ""}]
+    card = await wait_card(fake_tg, code)
+    assert "Vị trí người dân gửi («Cơm Coffee New Sky»): 10,3759416; 105,4185406" in card.text
+    assert "openstreetmap.org/?mlat=10.3759416&mlon=105.4185406" in plain(card.text)
+    pin = await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendLocation")
+    assert (float(pin[0].params["latitude"]), float(pin[0].params["longitude"])) == (10.3759416, 105.4185406)
+    await eventually(lambda: not not_sent(app))
+
+    # A place that is itself a commune is offered (a question, never taken) ...
+    bay = OACitizen(fake, app, "5811112222333344445", name="Chú Bảy")
+    await bay.say("phan anh")
+    await bay.say("2")
+    await bay.expect("Bước 2/5")
+    await bay.say("Kênh nội đồng bị bồi lắng, nước không vào ruộng")
+    await bay.expect("Bước 3/5")
+    await bay.send(fake.location_event(bay.chat_id, "10.3866", "105.4352", "Phường Long Xuyên"))
+    offer = await bay.expect("Nơi này thuộc Phường Long Xuyên phải không?")
+    assert "1. ✅ Đúng, Phường Long Xuyên" in offer.text
+    await bay.say("1")
+    await bay.expect("Bước 4/5")
+
+    # ... and /xoadulieu erases the place and its coordinates with everything else.
+    await sau.say("xoa du lieu")
+    await sau.expect("Xóa dữ liệu cá nhân của bạn")
+    await sau.say("1")
+    await sau.expect("Đã xóa dữ liệu cá nhân của bạn")
+
+    def left(s):
+        rows = [json.dumps(p, ensure_ascii=False) for p in s.execute(sa.select(OutboxMessage.payload)).scalars()]
+        rows += [json.dumps(p, ensure_ascii=False) for p in s.execute(sa.select(TicketMessage.attachments)).scalars()]
+        rows += [json.dumps(p, ensure_ascii=False) for p in s.execute(sa.select(InboundEvent.payload).where(
+            InboundEvent.chat_key == f"zalo_oa:{sau.chat_id}")).scalars()]
+        return [r for r in rows if any(x in r for x in ("Cơm Coffee", "10.3759416", "10,3759416"))]
+
+    from bot.storage.models import InboundEvent
+
+    await eventually(lambda: app.db.call(left) == [])

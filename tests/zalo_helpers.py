@@ -98,6 +98,10 @@ class OACitizen(Citizen):
     async def photo(self, url: str, caption: str = "") -> None:
         await self._deliver(self.fake.image_event(self.chat_id, url, caption))
 
+    async def send(self, event: dict[str, Any]) -> dict[str, Any]:
+        await self._deliver(event)
+        return event
+
 
 async def report_by_typing(c: Citizen, *, description: str = "Đường ấp 3 bị sạt lở, xe máy không qua được",
                            photo: str | None = None, place: str = "xa my khanh",
