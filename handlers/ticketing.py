@@ -652,7 +652,8 @@ def _personal_strings(session: Session, ticket: Ticket) -> list[str]:
     out = {ticket.contact_name or "", ticket.contact_phone or ""}
     for _, files in said:  # what they sent: voice note and photo links, a shared place and its coordinates
         for a in (Attachment(**f) for f in files or []):
-            out.update((a.ref, a.name, place_line(a).strip() if a.kind == "location" else ""))
+            name = "" if a.name == ticket.commune_name else a.name  # the commune itself stays (statistics)
+            out.update((a.ref, name, place_line(a).strip() if a.kind == "location" else ""))
     for w in words:
         if not w:
             continue
