@@ -289,7 +289,10 @@ def _shared_location(ctx: Ctx) -> bool:
     places = [a for a in ctx.inbound.attachments if a.kind == "location"]
     if not places or ctx.inbound.text.strip():
         return False
-    _keep_attachments(ctx)
+    before = len(ctx.data.get("attachments") or [])
+    if _keep_attachments(ctx) == before:  # the draft is full (the citizen was told): the commune still in words
+        ctx.reply(T.LOCATION_RETYPE)
+        return True
     name = next((a.name for a in places if a.name), "")
     shown = T.LOCATION_SHARED_NAME.format(name=clip(name)) if name else ""
     found = default_finder().find(name[:200]) if name and outside_an_giang(name) is None else None

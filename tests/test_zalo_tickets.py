@@ -326,3 +326,38 @@ async def test_a_location_shared_to_the_oa_is_kept_with_the_report_and_erased_on
     pins = [s for s in fake_tg.sent if s.method == "sendLocation"]
     assert len(pins) == 1 and float(pins[0].params["latitude"]) == 10.3759416  # Sáu's, sent before; Bảy's never
     assert ticket(app, code2).commune_name == "Phường Long Xuyên"  # statistics survive
+
+
+async def test_a_telegram_location_at_the_commune_step_is_kept_the_same_way(tmp_path, fake_tg, make_app):
+    """The commune step treats every shared location alike (Telegram's carries no place name)."""
+    from bot.storage.tickets import TicketMessage
+    from tests.tickets_helpers import button, ticket_settings
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    p = Person(d, 5601, name="Cô Chín")
+    await p.say("/phananh")
+    m = await p.expect("Bước 1/5")
+    await p.press("fb:cat:giao-thong", message_id=m.message_id)
+    await p.expect("Bước 2/5")
+    await p.say("Cây đổ chắn ngang đường liên ấp sau cơn giông")
+    await p.expect("Bước 3/5")
+    update = fake_tg.make_message(p.chat_id, user_id=p.user_id, name=p.name)
+    update["message"]["location"] = {"latitude": 10.2899, "longitude": 105.7563}
+    await d.send(update)
+    asked = await p.expect("Đã giữ vị trí bạn gửi kèm phản ánh")
+    assert "gõ tên xã" in plain(asked.text)
+    await p.say("xa my khanh")
+    m = await p.expect("Bước 4/5")
+    await p.press("fb:hamlet:skip", message_id=m.message_id)
+    m = await p.expect("Bước 5/5")
+    await p.press("fb:contact:anon", message_id=m.message_id)
+    summary = await p.expect("Xem lại phản ánh")
+    await p.press(button(summary, "fb:send:"), message_id=summary.message_id)
+    code = CODE_RE.search(plain((await p.expect("Đã tiếp nhận phản ánh")).text)).group(0)
+    await wait_card(fake_tg, code)
+    pin = await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendLocation")
+    assert float(pin[0].params["latitude"]) == 10.2899
+    kept = app.db.call(lambda s: s.execute(sa.select(TicketMessage.attachments)).scalars().one())
+    assert kept == [{"kind": "location", "ref": "10.2899,105.7563", "name": "", "mime": ""}]
+    assert ticket(app, code).commune_input == "xa my khanh"
