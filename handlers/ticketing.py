@@ -213,15 +213,31 @@ def topic_title(ticket: Ticket) -> str:
 
 
 def portable(attachments: Iterable[Attachment], source: str, target: str) -> list[Attachment]:
-    """The files a channel can show from another: a platform's file ids only there, public URLs anywhere."""
-    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://"))]
+    """The files a channel can show from another: a platform's file ids only there, public URLs anywhere, a shared
+    location (coordinates) on Telegram, which shows it as a map pin."""
+    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://"))
+            or (a.kind == "location" and target == TELEGRAM)]
+
+
+def place_line(a: Attachment) -> str:
+    """A shared location written out for the officers: the place's name, the coordinates, a map link."""
+    try:
+        lat, lon = (float(x) for x in a.ref.split(","))
+    except ValueError:
+        return ""
+    name = T.LOCATION_SHARED_NAME.format(name=clip(a.name)) if a.name else ""
+    return T.MEDIA_PLACE.format(name=name, lat=f"{lat}".replace(".", ","), lon=f"{lon}".replace(".", ","),
+                                lat_=lat, lon_=lon)
 
 
 def links(attachments: Iterable[Attachment], source: str, target: str) -> str:
     """Links to files that came from another platform, written out too: if the staff platform cannot fetch one
-    (it has expired, it is not public), the officers can still open it."""
-    urls = [a.ref for a in attachments if source != target and a.ref.startswith(("https://", "http://"))]
-    return "".join(T.MEDIA_LINK.format(url=u) for u in urls[:MAX_ATTACHMENTS])
+    (it has expired, it is not public), the officers can still open it. Shared locations from another platform:
+    the place's name and coordinates (the map pin alone does not carry the name)."""
+    attachments = list(attachments)[:MAX_ATTACHMENTS]
+    out = [T.MEDIA_LINK.format(url=a.ref) for a in attachments if source != target and a.ref.startswith(("https://", "http://"))]
+    out += [place_line(a) for a in attachments if source != target and a.kind == "location"]
+    return "".join(out)
 
 
 def card_text(ticket: Ticket, settings: Settings, attachments: list[Attachment]) -> str:
@@ -630,9 +646,14 @@ def _personal_strings(session: Session, ticket: Ticket) -> list[str]:
     """Everything of the citizen's a staff message may quote: name, phone, the words of the report and of
     what they added, hamlet and commune as typed (whole, and as the listings shorten them)."""
     words = [ticket.description, ticket.hamlet, ticket.commune_input]
-    words += session.exec(select(TicketMessage.text).where(TicketMessage.ticket_id == ticket.id,
-                                                          TicketMessage.kind == "citizen")).all()
+    said = session.exec(select(TicketMessage.text, TicketMessage.attachments).where(
+        TicketMessage.ticket_id == ticket.id, TicketMessage.kind == "citizen")).all()
+    words += [text for text, _ in said]
     out = {ticket.contact_name or "", ticket.contact_phone or ""}
+    for _, files in said:  # what they sent: voice note and photo links, a shared place and its coordinates
+        for a in (Attachment(**f) for f in files or []):
+            name = "" if a.name == ticket.commune_name else a.name  # the commune itself stays (statistics)
+            out.update((a.ref, name, place_line(a).strip() if a.kind == "location" else ""))
     for w in words:
         if not w:
             continue
@@ -674,7 +695,8 @@ def scrub_copies(session: Session, code: str, personal: list[str], citizen_chat:
 
 def _mentions(payload: dict[str, Any], code: str, personal: list[str]) -> bool:
     blob = str(payload.get("text") or "") + "".join(_csv_text(a) for a in payload.get("attachments") or [])
-    return code in blob or any(p in blob for p in personal)
+    refs = {str(a.get("ref") or "") for a in payload.get("attachments") or []}
+    return code in blob or any(p in blob for p in personal) or bool(refs & set(personal))
 
 
 def _csv_text(a: dict[str, Any]) -> str:
@@ -702,11 +724,13 @@ def _scrubbed(payload: dict[str, Any], personal: list[str]) -> dict[str, Any]:
         out["text"] = scrub(str(out["text"]))
     attachments = []
     for a in out.get("attachments") or []:
+        if str(a.get("ref") or "") in personal:  # the citizen's own voice note, photo link or shared place
+            continue
         body = _csv_text(a)
         if body:
             a = dict(a, ref="data:text/csv;base64," + base64.b64encode(scrub(body).encode("utf-8-sig")).decode())
         attachments.append(a)
-    if attachments:
+    if attachments or out.get("attachments"):
         out["attachments"] = attachments
     return out
 ERASED_KEY = "tickets.erased:{chat_key}"
