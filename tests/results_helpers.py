@@ -62,10 +62,11 @@ def plant(session: Any, settings: Any, now: dt.datetime, months: int = 4) -> lis
                 commune_code=unit.code if unit else None, commune_name=unit.name if unit else f"Xóm tự gõ {n}",
                 hamlet=f"Ấp riêng {n}")
             outcome = outcomes[n % len(outcomes)]
-            later = created + dt.timedelta(days=1 + n % 20)
+            # handled 1 to 20 days later (this month's: within the hour, never in the future)
+            later = created + (dt.timedelta(minutes=10) if back == 0 else dt.timedelta(days=1 + n % 20))
             rating = None
             if outcome != NEW:
-                ticketing.answer(session, settings, created + dt.timedelta(hours=5), t,
+                ticketing.answer(session, settings, created + dt.timedelta(minutes=5), t,
                                  f"Trả lời công khai số {n}", "telegram:9001", "Cán bộ")
             if outcome == NEED_INFO:
                 ticketing.set_status(session, settings, later, t, NEED_INFO, "telegram:9001", reason="cần ảnh")

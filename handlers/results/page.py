@@ -278,7 +278,7 @@ def _nice_max(n: int) -> int:
 
 def _trend_svg(trend: list[Figures]) -> str:
     """Vertical bars, two a month: reports received, and of those, resolved or closed."""
-    w, h, left, top, bottom = 480, 250, 34, 16, 206
+    w, h, left, top, bottom = 420, 250, 30, 18, 204
     plot_w = w - left - 6
     slot = plot_w / len(trend)
     bar = slot * 0.36
@@ -295,7 +295,7 @@ def _trend_svg(trend: list[Figures]) -> str:
         label = num(value) if value == int(value) else vn_number(value, 1)
         dash = "" if frac == 0 else ' stroke-dasharray="3 3"'
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - 6}" y2="{y:.1f}" stroke="{GRID}" stroke-width="0.6"{dash}/>'
-                     f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="{INK}">{esc(label)}</text>')
+                     f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" font-size="13" fill="{INK}">{esc(label)}</text>')
     for i, f in enumerate(trend):
         x0 = left + i * slot + slot * 0.12
         done = f.resolved + f.closed
@@ -304,12 +304,12 @@ def _trend_svg(trend: list[Figures]) -> str:
             bh = value * scale
             parts.append(f'<rect x="{x:.1f}" y="{bottom - bh:.1f}" width="{bar - 1:.1f}" height="{bh:.1f}" fill="{colour}"/>')
             if value:
-                parts.append(f'<text x="{x + bar / 2:.1f}" y="{bottom - bh - 3:.1f}" text-anchor="middle" font-size="10" '
+                parts.append(f'<text x="{x + bar / 2:.1f}" y="{bottom - bh - 3:.1f}" text-anchor="middle" font-size="12" '
                              f'fill="{INK}">{esc(num(value))}</text>')
-        parts.append(f'<text x="{left + i * slot + slot / 2:.1f}" y="{bottom + 16}" text-anchor="middle" font-size="12" '
+        parts.append(f'<text x="{left + i * slot + slot / 2:.1f}" y="{bottom + 18}" text-anchor="middle" font-size="15" '
                      f'fill="{INK}">{f.start.month:02d}</text>')
         if i == 0 or f.start.month == 1:
-            parts.append(f'<text x="{left + i * slot + slot / 2:.1f}" y="{bottom + 31}" text-anchor="middle" font-size="11" '
+            parts.append(f'<text x="{left + i * slot + slot / 2:.1f}" y="{bottom + 36}" text-anchor="middle" font-size="13" '
                          f'fill="{INK}">{f.start.year}</text>')
     parts.append("</svg>")
     legend = ('<ul class="legend"><li><span class="swatch received" aria-hidden="true"></span>Tiếp nhận</li>'
