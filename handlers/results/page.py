@@ -35,7 +35,8 @@ from bot.logs import redact
 from bot.storage.models import Chat
 from bot.storage.tickets import CLOSED, RESOLVED, STATUS_LABELS, Ticket, TicketMessage
 from handlers import ticketing
-from handlers.results.figures import STATUS_ORDER, Figures, figures, first_month, monthly, parse_month, percent
+from handlers.results.figures import (STATUS_ORDER, Figures, figures, first_month, monthly, on_time, parse_month, percent,
+                                      range_utc)
 from knowledge import communes as commune_list
 from knowledge.numbers import vn_number
 
@@ -172,8 +173,6 @@ def _private_strings(session: Session, t: Ticket) -> list[str]:
 
 
 def _answered(session: Session, start: dt.date, end: dt.date, today: dt.date, page: int) -> tuple[list[Report], int]:
-    from handlers.results.figures import on_time, range_utc
-
     lo, hi = range_utc(start, end)
     where = (Ticket.created_at >= lo, Ticket.created_at < hi,
              sa.or_(Ticket.first_answer_at.is_not(None), Ticket.status.in_((RESOLVED, CLOSED))))  # type: ignore[union-attr,attr-defined]
