@@ -4,6 +4,7 @@
     /readyz   readiness: accepting, database reachable, at least one channel configured (503 otherwise:
               take the instance out of the load balancer); also reports the inbox/outbox backlog
     /metrics  Prometheus text format (see bot.metrics for what is per process and what is shared)
+    /congkhai the public results page (handlers/results/page.py)
 """
 from __future__ import annotations
 
@@ -69,3 +70,7 @@ def add_routes(app: "App") -> None:
     app.web.router.add_get("/healthz", healthz)
     app.web.router.add_get("/readyz", readyz)
     app.web.router.add_get("/metrics", metrics_page)
+
+    from handlers.results.page import add_routes as add_results_page  # GET /congkhai: the public results page
+
+    add_results_page(app)

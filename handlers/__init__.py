@@ -9,5 +9,6 @@ def load_features() -> None:
     from handlers import broadcast_staff, subscribe  # noqa: F401  (broadcasts)
     from handlers import content_staff  # noqa: F401  (what citizens asked that the bot could not answer)
     from handlers import privacy  # noqa: F401  (/xoadulieu; imports the erasers of tickets and broadcasts)
+    from handlers.results import command  # noqa: F401  (/congkhai: an officer makes a report's content public)
 
     ticketing.register()

@@ -628,6 +628,7 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
         t.contact_erased_at = t.contact_erased_at or now
         t.description, t.hamlet, t.commune_input = ERASED, "", ""
         t.chat_id = t.user_id = ""
+        t.public_at = None  # what an officer published was the citizen's words: gone with them
         _touch(t, now, session)
         m = TicketMessage.__table__
         session.execute(sa.update(m).where(m.c.ticket_id == t.id, m.c.kind == "citizen").values(text=ERASED, attachments=None))
