@@ -18,9 +18,9 @@ _loaded = False
 
 
 def load_features() -> None:
-    from bot.features import broadcasts, content, faq, privacy, start, tickets
+    from bot.features import broadcasts, content, faq, privacy, results, start, tickets
 
-    for feature in (faq, start, tickets, broadcasts, content, privacy):
+    for feature in (faq, start, tickets, broadcasts, content, privacy, results):
         feature.register()
 
 

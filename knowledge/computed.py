@@ -4,7 +4,9 @@
   ("sp nhà em được 68 điểm là mấy sao"); a part's score against the part's maximum ("phần C 38 điểm");
 - a recognition date -> until when the certificate is valid, against today ("công nhận tháng 3/2023 còn hạn ko");
 - a criterion number or star rating that does not exist -> how many there are ("tiêu chí 25", "ocop 6 sao");
-- a former commune or town -> the unit it belongs to since 01/7/2025, and a unit -> what it was formed from.
+- a former commune or town -> the unit it belongs to since 01/7/2025, and a unit -> what it was formed from;
+- two figures of an entry and "còn bao nhiêu / chênh lệch / bao nhiêu phần trăm" -> the difference or the share
+  ("cả nước 7.669 xã mà 6.084 xã đạt thì còn bao nhiêu xã chưa đạt").
 
 Each answer names the entry that states the rule in words: the citizen sees that entry's source line and a
 button to it. Nothing here holds a number of its own.
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from knowledge.normalize import fold, tokens
+from knowledge.numbers import vn_number, vn_percent
 
 if TYPE_CHECKING:
     from knowledge.communes import CommuneFinder
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Computed:
-    kind: str  # star-band | part-score | validity | no-criterion | no-stars | former-unit | unit-formed-from
+    kind: str  # star-band | part-score | validity | no-criterion | no-stars | former-unit | unit-formed-from | arithmetic
     text: str  # what the citizen reads, before the source line
     cite: list[str] = field(default_factory=list)  # entries whose sources are cited
     see: list[str] = field(default_factory=list)  # entries offered as buttons
@@ -48,6 +51,9 @@ def _lower(text: str) -> str:
 
 # -------------------------------------------------------------- OCOP scores
 _OCOP_CONTEXT = re.compile(r"\b(ocop|sao|san pham|cham|danh gia|hoi dong|phan hang|hang)\b")
+# Stars and points that are a hotel's, a shop's or an app's, not a product's OCOP rating.
+_OTHER_STARS = re.compile(r"\b(?:khach san|resort|homestay|nha hang|shopee|tiki|lazada|app|ung dung|grab|booking|agoda|"
+                          r"traveloka|tripadvisor|google map)\b")
 _SCORE = re.compile(r"(?<![\d/])(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:điểm|diem|đ\b|d\b|đ\.)")
 _PART = re.compile(r"\bph[aầ]n\s*([abc])\b[^\d]{0,25}?(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:điểm|diem|đ\b|d\b)")
 
@@ -61,6 +67,8 @@ def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
     parts = _parts_given(folded, scale.parts)
     # "phần A được 32, phần B 18, phần C 26 thì tổng bao nhiêu": the three parts say it is an OCOP score
     if not _OCOP_CONTEXT.search(folded) and not (len(parts) >= 2 and len(_PART_WORD.findall(folded)) >= 2):
+        return None
+    if "ocop" not in folded and _OTHER_STARS.search(folded):
         return None
     if len(parts) >= 2:  # "phần A được 32, phần B 18, phần C 26": the total is computed, then its band
         over = [k for k, v in parts.items() if v > scale.parts[k]]
@@ -192,7 +200,11 @@ _DATE_MONTH = re.compile(r"\b(?:thang|th)\s*(\d{1,2})\s*(?:[/.-]|nam|\s)\s*(20\d
 _YEAR = re.compile(r"\bnam\s*(20\d{2})\b")
 _VALIDITY_Q = re.compile(r"\b(het han|con han|con hieu luc|gia tri (?:den|toi)|den khi nao|toi khi nao|khi nao het|"
                          r"bao gio het|con dung duoc|con xai duoc|den bao gio|toi bao gio|bao lau)\b")
-_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|cap ngay|cap nam|cap thang|chung nhan|giay cn|dat|len|xep hang|co giay)\b")
+_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|cap ngay|cap nam|cap thang|chung nhan|giay cn|dat|len|xep hang|co giay|"
+                         r"quyet dinh|qd|\d\s*sao)\b")
+# A star rating with a date and "còn hạn / hết hạn" is OCOP's even unnamed ("sp dc 3 sao theo quyết định ngày …");
+# a hotel's or a shop's is not.
+_RATED_PRODUCT = re.compile(r"\b\d\s*sao\b")
 
 
 def _add_months(d: dt.date, months: int) -> dt.date:
@@ -208,7 +220,8 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     folded = fold(text.replace("/", " / "))
     f2 = " ".join(_lower(text).split())
     f2 = fold(f2.replace("/", " / ").replace("-", " / "))
-    if "ocop" not in folded and "chung nhan" not in folded and "giay cn" not in folded:
+    if "ocop" not in folded and "chung nhan" not in folded and "giay cn" not in folded and not (
+            _RATED_PRODUCT.search(folded) and not _OTHER_STARS.search(folded)):
         return None
     if not _VALIDITY_Q.search(folded) or not _RECOGNISED.search(folded):
         return None
@@ -358,8 +371,57 @@ def withdrawal(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | Non
     return Computed("withdrawal", "\n".join(lines), [w.entry], [w.entry])
 
 
+# -------------------------------------------------------------- arithmetic on an entry's own figures
+_FIGURE = re.compile(r"(?<![\d/.,])(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?(?![\d/]|[.,]\d)")
+_WRITTEN = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?|\d+(?:,\d+)?")  # in an entry: "6.084/7.669 xã (79,3%)"
+_REMAINDER_Q = re.compile(r"\b(?:con (?:lai )?(?:bao nhieu|bn|may)|chenh lech|hon (?:nhau )?(?:bao nhieu|bn|may)|"
+                          r"thieu (?:bao nhieu|bn|may)|kem (?:nhau )?(?:bao nhieu|bn|may)|cach nhau (?:bao nhieu|bn|may)|"
+                          r"tang (?:them )?(?:bao nhieu|bn|may)|giam (?:bao nhieu|bn|may))\b")
+_SHARE_Q = re.compile(r"\b(?:(?:bao nhieu|bn|may) (?:phan tram|%)|chiem (?:bao nhieu|bn|may)|ti le|ty le)\b|%\s*(?:ha|vay|khong)?\s*$")
+
+
+def _figures(text: str) -> list[tuple[str, float]]:
+    """The figures a text writes, as written and as values; years (2025, "giai đoạn 2021–2025") are not figures."""
+    out = []
+    for m in _FIGURE.finditer(text):
+        whole, dec = m.group(1), m.group(2)
+        if dec is None and "." not in whole and len(whole) == 4 and whole[:2] in ("19", "20"):
+            continue
+        value = float(whole.replace(".", "") + (f".{dec}" if dec else ""))
+        out.append((m.group(0), value))
+    return out
+
+
+def arithmetic(kb: "KnowledgeBase", text: str) -> Computed | None:
+    """"… 7.669 xã mà 6.084 xã đạt thì còn bao nhiêu": the difference (or the share) of two figures the question
+    writes, when one entry states both: the figures are the entry's, sourced; only the subtraction is ours."""
+    folded = fold(text)
+    remainder, share = bool(_REMAINDER_Q.search(folded)), bool(_SHARE_Q.search(folded) or "%" in text and "?" in text)
+    if not (remainder or share):
+        return None
+    figs = _figures(unicodedata.normalize("NFC", text))
+    if len(figs) != 2 or figs[0][1] == figs[1][1] or min(v for _, v in figs) <= 0:
+        return None
+    (wa, a), (wb, b) = figs
+    big, small = (a, b) if a > b else (b, a)
+    if big < 100 or small < 10:  # "7 tấn mà bán 5 tấn": small numbers are in every entry, they name nothing
+        return None
+    for e in kb.entries.values():  # both in one line of an entry; two large ones anywhere in it
+        if any(wa in (seen := set(_WRITTEN.findall(line))) and wb in seen for line in e.answer.splitlines()) or (
+                small >= 100 and {wa, wb} <= set(_WRITTEN.findall(e.answer))):
+            break
+    else:
+        return None
+    decimals = 0 if big.is_integer() and small.is_integer() else 1
+    if remainder:
+        body = f"{vn_number(big, decimals)} − {vn_number(small, decimals)} = **{vn_number(big - small, decimals)}**"
+    else:
+        body = f"{vn_number(small, decimals)} / {vn_number(big, decimals)} ≈ **{vn_percent(small, big)}**"
+    return Computed("arithmetic", f"Hai số bạn nêu khớp với số liệu của mục «{e.title}»: {body}.", [e.id], [e.id])
+
+
 def compute(kb: "KnowledgeBase", text: str, reading: "Reading", today: dt.date,
             finder: "CommuneFinder | None" = None) -> Computed | None:
     """The first computed answer the question asks for, if any."""
     return (ocop_score(kb, text) or validity(kb, text, today) or ocop_stars(kb, text) or withdrawal(kb, text, today)
-            or criterion_number(kb, reading) or former_unit(kb, text))
+            or criterion_number(kb, reading) or former_unit(kb, text) or arithmetic(kb, text))

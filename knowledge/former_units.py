@@ -24,7 +24,8 @@ _INTENT = re.compile(
     r"gom nhung|gom xa|gom phuong|gom cac|duoc lap tu|lap tu|truoc day la|cu nay|cu gio|cu bay gio|cu hien nay|"
     r"gio thuoc|nay thuoc|bay gio thuoc|hien nay thuoc|gio la xa|nay la xa|gio la phuong|nay la phuong|gio la dac khu|"
     r"nay la dac khu|la dac khu|nhap vo|vo dau|ve dau|ten la gi|ten gi|gio ten|nay ten|doi thanh|nhap lai|gop lai|"
-    r"gom may|may xa cu|may phuong cu|xa cu nao|phuong cu nao)\b")
+    r"gom may|may xa cu|may phuong cu|xa cu nao|phuong cu nao|ten xa|ten phuong|ghi xa|ghi phuong|ghi la xa|"
+    r"ghi la phuong|dia chi ghi|ghi dia chi|dia chi moi|dia chi la)\b")
 # … but not when it is about something the knowledge base answers.
 _OTHER_SUBJECT = re.compile(
     r"\b(?:nong thon moi|ntm|ocop|tieu chi|chi tieu|dat chuan|kieu mau|nang cao|san pham|tinh nao|tinh moi|"
@@ -36,7 +37,8 @@ _QUALIFIER = r"cua|o|tai|thuoc|huyen|thi xa|thanh pho|tp|cua huyen|o huyen|thuoc
 _LEAD = re.compile(r"^(?:(?:cho |xin )?(?:em|minh|toi|tui|chau|con)? ?hoi|ad oi|admin oi|ban oi|oi|cho)\s+")
 _TAIL = re.compile(r"\s+(?:co|khong|ko|k|chua|ha|vay|nhe|nha|ad|oi|roi|the|ak|ah|a ad|bi|duoc|da|se)$")
 _KIND_WORD = re.compile(r"^(?:xa|phuong|thi tran|tt|dac khu|huyen|thi xa)\s+")
-MAX_WORDS = 16
+MAX_WORDS = 24
+_PROVINCE = re.compile(r"\s*\b(?:tinh )?an giang\b\s*")  # "… huyện Châu Thành An Giang": the province says nothing
 
 
 @functools.lru_cache(maxsize=1)
@@ -160,7 +162,7 @@ def answer(text: str) -> str | None:
 
 def body(text: str) -> str | None:
     """`answer` without the source line (the FAQ cites the entry that names the resolution)."""
-    folded = fold(text)
+    folded = " ".join(_PROVINCE.sub(" ", fold(text)).split())
     words = folded.split()
     if not words or len(words) > MAX_WORDS or _OTHER_SUBJECT.search(folded):
         return None

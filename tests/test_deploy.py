@@ -89,6 +89,11 @@ async def _through(proxy_url: str, app, fake_tg, fake_zalo, fake_zalo_oa) -> Non
         for private in ("/healthz", "/readyz", "/metrics"):
             async with http.get(proxy_url + private) as r:
                 assert r.status == 404, private
+        for public in ("/congkhai", "/congkhai/style.css", "/congkhai/icon.svg"):  # the results page (issue 18)
+            async with http.get(proxy_url + public) as r:
+                assert r.status == 200 and "default-src 'none'" in r.headers["Content-Security-Policy"], public
+        async with http.post(proxy_url + "/congkhai", data=b"x") as r:
+            assert r.status in (403, 404, 405), r.status
     stored = app.db.call(lambda s: sorted(s.execute(sa.select(InboundEvent.channel)).scalars().all()))
     assert stored == ["telegram", "zalo", "zalo_oa"]
 

@@ -23,6 +23,9 @@ from tests.conftest import tg_settings
     ("xã Vọng Thê huyện Thoại Sơn giờ thuộc xã nào", "Xã Óc Eo"),  # the district only says where it was
     ("xa vong the cua thoai son bay gio thuoc dau", "Xã Óc Eo"),
     ("chau lang tri ton gio thuoc xa j", "Xã Tri Tôn"),  # commune, then its district: the commune is asked
+    ("ông bà em ở thị trấn Núi Sập, giờ làm giấy tờ ghi tên xã gì", "Xã Thoại Sơn"),  # "ghi tên xã gì": the address
+    # a long message, the province written out: "An Giang" is not a unit's name
+    ("con o xa vinh khanh huyen thoai son tinh an giang nay muon hoi dia chi moi bay gio la xa gi vay", "Xã Vĩnh Trạch"),
 ])
 def test_a_former_unit_is_found_in_its_new_unit_with_the_clause(question, new_unit):
     text = answer(question)

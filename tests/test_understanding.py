@@ -49,6 +49,11 @@ def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, tex
     ("tụi em làm bánh phồng, chấm OCOP chỉ được 45 điểm, có được giấy chứng nhận không", ["2 sao", "chưa được cấp"]),
     ("san pham ocop 3 sao duoc cong nhan thang 5/2023 con han khong", ["36 tháng", "tháng 5/2026", "đã hết hạn"]),
     ("giay chung nhan ocop cua em cap ngay 15/3/2025, toi khi nao het han", ["15/03/2028", "còn hạn"]),
+    ("mắm nhà em được 4 sao theo quyết định ngày 10/2/2024, giờ còn hạn không", ["10/02/2027", "còn hạn"]),  # no "OCOP"
+    ("co so toi dc 3 sao hoi thang 4 nam 2021 thi bao gio het han", ["tháng 4/2024", "đã hết hạn"]),
+    # two figures of one entry and a difference or a share asked: computed, the entry cited
+    ("bao cao noi 6.084 tren 7.669 xa dat chuan, vay con lai bao nhieu xa", ["7.669 − 6.084 = **1.585**"]),
+    ("2.567 xã nâng cao trên 6.084 xã đạt chuẩn là bao nhiêu phần trăm", ["≈ **42,2%**"]),
     ("tieu chi 25 la gi", ["Không có tiêu chí số 25", "10 tiêu chí", "19 tiêu chí"]),
     ("ocop 6 sao la sao", ["không có hạng 6 sao", "1 đến 5 sao"]),
     ("xa em rot 7 tieu chi trong do co thu nhap, co bi thu hoi ntm ko", ["7/19", "bị thu hồi"]),
@@ -67,6 +72,9 @@ def test_a_rule_question_with_a_number_is_not_taken_as_a_score(kb):
     assert understand(kb, "nghe noi phan chat luong san pham la 40 diem dung ko", TODAY).kind != "computed"
     assert understand(kb, "ocop 4 sao can 70 diem a", TODAY).kind != "computed"
     assert understand(kb, "nha em co 2 dua, phan a con b hoc lop 3", TODAY).kind != "computed"
+    assert understand(kb, "khách sạn 3 sao công nhận năm 2022 thì bao giờ hết hạn", TODAY).kind != "computed"
+    assert understand(kb, "ruộng 12 công mà gặt được 8 công thì còn lại bao nhiêu", TODAY).kind != "computed"
+    assert understand(kb, "quán ăn trên app được đánh giá 8 điểm có ngon không", TODAY).kind != "computed"
 
 
 # ---------------------------------------------------------------- periods

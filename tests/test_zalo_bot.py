@@ -34,14 +34,14 @@ def outbox(app, chat_id: str):
 async def test_question_by_webhook_gets_the_plain_text_answer(tmp_path, fake_zalo, make_app):
     app = await make_app(zalo_settings(tmp_path, fake_zalo))
     assert await fake_zalo.post_webhook(hook_url(app), fake_zalo.text(CHAT, "cho e hoi ocop 4 sao la bao nhiu diem"),
-                                        secret=ZALO_SECRET) == 200
+                                        secret=ZALO_SECRET, wrap=True) == 200
     answer = await fake_zalo.wait_text(CHAT, "70 đến dưới 90")
     assert answer.method == "sendMessage"
     assert "**" not in answer.text and "<b>" not in answer.text  # plain text: markup stripped
     assert "Nguồn: Quyết định 148/QĐ-TTg" in answer.text
     # The flat body (what the live API sends) works as well as the documented wrapped one.
     assert await fake_zalo.post_webhook(hook_url(app), fake_zalo.text(CHAT, "ocop 3 sao la bao nhieu diem"),
-                                        secret=ZALO_SECRET, wrap=False) == 200
+                                        secret=ZALO_SECRET) == 200
     await fake_zalo.wait_text(CHAT, "50 đến dưới 70")
     assert not any(m == "getUpdates" for m, _ in fake_zalo.calls)  # webhook mode does not poll
 
@@ -151,7 +151,7 @@ async def test_a_redelivered_event_does_nothing(tmp_path, fake_zalo, make_app):
     event = fake_zalo.text(CHAT, "OCOP là gì?")
     assert await fake_zalo.post_webhook(hook_url(app), event, secret=ZALO_SECRET) == 200
     await fake_zalo.wait_text(CHAT, "Mỗi xã một sản phẩm")
-    assert await fake_zalo.post_webhook(hook_url(app), event, secret=ZALO_SECRET, wrap=False) == 200  # same event again
+    assert await fake_zalo.post_webhook(hook_url(app), event, secret=ZALO_SECRET, wrap=True) == 200  # same event again
     other = fake_zalo.event("message.image.received", CHAT, photo_url="https://x/y.jpg")
     other["message"]["message_id"] = event["message"]["message_id"]  # same id, other event: not a duplicate
     assert await fake_zalo.post_webhook(hook_url(app), other, secret=ZALO_SECRET) == 200
@@ -420,3 +420,40 @@ def test_mode_is_webhook_when_a_url_is_configured(tmp_path):
     assert make_settings(tmp_path, zalo_bot_token="1:x").zalo_bot_effective_mode == "polling"
     assert make_settings(tmp_path, zalo_bot_token="1:x", zalo_bot_webhook_url="https://a/zalo/webhook").zalo_bot_effective_mode == "webhook"
     assert make_settings(tmp_path, zalo_bot_webhook_url="https://a/zalo/webhook", zalo_bot_mode="polling").zalo_bot_effective_mode == "polling"
+
+
+# ---------------------------------------------------------------- voice notes and message kinds we do not know
+async def test_a_voice_note_outside_a_report_gets_a_kind_answer(tmp_path, fake_zalo, make_app):
+    """Live Zalo Bot updates carry `message.voice.received` with `voice_url` (.aac): kept by reference, answered
+    kindly (the bot cannot listen), never silence."""
+    app = await make_app(zalo_settings(tmp_path, fake_zalo))
+    event = fake_zalo.voice(CHAT)
+    url = event["message"]["voice_url"]
+    assert url.endswith(".aac") and event["message"]["message_type"] == "CHAT_VOICE" and "event_name" in event  # flat
+    assert await fake_zalo.post_webhook(hook_url(app), event, secret=ZALO_SECRET) == 200
+    reply = await fake_zalo.wait_text(CHAT, "chưa nghe được tin nhắn thoại")
+    assert "gõ câu hỏi bằng chữ" in reply.text and "phản ánh" in reply.text
+    await app.wait_quiet(f"zalo:{CHAT}")
+    stored = app.db.call(lambda s: s.execute(sa.select(InboundEvent.payload)).scalars().one())
+    assert stored["attachments"] == [{"kind": "voice", "ref": url, "name": "", "mime": "audio/aac"}]
+    assert len(fake_zalo.to(CHAT)) == 1
+
+
+async def test_a_message_kind_zalo_adds_later_is_answered_not_ignored(tmp_path, fake_zalo, make_app, caplog):
+    from bot.kernel import metrics
+
+    app = await make_app(zalo_settings(tmp_path, fake_zalo))
+    before = metrics.ZALO_EVENTS.labels("zalo", "unknown_message")._value.get()
+    secret_words = "bí mật trong tin nhắn video"
+    with caplog.at_level(logging.DEBUG):
+        event = fake_zalo.event("message.video.received", CHAT, video_url="https://v.zdn.vn/x.mp4", caption=secret_words)
+        assert await fake_zalo.post_webhook(hook_url(app), event, secret=ZALO_SECRET) == 200
+        reply = await fake_zalo.wait_text(CHAT, "chưa đọc được nội dung")
+    assert "gõ câu hỏi bằng chữ" in reply.text
+    assert secret_words not in caplog.text and "x.mp4" not in caplog.text  # the content is neither read nor logged
+    assert metrics.ZALO_EVENTS.labels("zalo", "unknown_message")._value.get() == before + 1
+    # An event that is not a message is acknowledged and does nothing.
+    other = fake_zalo.event("bot.status.changed", "g" * 20)
+    assert await fake_zalo.post_webhook(hook_url(app), other, secret=ZALO_SECRET) == 200
+    await asyncio.sleep(0.3)
+    assert fake_zalo.to("g" * 20) == []

@@ -112,6 +112,66 @@ async def test_a_redelivered_message_does_nothing(tmp_path, fake_zalo_oa, make_a
     assert len(fake.to(user)) == 1 and count(app, InboundEvent) == 1
 
 
+async def test_the_events_a_real_oa_sends_each_get_what_they_should(tmp_path, fake_zalo_oa, make_app, caplog):
+    """The shapes of zalo.md §7, signed and posted as Zalo does: a location keeps its coordinates and the place's
+    name (not read as typed words); a file its name; a sticker and a voice note a kind answer; anonymous users
+    cannot be answered through v3 (counted, not pretended); a submitted form's personal data is not kept."""
+    from bot.kernel import metrics
+    from bot.kernel import texts
+
+    fake = fake_zalo_oa
+    app = await make_app(zalo_oa_settings(tmp_path, fake))
+    url = hook_url(app)
+    loc_user, file_user, sticker_user, audio_user, form_user = (uid() for _ in range(5))
+
+    event = fake.location_event(loc_user, "10.3759416", "105.4185406", "Cơm Coffee New Sky")
+    assert len(event["timestamp"]) == 13 and event["timestamp"].isdigit() and isinstance(event["timestamp"], str)
+    assert event["user_id_by_app"] and event["message"]["attachments"][0]["payload"]["coordinates"]["latitude"] == "10.3759416"
+    assert await fake.post_webhook(url, event) == 200
+    reply = await fake.wait_text(loc_user, "đã nhận được vị trí «Cơm Coffee New Sky»")
+    assert "gõ «phản ánh»" in reply.text
+    stored = app.db.call(lambda s: s.execute(sa.select(InboundEvent.payload).where(
+        InboundEvent.chat_key == f"zalo_oa:{loc_user}")).scalar_one())
+    assert stored["text"] == "" and stored["attachments"] == [
+        {"kind": "location", "ref": "10.3759416,105.4185406", "name": "Cơm Coffee New Sky", "mime": ""}]
+
+    assert await fake.post_webhook(url, fake.file_event(file_user, "https://f.zdn.vn/doc/don.pdf", "don-kien-nghi.pdf")) == 200
+    await fake.wait_text(file_user, "tệp/ảnh")
+    stored = app.db.call(lambda s: s.execute(sa.select(InboundEvent.payload).where(
+        InboundEvent.chat_key == f"zalo_oa:{file_user}")).scalar_one())
+    assert stored["attachments"][0] == {"kind": "document", "ref": "https://f.zdn.vn/doc/don.pdf",
+                                        "name": "don-kien-nghi.pdf", "mime": ""}
+    assert await fake.post_webhook(url, fake.sticker_event(sticker_user)) == 200
+    await fake.wait_text(sticker_user, texts.STICKER_REPLY)
+    assert await fake.post_webhook(url, fake.audio_event(audio_user)) == 200
+    await fake.wait_text(audio_user, "chưa nghe được tin nhắn thoại")
+
+    anonymous = metrics.ZALO_EVENTS.labels("zalo_oa", "anonymous_unanswered")._value.get()
+    dropped = metrics.ZALO_EVENTS.labels("zalo_oa", "submit_info_dropped")._value.get()
+    stored_before = count(app, InboundEvent)
+    with caplog.at_level(logging.DEBUG):
+        assert await fake.post_webhook(url, fake.anonymous_event(text="Cho hỏi hỗ trợ làm kho lạnh")) == 200
+        assert await fake.post_webhook(url, fake.submit_info_event(form_user, "Trần Văn Ba", "0912345678", "ấp 3")) == 200
+        for ev in (fake.receipt_event(loc_user), fake.receipt_event(loc_user, seen=True)):
+            assert await fake.post_webhook(url, ev) == 200
+        await asyncio.sleep(0.3)
+    assert metrics.ZALO_EVENTS.labels("zalo_oa", "anonymous_unanswered")._value.get() == anonymous + 1
+    assert metrics.ZALO_EVENTS.labels("zalo_oa", "submit_info_dropped")._value.get() == dropped + 1
+    assert count(app, InboundEvent) == stored_before  # none of them stored
+    assert fake.to(form_user) == [] and len(fake.sent) == 4  # nobody answered who cannot be (or was not asked)
+    assert "0912345678" not in caplog.text and "Trần Văn Ba" not in caplog.text and "kho lạnh" not in caplog.text
+    scrape = await _metrics(app)
+    assert 'ntm_zalo_events_total{channel="zalo_oa",kind="anonymous_unanswered"}' in scrape
+
+
+async def _metrics(app) -> str:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"http://127.0.0.1:{app.settings.http_port}/metrics") as r:
+            return await r.text()
+
+
 # ---------------------------------------------------------------- signatures
 async def test_forged_and_malformed_webhooks_are_rejected_and_change_nothing(tmp_path, fake_zalo_oa, make_app, caplog):
     fake = fake_zalo_oa
@@ -363,6 +423,42 @@ async def test_staff_answer_outside_the_window_is_reported_in_the_ticket_topic(t
     await officer.say(f"/reply {code_late} Xã đã sửa xong đoạn đường.")
     answer = await citizen.expect(f"Trả lời phản ánh {code_late}")
     assert "Xã đã sửa xong đoạn đường." in answer.text
+
+
+async def test_messages_zalo_refuses_for_good_fail_once_with_the_reason_in_the_staff_view(tmp_path, fake_zalo_oa, fake_tg,
+                                                                                           make_app):
+    """-248 (violates platform standards) and -210 (parameter over its limit) are permanent: no retry, the
+    officers are told why in the ticket's place, and the citizen stays reachable for the next answer."""
+    from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, wait_card
+    from tests.zalo_helpers import file_ticket, zalo_ticket_settings
+
+    fake = fake_zalo_oa
+    fake.refuse = {"bit.ly/khuyen-mai": -248, "Phụ lục chi tiết": -210}
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, oa=fake))
+    officer = Person(Driver(fake_tg, app), STAFF, user_id=OFFICER)
+    a, b = uid(), uid()
+    seen(app, a)
+    seen(app, b)
+    code_a = file_ticket(app, "zalo_oa", a)
+    code_b = file_ticket(app, "zalo_oa", b, description="Cống ấp 2 bị nghẹt, nước ngập đường")
+    card_a, card_b = await wait_card(fake_tg, code_a), await wait_card(fake_tg, code_b)
+
+    await officer.say("Mời bà con xem thêm tại bit.ly/khuyen-mai", reply_to=card_a.message_id)
+    n1 = await officer.expect(f"phản ánh {code_a}")
+    assert "Không gửi được tin tới người dân" in n1.text
+    assert "vi phạm tiêu chuẩn của nền tảng (mã -248)" in n1.text and "Message violates platform standards" in n1.text
+    await officer.say("Phụ lục chi tiết thi công kèm theo.", reply_to=card_b.message_id)
+    n2 = await officer.expect(f"phản ánh {code_b}")
+    assert "vượt giới hạn cho phép (mã -210)" in n2.text and "bit.ly" not in n2.text
+    for user in (a, b):
+        assert [(r.status, r.attempts) for r in rows(app, user)][-1] == ("failed", 1)  # refused once, not retried
+    assert sum(b_["recipient"]["user_id"] == a for _, b_ in fake.cs_calls) == 1
+
+    # Only that message: the next answer, reworded, arrives.
+    await officer.say(f"/reply {code_a} Xã đã sửa xong đoạn đường.")
+    await fake.wait_text(a, "Xã đã sửa xong đoạn đường.")
+    await asyncio.sleep(0.3)
+    assert sum("Không gửi được" in m.text for m in fake_tg.to(STAFF)) == 2
 
 
 # ---------------------------------------------------------------- operator commands

@@ -14,7 +14,7 @@ from bot.kernel import texts
 from bot.storage.models import OutboxMessage
 from bot.storage.tickets import Ticket
 from tests.conftest import eventually
-from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, plain, wait_card
+from tests.tickets_helpers import CODE_RE, OFFICER, STAFF, Driver, Person, plain, wait_card
 from tests.zalo_helpers import BUTTON_WORDS, BotCitizen, OACitizen, report_by_typing, zalo_ticket_settings
 
 PHOTO = "https://f21-zpc.zdn.vn/jpg/8416/sat-lo-ap-3.jpg"
@@ -197,3 +197,167 @@ async def test_typed_choices_after_a_hint_and_a_reminder(tmp_path, fake_tg, fake
     t = ticket(app, "PA-000001")
     assert (t.category, t.description, t.hamlet, t.channel) == (
         "moi-truong", "Bãi rác tự phát cạnh chợ Mỹ Khánh, bốc mùi cả tuần nay", "", "zalo")
+
+
+async def test_a_voice_note_in_a_zalo_bot_report_reaches_the_officers(tmp_path, fake_tg, fake_zalo, make_app):
+    """A farmer speaks rather than types: the voice note is kept with the report and forwarded to the staff inbox
+    (Telegram fetches the URL; its link is on the card too in case it cannot)."""
+    from bot.storage.tickets import TicketMessage
+
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, zalo=fake_zalo))
+    nam = BotCitizen(fake_zalo, app, "7f3e9afa66b88fe6d6b1", name="Anh Năm")
+    await nam.say("phan anh")
+    await nam.expect("Bước 1/5")
+    await nam.say("1")
+    await nam.expect("Bước 2/5")
+    url = (await nam.voice())["message"]["voice_url"]
+    kept = await nam.expect("Đã nhận 1 tệp")
+    assert "mô tả sự việc bằng chữ" in kept.text
+    await nam.say("Cầu khỉ ấp 2 gãy tay vịn, học sinh đi lại nguy hiểm")
+    await nam.expect("Bước 3/5")
+    await nam.say("xa my khanh")
+    await nam.expect("Bước 4/5")
+    await nam.say("bo qua")
+    await nam.expect("Bước 5/5")
+    await nam.say("1")
+    summary = await nam.expect("Xem lại phản ánh")
+    assert "Tệp/ảnh kèm theo: 1" in summary.text
+    await nam.say("gửi")
+    code = CODE_RE.search((await nam.expect("Đã tiếp nhận phản ánh")).text).group(0)
+
+    card = await wait_card(fake_tg, code)
+    assert url in card.text and "1 tệp/ảnh kèm theo" in card.text
+    voice = await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendVoice")
+    assert voice[0].params["voice"] == url
+    stored = app.db.call(lambda s: s.execute(sa.select(TicketMessage.attachments).where(
+        TicketMessage.kind == "citizen")).scalars().one())
+    assert stored == [{"kind": "voice", "ref": url, "name": "", "mime": "audio/aac"}]
+    await eventually(lambda: not not_sent(app))
+
+
+async def test_a_location_shared_to_the_oa_is_kept_with_the_report_and_erased_on_request(tmp_path, fake_tg,
+                                                                                          fake_zalo_oa, make_app):
+    """`user_send_location` carries string coordinates and the place's name in message.text. At the commune step
+    the name is not looked up as a commune: the location is kept (name and coordinates), the commune asked with
+    the place's name shown. The officers see the place, the coordinates and a map pin; /xoadulieu erases them."""
+    import json
+
+    from bot.storage.tickets import TicketMessage
+
+    fake = fake_zalo_oa
+    app = await make_app(zalo_ticket_settings(tmp_path, fake_tg, oa=fake))
+    sau = OACitizen(fake, app, "5898765432101234567", name="Chị Sáu")
+    await sau.say("phan anh")
+    await sau.expect("Bước 1/5")
+    await sau.say("1")
+    await sau.expect("Bước 2/5")
+    await sau.say("Ổ gà lớn trước quán, xe máy té liên tục")
+    await sau.expect("Bước 3/5")
+    await sau.send(fake.location_event(sau.chat_id, "10.3759416", "105.4185406", "Cơm Coffee New Sky"))
+    asked = await sau.expect("Đã giữ vị trí bạn gửi («Cơm Coffee New Sky») kèm phản ánh")
+    assert "gõ tên xã, phường hoặc đặc khu" in asked.text
+    assert not any("Cơm Coffee" in m.text and "Không tìm thấy" in m.text for m in sau.inbox())
+    await sau.say("xa my khanh")
+    await sau.expect("Phường Bình Đức")
+    await sau.expect("Bước 4/5")
+    await sau.say("bo qua")
+    await sau.expect("Bước 5/5")
+    await sau.say("1")
+    summary = await sau.expect("Xem lại phản ánh")
+    assert "Tệp/ảnh kèm theo: 1" in summary.text and "Phường Bình Đức" in summary.text
+    await sau.say("gửi")
+    code = CODE_RE.search((await sau.expect("Đã tiếp nhận phản ánh")).text).group(0)
+
+    t = ticket(app, code)
+    assert (t.commune_name, t.commune_input) == ("Phường Bình Đức", "xa my khanh")  # not the place's name
+    kept = app.db.call(lambda s: s.execute(sa.select(TicketMessage.attachments).where(
+        TicketMessage.kind == "citizen")).scalars().one())
+    assert kept == [{"kind": "location", "ref": "10.3759416,105.4185406", "name": "Cơm Coffee New Sky", "mime": ""}]
+    card = await wait_card(fake_tg, code)
+    assert "Vị trí người dân gửi («Cơm Coffee New Sky»): 10,3759416; 105,4185406" in card.text
+    assert "openstreetmap.org/?mlat=10.3759416&mlon=105.4185406" in plain(card.text)
+    pin = await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendLocation")
+    assert (float(pin[0].params["latitude"]), float(pin[0].params["longitude"])) == (10.3759416, 105.4185406)
+    await eventually(lambda: not not_sent(app))
+
+    # A place that is itself a commune is offered (a question, never taken) ...
+    bay = OACitizen(fake, app, "5811112222333344445", name="Chú Bảy")
+    await bay.say("phan anh")
+    await bay.say("2")
+    await bay.expect("Bước 2/5")
+    await bay.say("Kênh nội đồng bị bồi lắng, nước không vào ruộng")
+    await bay.expect("Bước 3/5")
+    await bay.send(fake.location_event(bay.chat_id, "10.3866", "105.4352", "Phường Long Xuyên"))
+    offer = await bay.expect("Nơi này thuộc Phường Long Xuyên phải không?")
+    assert "1. ✅ Đúng, Phường Long Xuyên" in offer.text
+    await bay.say("1")
+    await bay.expect("Bước 4/5")
+    await bay.say("bo qua")
+    await bay.expect("Bước 5/5")
+    await bay.say("1")
+    await bay.expect("Xem lại phản ánh")
+    # Telegram is failing to take map pins while Bảy's report goes in: the pin stays queued for the officers.
+    fake_tg.fault_fn = lambda method, params: ("500", 0.0) if method == "sendLocation" else None
+    await bay.say("gửi")
+    code2 = CODE_RE.search((await bay.expect("Đã tiếp nhận phản ánh")).text).group(0)
+    card2 = await wait_card(fake_tg, code2)
+    assert "10,3866; 105,4352" in card2.text
+    await eventually(lambda: fake_tg.faults_injected["500"] >= 1)
+
+    # ... and /xoadulieu erases the place and its coordinates with everything else, the queued pin included.
+    for who in (sau, bay):
+        await who.say("xoa du lieu")
+        await who.expect("Xóa dữ liệu cá nhân của bạn")
+        await who.say("1")
+        await who.expect("Đã xóa dữ liệu cá nhân của bạn")
+    fake_tg.fault_fn = None
+
+    def left(s):
+        rows = [json.dumps(p, ensure_ascii=False) for p in s.execute(sa.select(OutboxMessage.payload)).scalars()]
+        rows += [json.dumps(p, ensure_ascii=False) for p in s.execute(sa.select(TicketMessage.attachments)).scalars()]
+        rows += [json.dumps(p, ensure_ascii=False) for p in s.execute(sa.select(InboundEvent.payload).where(
+            InboundEvent.chat_key.in_((f"zalo_oa:{sau.chat_id}", f"zalo_oa:{bay.chat_id}")))).scalars()]
+        return [r for r in rows if any(x in r for x in ("Cơm Coffee", "10.3759416", "10,3759416", "10.3866", "10,3866"))]
+
+    from bot.storage.models import InboundEvent
+
+    await eventually(lambda: app.db.call(left) == [])
+    await eventually(lambda: not not_sent(app), timeout=20)  # the queued pin went out, without the pin
+    pins = [s for s in fake_tg.sent if s.method == "sendLocation"]
+    assert len(pins) == 1 and float(pins[0].params["latitude"]) == 10.3759416  # Sáu's, sent before; Bảy's never
+    assert ticket(app, code2).commune_name == "Phường Long Xuyên"  # statistics survive
+
+
+async def test_a_telegram_location_at_the_commune_step_is_kept_the_same_way(tmp_path, fake_tg, make_app):
+    """The commune step treats every shared location alike (Telegram's carries no place name)."""
+    from bot.storage.tickets import TicketMessage
+    from tests.tickets_helpers import button, ticket_settings
+
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    p = Person(d, 5601, name="Cô Chín")
+    await p.say("/phananh")
+    m = await p.expect("Bước 1/5")
+    await p.press("fb:cat:giao-thong", message_id=m.message_id)
+    await p.expect("Bước 2/5")
+    await p.say("Cây đổ chắn ngang đường liên ấp sau cơn giông")
+    await p.expect("Bước 3/5")
+    update = fake_tg.make_message(p.chat_id, user_id=p.user_id, name=p.name)
+    update["message"]["location"] = {"latitude": 10.2899, "longitude": 105.7563}
+    await d.send(update)
+    asked = await p.expect("Đã giữ vị trí bạn gửi kèm phản ánh")
+    assert "gõ tên xã" in plain(asked.text)
+    await p.say("xa my khanh")
+    m = await p.expect("Bước 4/5")
+    await p.press("fb:hamlet:skip", message_id=m.message_id)
+    m = await p.expect("Bước 5/5")
+    await p.press("fb:contact:anon", message_id=m.message_id)
+    summary = await p.expect("Xem lại phản ánh")
+    await p.press(button(summary, "fb:send:"), message_id=summary.message_id)
+    code = CODE_RE.search(plain((await p.expect("Đã tiếp nhận phản ánh")).text)).group(0)
+    await wait_card(fake_tg, code)
+    pin = await fake_tg.wait_for(lambda s: s.chat_id == str(STAFF) and s.method == "sendLocation")
+    assert float(pin[0].params["latitude"]) == 10.2899
+    kept = app.db.call(lambda s: s.execute(sa.select(TicketMessage.attachments)).scalars().one())
+    assert kept == [{"kind": "location", "ref": "10.2899,105.7563", "name": "", "mime": ""}]
+    assert ticket(app, code).commune_input == "xa my khanh"

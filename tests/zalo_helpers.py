@@ -79,6 +79,11 @@ class BotCitizen(Citizen):
     async def photo(self, url: str, caption: str = "") -> None:
         await self._deliver(self.fake.image(self.chat_id, url, caption, name=self.name))
 
+    async def voice(self, url: str | None = None) -> dict[str, Any]:
+        event = self.fake.voice(self.chat_id, url, name=self.name)
+        await self._deliver(event)
+        return event
+
 
 class OACitizen(Citizen):
     """Writing to the agency's Official Account: signed events POSTed to /zalo-oa/webhook."""
@@ -92,6 +97,10 @@ class OACitizen(Citizen):
 
     async def photo(self, url: str, caption: str = "") -> None:
         await self._deliver(self.fake.image_event(self.chat_id, url, caption))
+
+    async def send(self, event: dict[str, Any]) -> dict[str, Any]:
+        await self._deliver(event)
+        return event
 
 
 async def report_by_typing(c: Citizen, *, description: str = "Đường ấp 3 bị sạt lở, xe máy không qua được",

@@ -54,6 +54,7 @@ MOVES: dict[str, str] = {
     "bot.retention": "bot.kernel.retention",
     "handlers.content_staff": "bot.features.content.staff",
     "bot.unanswered": "bot.features.content.unanswered",
+    "handlers.results": "bot.features.results",
 }
 
 _FROM = re.compile(r"^(?P<indent>\s*)from (?P<mod>[\w.]+) import (?P<names>[^()#\n]+?)(?P<tail>\s*(#.*)?)$")

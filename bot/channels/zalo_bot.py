@@ -7,6 +7,9 @@ a stored error: only `ZaloBotClient` builds URLs, and every error text is redact
 Receiving: the webhook `POST /zalo/webhook` (secret header checked in constant time; body wrapped `{ok, result}`
 or flat; each event stored once, keyed on event_name + message_id, before Zalo gets its 200), or long polling
 with `getUpdates` (one update per call; `ok:false` with 408 = nothing new) for development.
+Events: text, image (`photo_url`, legacy `photo`), sticker, voice (`voice_url`, an .aac kept by reference: the
+bot cannot listen, officers can), protected users (`unsupported`); a message kind not known yet is answered as
+unreadable rather than ignored (counted in ntm_zalo_events_total).
 Sending: plain text in parts of at most 2000 characters (the core splits), photos by URL (`sendPhoto`).
 """
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import aiohttp
 from aiohttp import web
 
+from bot.kernel import metrics
 from bot.channels import zalo_texts as texts_zalo
 from bot.channels.zalo_common import (
     Rejected,
@@ -57,6 +61,7 @@ EVENT_TEXT = "message.text.received"
 EVENT_IMAGE = "message.image.received"
 EVENT_STICKER = "message.sticker.received"
 EVENT_UNSUPPORTED = "message.unsupported.received"
+EVENT_VOICE = "message.voice.received"  # live captures: `voice_url` (.aac), message_type "CHAT_VOICE" (zalo.md §7)
 NO_UPDATE = 408  # getUpdates: nothing arrived within the timeout
 PERMANENT_CODES = {400, 404}  # bad request / not found: sending again will not help
 # 403 is documented by Zalo as "internal server error" (sic): transient, like 408 and 5xx.
@@ -156,10 +161,24 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
     if event == EVENT_STICKER:
         ref = msg.get("sticker") or msg.get("url") or ""
         return Inbound(**base, attachments=(Attachment("sticker", str(ref)),) if ref else ())
+    if event == EVENT_VOICE:  # kept by reference like a photo; the bot cannot listen, officers can
+        url = _url(msg.get("voice_url")) or _url(msg.get("url")) or _url(msg.get("voice"))
+        mime = "audio/aac" if url.split("?", 1)[0].lower().endswith(".aac") else ""
+        return Inbound(**base, text=_text(msg.get("caption")), attachments=(Attachment("voice", url, mime=mime),) if url else ())
     if event == EVENT_UNSUPPORTED:  # protected users: Zalo withholds the content
         return Inbound(**base, unsupported=True)
+    if event.startswith("message.") and event.endswith(".received"):
+        # A kind of message we do not know yet (Zalo adds them: voice came late): the citizen still gets a polite
+        # answer (an empty message: "gõ bằng chữ giúp tôi"), never silence. Its content is not read or logged.
+        log.info("zalo: unknown message event %s answered as unreadable", event[:64])
+        metrics.ZALO_EVENTS.labels(ZALO, "unknown_message").inc()
+        return Inbound(**base)
     log.info("zalo: ignoring event %s", event[:64])
     return None
+
+
+def _url(value: Any) -> str:
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) and len(value) <= 2048 else ""
 
 
 def _text(value: Any) -> str:

@@ -23,6 +23,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import os
 import re
 import socket
@@ -39,7 +40,7 @@ from sqlmodel import Session, select
 from bot.channels import zalo_texts as texts_zalo
 from bot.channels.zalo_common import Rejected, ThrottledAlert, load_json, rate_limits, read_body, redact, serve_webhook
 from bot.config import split_list
-from bot.kernel import logs
+from bot.kernel import logs, metrics
 from bot.kernel.channel import (
     CHANNELS,
     CHAT_UNREACHABLE,
@@ -52,7 +53,7 @@ from bot.kernel.channel import (
     split_text,
     strip_markup,
 )
-from bot.kernel.messages import ZALO_OA, Attachment, Inbound
+from bot.kernel.messages import ZALO_OA, Attachment, Inbound, clip
 from bot.kernel.outbox import Limit
 from bot.storage.models import Chat
 from bot.storage.zalo import ZaloOAToken
@@ -78,6 +79,9 @@ OPERATOR_ERRORS = {  # configuration or billing: keep messages queued, tell the 
     -221: "OA must be verified", -223: "OA has not authorised this API", -224: "OA package upgrade needed",
     -240: "API version shut down", -242: "bad appsecret_proof", -320: "app not linked to a Zalo Cloud Account",
     -321: "Zalo Cloud Account out of money",
+}
+CONTENT_ERRORS = {  # the message itself is refused for good: sending it again cannot help
+    -210: texts_zalo.REASON_OVER_LIMIT, -248: texts_zalo.REASON_VIOLATION,
 }
 QUOTA_ERRORS = {-32: 30.0, -211: None, -218: None}  # rate limit / out of quota: transient (seconds to pause)
 
@@ -165,9 +169,22 @@ def parse_event(body: dict[str, Any]) -> tuple[str, Any] | None:
             return ("unfollow", follower)
         # Following counts as an interaction: greet with the menu (a stable key: redeliveries are ignored).
         return ("inbound", Inbound(ZALO_OA, follower, follower, text="/start", event_key=f"follow:{follower}:{timestamp}"[:128]))
+    if event.startswith("anonymous_send_"):
+        # Someone writing without sharing their Zalo identity. Zalo's SDK answers them through the v2 API
+        # (anonymous_id + conversation_id), which is shut down (-240); the v3 CS message takes a user_id only, so
+        # the bot cannot answer and does not pretend to: acknowledged, counted, nothing stored (docs/zalo.md).
+        metrics.ZALO_EVENTS.labels(ZALO_OA, "anonymous_unanswered").inc()
+        log.info("zalo oa: %s from an anonymous user; the OA API v3 cannot answer it (counted, not stored)", event[:64])
+        return None
+    if event == "user_submit_info":
+        # The answer to a request_user_info form (name, phone, address): the bot never asks for one, and personal
+        # data it did not ask for is neither stored nor logged.
+        metrics.ZALO_EVENTS.labels(ZALO_OA, "submit_info_dropped").inc()
+        log.info("zalo oa: user_submit_info received and dropped (the bot sends no information forms)")
+        return None
     if not event.startswith("user_send_"):
         log.debug("zalo oa: ignoring event %s", event[:64])
-        return None  # delivery/read receipts, OA echoes, anonymous users (the CS API cannot answer them), …
+        return None  # delivery/read receipts, OA echoes, follow-up events the bot does not act on
     sender = body.get("sender") if isinstance(body.get("sender"), dict) else {}
     msg = body.get("message") if isinstance(body.get("message"), dict) else None
     user = _str(sender.get("id"))
@@ -182,9 +199,10 @@ def parse_event(body: dict[str, Any]) -> tuple[str, Any] | None:
             continue
         kind, payload = _str(a.get("type")), a.get("payload") if isinstance(a.get("payload"), dict) else {}
         if kind == "location":
-            c = payload.get("coordinates") if isinstance(payload.get("coordinates"), dict) else {}
-            if c.get("latitude") is not None and c.get("longitude") is not None:
-                attachments.append(Attachment("location", f"{c['latitude']},{c['longitude']}"))
+            point = _coordinates(payload)
+            if point is not None:
+                # message.text of a shared location is the place's name, not something the citizen typed
+                attachments.append(Attachment("location", point, clip(text, 200)))
         elif kind == "link":
             url = _str(payload.get("url"))
             text = f"{text} {url}".strip() if url and url not in text else text
@@ -192,10 +210,26 @@ def parse_event(body: dict[str, Any]) -> tuple[str, Any] | None:
             ref = _str(payload.get("url")) or _str(payload.get("id"))
             if ref:
                 attachments.append(Attachment(ATTACHMENT_KINDS[kind], ref, _str(payload.get("name"))[:200]))
+    if event == "user_send_location":
+        text = ""  # the place's name (kept on the location), never read as typed words
     return ("inbound", Inbound(
         ZALO_OA, user, user, text=text, attachments=tuple(attachments),
         reply_to=_str(msg.get("quote_msg_id")) or None, message_id=msg_id or None, event_key=key[:128],
     ))
+
+
+def _coordinates(payload: dict[str, Any]) -> str | None:
+    """"lat,lon" of a shared location: `coordinates.latitude/longitude` as strings ("10.7923119", what live
+    events carry) or numbers, or `lat`/`long` (one interface in public code); None unless both are in range."""
+    c = payload.get("coordinates") if isinstance(payload.get("coordinates"), dict) else {}
+    try:
+        lat = float(_str(c.get("latitude", c.get("lat"))))
+        lon = float(_str(c.get("longitude", c.get("long", c.get("lng")))))
+    except ValueError:
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return None
+    return f"{lat},{lon}"
 
 
 # ---------------------------------------------------------------- token storage (one transaction each)
@@ -561,6 +595,8 @@ class ZaloOAChannel(ChannelAdapter):
             return _unreachable(texts_zalo.REASON_NO_INTERACTION)
         if code in (-213, -227):
             return SendResult(False, blocked=True, error=f"{texts_zalo.REASON_NOT_FOLLOWER} ({error})")
+        if code in CONTENT_ERRORS:  # this message will never go (zalo.md §7); the chat itself is still reachable
+            return SendResult(False, permanent=True, error=CONTENT_ERRORS[code].format(detail=error))
         if code in (-201, -233, -244, -100):
             permanent = texts_zalo.REASON_PERMANENT.format(detail=error)
             return SendResult(False, permanent=True, error=permanent, extra={CHAT_UNREACHABLE: code == -244})

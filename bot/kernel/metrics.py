@@ -39,6 +39,10 @@ SEND_ERRORS = Counter("ntm_send_errors", "Failed send attempts by channel and co
                       registry=REGISTRY)
 WEBHOOK_REJECTED = Counter("ntm_webhook_rejected", "Webhook requests refused", ["channel", "reason"],
                            registry=REGISTRY)
+ZALO_EVENTS = Counter("ntm_zalo_events", "Zalo events outside the usual message flow, by what the bot did with them",
+                      ["channel", "kind"], registry=REGISTRY)
+# kind: anonymous_unanswered (OA anonymous users: v3 cannot reply) | submit_info_dropped (form answers: not
+# stored) | unknown_message (a message kind the bot does not know: answered as unreadable)
 INFO = Gauge("ntm_instance_up", "1 while this instance runs", registry=REGISTRY)
 
 DbGauge = Callable[[Any, dt.datetime], Iterable[Metric]]

@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackData
-from bot.kernel.messages import TERMINAL_STAFF
+from bot.kernel.messages import TERMINAL_STAFF, clip
 from bot.kernel.registry import CALLBACKS, COMMANDS, STAFF_CALLBACKS, STEPS, TEXT_HANDLERS, Command, Ctx
 from bot.storage.models import Staff
 from knowledge.normalize import fold
@@ -191,7 +191,14 @@ def route(ctx: Ctx) -> None:
         if inbound.attachments and all(a.kind == "sticker" for a in inbound.attachments):
             ctx.reply(texts.STICKER_REPLY)
             return
-        ctx.reply(texts.EMPTY_MESSAGE if not inbound.attachments else texts.MEDIA_OUTSIDE_REPORT)
+        kinds = {a.kind for a in inbound.attachments}
+        if kinds and kinds <= {"voice", "audio"}:  # spoken, not typed: many farmers do
+            ctx.reply(texts.VOICE_OUTSIDE_REPORT)
+        elif kinds == {"location"}:
+            name = next((a.name for a in inbound.attachments if a.name), "")
+            ctx.reply(texts.LOCATION_OUTSIDE_REPORT.format(name=f" «{clip(name)}»" if name else ""))
+        else:
+            ctx.reply(texts.EMPTY_MESSAGE if not inbound.attachments else texts.MEDIA_OUTSIDE_REPORT)
         return
     for _, fn in TEXT_HANDLERS:
         if fn(ctx):

@@ -33,6 +33,14 @@ MEDIA_OUTSIDE_REPORT = (
     "Tôi đã nhận được tệp/ảnh nhưng chỉ xem được ảnh khi bạn gửi kèm một phản ánh. "
     "Bạn gõ câu hỏi bằng chữ, hoặc gõ /help để xem hướng dẫn."
 )
+VOICE_OUTSIDE_REPORT = (
+    "🎙️ Xin lỗi, tôi chưa nghe được tin nhắn thoại. Bạn gõ câu hỏi bằng chữ giúp tôi nhé; "
+    "nếu muốn phản ánh, gõ «phản ánh» rồi gửi kèm tin nhắn thoại trong phản ánh, cán bộ sẽ nghe."
+)
+LOCATION_OUTSIDE_REPORT = (
+    "📍 Tôi đã nhận được vị trí{name} nhưng chỉ giữ vị trí khi bạn gửi kèm một phản ánh: gõ «phản ánh» để bắt đầu. "
+    "Cần hỏi gì, bạn gõ câu hỏi bằng chữ nhé."
+)
 TOO_LONG = "Tin nhắn dài quá nên tôi chỉ đọc phần đầu (khoảng 4.000 ký tự)."
 STALE_BUTTON = by_caps("Nút này", "Lựa chọn này") + " đã cũ, không còn dùng được. Bạn gõ /start để xem menu mới nhé."
 UNSUPPORTED_CONTENT = (

@@ -85,6 +85,9 @@ class Ticket(SQLModel, table=True):
     close_reason: str = Field(default="", max_length=1000)
     rating: Optional[int] = None
     rated_at: Optional[dt.datetime] = None
+    # an officer decided the report's content (its words, the hamlet) may be shown on the public results page
+    # (`/congkhai MÃ`); never the name or phone number. None: only category, commune, dates, status, answers.
+    public_at: Optional[dt.datetime] = None
     # staff inbox
     staff_thread_id: Optional[str] = Field(default=None, max_length=32)  # forum topic of this ticket
     topic_state: str = Field(default="none", max_length=16)  # none | pending | created | failed

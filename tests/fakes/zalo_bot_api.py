@@ -9,8 +9,11 @@
   setWebhook (HTTPS url, secret_token 8–256), deleteWebhook, getWebhookInfo, sendMessage (text 1–2000
   characters), sendPhoto (photo URL, caption ≤ 2000), sendSticker, sendChatAction (result is just `ok`).
 - Fault injection (`fault_fn(method, params)` -> ("429"|"401"|"403"|"500"|"timeout", seconds)).
-- The user side: build events (`text`, `image`, `sticker`, `unsupported`), `push` them for polling or
-  `post_webhook` them to our server, wrapped `{ok, result}` or flat, with or without the secret header.
+- The user side: build events (`text`, `image`, `sticker`, `voice`, `unsupported`), `push` them for polling or
+  `post_webhook` them to our server, with or without the secret header. Bodies are FLAT (`{event_name, message}`)
+  as live captures show (zalo.md §7); `wrap=True` sends the `{ok, result}` form a docs copy shows. Shapes from
+  live captures: `date` a 13-digit ms epoch, ids 20-hex-char strings, images `photo_url` + `caption` with
+  `message_type: "CHAT_PHOTO"`, voice notes `voice_url` (.aac) with `message_type: "CHAT_VOICE"`.
 """
 from __future__ import annotations
 
@@ -227,7 +230,7 @@ class FakeZaloBot(Recording, LocalServer):
 
     def image(self, chat_id: str, url: str, caption: str = "", *, legacy: bool = False, **kw: Any) -> dict[str, Any]:
         """`photo_url` is what the live API sends; `legacy=True` uses the documented `photo` field."""
-        fields = {"photo" if legacy else "photo_url": url}
+        fields: dict[str, Any] = {"photo" if legacy else "photo_url": url, "message_type": "CHAT_PHOTO"}
         if caption:
             fields["caption"] = caption
         return self.event("message.image.received", chat_id, **fields, **kw)
@@ -235,6 +238,11 @@ class FakeZaloBot(Recording, LocalServer):
     def sticker(self, chat_id: str, sticker: str = "bfe458bf64fa8da4d4eb", **kw: Any) -> dict[str, Any]:
         return self.event("message.sticker.received", chat_id, sticker=sticker,
                           url=f"https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid={sticker}", **kw)
+
+    def voice(self, chat_id: str, url: str | None = None, **kw: Any) -> dict[str, Any]:
+        """A voice note, as a live capture shows it: `voice_url` to an .aac file on Zalo's CDN."""
+        url = url or f"https://voice-aac-dl.zdn.vn/{secrets.token_hex(8)}/{secrets.token_hex(16)}.aac"
+        return self.event("message.voice.received", chat_id, voice_url=url, message_type="CHAT_VOICE", **kw)
 
     def unsupported(self, chat_id: str, **kw: Any) -> dict[str, Any]:
         """A protected user (child, …): Zalo withholds the content."""
@@ -251,8 +259,8 @@ class FakeZaloBot(Recording, LocalServer):
 
     @staticmethod
     async def post_webhook(url: str, update: Any = None, *, secret: str | None = None, raw: bytes | None = None,
-                           wrap: bool = True) -> int:
-        """POST an update as Zalo does; returns the HTTP status of our server."""
+                           wrap: bool = False) -> int:
+        """POST an update as Zalo does (flat; `wrap=True`: the documented `{ok, result}`); returns our HTTP status."""
         headers = {"Content-Type": "application/json"}
         if secret is not None:
             headers["X-Bot-Api-Secret-Token"] = secret

@@ -10,8 +10,10 @@
   old refresh token. Returns `expires_in` as the string "90000". Refresh calls are COUNTED. The error shape
   (`error`, `error_name`, `error_description`) follows [CW-SEND]; the exact OAuth error numbers are not in the
   reference (any non-zero error is treated the same by the bot).
-- Webhook events as Zalo sends them (`app_id`, `event_name`, `sender`, `recipient`, `message.msg_id`,
-  `timestamp` as a string) and their signature `X-ZEvent-Signature: mac=sha256_hex(app_id + body + timestamp
+- Webhook events as Zalo sends them (`app_id`, `user_id_by_app`, `event_name`, `sender`, `recipient`,
+  `message.msg_id`, `timestamp` a 13-digit millisecond STRING): text, image, location (coordinates as strings,
+  the place's name in message.text), file, sticker, audio, link, anonymous, submit-info, receipts, follow
+  (the shapes of zalo.md §7), and their signature `X-ZEvent-Signature: mac=sha256_hex(app_id + body + timestamp
   + OA secret key)` ([JSDK-MAC][CW-JOB]); `variant` picks the other readings (oa_id, app secret).
 """
 from __future__ import annotations
@@ -32,6 +34,10 @@ from tests.fakes.recording import Recording, post_status
 from tests.fakes.server import LocalServer
 
 MAX_TEXT = 2000
+ERROR_MESSAGES = {  # what the API says with these codes (zalo.md §2.8, §7)
+    -32: "Request exceeds the rate limit", -200: "Send message failed", -210: "Parameter exceeds the limit",
+    -211: "Out of quota", -244: "User has been restricted", -248: "Message violates platform standards",
+}
 Fault = tuple[str, float]
 
 
@@ -72,6 +78,9 @@ class FakeZaloOA(Recording, LocalServer):
         self.sent: list[Sent] = []
         self.window_closed: set[str] = set()  # users who last interacted more than 7 days ago (-230)
         self.not_following: set[str] = set()  # -213
+        # Content Zalo refuses for good: needle in the text -> error (-248 violates platform standards, -210 a
+        # parameter over its limit). Checked like the platform does, on every send, before anything is delivered.
+        self.refuse: dict[str, int] = {}
         self.fault_fn: Callable[[dict[str, Any]], Fault | None] | None = None
         self.faults_injected: collections.Counter[str] = collections.Counter()
         self._ids = itertools.count(1)
@@ -130,7 +139,7 @@ class FakeZaloOA(Recording, LocalServer):
             elif kind == "500":
                 return web.Response(status=502, text="<html>Bad Gateway</html>")
             else:
-                return self._body(int(kind), "injected error")
+                return self._body(int(kind), ERROR_MESSAGES.get(int(kind), "injected error"))
         if token in self.expired_access:
             return self._body(-220, "Access token has expired")
         if token not in self.valid_access:
@@ -147,6 +156,9 @@ class FakeZaloOA(Recording, LocalServer):
         att = message.get("attachment")
         if text is None and att is None:
             return self._body(-201, "Invalid parameter: message is empty")
+        for needle, code in self.refuse.items():
+            if needle in str(text or ""):
+                return self._body(code, ERROR_MESSAGES.get(code, "refused"))
         if text is not None and not 1 <= len(str(text)) <= MAX_TEXT:
             return self._body(-201, f"Invalid parameter: text must be 1-{MAX_TEXT} characters")
         if att is not None:
@@ -205,6 +217,56 @@ class FakeZaloOA(Recording, LocalServer):
         if caption:
             msg["text"] = caption
         return self._event("user_send_image", user_id, msg)
+
+    def _attachment_event(self, event_name: str, user_id: str, kind: str, payload: dict[str, Any],
+                          text: str | None = None) -> dict[str, Any]:
+        msg: dict[str, Any] = {"msg_id": secrets.token_hex(16), "attachments": [{"type": kind, "payload": payload}]}
+        if text is not None:
+            msg["text"] = text
+        return self._event(event_name, user_id, msg)
+
+    def location_event(self, user_id: str, latitude: str = "10.3759416", longitude: str = "105.4185406",
+                       place: str = "Cơm Coffee New Sky") -> dict[str, Any]:
+        """A shared location as live events carry it: coordinates as STRINGS, the place's name in message.text."""
+        return self._attachment_event("user_send_location", user_id, "location",
+                                      {"coordinates": {"latitude": latitude, "longitude": longitude}}, text=place)
+
+    def file_event(self, user_id: str, url: str, name: str = "don-kien-nghi.pdf", size: int = 48213) -> dict[str, Any]:
+        """payload {size (a string), name, checksum, type, url} (zalo.md §7)."""
+        return self._attachment_event("user_send_file", user_id, "file", {
+            "size": str(size), "name": name, "checksum": secrets.token_hex(16), "type": name.rsplit(".", 1)[-1],
+            "url": url})
+
+    def sticker_event(self, user_id: str, sticker_id: str = "bfe458bf64fa8da4d4eb") -> dict[str, Any]:
+        return self._attachment_event("user_send_sticker", user_id, "sticker", {
+            "id": sticker_id, "url": f"https://zalo-api.zadn.vn/api/emoticon/sticker/webpc?eid={sticker_id}"})
+
+    def audio_event(self, user_id: str, url: str | None = None) -> dict[str, Any]:
+        return self._attachment_event("user_send_audio", user_id, "audio", {
+            "url": url or f"https://voice-aac-dl.zdn.vn/{secrets.token_hex(8)}/{secrets.token_hex(16)}.aac"})
+
+    def link_event(self, user_id: str, url: str, title: str = "", description: str = "") -> dict[str, Any]:
+        return self._attachment_event("user_send_link", user_id, "link", {
+            "url": url, "title": title, "description": description, "thumbnail": ""}, text=url)
+
+    def anonymous_event(self, anonymous_id: str | None = None, text: str = "Cho tôi hỏi") -> dict[str, Any]:
+        """Someone writing without sharing their identity: an anonymous id and a conversation id (Zalo's SDK
+        answered them through the v2 API, now shut down)."""
+        return self._event("anonymous_send_text", anonymous_id or secrets.token_hex(12),
+                           {"text": text, "msg_id": secrets.token_hex(16), "conversation_id": secrets.token_hex(12)})
+
+    def submit_info_event(self, user_id: str, name: str, phone: str, address: str = "") -> dict[str, Any]:
+        """The answer to a request_user_info form (personal data)."""
+        return self._event("user_submit_info", user_id, None, sender={"id": user_id}, recipient={"id": self.oa_id},
+                           info={"name": name, "phone": phone, "address": address, "city": "An Giang",
+                                 "district": "", "ward": ""})
+
+    def receipt_event(self, user_id: str, seen: bool = False) -> dict[str, Any]:
+        """Delivery/read receipts: here the SENDER is the OA."""
+        ev = self._event("user_seen_message" if seen else "user_received_message", user_id,
+                         {"msg_ids": [secrets.token_hex(16)]})
+        ev["sender"], ev["recipient"] = {"id": self.oa_id}, {"id": user_id}
+        return ev
 
     def follow_event(self, user_id: str, follow: bool = True) -> dict[str, Any]:
         return self._event("follow" if follow else "unfollow", user_id, None, oa_id=self.oa_id,

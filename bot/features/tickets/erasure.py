@@ -18,10 +18,11 @@ from bot.features.tickets.service import (
     add_event,
     card_text,
     notify_staff,
+    place_line,
     set_status,
     staff_target,
 )
-from bot.kernel.messages import TELEGRAM, Reply
+from bot.kernel.messages import TELEGRAM, Attachment, Reply
 from bot.kernel.privacy import ANONYMOUS_ACTOR, ERASED, Subject, eraser
 from bot.storage.dialect import ensure_row
 from bot.storage.models import KeyValue, OutboxMessage
@@ -60,7 +61,7 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
     tickets = session.exec(select(Ticket).where(Ticket.channel == subject.channel, Ticket.user_id == subject.user_id)
                            .order_by(Ticket.id)).all()  # type: ignore[arg-type]
     for t in tickets:
-        personal = _personal_strings(session, t)  # read before the ticket forgets them
+        personal = personal_strings(session, t)  # read before the ticket forgets them
         was_open = t.is_open
         if was_open:
             set_status(session, settings, now, t, CLOSED, ANONYMOUS_ACTOR, reason=T.ERASED_CLOSE_REASON, tell_citizen=False)
@@ -70,6 +71,7 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
         t.contact_erased_at = t.contact_erased_at or now
         t.description, t.hamlet, t.commune_input = ERASED, "", ""
         t.chat_id = t.user_id = ""
+        t.public_at = None  # what an officer published was the citizen's words: gone with them
         _touch(t, now, session)
         m = TicketMessage.__table__
         session.execute(sa.update(m).where(m.c.ticket_id == t.id, m.c.kind == "citizen").values(text=ERASED, attachments=None))
@@ -84,13 +86,18 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
     return done
 
 
-def _personal_strings(session: Session, ticket: Ticket) -> list[str]:
+def personal_strings(session: Session, ticket: Ticket) -> list[str]:
     """Everything of the citizen's a staff message may quote: name, phone, the words of the report and of
     what they added, hamlet and commune as typed (whole, and as the listings shorten them)."""
     words = [ticket.description, ticket.hamlet, ticket.commune_input]
-    words += session.exec(select(TicketMessage.text).where(TicketMessage.ticket_id == ticket.id,
-                                                          TicketMessage.kind == "citizen")).all()
+    said = session.exec(select(TicketMessage.text, TicketMessage.attachments).where(
+        TicketMessage.ticket_id == ticket.id, TicketMessage.kind == "citizen")).all()
+    words += [text for text, _ in said]
     out = {ticket.contact_name or "", ticket.contact_phone or ""}
+    for _, files in said:  # what they sent: voice note and photo links, a shared place and its coordinates
+        for a in (Attachment(**f) for f in files or []):
+            name = "" if a.name == ticket.commune_name else a.name  # the commune itself stays (statistics)
+            out.update((a.ref, name, place_line(a).strip() if a.kind == "location" else ""))
     for w in words:
         if not w:
             continue
@@ -132,7 +139,8 @@ def scrub_copies(session: Session, code: str, personal: list[str], citizen_chat:
 
 def _mentions(payload: dict[str, Any], code: str, personal: list[str]) -> bool:
     blob = str(payload.get("text") or "") + "".join(_csv_text(a) for a in payload.get("attachments") or [])
-    return code in blob or any(p in blob for p in personal)
+    refs = {str(a.get("ref") or "") for a in payload.get("attachments") or []}
+    return code in blob or any(p in blob for p in personal) or bool(refs & set(personal))
 
 
 def _csv_text(a: dict[str, Any]) -> str:
@@ -160,11 +168,13 @@ def _scrubbed(payload: dict[str, Any], personal: list[str]) -> dict[str, Any]:
         out["text"] = scrub(str(out["text"]))
     attachments = []
     for a in out.get("attachments") or []:
+        if str(a.get("ref") or "") in personal:  # the citizen's own voice note, photo link or shared place
+            continue
         body = _csv_text(a)
         if body:
             a = dict(a, ref="data:text/csv;base64," + base64.b64encode(scrub(body).encode("utf-8-sig")).decode())
         attachments.append(a)
-    if attachments:
+    if attachments or out.get("attachments"):
         out["attachments"] = attachments
     return out
 ERASED_KEY = "tickets.erased:{chat_key}"

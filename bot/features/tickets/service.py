@@ -173,15 +173,31 @@ def topic_title(ticket: Ticket) -> str:
 
 
 def portable(attachments: Iterable[Attachment], source: str, target: str) -> list[Attachment]:
-    """The files a channel can show from another: a platform's file ids only there, public URLs anywhere."""
-    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://"))]
+    """The files a channel can show from another: a platform's file ids only there, public URLs anywhere, a shared
+    location (coordinates) on Telegram, which shows it as a map pin."""
+    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://"))
+            or (a.kind == "location" and target == TELEGRAM)]
+
+
+def place_line(a: Attachment) -> str:
+    """A shared location written out for the officers: the place's name, the coordinates, a map link."""
+    try:
+        lat, lon = (float(x) for x in a.ref.split(","))
+    except ValueError:
+        return ""
+    name = T.LOCATION_SHARED_NAME.format(name=clip(a.name)) if a.name else ""
+    return T.MEDIA_PLACE.format(name=name, lat=f"{lat}".replace(".", ","), lon=f"{lon}".replace(".", ","),
+                                lat_=lat, lon_=lon)
 
 
 def links(attachments: Iterable[Attachment], source: str, target: str) -> str:
     """Links to files that came from another platform, written out too: if the staff platform cannot fetch one
-    (it has expired, it is not public), the officers can still open it."""
-    urls = [a.ref for a in attachments if source != target and a.ref.startswith(("https://", "http://"))]
-    return "".join(T.MEDIA_LINK.format(url=u) for u in urls[:MAX_ATTACHMENTS])
+    (it has expired, it is not public), the officers can still open it. Shared locations from another platform:
+    the place's name and coordinates (the map pin alone does not carry the name)."""
+    attachments = list(attachments)[:MAX_ATTACHMENTS]
+    out = [T.MEDIA_LINK.format(url=a.ref) for a in attachments if source != target and a.ref.startswith(("https://", "http://"))]
+    out += [place_line(a) for a in attachments if source != target and a.kind == "location"]
+    return "".join(out)
 
 
 def card_text(ticket: Ticket, settings: Settings, attachments: list[Attachment]) -> str:

@@ -43,8 +43,10 @@ from bot.storage.tickets import (
     format_code,
     parse_code,
 )
+from bot.features.results.figures import figures, on_time, parse_month, percent
+from bot.features.results.figures import range_utc as _range_utc
 from knowledge.normalize import fold
-from knowledge.numbers import vn_number, vn_percent
+from knowledge.numbers import vn_number
 
 INBOX_LIMIT = 30
 EXPORT_MAX_ROWS = 50_000
@@ -381,51 +383,12 @@ def inbox_cmd(ctx: Ctx) -> None:
 
 
 # ------------------------------------------------------------------ numbers
-def parse_month(text: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    """"" -> this month; "10/2026", "2026-10", "10", "thang 10" -> that month. (start, end) inclusive."""
-    s = fold(text).replace("thang", "").strip()
-    if not s or s == "nay":
-        y, m = today.year, today.month
-    else:
-        mm = re.fullmatch(r"(\d{1,2})(?:\s+|/|-)?(\d{4})?", s.replace(" nam ", " ")) or None
-        iso = re.fullmatch(r"(\d{4})\s*-?\s*(\d{1,2})", s)
-        if iso:
-            y, m = int(iso.group(1)), int(iso.group(2))
-        elif mm:
-            m = int(mm.group(1))
-            y = int(mm.group(2)) if mm.group(2) else (today.year if m <= today.month else today.year - 1)
-        else:
-            return None
-        if not 1 <= m <= 12:
-            return None
-    start = dt.date(y, m, 1)
-    end = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
-    return start, end
-
-
-def _range_utc(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    lo = dt.datetime.combine(start, dt.time(0), calendar.LOCAL_TZ).astimezone(dt.timezone.utc)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0), calendar.LOCAL_TZ).astimezone(dt.timezone.utc)
-    return lo, hi
-
-
 def _tickets_between(ctx: Ctx, start: dt.date, end: dt.date, limit: int | None = None) -> list[Ticket]:
     lo, hi = _range_utc(start, end)
     q = select(Ticket).where(Ticket.created_at >= lo, Ticket.created_at < hi).order_by(Ticket.id)
     if limit:
         q = q.limit(limit)
     return list(ctx.session.exec(q).all())
-
-
-def on_time(t: Ticket, today: dt.date) -> bool | None:
-    """Answered by its due date: True/False once it is known. None while it is open and not yet due, and for a
-    ticket closed because the citizen erased their data before officers resolved it (nothing was answered).
-    A reopened ticket (a low rating) is open again: it counts as answered only once it is resolved again."""
-    if t.is_open:
-        return False if t.due_date < today else None
-    if t.resolved_at is None or (t.close_reason == T.ERASED_CLOSE_REASON and t.resolved_at == t.closed_at):
-        return None
-    return calendar.local_date(t.resolved_at) <= t.due_date
 
 
 @staff_command("stats")
@@ -436,26 +399,23 @@ def stats_cmd(ctx: Ctx) -> None:
         ctx.reply(T.STATS_BAD_PERIOD)
         return
     start, end = period
-    rows = _tickets_between(ctx, start, end)
+    f = figures(ctx.session, start, end, today)  # the public page (/congkhai) shows these same figures
     ctx.audit("ticket_stats", detail=f"{start}..{end}")
 
     def counted(counter: collections.Counter[str], top: int = 10) -> str:
         if not counter:
             return "• (không có)"
-        return "\n".join(f"• {k}: {v}" for k, v in counter.most_common(top))
+        return "\n".join(f"• {k}: {vn_number(v)}" for k, v in counter.most_common(top))
 
-    by_status = collections.Counter(STATUS_LABELS.get(t.status, t.status) for t in rows)
-    by_cat = collections.Counter(t.category_label for t in rows)
-    by_commune = collections.Counter(t.commune_name or T.PLACE_UNKNOWN for t in rows)
-    known = [x for x in (on_time(t, today) for t in rows) if x is not None]
-    on_time_text = (T.STATS_ON_TIME.format(ok=vn_number(sum(known)), n=vn_number(len(known)), pct=vn_percent(sum(known), len(known), 0))
-                    if known else T.STATS_NO_DATA)
-    ratings = [t.rating for t in rows if t.rating]
-    rating_text = (T.STATS_RATING.format(avg=vn_number(sum(ratings) / len(ratings), 1), n=vn_number(len(ratings)))
-                   if ratings else T.STATS_NO_RATING)
+    by_status = collections.Counter({STATUS_LABELS.get(s, s): n for s, n in f.by_status.items()})
+    on_time_text = (T.STATS_ON_TIME.format(ok=vn_number(f.on_time_ok), n=vn_number(f.on_time_known),
+                                           pct=percent(f.on_time_ok, f.on_time_known))
+                    if f.on_time_known else T.STATS_NO_DATA)
+    rating_text = (T.STATS_RATING.format(avg=vn_number(f.rating_avg, 1), n=vn_number(f.rating_n))
+                   if f.rating_avg is not None else T.STATS_NO_RATING)
     ctx.reply(T.STATS.format(
-        period=f"tháng {start.month:02d}/{start.year}", total=len(rows), by_status=counted(by_status),
-        by_category=counted(by_cat), by_commune=counted(by_commune), on_time=on_time_text, rating=rating_text,
+        period=f"tháng {start.month:02d}/{start.year}", total=vn_number(f.total), by_status=counted(by_status),
+        by_category=counted(f.by_category), by_commune=counted(f.by_commune), on_time=on_time_text, rating=rating_text,
     ))
 
 

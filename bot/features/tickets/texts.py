@@ -56,6 +56,12 @@ LOCATION_NOT_FOUND = (
 )
 BTN_KEEP_AS_TYPED = "Giữ nguyên như tôi ghi"
 BTN_NONE_OF_THESE = "Không phải các nơi trên"
+LOCATION_SHARED = (
+    "📍 Đã giữ vị trí bạn gửi{place} kèm phản ánh, cán bộ sẽ xem trên bản đồ. Tôi chưa biết vị trí này thuộc xã nào: "
+    "bạn gõ tên xã, phường hoặc đặc khu giúp tôi nhé (ví dụ «xã Mỹ Khánh»)."
+)
+LOCATION_SHARED_NAME = " («{name}»)"
+LOCATION_SHARED_IS_IT = "📍 Đã giữ vị trí bạn gửi{place} kèm phản ánh. Nơi này thuộc **{name}** phải không?"
 LOCATION_RETYPE = "Bạn gõ lại tên xã, phường, đặc khu giúp tôi nhé (ví dụ «xã Mỹ Khánh»)."
 ASK_HAMLET = (
     "Bước 4/5: Ở **ấp, khóm** hay địa chỉ cụ thể nào? (Không rõ thì " + by_caps("bấm «Bỏ qua»", "gõ «bỏ qua»") + ".)"
@@ -265,6 +271,7 @@ CARD_TOPIC_HINT = "Trả lời người dân: gõ thẳng vào chủ đề này 
 CARD_SOURCE_FAQ = " · câu hỏi bot chưa trả lời được"
 CARD_MEDIA = "\n📎 {n} tệp/ảnh kèm theo (bên dưới)"
 MEDIA_LINK = "\n🔗 {url}"
+MEDIA_PLACE = "\n📍 Vị trí người dân gửi{name}: {lat}; {lon} — https://www.openstreetmap.org/?mlat={lat_}&mlon={lon_}#map=18/{lat_}/{lon_}"
 CARD_MEDIA_CAPTION = "📎 {code}: tệp/ảnh người dân gửi"
 BTN_TAKE = "🙋 Tôi nhận xử lý"
 CITIZEN_ADDED_INFO = "✍️ **{code}**: người dân bổ sung thông tin:\n{text}{media}"

@@ -302,8 +302,32 @@ def _set_description(ctx: Ctx, text: str) -> None:
     ask_next(ctx)
 
 
+def _shared_location(ctx: Ctx) -> bool:
+    """A location shared from the map (Zalo OA, Telegram) at the commune step: kept with the report, the place's
+    name with it; the name is not a commune typed by the citizen. Which commune the coordinates fall in cannot be
+    known here (no boundaries or coordinates of the 102 communes are available), so the commune is asked, the
+    place's name shown; a name that is itself certainly a commune ("Phường Long Xuyên") is offered, never taken."""
+    places = [a for a in ctx.inbound.attachments if a.kind == "location"]
+    if not places or ctx.inbound.text.strip():
+        return False
+    before = len(ctx.data.get("attachments") or [])
+    if _keep_attachments(ctx) == before:  # the draft is full (the citizen was told): the commune still in words
+        ctx.reply(T.LOCATION_RETYPE)
+        return True
+    name = next((a.name for a in places if a.name), "")
+    shown = T.LOCATION_SHARED_NAME.format(name=clip(name)) if name else ""
+    found = default_finder().find(name[:200]) if name and outside_an_giang(name) is None else None
+    if found is not None and found.kind == "one" and found.best is not None and found.certain:
+        ctx.reply(T.LOCATION_SHARED_IS_IT.format(place=shown, name=found.best.label),
+                  buttons=[Button(clip(T.BTN_YES_PLACE.format(name=found.best.commune.name)), FB_CB.pack("commune", found.best.commune.code)),
+                           Button(T.BTN_RETYPE, FB_CB.pack("commune", "retype"))])
+        return True
+    ctx.reply(T.LOCATION_SHARED.format(place=shown))
+    return True
+
+
 def on_location(ctx: Ctx) -> None:
-    if _media_only(ctx):
+    if _shared_location(ctx) or _media_only(ctx):
         return
     text = ctx.inbound.text.strip()[:200]
     if not fold(text):
