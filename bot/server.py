@@ -5,7 +5,7 @@ adapters, `ChannelAdapter.routes`), health, readiness, metrics.
     /readyz   readiness: accepting, database reachable, at least one channel configured (503 otherwise:
               take the instance out of the load balancer); also reports the inbox/outbox backlog
     /metrics  Prometheus text format (see bot.kernel.metrics for what is per process and what is shared)
-    /congkhai the public results page (bot/features/results/page.py)
+    /congkhai the public results page (bot/pages/results.py)
 """
 from __future__ import annotations
 
@@ -95,6 +95,6 @@ def add_routes(app: Any) -> None:  # app: the running bot.app.App (which imports
     app.web.router.add_get("/readyz", readyz)
     app.web.router.add_get("/metrics", metrics_page)
 
-    from bot.features.results.page import add_routes as add_results_page  # GET /congkhai: the public results page
+    from bot.pages.results import add_routes as add_results_page  # GET /congkhai: the public results page
 
-    add_results_page(app)
+    add_results_page(app.web.router, app)

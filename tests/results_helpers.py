@@ -11,8 +11,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.storage.tickets import CLOSED, IN_PROGRESS, NEED_INFO, NEW, RESOLVED, STATUS_LABELS
+from bot.features.tickets import calendar
 from bot.features.tickets import service as ticketing
+from bot.storage.tickets import CLOSED, IN_PROGRESS, NEED_INFO, NEW, RESOLVED, STATUS_LABELS
 from knowledge import communes
 
 UTC = dt.timezone.utc
@@ -52,7 +53,7 @@ def plant(session: Any, settings: Any, now: dt.datetime, months: int = 4) -> lis
                 created = now - dt.timedelta(minutes=30 * (i + 1))
             else:
                 local = dt.datetime.combine(first + dt.timedelta(days=(3 * i) % 27), dt.time(8 + i % 9),
-                                            ticketing.LOCAL_TZ)
+                                            calendar.LOCAL_TZ)
                 created = local.astimezone(UTC)
             cat = cats[n % len(cats)]
             unit = None if n % 6 == 0 else units[(n * 7) % 5]  # a few communes, so counts add up

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.db import Database
 from bot.features.tickets import service as ticketing
+from bot.storage.db import Database
 from tests.conftest import make_settings
 from tests.instances import ROOT, BotProcess
 from tests.results_helpers import expected, month_start, plant, vn_int

@@ -11,14 +11,23 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from bot.features.results import page as results_page
+from bot.features.tickets import service as ticketing
+from bot.pages.http import AddressLimiter
 from bot.storage.models import AuditLog
 from bot.storage.tickets import Ticket
-from bot.features.tickets import service as ticketing
-from bot.features.results import page as results_page
 from tests.conftest import PG_ADMIN_URL, REQUIRE_PG
-from tests.results_helpers import (assert_page_equals_stats, expected, get, month_start, parse_page, parse_stats,
-                                   plant, vn_int)
-from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, button, file_report, plain, ticket_settings, wait_card
+from tests.results_helpers import (
+    assert_page_equals_stats,
+    expected,
+    get,
+    month_start,
+    parse_page,
+    parse_stats,
+    plant,
+    vn_int,
+)
+from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, button, plain, ticket_settings, wait_card
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -304,7 +313,7 @@ async def test_a_flood_from_one_address_is_refused_others_still_served(tmp_path,
 
 def test_the_address_limiter_refills_and_stays_bounded():
     clock = [0.0]
-    lim = results_page.AddressLimiter(per_minute=60, burst=2, max_addresses=3, clock=lambda: clock[0])
+    lim = AddressLimiter(per_minute=60, burst=2, max_addresses=3, clock=lambda: clock[0])
     assert [lim.take("a") for _ in range(3)] == [0, 0, 1.0]
     clock[0] += 1.0
     assert lim.take("a") == 0 and lim.take("a") > 0

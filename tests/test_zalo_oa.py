@@ -116,8 +116,7 @@ async def test_the_events_a_real_oa_sends_each_get_what_they_should(tmp_path, fa
     """The shapes of zalo.md §7, signed and posted as Zalo does: a location keeps its coordinates and the place's
     name (not read as typed words); a file its name; a sticker and a voice note a kind answer; anonymous users
     cannot be answered through v3 (counted, not pretended); a submitted form's personal data is not kept."""
-    from bot.kernel import metrics
-    from bot.kernel import texts
+    from bot.kernel import metrics, texts
 
     fake = fake_zalo_oa
     app = await make_app(zalo_oa_settings(tmp_path, fake))

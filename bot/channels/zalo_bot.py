@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Callable
 import aiohttp
 from aiohttp import web
 
-from bot.kernel import metrics
 from bot.channels import zalo_texts as texts_zalo
 from bot.channels.zalo_common import (
     Rejected,
@@ -36,6 +35,7 @@ from bot.channels.zalo_common import (
     secret_matches,
     serve_webhook,
 )
+from bot.kernel import metrics
 from bot.kernel.channel import (
     CHANNELS,
     Caps,

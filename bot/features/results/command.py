@@ -8,8 +8,8 @@ published (Luật 91/2025/QH15).
 from __future__ import annotations
 
 from bot.features.tickets import service as ticketing
-from bot.kernel.registry import Ctx, command
 from bot.features.tickets.staff import ticket_and_rest
+from bot.kernel.registry import Ctx, command
 from knowledge.normalize import fold
 
 USAGE = "/congkhai MÃ [tắt]"

@@ -14,9 +14,9 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from bot.storage.tickets import CLOSED, IN_PROGRESS, NEED_INFO, NEW, RESOLVED, Ticket
 from bot.features.tickets import texts as T
 from bot.features.tickets.calendar import LOCAL_TZ, local_date
+from bot.storage.tickets import CLOSED, IN_PROGRESS, NEED_INFO, NEW, RESOLVED, Ticket
 from knowledge.normalize import fold
 from knowledge.numbers import vn_number
 

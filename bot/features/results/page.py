@@ -12,37 +12,40 @@ the citizen: whatever of theirs the page may not show is masked in them, and so 
 
 The page is server-rendered HTML with inline SVG charts (every chart has a table beside it), readable without
 JavaScript, with one local stylesheet: no CDN, no third-party request (a Content-Security-Policy says so to the
-browser). Only GET (and HEAD); a rate limit per client address; every text is escaped.
+browser); every text is escaped. This module collects and renders; `bot.pages.results` serves it over HTTP (only
+GET and HEAD, a rate limit per client address).
 """
 from __future__ import annotations
 
 import collections
 import datetime as dt
 import html
-import ipaddress
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
 import sqlalchemy as sa
-from aiohttp import web
 from sqlmodel import Session, select
 
+from bot.features.results.figures import (
+    STATUS_ORDER,
+    Figures,
+    figures,
+    first_month,
+    monthly,
+    on_time,
+    percent,
+    range_utc,
+)
+from bot.features.tickets import erasure
+from bot.features.tickets import service as ticketing
 from bot.kernel.logs import redact
 from bot.storage.models import Chat
 from bot.storage.tickets import CLOSED, RESOLVED, STATUS_LABELS, Ticket, TicketMessage
-from bot.features.tickets import erasure
-from bot.features.tickets import service as ticketing
-from bot.features.results.figures import (STATUS_ORDER, Figures, figures, first_month, monthly, on_time, parse_month, percent,
-                                      range_utc)
 from knowledge import communes as commune_list
 from knowledge.numbers import vn_number
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 PATH = "/congkhai"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -73,50 +76,6 @@ RECEIVED_COLOUR = "#1d6b3a"
 RESOLVED_COLOUR = "#8a4b00"
 INK = "#1a1a1a"
 GRID = "#767676"
-
-
-# ------------------------------------------------------------------ who is asking, how often
-class AddressLimiter:
-    """A token bucket per client address: `burst` pages at once, then `per_minute`. Memory is bounded (the
-    least recently seen addresses are forgotten first). Per process, like the bot's flood control."""
-
-    def __init__(self, per_minute: float = 30, burst: int = 30, max_addresses: int = 50_000,
-                 clock: Callable[[], float] = time.monotonic):
-        self.rate, self.burst, self.max = per_minute / 60.0, burst, max_addresses
-        self.clock = clock
-        self._buckets: collections.OrderedDict[str, tuple[float, float]] = collections.OrderedDict()
-
-    def take(self, address: str) -> float:
-        """0 if this request may go ahead; otherwise the seconds to wait."""
-        now = self.clock()
-        tokens, at = self._buckets.pop(address, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - at) * self.rate)
-        wait = 0.0 if tokens >= 1 else (1 - tokens) / self.rate
-        if not wait:
-            tokens -= 1
-        self._buckets[address] = (tokens, now)
-        if len(self._buckets) > self.max:
-            self._buckets.popitem(last=False)
-        return wait
-
-
-def client_address(request: web.Request) -> str:
-    """The citizen's address: the peer's, or, when the peer is the reverse proxy on this machine (the deployment
-    the docs describe: nginx or Caddy in front, the bot on 127.0.0.1), the last X-Forwarded-For hop, which is
-    the address the proxy itself saw (anything before it was written by the client and proves nothing)."""
-    peer = request.remote or ""
-    try:
-        local = ipaddress.ip_address(peer).is_loopback
-    except ValueError:
-        local = False
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if local and forwarded:
-        last = forwarded.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            return peer
-    return peer
 
 
 # ------------------------------------------------------------------ what the page shows
@@ -466,49 +425,3 @@ Telegram (lệnh /phananh). Liên hệ: {esc(settings.agency_contact)}.</p>
 </body>
 </html>
 """
-
-
-def error_page(status: int, title: str, text: str) -> web.Response:
-    body = (f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, '
-            f'initial-scale=1"><title>{esc(title)}</title><link rel="stylesheet" href="{PATH}/style.css"></head><body>'
-            f'<main id="noi-dung" class="wrap"><h1>{esc(title)}</h1><p>{esc(text)}</p><p><a href="{PATH}">Về trang công khai '
-            'kết quả</a></p></main></body></html>')
-    return web.Response(status=status, text=body, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
-
-
-# ------------------------------------------------------------------ routes
-def add_routes(app: "App") -> None:
-    limiter = AddressLimiter()
-    css = (STATIC / "style.css").read_bytes()
-    icon = (STATIC / "icon.svg").read_bytes()
-
-    async def results_page(request: web.Request) -> web.Response:
-        wait = limiter.take(client_address(request))
-        if wait:
-            resp = error_page(429, "Tải trang quá nhanh", "Bạn tải trang này quá nhiều lần trong thời gian ngắn. "
-                              f"Vui lòng thử lại sau {num(math.ceil(wait))} giây.")
-            resp.headers["Retry-After"] = str(math.ceil(wait))
-            return resp
-        now = app.services.clock()
-        today = ticketing.local_date(now)
-        period = parse_month(request.query.get("thang", "")[:20], today)
-        if period is None:
-            return error_page(400, "Tháng chưa đúng", "Vui lòng chọn tháng trong danh sách, ví dụ tháng 10/2026.")
-        try:
-            page = max(1, min(10_000, int(request.query.get("trang", "1")[:6])))
-        except ValueError:
-            page = 1
-        data = await app.db.run(collect, app.settings, now, period[0], period[1], page)
-        body = render(data, app.settings)
-        return web.Response(text=body, content_type="text/html", charset="utf-8",
-                            headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
-
-    def static(body: bytes, content_type: str) -> Callable[[web.Request], Any]:
-        async def serve(_: web.Request) -> web.Response:
-            return web.Response(body=body, headers={**SECURITY_HEADERS, "Content-Type": content_type,
-                                                    "Cache-Control": "public, max-age=3600"})
-        return serve
-
-    app.web.router.add_get(PATH, results_page)
-    app.web.router.add_get(PATH + "/style.css", static(css, "text/css; charset=utf-8"))
-    app.web.router.add_get(PATH + "/icon.svg", static(icon, "image/svg+xml"))

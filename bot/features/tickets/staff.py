@@ -20,6 +20,8 @@ import re
 
 from sqlmodel import select
 
+from bot.features.results.figures import figures, on_time, parse_month, percent
+from bot.features.results.figures import range_utc as _range_utc
 from bot.features.tickets import calendar
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
@@ -43,8 +45,6 @@ from bot.storage.tickets import (
     format_code,
     parse_code,
 )
-from bot.features.results.figures import figures, on_time, parse_month, percent
-from bot.features.results.figures import range_utc as _range_utc
 from knowledge.normalize import fold
 from knowledge.numbers import vn_number
 

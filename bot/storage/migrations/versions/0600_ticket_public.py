@@ -3,9 +3,9 @@
 Revision ID: 0600_ticket_public
 Revises: 0500_chat_context
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
+from alembic import op
 
 revision = "0600_ticket_public"
 down_revision = "0500_chat_context"
