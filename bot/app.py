@@ -266,6 +266,10 @@ class App:
             oa = ZaloOAChannel(self)
             self.add_adapter(oa)
             self.web.router.add_post("/zalo-oa/webhook", oa.webhook)
+        if self.settings.web_chat_enabled:  # the web chat (bot/channels/web): GET /chat, /chat/widget.js
+            from bot.channels.web import register as register_web
+
+            register_web(self)
         for hook in CHANNEL_HOOKS:
             hook(self)
 

@@ -238,7 +238,7 @@ DELIVERY_FAILED_STAFF = (
 )
 DELIVERY_FAILED_PHONE = "\nNgười dân có để lại số điện thoại: /ticket {code} hien-sdt"
 REASON_GAVE_UP = "{channel} không nhận tin sau nhiều lần thử ({detail})"
-CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "zalo_oa": "Zalo OA", "terminal": "máy tính (thử nghiệm)",
+CHANNEL_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "zalo_oa": "Zalo OA", "terminal": "máy tính (thử nghiệm)", "web": "trang web",
                  "email": "e-mail"}
 
 # ---------------------------------------------------------------- staff: the inbox

@@ -26,6 +26,7 @@ CAPS: dict[str, Caps] = {
     "zalo": Caps(buttons=False, max_len=2000, markup=False),
     "zalo_oa": Caps(buttons=False, max_len=2000, markup=False),
     "terminal": Caps(buttons=False, max_len=100_000, markup=False),
+    "web": Caps(buttons=True, max_len=4000),  # the web chat: buttons as buttons, **bold** as <strong>
     "terminal_staff": Caps(buttons=False, max_len=100_000, markup=False),
 }
 

@@ -1,0 +1,42 @@
+"""Everything the web chat's visitors read (Vietnamese). The conversation itself comes from the core's texts."""
+
+PAGE_TITLE = "Hỏi đáp nông thôn mới"
+PAGE_LEAD = "Hỏi về Chương trình nông thôn mới, OCOP; gửi phản ánh, kiến nghị đến cơ quan chức năng."
+INPUT_LABEL = "Nội dung tin nhắn"
+INPUT_PLACEHOLDER = "Nhập câu hỏi…"
+SEND = "Gửi"
+PHOTO = "Gửi ảnh"
+LOCATION = "Gửi vị trí"
+NOSCRIPT = ("Trang trò chuyện cần bật JavaScript. Bạn cũng có thể hỏi qua Zalo hoặc Telegram, hoặc liên hệ "
+            "{contact}.")
+FOLLOW_TITLE = "Nhận tin mới qua Zalo, Telegram"
+FOLLOW_BODY = ("Tin tức, thông báo của chương trình được gửi qua Zalo và Telegram. Trên trang này bạn hỏi đáp và gửi "
+               "phản ánh; để nhận tin, hãy nhắn «/dangky» cho bot trên Zalo hoặc Telegram.")
+FOLLOW_ZALO = "Mở Zalo"
+FOLLOW_TELEGRAM = "Mở Telegram"
+PRIVACY_NOTE = ("Trang này ghi nhớ cuộc trò chuyện trên trình duyệt của bạn bằng một cookie ẩn danh (không cần tên, "
+                "số điện thoại). Gõ «/xoadulieu» để xóa toàn bộ dữ liệu của bạn, kể cả ảnh và vị trí đã gửi.")
+LOCATION_CONSENT = ("Gửi vị trí hiện tại của bạn để cán bộ tìm đúng nơi phản ánh? Vị trí chỉ dùng cho phản ánh này "
+                    "và được xóa khi bạn yêu cầu xóa dữ liệu.")
+OPEN_CHAT = "Hỏi đáp nông thôn mới"
+CLOSE_CHAT = "Đóng khung trò chuyện"
+
+# Answers of the HTTP endpoints (shown by the page in its status line)
+ERR_SESSION = "Phiên trò chuyện đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang."
+ERR_CSRF = "Yêu cầu không hợp lệ (thiếu mã bảo vệ). Vui lòng tải lại trang rồi gửi lại."
+ERR_ORIGIN = "Yêu cầu đến từ trang khác nên bị từ chối."
+ERR_TOO_LONG = "Tin nhắn quá dài: tối đa {n} ký tự. Vui lòng gửi ngắn gọn hơn hoặc chia thành nhiều tin."
+ERR_BODY = "Nội dung gửi quá lớn. Tin nhắn tối đa {n} ký tự, ảnh tối đa {mb} MB."
+ERR_EMPTY = "Tin nhắn trống. Vui lòng nhập nội dung."
+ERR_BAD = "Yêu cầu không đúng định dạng. Vui lòng tải lại trang rồi thử lại."
+ERR_RATE = "Bạn gửi nhanh quá. Vui lòng chờ một chút rồi gửi tiếp."
+ERR_RATE_ADDRESS = "Có quá nhiều tin nhắn từ mạng của bạn. Vui lòng thử lại sau ít phút."
+ERR_NEW_SESSIONS = "Có quá nhiều phiên trò chuyện mới từ mạng của bạn. Vui lòng thử lại sau."
+ERR_BUSY = "Hệ thống đang bận, tin nhắn chưa được nhận. Vui lòng gửi lại sau giây lát."
+ERR_STREAMS = "Có quá nhiều người đang kết nối. Trang sẽ tự thử lại."
+ERR_PHOTO_TYPE = "Tệp này không phải ảnh JPEG, PNG, WebP hay GIF hợp lệ. Vui lòng chọn một ảnh khác."
+ERR_PHOTO_SIZE = "Ảnh quá lớn: tối đa {mb} MB. Vui lòng chọn ảnh nhỏ hơn."
+ERR_PHOTO_PIXELS = "Ảnh có kích thước quá lớn. Vui lòng chọn ảnh khác hoặc chụp lại."
+ERR_PHOTO_RATE = "Bạn đã gửi nhiều ảnh trong giờ qua (tối đa {n}). Vui lòng thử lại sau."
+ERR_LOCATION = "Vị trí không hợp lệ."
+NOT_FOUND = "Không tìm thấy."

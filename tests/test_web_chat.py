@@ -1,0 +1,111 @@
+"""The web chat in a real browser (Chromium through Playwright) against a real `ntm-bot run`: questions, buttons,
+a report with a photo, an officer's answer arriving live from the Telegram staff group, history after the tab
+was closed, the widget on a page of another origin."""
+from __future__ import annotations
+
+import asyncio
+
+import aiohttp
+import pytest
+import sqlalchemy as sa
+from aiohttp import web
+
+from tests.instances import post_update
+from tests.tickets_helpers import OFFICER, STAFF, plain
+from tests.web_helpers import (bot_count, next_bot, CODE_RE, DESKTOP, PHONE, need_browser, png, press, say, shot_path, wait_bot,
+                               web_bot)
+
+ANSWER = "Mỗi xã một sản phẩm"  # the mini KB's answer to "OCOP là gì?"
+
+
+@pytest.fixture
+async def browser():
+    need_browser()
+    from playwright.async_api import async_playwright
+
+    from tests.web_helpers import CHROMIUM
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        await b.close()
+
+
+@pytest.fixture
+async def bot(tmp_path, fake_tg):
+    b = web_bot(tmp_path, fake_tg).start()
+    try:
+        await b.wait_ready()
+        yield b
+    finally:
+        b.stop_now()
+
+
+async def test_question_answer_buttons_typed_number_and_history_after_closing(bot, browser, tmp_path):
+    context = await browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    await page.goto(bot.url + "/chat")
+    await wait_bot(page, "Xin chào")  # the greeting, asked for by the page on a first visit
+    assert not await page.locator("#log .msg.me").count()  # the hidden "/start" is not shown as the citizen's words
+    menu = page.locator("#log .msg.bot .choices button")
+    assert await menu.count() >= 3  # the menu's choices are real buttons
+    assert await menu.first.evaluate("b => b.tagName") == "BUTTON"
+
+    n = await bot_count(page)
+    await say(page, "OCOP là gì?")
+    assert ANSWER in await (await next_bot(page, n)).inner_text()
+    me = page.locator("#log .msg.me", has_text="OCOP là gì?")
+    await me.wait_for()
+    assert "đang gửi" not in (await me.inner_text())
+
+    # a question between two entries: suggestions as buttons; pressing one answers it
+    n = await bot_count(page)
+    await say(page, "ocop sao diem")
+    suggestions = await next_bot(page, n)
+    assert "sao" in await suggestions.inner_text(), await suggestions.inner_text()
+    buttons = suggestions.locator(".choices button")
+    label = await buttons.first.inner_text()
+    assert "sao" in label.lower(), label
+    n = await bot_count(page)
+    await buttons.first.click()
+    await page.locator("#log .msg.me", has_text=label).wait_for()  # the press shows as the citizen's choice
+    answer = await next_bot(page, n)
+    assert "điểm" in await answer.inner_text()
+
+    # a typed number chooses the newest message's button, as on Zalo
+    await say(page, "/phananh")
+    await wait_bot(page, "Bước 1/5")
+    await say(page, "1")
+    await wait_bot(page, "Bước 2/5")
+    await page.screenshot(path=shot_path(tmp_path, "web-chat-phone.png"), full_page=False)
+    assert not problems, problems  # no CSP violation, no script error
+    await context.close()
+
+
+async def test_history_is_there_after_the_tab_was_closed_and_a_reply_queued_meanwhile(bot, browser, tmp_path):
+    context = await browser.new_context(viewport=DESKTOP, locale="vi-VN")
+    page = await context.new_page()
+    await page.goto(bot.url + "/chat")
+    await wait_bot(page, "Xin chào")
+    await say(page, "OCOP là gì?")
+    await wait_bot(page, "phát triển kinh tế nông thôn")
+    await page.close()  # the tab is closed; the browser (its cookie jar) is not
+
+    page = await context.new_page()
+    await page.goto(bot.url + "/chat")
+    await wait_bot(page, "phát triển kinh tế nông thôn")
+    assert await page.locator("#log .msg.me", has_text="OCOP là gì?").count() == 1
+    assert await page.locator("#log .msg.bot", has_text="Xin chào").count() == 1  # not greeted twice
+    await page.screenshot(path=shot_path(tmp_path, "web-chat-desktop.png"), full_page=False)
+    await context.close()
+
+    # another browser is somebody else: none of it is shown there
+    other = await browser.new_context(viewport=PHONE)
+    page = await other.new_page()
+    await page.goto(bot.url + "/chat")
+    await wait_bot(page, "Xin chào")
+    assert not await page.locator("#log .msg.me").count()
+    await other.close()
