@@ -213,8 +213,9 @@ def topic_title(ticket: Ticket) -> str:
 
 
 def portable(attachments: Iterable[Attachment], source: str, target: str) -> list[Attachment]:
-    """The files a channel can show from another: a platform's file ids only there, public URLs anywhere."""
-    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://"))]
+    """The files a channel can show from another: a platform's file ids only there, public URLs and positions
+    ("lat,lon", the same on every channel) anywhere."""
+    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://")) or a.kind == "location"]
 
 
 def links(attachments: Iterable[Attachment], source: str, target: str) -> str:

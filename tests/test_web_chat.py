@@ -75,6 +75,15 @@ async def test_question_answer_buttons_typed_number_and_history_after_closing(bo
     answer = await next_bot(page, n)
     assert "điểm" in await answer.inner_text()
 
+    # HTML and script are shown as the characters typed, never run or rendered
+    evil = '<img src=x onerror="document.title=1"><b>đậm</b><script>document.title=2</script>'
+    await say(page, evil)
+    mine = page.locator("#log .msg.me", has_text="onerror")
+    await mine.wait_for()
+    assert evil in await mine.inner_text()
+    assert not await page.locator("#log img, #log b, #log script").count()
+    assert await page.title() not in ("1", "2")
+
     # a typed number chooses the newest message's button, as on Zalo
     await say(page, "/phananh")
     await wait_bot(page, "Bước 1/5")
@@ -109,3 +118,78 @@ async def test_history_is_there_after_the_tab_was_closed_and_a_reply_queued_mean
     await wait_bot(page, "Xin chào")
     assert not await page.locator("#log .msg.me").count()
     await other.close()
+
+
+async def test_report_with_photo_gets_a_code_and_the_officers_answer_arrives_live(bot, browser, fake_tg, tmp_path):
+    from PIL import Image
+
+    from tests.web_helpers import jpeg_with_gps
+
+    photo_file = tmp_path / "o-ga.jpg"
+    photo_file.write_bytes(jpeg_with_gps())
+    context = await browser.new_context(viewport=PHONE, locale="vi-VN", permissions=["geolocation"],
+                                        geolocation={"latitude": 10.3721, "longitude": 105.4324})
+    page = await context.new_page()
+    consent: list[str] = []
+
+    async def agree(dialog):  # the page asks before it reads the position
+        consent.append(dialog.message)
+        await dialog.accept()
+
+    page.on("dialog", agree)
+    await page.goto(bot.url + "/chat")
+    await wait_bot(page, "Xin chào")
+    await say(page, "/phananh")
+    await wait_bot(page, "Bước 1/5")
+    await press(page, "Giao thông")
+    await wait_bot(page, "Bước 2/5")
+    await page.set_input_files("#photo", str(photo_file))
+    await wait_bot(page, "Đã nhận 1 tệp/ảnh")
+    shown = page.locator("#log .msg.me img")
+    await shown.first.wait_for()
+    assert (await shown.first.get_attribute("src")).startswith("/chat/media/")
+    await page.click("#location")
+    await wait_bot(page, "Đã nhận 2 tệp/ảnh")
+    assert consent and "vị trí" in consent[0]
+    await say(page, "Ổ gà lớn giữa đường ấp 3, xe máy té mấy lần rồi")
+    await wait_bot(page, "Bước 3/5")
+    await say(page, "xa my khanh")
+    await wait_bot(page, "Bước 4/5")
+    await press(page, "Bỏ qua")
+    await wait_bot(page, "Bước 5/5")
+    await press(page, "Gửi ẩn danh")
+    await wait_bot(page, "Xem lại phản ánh")
+    await press(page, "Gửi phản ánh")
+    await wait_bot(page, "Đã tiếp nhận phản ánh")
+    receipt = await page.locator("#log .msg.bot", has_text="Đã tiếp nhận phản ánh").inner_text()
+    code = CODE_RE.search(receipt).group(0)
+
+    # the officers' group got the card and the photo, by an address Telegram can fetch
+    cards = await fake_tg.wait_for(lambda m: m.chat_id == str(STAFF) and f"🆕 {code}" in plain(m.text))
+    assert "trang web" in plain(cards[0].text)
+    photos = await fake_tg.wait_for(lambda m: m.chat_id == str(STAFF) and m.method == "sendPhoto")
+    url = str(photos[0].params["photo"])
+    assert url.startswith(bot.url + "/chat/media/")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as r:
+            assert r.status == 200 and r.content_type == "image/jpeg"
+            body = await r.read()
+    import io
+
+    with Image.open(io.BytesIO(body)) as img:
+        assert img.format == "JPEG" and img.size == (80, 60)
+        assert not img.getexif()  # no GPS position, no camera: EXIF is not kept
+    assert b"PhoneMaker" not in body
+    where = await fake_tg.wait_for(lambda m: m.chat_id == str(STAFF) and m.method == "sendLocation")
+    assert abs(float(where[0].params["latitude"]) - 10.3721) < 1e-4
+
+    # an officer answers by replying to the card in the staff group: the page shows it without a reload
+    answer = "Xã đã cử người vá ổ gà trong tuần này, cảm ơn bà con"
+    async with aiohttp.ClientSession() as http:
+        status = await post_update(http, bot.url, fake_tg.make_message(STAFF, answer, user_id=OFFICER,
+                                                                        name="Cán Bộ", reply_to=cards[0].message_id))
+    assert status == 200
+    await wait_bot(page, answer)
+    text = await page.locator("#log .msg.bot", has_text=answer).inner_text()
+    assert code in text and "Cán Bộ" not in text  # the agency answers, not the officer by name
+    await context.close()

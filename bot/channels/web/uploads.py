@@ -59,5 +59,7 @@ def clean_image(raw: bytes) -> CleanImage:
             return CleanImage(out.getvalue(), mime, img.width, img.height)
     except BadImage:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise BadImage("pixels") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise BadImage("type") from None
