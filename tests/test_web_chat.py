@@ -193,3 +193,65 @@ async def test_report_with_photo_gets_a_code_and_the_officers_answer_arrives_liv
     text = await page.locator("#log .msg.bot", has_text=answer).inner_text()
     assert code in text and "Cán Bộ" not in text  # the agency answers, not the officer by name
     await context.close()
+
+
+async def _portal(html: str) -> tuple[web.AppRunner, str]:
+    """A page of the provincial portal, on another origin (another port)."""
+    from tests.instances import free_port
+
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(text=html, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def test_the_widget_opens_the_chat_from_a_page_on_another_origin(tmp_path, fake_tg, browser):
+    from tests.instances import free_port
+
+    port = free_port()
+    bot_url = f"http://127.0.0.1:{port}"
+    page_html = (f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Cổng NTM</title></head><body>'
+                 f'<h1>Cổng thông tin nông thôn mới</h1><script src="{bot_url}/chat/widget.js" defer></script></body></html>')
+    allowed, allowed_url = await _portal(page_html)
+    refused, refused_url = await _portal(page_html)
+    bot = web_bot(tmp_path, fake_tg, env={"HTTP_PORT": str(port), "WEB_EMBED_ORIGINS": allowed_url})
+    bot.port = port
+    bot.start()
+    try:
+        await bot.wait_ready()
+        context = await browser.new_context(viewport=DESKTOP, locale="vi-VN")
+        page = await context.new_page()
+        await page.goto(allowed_url + "/")
+        button = page.locator("#ntm-chat-button")
+        await button.wait_for()
+        assert await button.get_attribute("aria-expanded") == "false"
+        await button.click()
+        assert await button.get_attribute("aria-expanded") == "true"
+        frame = page.frame_locator("#ntm-chat-frame")
+        await frame.locator("#log .msg.bot", has_text="Xin chào").first.wait_for(timeout=15_000)
+        await frame.locator("#text").fill("OCOP là gì?")
+        await frame.locator("#text").press("Enter")
+        await frame.locator("#log .msg.bot", has_text="phát triển kinh tế nông thôn").wait_for(timeout=15_000)
+        await page.screenshot(path=shot_path(tmp_path, "web-widget-desktop.png"))
+        await page.keyboard.press("Escape")  # closes the panel, focus back on the button
+        assert await button.get_attribute("aria-expanded") == "false"
+        await context.close()
+
+        # a portal that is not in WEB_EMBED_ORIGINS: the browser refuses to show the chat in its frame
+        context = await browser.new_context(viewport=DESKTOP)
+        page = await context.new_page()
+        await page.goto(refused_url + "/")
+        await page.locator("#ntm-chat-button").click()
+        await asyncio.sleep(2.0)
+        assert not await page.frame_locator("#ntm-chat-frame").locator("#log").count()
+        await context.close()
+    finally:
+        bot.stop_now()
+        await allowed.cleanup()
+        await refused.cleanup()

@@ -251,6 +251,13 @@
     }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   });
 
+  // In the portal's frame (widget.js), Escape closes the panel: the portal page cannot see keys pressed in here.
+  if (document.body.classList.contains("embed") && window.parent !== window) {
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") window.parent.postMessage("ntm-chat:close", "*");
+    });
+  }
+
   var stream = new EventSource("/chat/events");
   stream.addEventListener("m", function (e) {
     try { show(JSON.parse(e.data)); } catch (err) { /* a malformed event is skipped */ }

@@ -64,6 +64,9 @@
   button.addEventListener("click", function () { panel.style.display === "none" ? open() : hide(); });
   close.addEventListener("click", hide);
   document.addEventListener("keydown", function (e) { if (e.key === "Escape" && panel.style.display !== "none") hide(); });
+  window.addEventListener("message", function (e) {  // Escape pressed inside the chat
+    if (e.origin === base && e.data === "ntm-chat:close" && panel.style.display !== "none") hide();
+  });
   function mount() { document.body.appendChild(panel); document.body.appendChild(button); }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();
