@@ -255,3 +255,72 @@ async def test_the_widget_opens_the_chat_from_a_page_on_another_origin(tmp_path,
         bot.stop_now()
         await allowed.cleanup()
         await refused.cleanup()
+
+
+def _luminance(rgb: tuple[float, ...]) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(fg: str, bg: str) -> float:
+    import re
+
+    a, b = (tuple(float(x) for x in re.findall(r"[\d.]+", c)[:3]) for c in (fg, bg))
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+async def test_accessibility_labels_keyboard_tap_targets_contrast_and_200_percent_text(bot, browser, tmp_path):
+    context = await browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = await context.new_page()
+    await page.goto(bot.url + "/chat")
+    await wait_bot(page, "Xin chào")
+    assert await page.get_attribute("html", "lang") == "vi"
+
+    # every control has a name a screen reader reads
+    assert await page.get_by_label("Nội dung tin nhắn").count() == 1
+    for name in ("Gửi", "Gửi ảnh", "Gửi vị trí"):
+        assert await page.get_by_role("button", name=name, exact=True).count() == 1, name
+    assert await page.get_by_role("log").count() == 1 and await page.get_by_role("status").count() == 1
+
+    # keyboard only: the skip link first, into the message box; a choice pressed with the keyboard
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("() => document.activeElement.className") == "skip"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("() => document.activeElement.id") == "text"
+    await page.keyboard.type("OCOP là gì?")
+    n = await bot_count(page)
+    await page.keyboard.press("Enter")
+    assert ANSWER in await (await next_bot(page, n)).inner_text()
+    first_choice = page.locator("#log .msg.bot .choices button").first
+    await first_choice.focus()
+    n = await bot_count(page)
+    await page.keyboard.press("Enter")
+    await next_bot(page, n)
+
+    # tap targets of at least 44 × 44 CSS pixels
+    for el in await page.locator("button, textarea, summary").all():
+        if not await el.is_visible():
+            continue
+        box = await el.bounding_box()
+        assert box["height"] >= 44 and box["width"] >= 44, (await el.inner_text(), box)
+
+    # contrast (WCAG 2.1 AA: 4.5:1 for text)
+    pairs = {"#log .msg.bot": None, "#log .msg.me": None, "#log .msg .meta": "#log .msg.bot", ".lead": "body",
+             "#send": None, "#log .choices button": None, ".top h1": ".top", ".follow-box summary": "body"}
+    for sel, bg_sel in pairs.items():
+        fg = await page.locator(sel).first.evaluate("e => getComputedStyle(e).color")
+        bg = await page.locator(bg_sel or sel).first.evaluate("e => getComputedStyle(e).backgroundColor")
+        assert _contrast(fg, bg) >= 4.5, (sel, fg, bg, _contrast(fg, bg))
+
+    # 200 % text: everything reflows, nothing needs sideways scrolling, the message box is still on screen
+    await page.evaluate("() => { document.documentElement.style.fontSize = '200%'; }")
+    await page.wait_for_timeout(200)
+    assert await page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert await page.locator("#text").is_visible() and await page.locator("#send").is_visible()
+    await page.screenshot(path=shot_path(tmp_path, "web-chat-phone-200.png"))
+    await context.close()
