@@ -325,6 +325,14 @@ class Settings(BaseSettings):
             raise ValueError("cần 8–256 ký tự (quy định của Zalo) / 8-256 characters (Zalo's rule)")
         return v
 
+    @field_validator("web_embed_origins")
+    @classmethod
+    def _embed_origins(cls, v: str) -> str:
+        for origin in re.split(r"[\s,;]+", v):
+            if origin and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(f"«{origin}»: cần dạng https://ten-mien (không có đường dẫn) / want https://host[:port]")
+        return v
+
     @field_validator("kb_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
