@@ -163,6 +163,9 @@ async def test_report_with_photo_gets_a_code_and_the_officers_answer_arrives_liv
     await wait_bot(page, "Đã tiếp nhận phản ánh")
     receipt = await page.locator("#log .msg.bot", has_text="Đã tiếp nhận phản ánh").inner_text()
     code = CODE_RE.search(receipt).group(0)
+    key_box = page.locator("#log .msg.bot .lookup")
+    secret = await key_box.locator("strong").inner_text()
+    assert code in await key_box.inner_text() and len(secret) == 11
 
     # the officers' group got the card and the photo, by an address Telegram can fetch
     cards = await fake_tg.wait_for(lambda m: m.chat_id == str(STAFF) and f"🆕 {code}" in plain(m.text))
@@ -193,6 +196,21 @@ async def test_report_with_photo_gets_a_code_and_the_officers_answer_arrives_liv
     text = await page.locator("#log .msg.bot", has_text=answer).inner_text()
     assert code in text and "Cán Bộ" not in text  # the agency answers, not the officer by name
     await context.close()
+
+    # from another device: the code and the lookup secret show the status and the answer (no JavaScript needed)
+    other = await browser.new_context(viewport=PHONE, locale="vi-VN", java_script_enabled=False)
+    page = await other.new_page()
+    await page.goto(bot.url + "/chat/tracuu")
+    await page.get_by_label("Mã phản ánh").fill(code.lower().replace("-", " "))
+    await page.get_by_label("Mã tra cứu").fill("AAAAA-AAAAA")
+    await page.get_by_role("button", name="Tra cứu").click()
+    assert "Không tìm thấy" in await page.inner_text("main")
+    await page.get_by_label("Mã tra cứu").fill(secret.lower())
+    await page.get_by_role("button", name="Tra cứu").click()
+    result = await page.inner_text(".result")
+    assert code in result and "Giao thông" in result and "Bình Đức" in result and answer in result
+    assert "Ổ gà" not in result  # the citizen's own words are not shown to whoever holds the code
+    await other.close()
 
 
 async def _portal(html: str) -> tuple[web.AppRunner, str]:

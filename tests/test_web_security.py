@@ -291,3 +291,27 @@ async def test_erasing_my_data_removes_my_photos_and_messages(web):
         return [str(p) for (p,) in session.execute(sa.text("SELECT payload FROM inbound_event WHERE channel = 'web'"))]
 
     await eventually(lambda: not any("phananh" in t for t in app.db.call(texts)))
+
+
+async def test_ticket_lookup_refuses_forged_tokens_and_guessing(web):
+    app, base, browser = web
+    b = browser()
+    page = await b.open()
+    async with b.http.get(base + "/chat/tracuu") as r:
+        assert r.status == 200
+        form_token = re.search(r'name="csrf" value="([^"]+)"', await r.text()).group(1)
+    async with b.http.post(base + "/chat/tracuu", data={"csrf": "forged", "code": "PA-000001", "secret": "AAAAA-AAAAA"}) as r:
+        assert r.status == 403
+    async with aiohttp.ClientSession() as s:  # no cookie: refused
+        async with s.post(base + "/chat/tracuu", data={"csrf": form_token, "code": "PA-000001", "secret": "x"}) as r:
+            assert r.status == 403
+    statuses = []
+    for i in range(25):
+        async with b.http.post(base + "/chat/tracuu", data={"csrf": form_token, "code": "PA-000001",
+                                                             "secret": f"AAAA{i:02d}-AAAAA"[:11]}) as r:
+            statuses.append(r.status)
+            body = await r.text()
+            if r.status == 404:
+                assert "Không tìm thấy" in body and "<script" not in body
+    assert statuses.count(404) == 20 and statuses.count(429) == 5  # 20 tries per address in 10 minutes
+    await healthy(base)

@@ -111,6 +111,7 @@ class WebChannel(ChannelAdapter):
         self.per_address = RateLimiter(s.web_address_rate, 60.0)
         self.new_sessions = RateLimiter(s.web_new_sessions_per_address, 3600.0)
         self.uploads = RateLimiter(s.web_uploads_per_hour, 3600.0)
+        self.lookups = RateLimiter(20, 600.0)  # lookup attempts per address in 10 minutes (guessing secrets)
         self.is_pg = not app.db.is_sqlite
         self._listener: asyncio.Task[None] | None = None
         self._notifier: Any = None
@@ -211,14 +212,16 @@ def _located(attachments: Any) -> bool:
 
 
 def read_messages(session: Any, sid: str, after_in: int, after_out: int, seen_out: set[int] | None = None,
-                  first: bool = False) -> tuple[list[dict[str, Any]], int, int]:
+                  first: bool = False, key: str = "") -> tuple[list[dict[str, Any]], int, int]:
     """What the browser of `sid` has not shown yet: its own messages (stored inbound events) and the bot's
     (outbox rows claimed for delivery), in the order they happened. Returns (messages, in cursor, out cursor)."""
-    key = f"{WEB}:{sid}"
+    from bot.channels.web.lookup import receipt_secret
+
+    chat_key = f"{WEB}:{sid}"
     i, o = InboundEvent.__table__, OutboxMessage.__table__
-    q_in = sa.select(i.c.id, i.c.event_key, i.c.payload, i.c.received_at).where(i.c.chat_key == key, i.c.id > after_in)
+    q_in = sa.select(i.c.id, i.c.event_key, i.c.payload, i.c.received_at).where(i.c.chat_key == chat_key, i.c.id > after_in)
     q_out = sa.select(o.c.id, o.c.payload, o.c.created_at, o.c.kind).where(
-        o.c.chat_key == key, o.c.status.in_(SHOWN), o.c.id > max(0, after_out - (LOOKBACK if seen_out is not None else 0)))
+        o.c.chat_key == chat_key, o.c.status.in_(SHOWN), o.c.id > max(0, after_out - (LOOKBACK if seen_out is not None else 0)))
     if first:
         ins = list(reversed(session.execute(q_in.order_by(i.c.id.desc()).limit(HISTORY)).all()))
         outs = list(reversed(session.execute(q_out.order_by(o.c.id.desc()).limit(HISTORY)).all()))
@@ -249,8 +252,10 @@ def read_messages(session: Any, sid: str, after_in: int, after_out: int, seen_ou
         text = p.get("text") or ""
         if not (text or photos or others):
             continue
-        items.append((_iso(r.created_at), 1, {
-            "id": f"o{r.id}", "who": "bot", "text": text, "buttons": p.get("buttons") or [],
-            "photos": photos, "files": others, "at": _iso(r.created_at)}))
+        message = {"id": f"o{r.id}", "who": "bot", "text": text, "buttons": p.get("buttons") or [],
+                   "photos": photos, "files": others, "at": _iso(r.created_at)}
+        if key and (lookup := receipt_secret(session, key, sid, text)) is not None:
+            message["lookup"] = lookup  # the receipt of a report from this browser: its lookup secret with it
+        items.append((_iso(r.created_at), 1, message))
     items.sort(key=lambda t: (t[0], t[1]))
     return [m for _, _, m in items], after_in, after_out

@@ -46,6 +46,7 @@ MAX_STREAMS_PER_SESSION = 5  # open tabs of one browser
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MEDIA_RE = re.compile(r"^[A-Za-z0-9_-]{20,48}$")
 STATIC = {"chat.css": "text/css", "chat.js": "application/javascript", "icon.svg": "image/svg+xml"}
+LOOKUP_FORM_MAX = 4096  # bytes of the lookup form
 SSE_PING = 15.0
 
 
@@ -213,7 +214,8 @@ def add_routes(app: "App", channel: WebChannel) -> None:
             idle = 0.0
             while not channel.hub.closing:
                 wake.clear()
-                msgs, after_in, after_out = await app.db.run(read_messages, sid, after_in, after_out, seen, first)
+                msgs, after_in, after_out = await app.db.run(read_messages, sid, after_in, after_out, seen, first,
+                                                            (await channel.identity()).secret)
                 if msgs or first:
                     cursor = f"{after_in}.{after_out}"
                     chunk = "".join(f"id: {cursor}\nevent: m\ndata: {json.dumps(m, ensure_ascii=False)}\n\n" for m in msgs)
@@ -341,6 +343,46 @@ def add_routes(app: "App", channel: WebChannel) -> None:
             **common, "Cache-Control": "private, max-age=3600", "Content-Security-Policy": "default-src 'none'; sandbox",
             "Content-Disposition": "inline"})
 
+    # ---------------------------------------------------------- looking a report up (any device, no JavaScript)
+    lookup_template = _asset("lookup.html").decode()
+
+    async def lookup_page(request: web.Request) -> web.StreamResponse:
+        from bot.channels.web import lookup as L
+
+        ident = await channel.identity()
+        sid = await session_of(request)
+        fresh = sid is None
+        if fresh:
+            if not channel.new_sessions.allow(address(request)):
+                return web.Response(status=429, text=W.ERR_NEW_SESSIONS, headers={**common, "Retry-After": "600"})
+            sid = new_id()
+        status, found, asked, code = 200, None, False, ""
+        if request.method == "POST":
+            asked = True
+            form: dict[str, str] = {}
+            if request.content_length is None or request.content_length > LOOKUP_FORM_MAX:
+                return _json_error(Refused(413, W.ERR_BAD))
+            if fresh or not same_origin(request):
+                return _json_error(Refused(403, W.ERR_SESSION))
+            data = await request.post()
+            form = {k: str(v)[:100] for k, v in data.items() if isinstance(v, str)}
+            if not ident.csrf_ok(sid, form.get("csrf")):
+                return _json_error(Refused(403, W.ERR_CSRF))
+            if not channel.lookups.allow(address(request)):
+                return _json_error(Refused(429, W.ERR_RATE_ADDRESS, {"Retry-After": "600"}))
+            code = form.get("code", "")
+            found = await app.db.run(L.find, ident.secret, code, form.get("secret", ""))
+            status = 200 if found is not None else 404
+        body = render_template(lookup_template, {
+            "csrf": ident.csrf_token(sid), "title": W.LOOKUP_TITLE, "agency": s.agency_name, "lead": W.LOOKUP_LEAD,
+            "code_label": W.LOOKUP_CODE, "secret_label": W.LOOKUP_SECRET, "submit": W.LOOKUP_SUBMIT,
+            "back": W.LOOKUP_BACK, "code": code}, raw={"result": L.result_html(found, asked)})
+        resp = web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
+                            headers={**common, "Content-Security-Policy": csp, "Cache-Control": "no-store"})
+        if fresh:
+            set_cookie(resp, request, ident.cookie_value(sid))
+        return resp
+
     async def closing(_: web.Application) -> None:
         channel.hub.close()  # open streams end now, not at the shutdown timeout
 
@@ -355,6 +397,8 @@ def add_routes(app: "App", channel: WebChannel) -> None:
     r.add_post("/chat/send", send)
     r.add_post("/chat/location", location)
     r.add_post("/chat/upload", upload)
+    r.add_get("/chat/tracuu", lookup_page)
+    r.add_post("/chat/tracuu", lookup_page)
 
 
 def _mb(value: float) -> str:
@@ -364,6 +408,16 @@ def _mb(value: float) -> str:
 def _cursor(value: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d{1,18})\.(\d{1,18})", value.strip())
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def render_template(template: str, values: dict[str, str], raw: dict[str, str] | None = None) -> str:
+    """{{name}} filled with escaped values; `raw` holds fragments built (and escaped) by our own code."""
+    out = template
+    for k, v in values.items():
+        out = out.replace("{{" + k + "}}", html.escape(v))
+    for k, v in (raw or {}).items():
+        out = out.replace("{{" + k + "}}", v)
+    return out
 
 
 def render_page(template: str, settings: Any, *, csrf: str, embed: bool) -> str:
@@ -381,7 +435,7 @@ def render_page(template: str, settings: Any, *, csrf: str, embed: bool) -> str:
         "location": T.LOCATION, "noscript": T.NOSCRIPT.format(contact=settings.agency_contact),
         "follow_title": T.FOLLOW_TITLE, "follow_body": T.FOLLOW_BODY, "privacy": T.PRIVACY_NOTE,
         "consent": T.LOCATION_CONSENT, "body_class": "embed" if embed else "",
-        "max_text": str(MAX_TEXT),
+        "max_text": str(MAX_TEXT), "lookup_link": T.LOOKUP_LINK + " từ thiết bị khác",
     }
     out = template
     for k, v in values.items():

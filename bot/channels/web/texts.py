@@ -40,3 +40,22 @@ ERR_PHOTO_PIXELS = "Ảnh có kích thước quá lớn. Vui lòng chọn ảnh 
 ERR_PHOTO_RATE = "Bạn đã gửi nhiều ảnh trong giờ qua (tối đa {n}). Vui lòng thử lại sau."
 ERR_LOCATION = "Vị trí không hợp lệ."
 NOT_FOUND = "Không tìm thấy."
+
+# Looking a report up from any device (/chat/tracuu)
+LOOKUP_TITLE = "Tra cứu phản ánh"
+LOOKUP_LEAD = ("Nhập mã phản ánh (ví dụ PA-000123) và mã tra cứu được cấp khi bạn gửi phản ánh trên trang web. "
+               "Mã tra cứu hiện một lần, cùng lời xác nhận đã tiếp nhận (chỉ trong trình duyệt đã gửi).")
+LOOKUP_CODE = "Mã phản ánh"
+LOOKUP_SECRET = "Mã tra cứu"
+LOOKUP_SUBMIT = "Tra cứu"
+LOOKUP_BACK = "Về trang hỏi đáp"
+LOOKUP_NOT_FOUND = "Không tìm thấy phản ánh với mã và mã tra cứu này. Vui lòng kiểm tra lại."
+LOOKUP_RESULT = "Kết quả tra cứu"
+LOOKUP_CATEGORY = "Lĩnh vực"
+LOOKUP_COMMUNE = "Xã, phường"
+LOOKUP_STATUS = "Tình trạng"
+LOOKUP_CREATED = "Ngày gửi"
+LOOKUP_DUE = "Hạn trả lời"
+LOOKUP_ANSWERS = "Trả lời của cơ quan"
+LOOKUP_NO_ANSWER = "Cơ quan chưa trả lời. Bạn sẽ nhận câu trả lời ngay trên trang hỏi đáp của trình duyệt đã gửi."
+LOOKUP_LINK = "Tra cứu phản ánh"

@@ -93,6 +93,21 @@
     var li = bubble("bot", m.id);
     addText(li, m.text);
     addPhotos(li, m.photos, m.files, false);
+    if (m.lookup) {  // the receipt of a report sent from here: the secret to look it up from any device
+      var box = document.createElement("p");
+      box.className = "lookup";
+      box.textContent = "🔑 Mã tra cứu của phản ánh " + m.lookup.code + ": ";
+      var code = document.createElement("strong");
+      code.textContent = m.lookup.secret;
+      box.appendChild(code);
+      box.appendChild(document.createTextNode(". Hãy ghi lại: mã chỉ hiện trong trình duyệt này. Với mã phản ánh và mã tra cứu, bạn xem được tình trạng từ thiết bị khác tại trang "));
+      var a = document.createElement("a");
+      a.href = "/chat/tracuu";
+      a.textContent = "Tra cứu phản ánh";
+      box.appendChild(a);
+      box.appendChild(document.createTextNode("."));
+      li.appendChild(box);
+    }
     var flat = [];
     (m.buttons || []).forEach(function (row) { row.forEach(function (b) { flat.push(b); }); });
     if (flat.length) {
