@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import broadcast as bc
 from bot import liveness
-from bot.channels.base import ChannelAdapter, SendResult
+from bot.channels.base import ChannelAdapter, SendResult, caps_of
 from bot.messages import utcnow
 from bot.outbox import PRIORITY_BROADCAST, Limit
 
@@ -50,7 +50,7 @@ class BroadcastWorker:
         self._payloads: dict[tuple[int, str], dict[str, Any]] = {}
         self._cancelled: set[int] = set()  # broadcasts cancelled while rows may be in flight
         # What handlers need to know about sending (counts and previews use the configured channels).
-        app.services.extras["broadcast_channels"] = lambda: sorted(app.adapters)
+        app.services.extras["broadcast_channels"] = lambda: sorted(c for c in app.adapters if caps_of(c).broadcasts)
         app.services.extras["broadcast_window"] = self.concurrency
 
     @property

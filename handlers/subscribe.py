@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot import broadcast as bc
 from bot.jobs import LOCAL_TZ
+from bot.channels.base import caps_of
 from bot.messages import Button, clip
 from handlers import texts_broadcast as T
 from handlers.base import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
@@ -16,6 +17,9 @@ COMMUNE_STEP = "sub.commune"
 
 
 def _private(ctx: Ctx) -> bool:
+    if not caps_of(ctx.inbound.channel).broadcasts:  # the web chat: subscriptions stay on Zalo and Telegram
+        ctx.reply(T.SUB_ELSEWHERE)
+        return False
     if ctx.inbound.chat_type != "private":
         ctx.reply(T.SUB_PRIVATE_ONLY)
         return False

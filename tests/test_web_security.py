@@ -315,3 +315,20 @@ async def test_ticket_lookup_refuses_forged_tokens_and_guessing(web):
                 assert "Không tìm thấy" in body and "<script" not in body
     assert statuses.count(404) == 20 and statuses.count(429) == 5  # 20 tries per address in 10 minutes
     await healthy(base)
+
+
+async def test_subscribing_on_the_web_points_to_zalo_and_telegram(web):
+    app, base, browser = web
+    b = browser()
+    await b.open()
+    assert (await b.say("/dangky"))[0] == 200
+
+    def answers(session: Any) -> list[str]:
+        rows = session.execute(sa.text("SELECT payload FROM outbox WHERE channel = 'web' ORDER BY id")).all()
+        return [(p if isinstance(p, dict) else json.loads(p)).get("text", "") for (p,) in rows]
+
+    said = await eventually(lambda: app.db.call(answers))
+    assert "Zalo hoặc Telegram" in said[0]
+    n = app.db.call(lambda s: s.execute(sa.text("SELECT count(*) FROM subscription")).scalar_one())
+    assert n == 0
+    assert "web" not in app.services.extras["broadcast_channels"]()

@@ -19,6 +19,7 @@ class Caps:
     buttons: bool  # inline buttons; without them choices become numbered text
     max_len: int  # characters per message (after NFC)
     markup: bool = True  # renders **bold**; otherwise it is stripped
+    broadcasts: bool = True  # can be subscribed to (the web chat cannot: its messages live in the outbox only)
 
 
 CAPS: dict[str, Caps] = {
@@ -26,7 +27,7 @@ CAPS: dict[str, Caps] = {
     "zalo": Caps(buttons=False, max_len=2000, markup=False),
     "zalo_oa": Caps(buttons=False, max_len=2000, markup=False),
     "terminal": Caps(buttons=False, max_len=100_000, markup=False),
-    "web": Caps(buttons=True, max_len=4000),  # the web chat: buttons as buttons, **bold** as <strong>
+    "web": Caps(buttons=True, max_len=4000, broadcasts=False),  # the web chat: buttons as buttons, **bold** as <strong>
     "terminal_staff": Caps(buttons=False, max_len=100_000, markup=False),
 }
 
