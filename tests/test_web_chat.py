@@ -47,6 +47,8 @@ async def test_question_answer_buttons_typed_number_and_history_after_closing(bo
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
     await page.goto(bot.url + "/chat")
     await wait_bot(page, "Xin chào")  # the greeting, asked for by the page on a first visit
     assert not await page.locator("#log .msg.me").count()  # the hidden "/start" is not shown as the citizen's words
@@ -91,6 +93,7 @@ async def test_question_answer_buttons_typed_number_and_history_after_closing(bo
     await wait_bot(page, "Bước 2/5")
     await page.screenshot(path=shot_path(tmp_path, "web-chat-phone.png"), full_page=False)
     assert not problems, problems  # no CSP violation, no script error
+    assert requested and all(u.startswith(bot.url + "/chat") for u in requested), requested  # nothing from elsewhere
     await context.close()
 
 
@@ -257,8 +260,11 @@ async def test_the_widget_opens_the_chat_from_a_page_on_another_origin(tmp_path,
         await frame.locator("#text").press("Enter")
         await frame.locator("#log .msg.bot", has_text="phát triển kinh tế nông thôn").wait_for(timeout=15_000)
         await page.screenshot(path=shot_path(tmp_path, "web-widget-desktop.png"))
-        await page.keyboard.press("Escape")  # closes the panel, focus back on the button
-        assert await button.get_attribute("aria-expanded") == "false"
+        from playwright.async_api import expect
+
+        await page.keyboard.press("Escape")  # in the chat's frame: closes the panel, focus back on the button
+        await expect(button).to_have_attribute("aria-expanded", "false")
+        await expect(button).to_be_focused()
         await context.close()
 
         # a portal that is not in WEB_EMBED_ORIGINS: the browser refuses to show the chat in its frame

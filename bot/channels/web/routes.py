@@ -231,7 +231,7 @@ def add_routes(app: "App", channel: WebChannel) -> None:
                     if idle >= SSE_PING:
                         await resp.write(b": ping\n\n")  # keeps proxies from closing a quiet stream
                         idle = 0.0
-        except (ConnectionResetError, asyncio.CancelledError):
+        except ConnectionResetError:  # the tab was closed
             pass
         finally:
             channel.hub.unsubscribe(sid, wake)

@@ -273,18 +273,32 @@
     });
   }
 
-  var stream = new EventSource("/chat/events");
-  stream.addEventListener("m", function (e) {
-    try { show(JSON.parse(e.data)); } catch (err) { /* a malformed event is skipped */ }
-  });
-  stream.addEventListener("ready", function (e) {
-    say("");
-    var info = {};
-    try { info = JSON.parse(e.data); } catch (err) { /* ignore */ }
-    if (info.empty && !log.children.length) post("/chat/send", { key: newKey(), start: true }).catch(function (err) { say(err.message, true); });
-  });
-  stream.addEventListener("open", function () { say(""); });
-  stream.addEventListener("error", function () {
-    say("Đang kết nối lại…");
-  });
+  // The browser reconnects a dropped stream by itself (with the last event id); a refused one (the server was busy,
+  // or restarted without this identity) is opened again here after a pause: messages already shown are skipped.
+  var greeted = false;
+  function connect(attempt) {
+    var stream = new EventSource("/chat/events");
+    stream.addEventListener("m", function (e) {
+      try { show(JSON.parse(e.data)); } catch (err) { /* a malformed event is skipped */ }
+    });
+    stream.addEventListener("ready", function (e) {
+      attempt = 0;
+      say("");
+      var info = {};
+      try { info = JSON.parse(e.data); } catch (err) { /* ignore */ }
+      if (info.empty && !log.children.length && !greeted) {
+        greeted = true;
+        post("/chat/send", { key: newKey(), start: true }).catch(function (err) { say(err.message, true); });
+      }
+    });
+    stream.addEventListener("error", function () {
+      if (stream.readyState === EventSource.CLOSED) {
+        say(attempt >= 5 ? "Mất kết nối với máy chủ. Vui lòng tải lại trang." : "Đang kết nối lại…", attempt >= 5);
+        setTimeout(function () { connect(attempt + 1); }, Math.min(30000, 2000 * (attempt + 1)));
+      } else {
+        say("Đang kết nối lại…");
+      }
+    });
+  }
+  connect(0);
 })();
