@@ -332,3 +332,44 @@ async def test_subscribing_on_the_web_points_to_zalo_and_telegram(web):
     n = app.db.call(lambda s: s.execute(sa.text("SELECT count(*) FROM subscription")).scalar_one())
     assert n == 0
     assert "web" not in app.services.extras["broadcast_channels"]()
+
+
+async def test_photos_no_report_keeps_are_deleted_after_the_retention_period(web):
+    import datetime as dt
+
+    from bot.channels.web.models import prune_uploads
+
+    app, base, browser = web
+    b = browser()
+    await b.open()
+    assert (await b.photo(png()))[0] == 200  # sent outside a report: nothing keeps it
+    assert (await b.say("/phananh"))[0] == 200
+    await eventually(lambda: app.db.call(lambda s: s.execute(sa.text(
+        "SELECT count(*) FROM outbox WHERE channel = 'web' AND payload LIKE '%1/5%'")).scalar_one()))
+    # a report filed with a photo keeps it
+    steps = [{"callback": "fb:cat:giao-thong"}, None, {"text": "Đèn đường ấp 5 tắt cả tháng nay rồi"},
+             {"text": "xa my khanh"}, {"callback": "fb:hamlet:skip"}, {"callback": "fb:contact:anon"}]
+    for step in steps:
+        if step is None:
+            assert (await b.photo(jpeg_with_gps()))[0] == 200
+        else:
+            assert (await b.post("/chat/send", {"key": uuid.uuid4().hex, **step}))[0] == 200
+        await asyncio.sleep(0.3)
+
+    def send_button(session: Any) -> str | None:
+        for (payload,) in session.execute(sa.text("SELECT payload FROM outbox WHERE channel = 'web' ORDER BY id DESC")):
+            p = payload if isinstance(payload, dict) else json.loads(payload)
+            for row in p.get("buttons") or []:
+                for btn in row:
+                    if btn["data"].startswith("fb:send:"):
+                        return btn["data"]
+        return None
+
+    data = await eventually(lambda: app.db.call(send_button))
+    assert (await b.post("/chat/send", {"key": uuid.uuid4().hex, "callback": data}))[0] == 200
+    await eventually(lambda: app.db.call(lambda s: s.execute(sa.text("SELECT count(*) FROM ticket")).scalar_one()))
+    assert web_rows(app)[1] == 2
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=31)
+    assert app.db.call(prune_uploads, later, 30) == 1
+    assert web_rows(app)[1] == 1  # the report's photo stays
+    assert app.db.call(prune_uploads, dt.datetime.now(dt.timezone.utc), 30) == 0  # nothing young goes
