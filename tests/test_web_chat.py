@@ -299,10 +299,17 @@ def _contrast(fg: str, bg: str) -> float:
 
 
 async def test_accessibility_labels_keyboard_tap_targets_contrast_and_200_percent_text(bot, browser, tmp_path):
-    context = await browser.new_context(viewport=PHONE, locale="vi-VN")
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    # a browser far from An Giang still shows An Giang's time (the stored times are UTC)
+    context = await browser.new_context(viewport=PHONE, locale="vi-VN", timezone_id="America/New_York")
     page = await context.new_page()
     await page.goto(bot.url + "/chat")
     await wait_bot(page, "Xin chào")
+    meta = await page.locator("#log .msg.bot .meta").first.inner_text()
+    now = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert any((now - dt.timedelta(minutes=k)).strftime("%H:%M") in meta for k in (0, 1)), meta
     assert await page.get_attribute("html", "lang") == "vi"
 
     # every control has a name a screen reader reads
