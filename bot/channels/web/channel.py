@@ -115,7 +115,9 @@ class WebChannel(ChannelAdapter):
         self.is_pg = not app.db.is_sqlite
         self._listener: asyncio.Task[None] | None = None
         self._notifier: Any = None
-        self._notify_lock = asyncio.Lock()
+        self._to_notify: set[str] = set()  # identities delivered to since the last NOTIFY (sent in one statement)
+        self._notify_wake = asyncio.Event()
+        self._notify_task: asyncio.Task[None] | None = None
 
     # ---------------------------------------------------------- identity
     async def identity(self) -> Identity:
@@ -131,10 +133,14 @@ class WebChannel(ChannelAdapter):
         await self.identity()
         if self.is_pg:
             self._listener = self.app.spawn("web-listen", self._listen)
+            self._notify_task = self.app.spawn("web-notify", self._notify_loop)
 
     async def stop(self) -> None:
         self.hub.close()
+        if self._to_notify and self._notifier is not None:
+            await self._notify_batch()  # what was delivered last still reaches the other instances' browsers
         await cancel_quietly(self._listener)
+        await cancel_quietly(self._notify_task)
         if self._notifier is not None:
             try:
                 await self._notifier.close()
@@ -158,18 +164,27 @@ class WebChannel(ChannelAdapter):
         finally:
             await conn.close()
 
-    async def _notify(self, sid: str) -> None:
+    async def _notify_loop(self) -> None:
+        """NOTIFY the other instances, many identities per round trip: sends never wait for it."""
+        while True:
+            await self._notify_wake.wait()
+            self._notify_wake.clear()
+            await self._notify_batch()
+
+    async def _notify_batch(self) -> None:
         import psycopg
 
-        async with self._notify_lock:
-            try:
-                if self._notifier is None or self._notifier.closed:
-                    self._notifier = await psycopg.AsyncConnection.connect(self._conninfo(), autocommit=True)
-                await self._notifier.execute("SELECT pg_notify(%s, %s)", (NOTIFY_CHANNEL, sid))
-            except Exception as err:  # noqa: BLE001 - the other instances' browsers still poll
-                log.warning("web: NOTIFY failed (%s); other instances will see the reply on their next look",
-                            type(err).__name__)
-                self._notifier = None
+        batch, self._to_notify = sorted(self._to_notify), set()
+        if not batch:
+            return
+        try:
+            if self._notifier is None or self._notifier.closed:
+                self._notifier = await psycopg.AsyncConnection.connect(self._conninfo(), autocommit=True)
+            await self._notifier.execute("SELECT pg_notify(%s, sid) FROM unnest(%s::text[]) AS sid", (NOTIFY_CHANNEL, batch))
+        except Exception as err:  # noqa: BLE001 - the other instances' browsers still poll
+            log.warning("web: NOTIFY failed (%s); other instances will see the replies on their next look",
+                        type(err).__name__)
+            self._notifier = None
 
     # ---------------------------------------------------------- sending
     async def send(self, chat_id: str, payload: dict[str, Any]) -> SendResult:
@@ -179,7 +194,8 @@ class WebChannel(ChannelAdapter):
             return SendResult(False, permanent=True, error="kênh web không nhận tin phát hành (theo dõi qua Zalo, Telegram)")
         self.hub.wake(chat_id)
         if self.is_pg:
-            await self._notify(chat_id)
+            self._to_notify.add(chat_id)
+            self._notify_wake.set()
         return SendResult(True)
 
 
