@@ -373,3 +373,22 @@ async def test_photos_no_report_keeps_are_deleted_after_the_retention_period(web
     assert app.db.call(prune_uploads, later, 30) == 1
     assert web_rows(app)[1] == 1  # the report's photo stays
     assert app.db.call(prune_uploads, dt.datetime.now(dt.timezone.utc), 30) == 0  # nothing young goes
+
+
+async def test_chunked_bodies_without_a_length_are_bounded(web):
+    app, base, browser = web
+    b = browser()
+    await b.open()
+
+    async def endless(n: int):
+        for _ in range(n):
+            yield b"a" * 65536
+
+    async with b.http.post(base + "/chat/send", data=endless(200), headers={"X-CSRF-Token": b.csrf,
+                                                                        "Content-Type": "application/json"}) as r:
+        assert r.status == 413
+    async with b.http.post(base + "/chat/upload", data=endless(200), headers={
+            "X-CSRF-Token": b.csrf, "Content-Type": "multipart/form-data; boundary=x"}) as r:
+        assert r.status == 411
+    assert web_rows(app) == (0, 0)
+    await healthy(base)

@@ -130,7 +130,12 @@ def add_routes(app: "App", channel: WebChannel) -> None:
     async def read_json(request: web.Request) -> dict[str, Any]:
         if request.content_length is not None and request.content_length > MAX_JSON:
             raise Refused(413, W.ERR_BODY.format(n=f"{MAX_TEXT:,}".replace(",", "."), mb=_mb(s.web_upload_max_mb)))
-        raw = await request.content.read(MAX_JSON + 1)
+        raw = b""
+        while len(raw) <= MAX_JSON:  # a body without Content-Length (chunked) is read only up to the limit
+            chunk = await request.content.read(MAX_JSON + 1 - len(raw))
+            if not chunk:
+                break
+            raw += chunk
         if len(raw) > MAX_JSON:
             raise Refused(413, W.ERR_BODY.format(n=f"{MAX_TEXT:,}".replace(",", "."), mb=_mb(s.web_upload_max_mb)))
         try:
@@ -279,7 +284,9 @@ def add_routes(app: "App", channel: WebChannel) -> None:
     async def upload(request: web.Request) -> web.StreamResponse:
         sid = await guard(request)
         too_big = Refused(413, W.ERR_PHOTO_SIZE.format(mb=_mb(s.web_upload_max_mb)))
-        if request.content_length is not None and request.content_length > max_upload + 16 * 1024:
+        if request.content_length is None:  # browsers always send it with a form; no unbounded chunked uploads
+            raise Refused(411, W.ERR_BAD)
+        if request.content_length > max_upload + 16 * 1024:
             raise too_big
         if not request.content_type.startswith("multipart/"):
             raise Refused(400, W.ERR_BAD)
