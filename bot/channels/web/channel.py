@@ -118,6 +118,7 @@ class WebChannel(ChannelAdapter):
         self._to_notify: set[str] = set()  # identities delivered to since the last NOTIFY (sent in one statement)
         self._notify_wake = asyncio.Event()
         self._notify_task: asyncio.Task[None] | None = None
+        self._reader: Any = None  # a pool of its own for the browsers' reads (see `read`)
 
     # ---------------------------------------------------------- identity
     async def identity(self) -> Identity:
@@ -127,6 +128,16 @@ class WebChannel(ChannelAdapter):
                     secret = self.settings.web_secret or await self.app.db.run(load_or_create_secret)
                     self._identity = Identity(secret, self.settings.web_session_days)
         return self._identity
+
+    async def read(self, fn: Any, *args: Any) -> Any:
+        """Run a read-only fn(session, …) for a browser on connections of its own: the streams' reads never queue
+        behind the bot's writes (on SQLite the app has a single database thread, and WAL lets readers run beside
+        the writer)."""
+        if self._reader is None:
+            from bot.storage.db import Database
+
+            self._reader = Database(self.app.db.url, workers=2)
+        return await self._reader.run(fn, *args)
 
     # ---------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -147,6 +158,9 @@ class WebChannel(ChannelAdapter):
             except Exception:  # noqa: BLE001 - closing anyway
                 pass
             self._notifier = None
+        if self._reader is not None:
+            self._reader.dispose()
+            self._reader = None
 
     def _conninfo(self) -> str:
         url = sa.engine.make_url(self.app.db.url)

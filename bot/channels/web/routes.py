@@ -219,8 +219,8 @@ def add_routes(app: "App", channel: WebChannel) -> None:
             idle = 0.0
             while not channel.hub.closing:
                 wake.clear()
-                msgs, after_in, after_out = await app.db.run(read_messages, sid, after_in, after_out, seen, first,
-                                                            (await channel.identity()).secret)
+                msgs, after_in, after_out = await channel.read(read_messages, sid, after_in, after_out, seen, first,
+                                                              (await channel.identity()).secret)
                 if msgs or first:
                     cursor = f"{after_in}.{after_out}"
                     chunk = "".join(f"id: {cursor}\nevent: m\ndata: {json.dumps(m, ensure_ascii=False)}\n\n" for m in msgs)
@@ -343,7 +343,7 @@ def add_routes(app: "App", channel: WebChannel) -> None:
         media_id = request.match_info["id"]
         if not MEDIA_RE.match(media_id):
             raise web.HTTPNotFound(text=W.NOT_FOUND)
-        row = await app.db.run(lambda session: session.get(WebUpload, media_id))
+        row = await channel.read(lambda session: session.get(WebUpload, media_id))
         if row is None:
             raise web.HTTPNotFound(text=W.NOT_FOUND)
         return web.Response(body=row.data, content_type=row.mime, headers={
