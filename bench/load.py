@@ -1,6 +1,6 @@
 """Load: N simulated citizens chatting with the bot through its real webhook server and real Bot API client.
 
-    python -m bench.load [--citizens 600] [--messages 8] [--only sqlite,sqlite2,pg1,pg2,aiogram,ptb]
+    python -m bench.load [--citizens 600] [--messages 8] [--only sqlite,sqlite2,pg1,pg2,web,webpg2,aiogram,ptb]
 
 Each citizen sends a question (POST /telegram/webhook, as Telegram would), waits for the answer to reach
 the local fake Bot API, thinks 1–1.5 s (Telegram allows ~1 message/s per chat), and asks the next one.
@@ -11,6 +11,11 @@ number of requests is bounded, and the run stops by itself.
 Scenarios: ntm-bot on SQLite with one and with two instances on the same file (they take turns on it); on
 PostgreSQL with one and with two instances (with two instances, POSTs alternate between them); a bare
 aiogram echo bot and a bare PTB echo bot (Application, default httpx) as reference points.
+Web scenarios: the same citizens as browsers of the web chat (GET /chat for the cookie and CSRF token, one
+Server-Sent Events stream each, POST /chat/send per question; latency = from the POST to the answer arriving on the
+stream), on SQLite with one instance, and on PostgreSQL with two instances where each browser's stream is held by
+one instance and its POSTs go to the other (the answer crosses instances by LISTEN/NOTIFY). All bench browsers come
+from 127.0.0.1, so the per-address limits (WEB_ADDRESS_RATE, WEB_NEW_SESSIONS_PER_ADDRESS) are lifted for it.
 For the bench, TELEGRAM_GLOBAL_RATE is lifted (Telegram's ~30 msg/s is a platform quota, not the bot's
 capacity); every other setting is the default, flood control included.
 """
@@ -149,6 +154,97 @@ def _pg_database() -> tuple[str, Any]:
 
 
 BOT_ENV = {"TELEGRAM_GLOBAL_RATE": "100000", "LOG_LEVEL": "WARNING", "SEND_CONCURRENCY": "64"}
+WEB_ENV = {"WEB_ADDRESS_RATE": "100000000", "WEB_NEW_SESSIONS_PER_ADDRESS": "100000000", "WEB_MAX_STREAMS": "20000",
+           "HTTP_MAX_CONNECTIONS": "20000"}
+
+
+class WebBrowser:
+    """One citizen's browser: the page (cookie, CSRF token), its live stream, and questions POSTed one by one."""
+
+    def __init__(self, stream_url: str, post_url: str):
+        self.stream_url, self.post_url = stream_url, post_url
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                          connector=aiohttp.TCPConnector(limit=4))
+        self.csrf = ""
+        self.ready = asyncio.Event()
+        self.waiting: tuple[float, asyncio.Future[float]] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        import re
+
+        async with self.http.get(self.stream_url + "/chat") as r:
+            self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', await r.text()).group(1)
+        self.task = asyncio.create_task(self._read())
+        await asyncio.wait_for(self.ready.wait(), 30)
+
+    async def _read(self) -> None:
+        import json
+
+        async with self.http.get(self.stream_url + "/chat/events", timeout=aiohttp.ClientTimeout(total=None)) as r:
+            event = ""
+            async for line in r.content:
+                if line.startswith(b"event: "):
+                    event = line[7:].strip().decode()
+                elif line.startswith(b"data: "):
+                    if event == "ready":
+                        self.ready.set()
+                    elif json.loads(line[6:]).get("who") == "bot" and self.waiting and not self.waiting[1].done():
+                        self.waiting[1].set_result(time.perf_counter() - self.waiting[0])
+
+    async def ask(self, text: str) -> float:
+        fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self.waiting = (time.perf_counter(), fut)
+        async with self.http.post(self.post_url + "/chat/send", json={"key": uuid.uuid4().hex, "text": text},
+                                  headers={"X-CSRF-Token": self.csrf}) as r:
+            await r.read()
+            if r.status != 200:
+                raise aiohttp.ClientResponseError(r.request_info, (), status=r.status)
+        return await asyncio.wait_for(fut, timeout=30)
+
+    async def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        await self.http.close()
+
+
+async def web_citizen(run: Run, pair: tuple[str, str], messages: int, rng: random.Random) -> None:
+    await asyncio.sleep(rng.uniform(0, 1.0))
+    b = WebBrowser(*pair)
+    try:
+        await b.open()
+        for _ in range(messages):
+            try:
+                run.latencies.append(await b.ask(rng.choice(run.pool)))
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                run.errors += 1
+            await asyncio.sleep(rng.uniform(1.0, 1.5))
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        run.errors += messages
+    finally:
+        await b.close()
+
+
+async def drive_web(fake: FakeTelegram, pairs: list[tuple[str, str]], citizens: int, messages: int,
+                    seed: int = 1) -> dict[str, Any]:
+    run = Run(fake)
+    rng = random.Random(seed)
+    for k, pair in enumerate(pairs):  # warm-up
+        await web_citizen(run, pair, 1, random.Random(k))
+    run.latencies.clear()
+    run.errors = 0
+    started = time.perf_counter()
+    await asyncio.gather(*(web_citizen(run, pairs[c % len(pairs)], messages, random.Random(rng.random()))
+                           for c in range(citizens)))
+    elapsed = time.perf_counter() - started
+    lat = sorted(run.latencies)
+    n = len(lat)
+    return {
+        "answered": n, "errors": run.errors, "seconds": elapsed, "rate": n / elapsed if elapsed else 0.0,
+        "p50_ms": 1000 * lat[n // 2] if n else float("nan"),
+        "p99_ms": 1000 * lat[min(n - 1, int(n * 0.99))] if n else float("nan"),
+        "mean_ms": 1000 * statistics.fmean(lat) if n else float("nan"),
+    }
 
 
 async def scenario(name: str, work: Path, citizens: int, messages: int) -> dict[str, Any]:
@@ -169,13 +265,14 @@ async def scenario(name: str, work: Path, citizens: int, messages: int) -> dict[
             urls = [f"http://127.0.0.1:{port}/telegram/webhook"]
             await _wait_http(f"http://127.0.0.1:{port}/readyz")
         else:
-            if name.startswith("sqlite"):
+            if name.startswith(("sqlite", "web")) and name != "webpg2":
                 db_url = f"sqlite:///{work / f'{name}.sqlite3'}"
             else:
                 db_url, drop = _pg_database()
-            count = 2 if name in ("sqlite2", "pg2") else 1
+            count = 2 if name in ("sqlite2", "pg2", "webpg2") else 1
+            env = {**BOT_ENV, **(WEB_ENV if name.startswith("web") else {})}
             bots = [BotProcess(work / f"{name}-{i}", fake_base_url=fake.base_url, token=fake.token, database_url=db_url,
-                               kb_dir=None, name=f"{name}-{i}", env=BOT_ENV) for i in range(count)]
+                               kb_dir=None, name=f"{name}-{i}", env=env) for i in range(count)]
             for b in bots:
                 b.start()
                 procs.append(b)
@@ -183,7 +280,12 @@ async def scenario(name: str, work: Path, citizens: int, messages: int) -> dict[
             urls = [b.url + "/telegram/webhook" for b in bots]
         pids = [p.proc.pid if isinstance(p, BotProcess) else p.pid for p in procs]
         cpu0 = sum(_cpu_seconds(pid) for pid in pids)
-        result = await drive(fake, urls, citizens, messages)
+        if name.startswith("web"):  # (stream instance, POST instance): the other one when there are two
+            bases = [u.rsplit("/telegram/webhook", 1)[0] for u in urls]
+            pairs = [(bases[i], bases[(i + 1) % len(bases)]) for i in range(len(bases))]
+            result = await drive_web(fake, pairs, citizens, messages)
+        else:
+            result = await drive(fake, urls, citizens, messages)
         cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu0
         result["cpu_ms"] = 1000 * cpu / result["answered"] if result["answered"] else float("nan")
         return result
@@ -223,7 +325,8 @@ async def _wait_http(url: str, timeout: float = 30) -> None:
 
 
 LABELS = {"sqlite": "ntm-bot, SQLite", "sqlite2": "ntm-bot, SQLite, 2 instances", "pg1": "ntm-bot, PostgreSQL, 1 instance",
-          "pg2": "ntm-bot, PostgreSQL, 2 instances",
+          "pg2": "ntm-bot, PostgreSQL, 2 instances", "web": "web chat (SSE), SQLite",
+          "webpg2": "web chat (SSE), PostgreSQL, 2 inst.",
           "aiogram": "bare aiogram echo bot", "ptb": "bare PTB echo bot (httpx)"}
 
 
@@ -231,7 +334,7 @@ async def main_async(args: argparse.Namespace) -> int:
     import importlib.util
 
     if "aiogram" in args.only.split(",") and importlib.util.find_spec("aiogram") is None:
-        print("aiogram is not installed: pip install -e '.[bench]' (or leave it out: --only sqlite,sqlite2,pg1,pg2,ptb)")
+        print("aiogram is not installed: pip install -e '.[bench]' (or leave it out: --only sqlite,sqlite2,pg1,pg2,web,webpg2,ptb)")
         return 2
     with tempfile.TemporaryDirectory(prefix="ntm-bench-") as tmp:
         work = Path(tmp)
@@ -248,7 +351,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--citizens", type=int, default=600)
     ap.add_argument("--messages", type=int, default=8)
-    ap.add_argument("--only", default="sqlite,sqlite2,pg1,pg2,aiogram,ptb")
+    ap.add_argument("--only", default="sqlite,sqlite2,pg1,pg2,web,webpg2,aiogram,ptb")
     return asyncio.run(main_async(ap.parse_args()))
 
 

@@ -147,6 +147,8 @@ class App:
            SHUTDOWN_DRAIN_SECONDS each; whatever is left stays in the database for the next start.
         """
         self.accepting = False
+        for adapter in list(self.adapters.values()):
+            adapter.close_streams()  # open live streams end now, not at the shutdown timeout
         if self._runner is not None:
             await self._runner.cleanup()
         drain = self.settings.shutdown_drain_seconds

@@ -82,6 +82,29 @@ async def _terminal_chat(app: Any, chat_id: str = "local", user: str = "", staff
         await app.wait_quiet(key)
 
 
+def _web_chat_port_free(settings: Any) -> bool:
+    """Can the terminal chat also serve the web chat? (Another process may hold the port.)"""
+    import socket
+
+    if not settings.web_chat_enabled:
+        return False
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((settings.http_host, settings.http_port))
+        except OSError:
+            return False
+    return True
+
+
+def _web_chat_banner(settings: Any, served: bool) -> str:
+    host = settings.http_host if settings.http_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    if served:
+        return f"🌐 Trò chuyện trên trình duyệt: http://{host}:{settings.http_port}/chat\n"
+    return (f"🌐 Cổng {settings.http_port} đang bận nên trang trò chuyện web không mở được "
+            "(đặt HTTP_PORT khác trong .env để mở).\n")
+
+
 async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -> None:
     from bot.app import App
     from bot.channels.terminal import TerminalChannel
@@ -120,11 +143,11 @@ async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -
 CHAT_LOG = "chat.log"  # in DATA_DIR: the terminal chat's log lines (English, for the operator)
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
+def cmd_chat(args: argparse.Namespace, serve_http: bool = False) -> int:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     setup_logging("WARNING", path=str(settings.data_dir / CHAT_LOG))  # not into the chat window
-    asyncio.run(_run_app(with_terminal=True, serve_http=False, staff=getattr(args, "staff", False)))
+    asyncio.run(_run_app(with_terminal=True, serve_http=serve_http, staff=getattr(args, "staff", False)))
     return 0
 
 
@@ -135,8 +158,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     composition.load_channels()
     if not CHANNELS.configured(settings):
-        print("Chưa cấu hình kênh nào (TELEGRAM_BOT_TOKEN, …): mở trò chuyện trong terminal.\n")
-        return cmd_chat(args)
+        print("Chưa cấu hình kênh nào (TELEGRAM_BOT_TOKEN, …): mở trò chuyện trong terminal.")
+        web = _web_chat_port_free(settings)  # and the web chat beside it, on the embedded default address
+        if settings.web_chat_enabled:
+            print(_web_chat_banner(settings, web), flush=True)
+        return cmd_chat(args, serve_http=web)
     setup_logging(settings.log_level, settings.log_json, settings.http_access_log)
     asyncio.run(_run_app(with_terminal=False, serve_http=True))
     return 0

@@ -11,8 +11,8 @@ from importlib import import_module
 from typing import Callable
 
 # The channels this process knows, in the order their adapters start.
-CHANNELS = ("bot.channels.telegram", "bot.channels.zalo_bot", "bot.channels.zalo_oa", "bot.channels.email",
-            "bot.channels.terminal", "bot.channels.terminal_staff")
+CHANNELS = ("bot.channels.telegram", "bot.channels.zalo_bot", "bot.channels.zalo_oa", "bot.channels.web",
+            "bot.channels.email", "bot.channels.terminal", "bot.channels.terminal_staff")
 Subcommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
 _loaded = False
 

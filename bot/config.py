@@ -169,6 +169,24 @@ class Settings(BaseSettings):
     zalo_oa_chat_rate: float = 1.0
     zalo_oa_chat_burst: int = 3
 
+    # --- web chat (bot/channels/web: GET /chat, /chat/widget.js)
+    web_chat_enabled: bool = True  # the chat page on this server's HTTP port (no token needed)
+    web_secret: str = ""  # signs cookies and tokens; empty: one is generated and kept in the database (shared)
+    web_public_url: str = ""  # e.g. https://chat.example.gov.vn: absolute links to uploaded photos (staff inbox)
+    web_embed_origins: str = ""  # origins allowed to embed /chat in an iframe (widget), space/comma separated
+    web_cookie_secure: str = Field(default="auto", pattern="^(auto|always|never)$")  # auto: Secure over HTTPS
+    web_trust_proxy: bool = False  # take the client address and scheme from X-Forwarded-For / -Proto
+    web_session_days: int = Field(default=180, ge=1)  # the anonymous identity cookie lives this long
+    web_session_rate: int = Field(default=20, ge=1)  # messages one browser may send per minute
+    web_address_rate: int = Field(default=120, ge=1)  # messages from one address per minute (all its browsers)
+    web_new_sessions_per_address: int = Field(default=60, ge=1)  # new identities one address may get per hour
+    web_upload_max_mb: float = Field(default=8.0, gt=0, le=20)  # one photo, before it is re-encoded
+    web_uploads_per_hour: int = Field(default=20, ge=1)  # photos one browser may send per hour
+    web_poll_seconds: float = Field(default=2.0, gt=0)  # re-check for replies (other instances on SQLite)
+    web_max_streams: int = Field(default=256, ge=1)  # open live streams per instance (HTTP_MAX_CONNECTIONS leaves room)
+    web_zalo_url: str = ""  # where the page sends citizens to follow broadcasts on Zalo (e.g. https://zalo.me/…)
+    web_telegram_url: str = ""  # … and on Telegram (https://t.me/<bot>)
+
     # --- staff
     staff_chat_id: str = ""
     staff_user_ids: str = ""  # comma-separated Telegram user ids of the first admins
@@ -307,6 +325,14 @@ class Settings(BaseSettings):
             raise ValueError("cần 8–256 ký tự (quy định của Zalo) / 8-256 characters (Zalo's rule)")
         return v
 
+    @field_validator("web_embed_origins")
+    @classmethod
+    def _embed_origins(cls, v: str) -> str:
+        for origin in re.split(r"[\s,;]+", v):
+            if origin and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:\d{1,5})?", origin):
+                raise ValueError(f"«{origin}»: cần dạng https://ten-mien (không có đường dẫn) / want https://host[:port]")
+        return v
+
     @field_validator("kb_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
@@ -325,6 +351,10 @@ class Settings(BaseSettings):
     @property
     def zalo_bot_effective_mode(self) -> str:
         return self.zalo_bot_mode or ("webhook" if self.zalo_bot_webhook_url else "polling")
+
+    @property
+    def web_embed_origin_list(self) -> list[str]:
+        return [x for x in re.split(r"[\s,;]+", self.web_embed_origins) if x]
 
 
 @functools.lru_cache(maxsize=1)

@@ -98,6 +98,29 @@ async def _through(proxy_url: str, app, fake_tg, fake_zalo, fake_zalo_oa) -> Non
     assert stored == ["telegram", "zalo", "zalo_oa"]
 
 
+async def _chat_through(proxy_url: str, app, secure: bool) -> None:
+    """The web chat through the proxy: the page with its cookie (Secure when the proxy says HTTPS and the bot
+    trusts it), and its live stream unbuffered (the first events arrive while the stream stays open)."""
+    app.settings.web_trust_proxy = True
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(proxy_url + "/chat") as r:
+                assert r.status == 200 and "csrf-token" in await r.text()
+                cookie = r.headers["Set-Cookie"]
+            assert ("; Secure" in cookie) == secure, cookie
+            value = cookie.split(";", 1)[0]
+            async with http.get(proxy_url + "/chat/events", headers={"Cookie": value}) as r:
+                assert r.status == 200 and r.content_type == "text/event-stream"
+                seen = b""
+                async with asyncio.timeout(5):
+                    while b"event: ready" not in seen:
+                        seen += await r.content.readline()
+            async with http.get(proxy_url + "/chat/widget.js") as r:
+                assert r.status == 200 and "ntm-chat-button" in await r.text()
+    finally:
+        app.settings.web_trust_proxy = False
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -146,6 +169,7 @@ async def test_nginx_passes_every_webhook(tmp_path, bot, fake_tg, fake_zalo, fak
     try:
         await _wait_port(port, proc, log)
         await _through(f"http://127.0.0.1:{port}", bot, fake_tg, fake_zalo, fake_zalo_oa)
+        await _chat_through(f"http://127.0.0.1:{port}", bot, secure=True)  # the block says X-Forwarded-Proto https
     finally:
         _stop(proc)
 
@@ -171,5 +195,6 @@ async def test_caddy_passes_every_webhook(tmp_path, bot, fake_tg, fake_zalo, fak
     try:
         await _wait_port(port, proc, log)
         await _through(f"http://127.0.0.1:{port}", bot, fake_tg, fake_zalo, fake_zalo_oa)
+        await _chat_through(f"http://127.0.0.1:{port}", bot, secure=False)  # plain HTTP here: Caddy says http
     finally:
         _stop(proc)

@@ -131,7 +131,7 @@ async def test_metrics_and_readyz(tmp_path, fake_tg, make_app):
         assert metric_value(page, "ntm_outbox_oldest_age_seconds") >= 0
         assert "ntm_inbox_pending 0.0" in page
         assert "ntm_test_feature 42.0" in page
-        assert ready["status"] == "ready" and ready["channels"] == ["telegram"]
+        assert ready["status"] == "ready" and ready["channels"] == ["telegram", "web"]
         assert ready["outbox_pending"] == 1 and ready["inbox_pending"] == 0
     finally:
         metrics.DB_GAUGES.remove(feature_gauge)

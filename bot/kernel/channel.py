@@ -28,6 +28,7 @@ class Caps:
     buttons: bool  # inline buttons; without them choices become numbered text
     max_len: int  # characters per message (after NFC)
     markup: bool = True  # renders **bold**; otherwise it is stripped
+    broadcasts: bool = True  # can be subscribed to (the web chat cannot: its messages live in the outbox only)
 
 
 class Host(Protocol):
@@ -69,6 +70,9 @@ class ChannelSpec:
     factory: Callable[[Host], "ChannelAdapter"] | None = None
     audience: bool = False  # citizens subscribe and get broadcasts here
     broadcast_rate: Callable[["Settings"], float] | None = None  # messages a second for broadcasts
+    # Does it alone make `ntm-bot run` a server? The web chat, on by default, does not: with no other channel
+    # configured, `ntm-bot run` opens the terminal chat and serves the web chat beside it.
+    standalone: bool = True
 
 
 class ChannelRegistry:
@@ -108,8 +112,8 @@ class ChannelRegistry:
         return spec.broadcast_rate(settings) if spec and spec.broadcast_rate else settings.broadcast_default_rate
 
     def configured(self, settings: "Settings", name: str | None = None) -> bool:
-        """Is this channel (any channel with an adapter factory, without a name) configured in the settings?"""
-        return any(s.configured(settings) for s in self if (s.name == name if name else s.factory))
+        """Is this channel (without a name: any standalone channel with an adapter factory) configured?"""
+        return any(s.configured(settings) for s in self if (s.name == name if name else s.factory and s.standalone))
 
     def adapters(self, host: Host) -> list["ChannelAdapter"]:
         """The adapters of every channel configured in the host's settings, in registration order."""
@@ -176,6 +180,10 @@ class ChannelAdapter(abc.ABC):
     def routes(self) -> list[tuple[str, str, Callable[..., Any]]]:
         """The HTTP routes it serves on the bot's one web server: (method, path, aiohttp handler)."""
         return []
+
+    def close_streams(self) -> None:
+        """End long-lived responses it serves (live streams) before the web server shuts down, so shutting down does
+        not wait for them."""
 
     async def start(self) -> None:
         """Begin receiving (polling loop), if the adapter pulls updates."""

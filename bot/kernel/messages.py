@@ -15,6 +15,7 @@ TELEGRAM = "telegram"
 ZALO = "zalo"
 ZALO_OA = "zalo_oa"
 TERMINAL = "terminal"
+WEB = "web"  # the web chat (bot/channels/web)
 TERMINAL_STAFF = "terminal_staff"  # the local officers' room (`ntm-bot chat --staff`) when there is no Telegram
 
 

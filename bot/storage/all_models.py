@@ -6,6 +6,7 @@ from bot.storage import (
     broadcast,  # noqa: F401
     models,  # noqa: F401
     tickets,  # noqa: F401
+    web,  # noqa: F401  (the web chat's uploads)
     zalo,  # noqa: F401
 )
 

@@ -9,6 +9,7 @@ from bot.features.broadcasts import service as bc
 from bot.features.broadcasts import texts as T
 from bot.features.broadcasts.service import SUB_CB
 from bot.kernel.callbacks import CallbackPrefix
+from bot.kernel.channel import caps_of
 from bot.kernel.jobs import LOCAL_TZ
 from bot.kernel.messages import Button, clip
 from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
@@ -20,6 +21,9 @@ COMMUNE_STEP = "sub.commune"
 
 
 def _private(ctx: Ctx) -> bool:
+    if not caps_of(ctx.inbound.channel).broadcasts:  # the web chat: subscriptions stay on Zalo and Telegram
+        ctx.reply(T.SUB_ELSEWHERE)
+        return False
     if ctx.inbound.chat_type != "private":
         ctx.reply(T.SUB_PRIVATE_ONLY)
         return False

@@ -38,6 +38,8 @@ SUB_DONE = "✅ Đã đăng ký nhận tin: {topics}{commune}.\nKhi muốn ngừ
 SUB_COMMUNE_PART = "; xã, phường: {name}"
 UNSUB_DONE = "Đã ngừng gửi tin cho bạn. Khi nào muốn nhận lại, gõ /dangky."
 UNSUB_NOT_SUBSCRIBED = "Bạn chưa đăng ký nhận tin. Nếu muốn nhận tin nông thôn mới, OCOP và thông báo của xã, gõ /dangky."
+SUB_ELSEWHERE = ("Trên trang web này bạn hỏi đáp và gửi phản ánh. Để nhận tin tức, thông báo của chương trình, bạn "
+                 "nhắn «/dangky» cho bot trên Zalo hoặc Telegram nhé.")
 SUB_PRIVATE_ONLY = "Việc đăng ký nhận tin làm trong tin nhắn riêng với bot. Bạn nhắn riêng cho tôi nhé."
 SLOGAN_UNAVAILABLE = "Xin lỗi, thư viện khẩu hiệu đang được cập nhật. Bạn thử lại sau nhé."
 BTN_NEXT_SLOGAN = "📣 Khẩu hiệu khác"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.features.broadcasts import service as bc
 from bot.kernel import liveness
-from bot.kernel.channel import ChannelAdapter, SendResult
+from bot.kernel.channel import ChannelAdapter, SendResult, caps_of
 from bot.kernel.messages import utcnow
 from bot.kernel.outbox import PRIORITY_BROADCAST, Limit
 
@@ -64,7 +64,7 @@ class BroadcastWorker:
         self._payloads: dict[tuple[int, str], dict[str, Any]] = {}
         self._cancelled: set[int] = set()  # broadcasts cancelled while rows may be in flight
         # What handlers need to know about sending (counts and previews use the configured channels).
-        app.services.extras["broadcast_channels"] = lambda: sorted(app.adapters)
+        app.services.extras["broadcast_channels"] = lambda: sorted(c for c in app.adapters if caps_of(c).broadcasts)
         app.services.extras["broadcast_window"] = self.concurrency
 
     @property

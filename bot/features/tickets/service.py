@@ -174,9 +174,8 @@ def topic_title(ticket: Ticket) -> str:
 
 def portable(attachments: Iterable[Attachment], source: str, target: str) -> list[Attachment]:
     """The files a channel can show from another: a platform's file ids only there, public URLs anywhere, a shared
-    location (coordinates) on Telegram, which shows it as a map pin."""
-    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://"))
-            or (a.kind == "location" and target == TELEGRAM)]
+    location ("lat,lon", the same on every channel: Telegram shows it as a map pin, the web chat as a map link)."""
+    return [a for a in attachments if source == target or a.ref.startswith(("https://", "http://")) or a.kind == "location"]
 
 
 def place_line(a: Attachment) -> str:
