@@ -74,6 +74,7 @@ class App:
 
         self.web[APP_KEY] = self
         self._runner: web.AppRunner | None = None
+        self.http_served = False
         self.loops = Supervisor()
         self._kb_loaded_at = time.time()
         self.started = False
@@ -101,8 +102,10 @@ class App:
             for method, path, handler in adapter.routes():
                 self.web.router.add_route(method, path, handler)
 
-    async def start(self, serve_http: bool = True) -> None:
-        """Migrate, open the HTTP client, start workers, adapters and the web server."""
+    async def start(self, serve_http: bool = True, http_optional: bool = False) -> None:
+        """Migrate, open the HTTP client, start workers, adapters and the web server. `http_optional` (the terminal
+        chat serving the web chat beside it): a port taken by another process leaves the bot without its web
+        server (`self.http_served` False) instead of failing."""
         await asyncio.get_running_loop().run_in_executor(None, self.db.migrate)
         await self.db.run(seed_staff, self.settings.seed_admin_ids)
         self.http = aiohttp.ClientSession(
@@ -130,8 +133,16 @@ class App:
                                         keepalive_timeout=self.settings.http_keepalive_seconds,
                                         lingering_time=min(2.0, self.settings.http_body_seconds))
             await self._runner.setup()
-            await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
-            log.info("HTTP on %s:%s", self.settings.http_host, self.settings.http_port)
+            try:
+                await web.TCPSite(self._runner, self.settings.http_host, self.settings.http_port).start()
+                self.http_served = True
+                log.info("HTTP on %s:%s", self.settings.http_host, self.settings.http_port)
+            except OSError as e:
+                if not http_optional:
+                    raise
+                log.warning("HTTP port %s not served: %s", self.settings.http_port, e)
+                await self._runner.cleanup()
+                self._runner = None
         self.accepting = True
         for adapter in self.adapters.values():
             await adapter.start()

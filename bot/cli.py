@@ -122,7 +122,9 @@ async def _run_app(with_terminal: bool, serve_http: bool, staff: bool = False) -
     if with_terminal:
         # Two terminals share the database: the citizen's delivers the citizen's messages, the officers' theirs.
         app.add_adapter(StaffTerminalChannel(app.settings.data_dir / "exports") if staff else TerminalChannel())
-    await app.start(serve_http=serve_http)
+    await app.start(serve_http=serve_http, http_optional=with_terminal)
+    if with_terminal and serve_http and not app.http_served:  # taken between the check and the start
+        print(_web_chat_banner(app.settings, False), flush=True)
     # What is loaded by now (modules, knowledge base, ORM mappers) lives as long as the process: keep it out
     # of the garbage collector's full passes, which otherwise scan it and stop the event loop for ~100 ms
     # each, several times a minute under load.
