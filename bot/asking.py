@@ -25,7 +25,7 @@ class OneShot:
         from bot.storage import all_models  # noqa: F401  (every table in the metadata)
         from knowledge.kb import KnowledgeBase
 
-        composition.load()
+        composition.load(channels=False)  # a one-shot answer on no platform
         self.settings = settings
         self.kb = KnowledgeBase.for_settings(settings)
         self.services = Services(settings=settings, kb_ref=lambda: self.kb)

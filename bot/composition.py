@@ -14,7 +14,7 @@ from typing import Callable
 CHANNELS = ("bot.channels.telegram", "bot.channels.zalo_bot", "bot.channels.zalo_oa", "bot.channels.web",
             "bot.channels.email", "bot.channels.terminal", "bot.channels.terminal_staff")
 Subcommand = tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
-_loaded = False
+_features_loaded = _channels_loaded = False
 
 
 def load_features() -> None:
@@ -30,13 +30,16 @@ def load_channels() -> None:
         import_module(name)
 
 
-def load() -> None:
-    """Features and channels, once per process (the running bot, `ntm-bot ask`, the tests)."""
-    global _loaded
-    if not _loaded:
+def load(channels: bool = True) -> None:
+    """Features and channels, once per process (the running bot, the tests). `ntm-bot ask` loads the features
+    only: it answers on no platform, and importing every platform's client would double its start-up."""
+    global _features_loaded, _channels_loaded
+    if not _features_loaded:
         load_features()
+        _features_loaded = True
+    if channels and not _channels_loaded:
         load_channels()
-        _loaded = True
+        _channels_loaded = True
 
 
 def cli_commands() -> list[Subcommand]:
