@@ -291,6 +291,40 @@ async def test_the_widget_opens_the_chat_from_a_page_on_another_origin(tmp_path,
         await refused.cleanup()
 
 
+async def test_the_widget_keeps_the_conversation_on_a_portal_of_another_site(tmp_path, fake_tg, browser):
+    """The portal on another site (here `localhost` vs the bot's `127.0.0.1`): the chat in its frame keeps its
+    conversation across visits (the cookie is SameSite=None; Secure; Partitioned when the chat may be embedded)."""
+    from tests.instances import free_port
+
+    port = free_port()
+    page_html = (f'<!doctype html><html lang="vi"><head><meta charset="utf-8"><title>Cổng NTM</title></head><body>'
+                 f'<h1>Cổng NTM</h1><script src="http://127.0.0.1:{port}/chat/widget.js" defer></script></body></html>')
+    portal, portal_url = await _portal(page_html)
+    portal_url = portal_url.replace("127.0.0.1", "localhost")
+    bot = web_bot(tmp_path, fake_tg, env={"HTTP_PORT": str(port), "WEB_EMBED_ORIGINS": portal_url,
+                                          "WEB_COOKIE_SECURE": "always"})
+    bot.port = port
+    bot.start()
+    try:
+        await bot.wait_ready()
+        context = await browser.new_context(viewport=DESKTOP, locale="vi-VN")
+        page = await context.new_page()
+        await page.goto(portal_url + "/")
+        await page.locator("#ntm-chat-button").click()
+        frame = page.frame_locator("#ntm-chat-frame")
+        await frame.locator("#log .msg.bot", has_text="Xin chào").first.wait_for(timeout=15_000)
+        await frame.locator("#text").fill("OCOP là gì?")
+        await frame.locator("#text").press("Enter")
+        await frame.locator("#log .msg.bot", has_text="phát triển kinh tế nông thôn").wait_for(timeout=15_000)
+        await page.reload()  # the next visit to the portal: the same conversation
+        await page.locator("#ntm-chat-button").click()
+        await frame.locator("#log .msg", has_text="OCOP là gì?").first.wait_for(timeout=15_000)
+        await context.close()
+    finally:
+        bot.stop_now()
+        await portal.cleanup()
+
+
 def _luminance(rgb: tuple[float, ...]) -> float:
     def channel(c: float) -> float:
         c /= 255

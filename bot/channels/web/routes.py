@@ -93,8 +93,16 @@ def build_routes(app: Host, channel: WebChannel) -> list[tuple[str, str, Any]]:
 
     def set_cookie(resp: web.StreamResponse, request: web.Request, value: str) -> None:
         secure = s.web_cookie_secure == "always" or (s.web_cookie_secure == "auto" and is_https(request))
-        resp.set_cookie(COOKIE, value, max_age=s.web_session_days * 86400, path="/chat", httponly=True,
-                        samesite="Lax", secure=secure)
+        # Embedded in a portal (WEB_EMBED_ORIGINS), the chat runs in a frame whose top-level page may be another
+        # site: a Lax cookie is not sent there, so the chat could not keep its conversation (nor start). Over HTTPS
+        # the cookie is then SameSite=None and Partitioned (CHIPS: kept per top-level site, no cross-site tracking);
+        # POSTs stay protected by the CSRF token and the Origin check, not by SameSite.
+        max_age = s.web_session_days * 86400
+        if secure and s.web_embed_origin_list:  # written out: Python < 3.14's cookie module knows no Partitioned
+            resp.headers.add("Set-Cookie", f"{COOKIE}={value}; Max-Age={max_age}; Path=/chat; HttpOnly; Secure; "
+                                           "SameSite=None; Partitioned")
+            return
+        resp.set_cookie(COOKIE, value, max_age=max_age, path="/chat", httponly=True, samesite="Lax", secure=secure)
 
     def same_origin(request: web.Request) -> bool:
         """A POST from a page of ours: the browser says where it comes from (Origin, Sec-Fetch-Site)."""
