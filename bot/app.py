@@ -27,7 +27,7 @@ from bot.kernel.jobs import Scheduler
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Inbound, utcnow
 from bot.kernel.outbox import Limit, OutboxWorker
 from bot.kernel.pipeline import Pipeline
-from bot.kernel.registry import Services
+from bot.kernel.registry import REGISTRY, Registry, Services
 from bot.kernel.tasks import Supervisor
 from bot.server import CappedRunner
 from bot.storage.db import Database
@@ -42,7 +42,7 @@ KB_RELOAD_KEY = "kb_reload_requested_at"
 
 class App:
     def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow, registry: Registry | None = None):
         from bot import composition
         from bot.kernel import liveness
 
@@ -53,7 +53,8 @@ class App:
         logs.add_settings_secrets(settings)
         self.db = db or Database(settings.effective_database_url, take_turns=True)
         self.kb = kb or load_kb(settings)
-        self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock)
+        # What features registered (the process's default registry unless a test brings its own)
+        self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock, registry=registry or REGISTRY)
         self.adapters: dict[str, ChannelAdapter] = {}
         self.http: aiohttp.ClientSession = None  # type: ignore[assignment]  # created in start()
         self.inbox = InboxWorker(self.db, self.services, processed=lambda: self.outbox.kick())

@@ -87,13 +87,13 @@ async def make_app(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
 
     async def factory(settings: Settings | None = None, *, kb_dir: Path | None = None, serve_http: bool = True,
                       adapters: tuple[object, ...] = (), clock: Callable[[], object] | None = None,
-                      **overrides: object) -> App:
+                      registry: object = None, **overrides: object) -> App:
         s = settings or make_settings(tmp_path, **overrides)
         if kb_dir is not None:
             s = s.model_copy(update={"kb_dir": kb_dir})
         if serve_http and not s.http_port:
             s = s.model_copy(update={"http_port": free_port()})
-        app = App(s, clock=clock) if clock is not None else App(s)  # type: ignore[arg-type]
+        app = App(s, clock=clock, registry=registry) if clock is not None else App(s, registry=registry)  # type: ignore[arg-type]
         app.configure_channels()
         for a in adapters:
             app.add_adapter(a)  # type: ignore[arg-type]

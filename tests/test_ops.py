@@ -214,8 +214,8 @@ def test_insert_ignore_tells_inserted_from_ignored(engine, tmp_path, request):
 
 
 def test_retention_job_prunes_old_personal_data(tmp_path):
-    from bot.kernel.jobs import JOBS, JobRun, Scheduler
-    from bot.kernel.registry import Services
+    from bot.kernel.jobs import JobRun, Scheduler
+    from bot.kernel.registry import REGISTRY, Services
     from bot.kernel.retention import retention
 
     db = Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")
@@ -236,8 +236,8 @@ def test_retention_job_prunes_old_personal_data(tmp_path):
     db.call(seed)
     settings = make_settings(tmp_path)
     sched = Scheduler(db, Services(settings=settings, kb_ref=lambda: None, clock=lambda: now),
-                      jobs={"retention": JOBS["retention"]})
-    assert JOBS["retention"].fn is retention
+                      jobs={"retention": REGISTRY.jobs["retention"]})
+    assert REGISTRY.jobs["retention"].fn is retention
     db.call(lambda s: s.add(JobRun(name="retention", next_run_at=now)))  # due now (it runs daily at 03:00)
     asyncio.run(sched.run_due())
     assert sched.runs == {"retention": 1}

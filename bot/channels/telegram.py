@@ -333,13 +333,12 @@ class TelegramChannel(ChannelAdapter):
             log.warning("setMyCommands failed: %s", self.redact(str(err)))
 
     async def set_commands(self) -> None:
-        from bot.kernel.registry import COMMANDS
-
-        citizen = [BotCommand(c.name, c.description) for c in COMMANDS.values() if c.menu and c.description]
+        commands = self.app.services.registry.commands
+        citizen = [BotCommand(c.name, c.description) for c in commands.values() if c.menu and c.description]
         await self.bot.set_my_commands(citizen, scope=BotCommandScopeDefault())
         staff_chat = self.app.settings.staff_chat_id
         if staff_chat:
-            staff = [BotCommand(c.name, c.description) for c in COMMANDS.values() if c.staff and c.description]
+            staff = [BotCommand(c.name, c.description) for c in commands.values() if c.staff and c.description]
             if staff:
                 await self.bot.set_my_commands(staff, scope=BotCommandScopeChat(int(staff_chat)))
 

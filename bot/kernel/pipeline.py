@@ -164,9 +164,7 @@ class Pipeline:
         return await fut
 
     def record(self, msg: dict[str, Any], result: SendResult, at: dt.datetime) -> None:
-        from bot.kernel.outbox import hooked
-
-        plain = result.ok and not hooked(msg.get("payload") or {})
+        plain = result.ok and not self.app.services.registry.hooked(msg.get("payload") or {})
         self._records.append(_Record(msg["id"], result, at, msg.get("chat_key"), plain))
         self._idle.clear()
         self._wake.set()

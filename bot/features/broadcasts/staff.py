@@ -18,7 +18,7 @@ from bot.kernel import texts
 from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.channel import CHANNELS
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Button, Reply, clip
-from bot.kernel.registry import CANCELLERS, Ctx, callback, command, step
+from bot.kernel.registry import Ctx, callback, canceller, command, step
 from bot.kernel.router import is_staff
 from bot.storage.broadcast import Broadcast
 
@@ -291,6 +291,7 @@ def discard(ctx: Ctx, b: Broadcast) -> None:
     ctx.reply(T.BC_DISCARDED.format(id=b.id))
 
 
+@canceller
 def discard_drafts_on_cancel(ctx: Ctx) -> str | None:
     """/huy in the middle of the wizard: the officer's unconfirmed drafts of this chat are discarded."""
     drafts = ctx.session.exec(select(Broadcast).where(
@@ -300,10 +301,6 @@ def discard_drafts_on_cancel(ctx: Ctx) -> str | None:
         bc.cancel(ctx.session, b, ctx.actor, ctx.now)
         ctx.audit("broadcast.discard", target=f"#{b.id}", detail="/huy")
     return "\n".join(T.BC_DISCARDED.format(id=b.id) for b in drafts) or None
-
-
-if discard_drafts_on_cancel not in CANCELLERS:
-    CANCELLERS.append(discard_drafts_on_cancel)
 
 
 def _approval_role(ctx: Ctx) -> str:

@@ -12,7 +12,7 @@ from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.channel import caps_of
 from bot.kernel.jobs import LOCAL_TZ
 from bot.kernel.messages import Button, clip
-from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from bot.kernel.registry import Ctx, callback, command, menu_item, step, text_handler
 from knowledge.normalize import fold
 
 SLOGAN_CB = CallbackPrefix("slogan")  # slogan:<id>
@@ -159,7 +159,7 @@ def commune_step(ctx: Ctx) -> None:
     if "?" in text or len(text.split()) > 6 or tries > 2:
         # Not a place name: a question. Leave the commune out and answer it.
         ctx.clear_state()
-        for _, fn in TEXT_HANDLERS:
+        for _, fn in ctx.registry.text_handlers:
             if fn(ctx):
                 return
         return

@@ -19,7 +19,7 @@ from bot.features.tickets.service import TK_CB
 from bot.kernel.jobs import job
 from bot.kernel.messages import Attachment, Button
 from bot.kernel.metrics import GaugeMetricFamily, db_gauge
-from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from bot.kernel.registry import Ctx, callback, command, menu_item, step, text_handler
 from bot.storage.tickets import CLOSED, NEED_INFO, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
 
 S_ADD_INFO = "tickets.add_info"
@@ -236,7 +236,7 @@ def _answer_pending(ctx: Ctx, as_addition: bool) -> None:
         ctx.reply(T.INFO_ADDED.format(code=t.code))
         return
     ctx.inbound = dataclasses.replace(ctx.inbound, text=d["text"], callback=None)
-    for order, fn in TEXT_HANDLERS:  # a question after all: answered as any question is
+    for order, fn in ctx.registry.text_handlers:  # a question after all: answered as any question is
         if order > ADDITION_ORDER and fn(ctx):
             return
 

@@ -27,7 +27,7 @@ from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
 from bot.features.tickets.service import ST_CB
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment
-from bot.kernel.registry import COMMANDS, Ctx, callback, command, command_lines, text_handler
+from bot.kernel.registry import REGISTRY, Ctx, callback, command, text_handler
 from bot.kernel.router import is_staff, staff_may_act
 from bot.storage.models import Chat, OutboxMessage, Staff
 from bot.storage.tickets import (
@@ -629,10 +629,10 @@ def staff_cmd(ctx: Ctx) -> None:
 @staff_command("help_staff")
 def help_staff(ctx: Ctx) -> None:
     """Every staff command, from the command registry (tickets, broadcasts, content: nothing left out)."""
-    ctx.reply(T.STAFF_HELP.format(commands="\n".join(command_lines(staff=True))))
+    ctx.reply(T.STAFF_HELP.format(commands="\n".join(ctx.registry.command_lines(staff=True))))
 
 
 def registered_staff_commands() -> list[str]:
-    return sorted(name for name, c in COMMANDS.items() if c.staff)
+    return sorted(name for name, c in REGISTRY.commands.items() if c.staff)
 
 

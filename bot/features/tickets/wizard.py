@@ -28,7 +28,7 @@ from bot.features.tickets import texts as T
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Attachment, Button, clip
-from bot.kernel.registry import TEXT_HANDLERS, Ctx, StatesGroup, callback, command, menu_item, steps, text_handler
+from bot.kernel.registry import Ctx, StatesGroup, callback, command, menu_item, steps, text_handler
 from bot.storage.models import UnansweredQuestion
 from knowledge.communes import default_finder, outside_an_giang
 from knowledge.normalize import fold
@@ -568,7 +568,7 @@ def _idle(ctx: Ctx) -> bool:
     if at is None or ctx.now - (at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)) <= QUESTION_IDLE:
         return False
     ctx.clear_state()
-    for _, fn in TEXT_HANDLERS:
+    for _, fn in ctx.registry.text_handlers:
         if fn(ctx):
             break
     return True
