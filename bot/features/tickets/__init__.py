@@ -3,7 +3,7 @@
 from importlib import import_module
 
 # Loaded in this order, which is the order their commands, steps and buttons register in.
-MODULES = ("wizard", "staff", "citizen", "service", "erasure", "outcomes")
+MODULES = ("wizard", "staff", "reports", "team", "citizen", "service", "erasure", "outcomes")
 
 
 def register() -> None:
