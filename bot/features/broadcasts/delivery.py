@@ -122,8 +122,6 @@ def materialize_chunk(session: Session, b: Broadcast, channels: Sequence[str], n
 # ------------------------------------------------------------------ sending: claim and record (one transaction)
 # Outcomes decided just before sending (the row was claimed, then the situation changed): not sent.
 DEFERRED = SendResult(False, error="deferred: quiet window, shutdown or lease lost")  # back to the queue
-
-
 CANCELLED = SendResult(False, permanent=True, error="cancelled before sending")  # skipped
 
 

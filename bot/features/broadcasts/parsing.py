@@ -123,8 +123,6 @@ _WHEN = re.compile(
     r"(?:\s+|T)(?P<h>\d{1,2})\s*[:hg]\s*(?P<mi>\d{2})\s*$",
     re.IGNORECASE,
 )
-
-
 # Looks like an attempt at a date (has a year) but is not one: say so rather than send at the wrong time.
 _WHEN_LOOSE = re.compile(r"\s\b(?:lúc|luc)\s+(?=[\d/:\-hg\sT]*\d{4})[\d/:\-hg\sT]{6,}$", re.IGNORECASE)
 

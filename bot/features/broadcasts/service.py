@@ -32,22 +32,12 @@ from bot.storage.models import Chat
 
 SUB_CB = CallbackPrefix("sub")  # subscriptions (subscribe.py): sub:off|start|skip | sub:t:<topics> | sub:x:<commune>
 
-
 log = logging.getLogger(__name__)
 
-
 MAX_TEXT = 1500  # one message on every channel (Zalo: 2000 characters), header and footer included
-
-
 MAX_CAPTION = 800  # with a photo: Telegram captions hold 1024 characters
-
-
 OPEN_STATES = ("queued", "sending")
-
-
 FINAL_STATES = ("sent", "failed", "blocked", "skipped", "unknown")
-
-
 ROLE_RANK = {"officer": 1, "supervisor": 2, "admin": 3}
 
 

@@ -44,8 +44,6 @@ INBOX_LIMIT = 30
 
 
 _CODE_FIRST = re.compile(r"^\s*(pa[\s\-_.:#]*\d{1,9})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
-
-
 # A status is said in full ("xong rồi" = "xong"); a reason follows after ":" (or " - ", or a new line). Only
 # "chờ bổ sung …" takes what follows as the reason without one: what the citizen must add.
 STATUS_WORDS = {
@@ -54,11 +52,7 @@ STATUS_WORDS = {
     "xong": RESOLVED, "da xong": RESOLVED, "xu ly xong": RESOLVED, "da xu ly xong": RESOLVED, "da giai quyet": RESOLVED,
     "hoan thanh": RESOLVED, "da hoan thanh": RESOLVED,
 }
-
-
 _STATUS_FILLER = {"roi", "a", "nhe", "nha", "nhe a", "luon", "roi a", "roi nhe"}
-
-
 _REASON_SEP = re.compile(r"\s*(?::|\s-\s|\s–\s|\n)\s*")
 
 
