@@ -504,7 +504,7 @@ def test_terminal_broadcast_counts_the_local_citizen_cancels_drafts_and_arrives(
     p = subprocess.Popen([sys.executable, "-m", "bot.cli", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True, env=env)
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)  # type: ignore[arg-type]
+    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + 30

@@ -105,7 +105,7 @@ class SlidingWindow:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         event = [0.0, hold]
         heapq.heappush(self._waiters, (priority, next(_seq), fut))
-        fut.event = event  # type: ignore[attr-defined]
+        fut.event = event  # type: ignore[attr-defined]  # the waiter's future carries its event (asyncio.Future has no slot for it)
         self._dispatch()
         await fut
         return event
@@ -123,7 +123,7 @@ class SlidingWindow:
             _, _, fut = heapq.heappop(self._waiters)
             if fut.done():  # the waiter was cancelled
                 continue
-            event = fut.event  # type: ignore[attr-defined]
+            event = fut.event  # type: ignore[attr-defined]  # set when the future was queued
             event[0] = now
             self.events.append(event)
             fut.set_result(None)

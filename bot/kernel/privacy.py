@@ -68,7 +68,7 @@ def erase(session: Session, subject: Subject, now: dt.datetime, services: Any, c
 def _erase_core(session: Session, s: Subject, now: dt.datetime, chat: Chat | None) -> Counter:
     done: Counter = Counter()
     if chat is None:
-        chat = session.exec(sa.select(Chat).where(Chat.channel == s.channel, Chat.chat_id == s.chat_id)).scalars().first()  # type: ignore[call-overload]
+        chat = session.execute(sa.select(Chat).where(Chat.channel == s.channel, Chat.chat_id == s.chat_id)).scalars().first()
     if chat is not None:
         chat.display_name = chat.username = ""
         chat.state = chat.state_data = chat.state_at = None

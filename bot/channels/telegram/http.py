@@ -69,7 +69,7 @@ class AiohttpRequest(BaseRequest):
                 for k, v in request_data.json_parameters.items():
                     form.add_field(k, v)
                 for name, spec in files.items():
-                    filename, content, mime = spec if len(spec) == 3 else (*spec, None)  # type: ignore[misc]
+                    filename, content, mime = spec if len(spec) == 3 else (*spec, None)
                     form.add_field(name, content, filename=filename, content_type=mime)
                 data = form
             else:

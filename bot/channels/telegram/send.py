@@ -160,7 +160,7 @@ class Sending:
         build a full `Message` from the reply, none of which the outbox needs."""
         body = json.dumps(kwargs, ensure_ascii=False, separators=(",", ":")).encode()
         result = await self.bot.request.post(f"{self.bot.base_url}/sendMessage", request_data=JsonBody(body))
-        return str(result["message_id"])  # type: ignore[index,call-overload]
+        return str(result["message_id"])  # type: ignore[index,call-overload]  # post() is typed for every method; sendMessage's result is a Message object
 
     async def _send_media(self, chat_id: str, a: dict[str, str], thread: int | None) -> Any:
         kind, ref = a["kind"], a["ref"]

@@ -245,7 +245,7 @@ def finish_done(session: Session, settings: Settings, now: dt.datetime) -> list[
         b.status = "done"
         b.finished_at = now
         session.add(b)
-        finished.append(b.id)  # type: ignore[arg-type]
+        finished.append(b.id)  # type: ignore[arg-type]  # a stored row's id is set
         notify_creator(session, b, T.BC_DONE_NOTICE.format(
             id=b.id, sent=number(b.sent), total=number(b.total), failed=number(b.failed), blocked=number(b.blocked),
             skipped=number(b.skipped), unknown=number(b.unknown),
@@ -254,7 +254,7 @@ def finish_done(session: Session, settings: Settings, now: dt.datetime) -> list[
 
 
 def store_counts(session: Session, b: Broadcast) -> Progress:
-    p = progress(session, b.id)  # type: ignore[arg-type]
+    p = progress(session, b.id)  # type: ignore[arg-type]  # a stored row's id is set
     b.total = max(b.total, p.total)
     for state in FINAL_STATES:
         setattr(b, state, p.counts.get(state, 0))

@@ -367,7 +367,7 @@ def status_command(ctx: Ctx) -> None:
             return
         lines = [T.BC_LIST_HEAD]
         for b in recent:
-            p = bc.progress(ctx.session, b.id)  # type: ignore[arg-type]
+            p = bc.progress(ctx.session, b.id)  # type: ignore[arg-type]  # a stored row's id is set
             lines.append(T.BC_LIST_LINE.format(
                 id=b.id, status=T.STATUS_NAMES.get(b.status, b.status), sent=parsing.number(p.counts.get("sent", 0)),
                 total=parsing.number(max(b.total, p.total)), when=parsing.local_str(b.scheduled_at or b.confirmed_at or b.created_at),
@@ -383,7 +383,7 @@ def status_command(ctx: Ctx) -> None:
 def status_text(ctx: Ctx, b: Broadcast) -> str:
     from bot.kernel.messages import utcnow
 
-    p = bc.progress(ctx.session, b.id)  # type: ignore[arg-type]
+    p = bc.progress(ctx.session, b.id)  # type: ignore[arg-type]  # a stored row's id is set
     c = p.counts
     total = max(b.total, p.total)
     sending = c.get("sending", 0)
@@ -395,7 +395,7 @@ def status_text(ctx: Ctx, b: Broadcast) -> str:
         elif parsing.in_quiet(ctx.settings, ctx.now):
             eta = T.BC_STATUS_QUIET.format(until=parsing.local_str(parsing.quiet_ends(ctx.settings, ctx.now)))
         elif p.remaining:
-            rate = bc.recent_rate(ctx.session, b.id, utcnow()) or parsing.channel_rate(ctx.settings, TELEGRAM)  # type: ignore[arg-type]
+            rate = bc.recent_rate(ctx.session, b.id, utcnow()) or parsing.channel_rate(ctx.settings, TELEGRAM)  # type: ignore[arg-type]  # a stored row's id is set
             eta = T.BC_STATUS_ETA.format(eta=parsing.duration(p.remaining / rate))
     elif b.status in ("scheduled", "awaiting_approval"):
         eta = " · " + bc.start_label(ctx.settings, b, ctx.now)

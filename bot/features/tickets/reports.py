@@ -99,19 +99,19 @@ def export_cmd(ctx: Ctx) -> None:
         if any(d is None for d in days):
             ctx.reply(T.EXPORT_BAD_DATE)
             return
-        start = days[0]  # type: ignore[assignment]
-        end = days[1] if len(days) > 1 else today  # type: ignore[assignment]
-    if start > end:  # type: ignore[operator]
+        start = days[0]  # type: ignore[assignment]  # both days are dates: None was refused just above
+        end = days[1] if len(days) > 1 else today  # type: ignore[assignment]  # both days are dates: None was refused just above
+    if start > end:
         start, end = end, start
-    rows = _tickets_between(ctx, start, end, limit=EXPORT_MAX_ROWS)  # type: ignore[arg-type]
+    rows = _tickets_between(ctx, start, end, limit=EXPORT_MAX_ROWS)
     ctx.audit("ticket_export", detail=f"{start}..{end}: {len(rows)}")
-    span = dict(start=calendar.fmt_date(start), end=calendar.fmt_date(end))  # type: ignore[arg-type]
+    span = dict(start=calendar.fmt_date(start), end=calendar.fmt_date(end))
     if not rows:
         ctx.reply(T.EXPORT_EMPTY.format(**span))
         return
     counts = collections.Counter(
         m.ticket_id for m in ctx.session.exec(select(TicketMessage).where(TicketMessage.kind == "citizen",
-                                                                           TicketMessage.ticket_id.in_([t.id for t in rows])))  # type: ignore[union-attr]
+                                                                           TicketMessage.ticket_id.in_([t.id for t in rows])))
         for _ in (m.attachments or [])
     )
     buf = io.StringIO()
@@ -129,6 +129,6 @@ def export_cmd(ctx: Ctx) -> None:
             ticketing.contact_of(t), t.channel, t.source,
         ])
     data = buf.getvalue().encode("utf-8-sig")  # with a BOM, Excel opens Vietnamese text correctly
-    name = f"phan-anh_{start:%Y%m%d}-{end:%Y%m%d}.csv"  # type: ignore[str-format]
+    name = f"phan-anh_{start:%Y%m%d}-{end:%Y%m%d}.csv"
     ctx.reply(T.EXPORT_CAPTION.format(n=len(rows), **span),
               attachments=(Attachment("document", "data:text/csv;base64," + base64.b64encode(data).decode(), name, "text/csv"),))

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Callable
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.features.tickets import calendar
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
 from bot.features.tickets.service import ST_CB
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment
-from bot.kernel.registry import Ctx, callback, command, text_handler
+from bot.kernel.registry import Ctx, Handler, callback, command, text_handler
 from bot.kernel.router import is_staff, staff_may_act
 from bot.storage.models import OutboxMessage, Staff
 from bot.storage.tickets import (
@@ -75,7 +76,7 @@ def parse_status(text: str) -> tuple[str, str] | None:
     return None
 
 
-def staff_command(name: str):  # type: ignore[no-untyped-def]
+def staff_command(name: str) -> Callable[[Handler], Handler]:
     return command(name, description=T.CMD_STAFF[name], staff=True, usage=T.CMD_STAFF_USAGE[name])
 
 
@@ -174,8 +175,8 @@ def terminal_target(ctx: Ctx, text: str) -> tuple[Ticket | None, str]:
         return (ctx.session.get(Ticket, ticket_id) if ticket_id is not None else None), m.group(2).strip()
     o = OutboxMessage
     code = ctx.session.exec(
-        select(o.ref).where(o.channel == TERMINAL_STAFF, o.ref.is_not(None), o.status == "sent")  # type: ignore[union-attr]
-        .order_by(o.sent_at.desc(), o.id.desc()).limit(1)  # type: ignore[union-attr]
+        select(o.ref).where(o.channel == TERMINAL_STAFF, col(o.ref).is_not(None), o.status == "sent")
+        .order_by(col(o.sent_at).desc(), col(o.id).desc()).limit(1)
     ).first()
     ticket_id = parse_code(code or "")
     return (ctx.session.get(Ticket, ticket_id) if ticket_id is not None else None), text
@@ -346,7 +347,7 @@ def ticket_cmd(ctx: Ctx) -> None:
 def inbox_cmd(ctx: Ctx) -> None:
     which = {"moi": "new", "qua han": "overdue", "cua toi": "mine", "": "open"}.get(fold(ctx.args), "open")
     today = calendar.local_date(ctx.now)
-    q = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+    q = select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))
     if which == "new":
         q = select(Ticket).where(Ticket.status == NEW)
     elif which == "overdue":

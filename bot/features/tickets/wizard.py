@@ -18,7 +18,7 @@ import datetime as dt
 import re
 import uuid
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
@@ -26,8 +26,9 @@ from bot.features.tickets.question import question_button, question_to_officer
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Attachment, Button, clip
-from bot.kernel.registry import Ctx, StatesGroup, callback, command, menu_item, steps, text_handler
+from bot.kernel.registry import Ctx, Services, StatesGroup, callback, command, menu_item, steps, text_handler
 from knowledge.communes import default_finder, outside_an_giang
+from knowledge.complaint import Complaint
 from knowledge.normalize import fold
 
 FB_CB = CallbackPrefix("fb")  # fb:<action>[:<argument>]
@@ -458,7 +459,7 @@ def send(ctx: Ctx, draft: str) -> None:
 
 
 # ------------------------------------------------------------------ from the FAQ: a complaint typed as plain text
-def offer_report(ctx: Ctx, text: str, complaint) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def offer_report(ctx: Ctx, text: str, complaint: Complaint) -> tuple[str, str]:
     """FAQ hook: the message describes a local problem. The offer (the text and what was guessed from it) is kept
     in the chat's context; the button carries only a fingerprint, checked against it."""
     from bot.features.faq import answers as faq
@@ -527,7 +528,7 @@ def report_in_plain_words(ctx: Ctx) -> bool:
 
 
 # ------------------------------------------------------------------ abandoned drafts
-def remind_and_expire_drafts(session, services) -> None:  # type: ignore[no-untyped-def]
+def remind_and_expire_drafts(session: Session, services: Services) -> None:
     """Remind once after DRAFT_REMIND_MINUTES, drop after DRAFT_EXPIRE_HOURS."""
 
     from bot.kernel.inbox import deliver
