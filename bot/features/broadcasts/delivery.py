@@ -265,6 +265,6 @@ def store_counts(session: Session, b: Broadcast) -> Progress:
 def notify_creator(session: Session, b: Broadcast, text: str) -> None:
     if not b.creator_channel or not b.creator_chat_id:
         return
-    from bot.kernel import inbox as core
+    from bot.kernel import inbox
 
-    core.deliver(session, Reply(text, channel=b.creator_channel, chat_id=b.creator_chat_id, kind="notice"))
+    inbox.deliver(session, Reply(text, channel=b.creator_channel, chat_id=b.creator_chat_id, kind="notice"))
