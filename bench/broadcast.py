@@ -133,7 +133,7 @@ async def compose_and_confirm(fake: FakeTelegram) -> int:
     after = max((s.message_id for s in fake.sent), default=0)
     fake.push(fake.make_message(STAFF, "/broadcast " + TEXT, user_id=STAFF))
     ask = await wait_sent(fake, STAFF, "gửi cho ai", after)
-    bid = int(re.search(r"Tin #(\d+)", ask.text).group(1))  # type: ignore[union-attr]
+    bid = int(re.search(r"Tin #(\d+)", ask.text).group(1))  # type: ignore[union-attr]  # no match fails the run, as it should
     after = ask.message_id
     fake.push(fake.make_callback(STAFF, f"bct:{bid}:all", user_id=STAFF))
     summary = await wait_sent(fake, STAFF, "Đó là bản xem trước", after)
@@ -294,7 +294,7 @@ async def main_async(args: argparse.Namespace) -> int:
     sizes = (300, 3000) if args.quick else (args.baseline, args.subscribers)
     from bot.config import Settings
 
-    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]  # pydantic-settings' private init keyword
     concurrency = defaults.broadcast_concurrency
     print("ntm-bot broadcast benchmark: fake Telegram Bot API enforcing 30 msg/s overall and 1 msg/s per chat (429 on excess)")
     print(f"bot: separate process (`ntm-bot run`), {'PostgreSQL' if args.database_url else 'SQLite'}, "

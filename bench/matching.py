@@ -18,6 +18,7 @@ import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Callable
 
 from knowledge.kb import KnowledgeBase
 from knowledge.schema import Entry
@@ -73,7 +74,7 @@ def measure(kb: KnowledgeBase, qs: list[str]) -> dict[str, float]:
     }
 
 
-def matcher_memory(build) -> float:  # type: ignore[no-untyped-def]
+def matcher_memory(build: Callable[[], object]) -> float:
     tracemalloc.start()
     obj = build()
     current, _ = tracemalloc.get_traced_memory()

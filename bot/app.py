@@ -18,8 +18,12 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot.config import Settings
-from bot.kernel import inbox as core  # the kernel's transactions
-from bot.kernel import logs, metrics, texts
+from bot.kernel import (
+    inbox,  # the kernel's transactions
+    logs,
+    metrics,
+    texts,
+)
 from bot.kernel.channel import CHANNELS, Busy, ChannelAdapter
 from bot.kernel.flood import FloodGuard, RecentKeys
 from bot.kernel.inbox_worker import InboxWorker
@@ -27,7 +31,7 @@ from bot.kernel.jobs import Scheduler
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Inbound, utcnow
 from bot.kernel.outbox import Limit, OutboxWorker
 from bot.kernel.pipeline import Pipeline
-from bot.kernel.registry import Services
+from bot.kernel.registry import REGISTRY, Registry, Services
 from bot.kernel.tasks import Supervisor
 from bot.server import CappedRunner
 from bot.storage.db import Database
@@ -42,7 +46,7 @@ KB_RELOAD_KEY = "kb_reload_requested_at"
 
 class App:
     def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow):
+                 clock: Callable[[], dt.datetime] = utcnow, registry: Registry | None = None):
         from bot import composition
         from bot.kernel import liveness
 
@@ -53,7 +57,8 @@ class App:
         logs.add_settings_secrets(settings)
         self.db = db or Database(settings.effective_database_url, take_turns=True)
         self.kb = kb or load_kb(settings)
-        self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock)
+        # What features registered (the process's default registry unless a test brings its own)
+        self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock, registry=registry or REGISTRY)
         self.adapters: dict[str, ChannelAdapter] = {}
         self.http: aiohttp.ClientSession = None  # type: ignore[assignment]  # created in start()
         self.inbox = InboxWorker(self.db, self.services, processed=lambda: self.outbox.kick())
@@ -197,30 +202,30 @@ class App:
         if not self.flood.channel_ok(inbound.channel):
             metrics.UPDATES.labels(inbound.channel, "busy").inc()
             raise Busy("channel over its cap")
-        key = core.chat_key(inbound.channel, inbound.chat_id)
+        key = inbox.chat_key(inbound.channel, inbound.chat_id)
         # De-duplicate first: a redelivery must not count against the person's flood window (50 copies of one
         # update used to earn a "slow down" notice, and the next real message was dropped).
-        event = (inbound.channel, core.event_key(inbound))
+        event = (inbound.channel, inbox.event_key(inbound))
         if event in self.recent:
             metrics.UPDATES.labels(inbound.channel, "duplicate").inc()
             return False
         counted = not self._staff_room(inbound)
         verdict = self.flood.check(key) if counted else "ok"
         if verdict != "ok":
-            if await self.db.run(core.is_stored, *event):  # stored before this process knew it (restart, other instance)
+            if await self.db.run(inbox.is_stored, *event):  # stored before this process knew it (restart, other instance)
                 self.recent.add(event)
                 metrics.UPDATES.labels(inbound.channel, "duplicate").inc()
                 return False
             metrics.UPDATES.labels(inbound.channel, "flood_dropped").inc()
             if verdict == "warn":
                 log.info("flood control: %s over %d messages in %.0fs", key, self.flood.limit, self.flood.period)
-                await self.db.run(core.queue_notice, inbound, texts.SLOW_DOWN)
+                await self.db.run(inbox.queue_notice, inbound, texts.SLOW_DOWN)
                 self.outbox.kick()
             return False
         if self.pipeline is not None:
             inserted = await self.pipeline.ingest(inbound)  # stored and, in the same commit, processed
         else:
-            inserted = await self.db.run(core.ingest, inbound)
+            inserted = await self.db.run(inbox.ingest, inbound)
             if inserted:
                 self.inbox.schedule(key)
         self.recent.add(event)
@@ -238,7 +243,7 @@ class App:
 
     async def set_blocked(self, channel: str, chat_id: str, blocked: bool) -> None:
         def apply(session: Any) -> None:
-            chat = core.get_or_create_chat(session, channel, chat_id)
+            chat = inbox.get_or_create_chat(session, channel, chat_id)
             chat.blocked_at = utcnow() if blocked else None
             session.add(chat)
 

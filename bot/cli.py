@@ -309,7 +309,7 @@ _ARGPARSE_VI = {
 
 
 def _vietnamese_argparse() -> None:
-    argparse._ = lambda text: _ARGPARSE_VI.get(text, text)  # type: ignore[attr-defined]
+    argparse._ = lambda text: _ARGPARSE_VI.get(text, text)  # type: ignore[attr-defined]  # argparse has no hook for its messages but its module's gettext `_`
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,7 +57,7 @@ class CappedRunner(web.AppRunner):
                 metrics.WEBHOOK_REJECTED.labels("http", "too_many_connections").inc()
                 asyncio.get_running_loop().call_soon(handler.force_close)  # once its handler task has started
 
-        server.connection_made = connection_made  # type: ignore[method-assign]
+        server.connection_made = connection_made  # type: ignore[method-assign]  # the connection cap wraps the server's hook on purpose
         return server
 
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from knowledge.communes import CommuneFinder
     from knowledge.kb import KnowledgeBase
     from knowledge.reading import Reading
+    from knowledge.schema import OcopScale
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _achieved(folded: str, number: str) -> bool:
     return False
 
 
-def _band_answer(scale, value: float) -> Computed:  # type: ignore[no-untyped-def]
+def _band_answer(scale: OcopScale, value: float) -> Computed:
     if value > scale.max_points:
         return Computed("star-band", f"Thang điểm OCOP tối đa là **{scale.max_points} điểm**, nên {_fmt(value)} điểm là "
                         f"chưa đúng: bạn xem lại tổng điểm trên phiếu chấm.", [scale.entry], [scale.entry])

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Callable
 
-from knowledge.kb import KnowledgeBase
+from knowledge.kb import Decision, KnowledgeBase
 from knowledge.numbers import vn_number, vn_percent
 
 
@@ -91,7 +92,7 @@ class RegressionReport:
                 f"câu ngoài phạm vi được từ chối")
 
 
-def regression(kb: KnowledgeBase, cases: list[dict], decide) -> RegressionReport:  # type: ignore[no-untyped-def]
+def regression(kb: KnowledgeBase, cases: list[dict], decide: Callable[[str], Decision]) -> RegressionReport:
     """cases: {"q", "expect": [entry ids]} or {"q", "oos": true}; decide(text) -> Decision."""
     r = RegressionReport()
     for case in cases:

@@ -69,7 +69,7 @@ class Lexicon:
     def phrases_in(self, raw: tuple[str, ...]) -> list[tuple[int, tuple[str, ...], str]]:
         """(position, phrase, what it names) for every period/topic phrase of the lexicon in `raw`."""
         out = []
-        named = self._named  # type: ignore[attr-defined]
+        named = self._named  # type: ignore[attr-defined]  # set in __post_init__ of the frozen dataclass
         for i, w in enumerate(raw):
             for phrase, what in named.get(w, ()):
                 if raw[i : i + len(phrase)] == phrase:
@@ -79,7 +79,7 @@ class Lexicon:
     def concepts_in(self, raw: tuple[str, ...], lowered: str) -> list[Concept]:
         """The concepts a text names, in the lexicon's order."""
         hits: set[int] = set()
-        by_first = self._by_first  # type: ignore[attr-defined]
+        by_first = self._by_first  # type: ignore[attr-defined]  # set in __post_init__ of the frozen dataclass
         for i, w in enumerate(raw):
             for phrase, k in by_first.get(w, ()):
                 if raw[i : i + len(phrase)] == phrase:

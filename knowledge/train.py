@@ -24,11 +24,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from knowledge.decision import MODEL_PATH, DecisionModel, Thresholds
 from knowledge.features import FEATURES, Retriever
 from knowledge.noise import noisy
+
+if TYPE_CHECKING:
+    from knowledge.domain import DomainModel
 
 OFF_TOPIC_PATH = Path(__file__).resolve().parent / "training" / "off_topic.jsonl"
 HIDE_FOLDS = 4  # each paraphrase is asked with 1/4 of all paraphrases hidden
@@ -105,7 +108,7 @@ def build_examples(kb, off_topic: Sequence[str], seed: int = SEED,
     return queries, rows
 
 
-def _domain(queries: Sequence[Query]):  # type: ignore[no-untyped-def]
+def _domain(queries: Sequence[Query]) -> DomainModel:
     from knowledge.domain import fit_domain
 
     return fit_domain([q.words for q in queries if q.entry_id], [q.words for q in queries if not q.entry_id])

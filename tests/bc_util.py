@@ -85,7 +85,7 @@ async def compose(fake: FakeTelegram, text: str, chat: int = STAFF, user: int = 
     after = last_id(fake)
     fake.push(fake.make_message(chat, "/broadcast " + text, user_id=user, **kw))
     ask = await wait_new(fake, chat, "gửi cho ai", after)
-    return int(re.search(r"Tin #(\d+)", ask.text).group(1)), ask  # type: ignore[union-attr]
+    return int(re.search(r"Tin #(\d+)", ask.text).group(1)), ask  # type: ignore[union-attr]  # no match fails the test, as it should
 
 
 async def press(fake: FakeTelegram, chat: int, data: str, needle: str, user: int = STAFF) -> Sent:
@@ -121,7 +121,7 @@ def subscription(app: Any, chat_id: int | str, channel: str = "telegram") -> Sub
 
 
 async def done(app: Any, bid: int, timeout: float = 15.0) -> Broadcast:
-    return await eventually(lambda: (b := broadcast_row(app, bid)).status == "done" and b, timeout=timeout)  # type: ignore[return-value]
+    return await eventually(lambda: (b := broadcast_row(app, bid)).status == "done" and b, timeout=timeout)  # type: ignore[return-value]  # eventually() returns the row once it is done
 
 
 async def worker_ran(app: Any, times: int = 3) -> None:

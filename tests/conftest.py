@@ -40,7 +40,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "kb_retrain": False,  # the mini knowledge base is decided by the shipped model; one test retrains
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]  # pydantic-settings' private init keyword; fields by name
 
 
 @pytest.fixture
@@ -87,16 +87,16 @@ async def make_app(tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
 
     async def factory(settings: Settings | None = None, *, kb_dir: Path | None = None, serve_http: bool = True,
                       adapters: tuple[object, ...] = (), clock: Callable[[], object] | None = None,
-                      **overrides: object) -> App:
+                      registry: object = None, **overrides: object) -> App:
         s = settings or make_settings(tmp_path, **overrides)
         if kb_dir is not None:
             s = s.model_copy(update={"kb_dir": kb_dir})
         if serve_http and not s.http_port:
             s = s.model_copy(update={"http_port": free_port()})
-        app = App(s, clock=clock) if clock is not None else App(s)  # type: ignore[arg-type]
+        app = App(s, clock=clock, registry=registry) if clock is not None else App(s, registry=registry)  # type: ignore[arg-type]  # the fixture's arguments are loosely typed for the tests' convenience
         app.configure_channels()
         for a in adapters:
-            app.add_adapter(a)  # type: ignore[arg-type]
+            app.add_adapter(a)  # type: ignore[arg-type]  # the fixture's arguments are loosely typed for the tests' convenience
         await app.start(serve_http=serve_http)
         apps.append(app)
         return app
@@ -145,7 +145,7 @@ def own_pg(pg_url: str) -> Iterator[str]:
     drop()
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the answer-quality figures of the shipped knowledge base (leave-one-out, regression set)."""
     import sys
 

@@ -10,6 +10,7 @@ import sys
 
 import sqlalchemy as sa
 
+from bot.features.broadcasts import delivery
 from bot.features.broadcasts import service as bc
 from bot.kernel.messages import utcnow
 from bot.storage.broadcast import Broadcast, BroadcastRecipient, BroadcastSender
@@ -184,8 +185,8 @@ async def test_resume_after_a_crash_never_sends_twice(tmp_path, fake_tg, make_ap
         b = Broadcast(text="Tin trước sự cố.", status="sending", created_by="telegram:42", created_at=now, started_at=now)
         session.add(b)
         session.flush()
-        bc.materialize_chunk(session, b, ["telegram"], now)
-        bc.materialize_chunk(session, b, ["telegram"], now)
+        delivery.materialize_chunk(session, b, ["telegram"], now)
+        delivery.materialize_chunk(session, b, ["telegram"], now)
         r = BroadcastRecipient.__table__
         ids = [row.id for row in session.execute(sa.select(r.c.id).where(r.c.broadcast_id == b.id).order_by(r.c.id))]
         session.execute(sa.update(r).where(r.c.id.in_(ids[:5])).values(state="sent"))  # delivered before the crash

@@ -62,15 +62,15 @@ async def test_blocked_user_is_marked_not_retried(tmp_path, fake_tg, make_app):
 
 
 async def test_long_answer_split_and_html_escaped(tmp_path, fake_tg, make_app):
-    from bot.kernel import inbox as core
+    from bot.kernel import inbox
     from bot.kernel.messages import Reply
 
     app = await make_app(tg_settings(tmp_path, fake_tg))
     text = "<b>không phải thẻ</b> & \"trích\" **đậm** " + ("Câu dài về nông thôn mới. " * 400)
 
     def queue(s):
-        chat = core.get_or_create_chat(s, "telegram", "7004")
-        core.deliver(s, Reply(text), default=chat)
+        chat = inbox.get_or_create_chat(s, "telegram", "7004")
+        inbox.deliver(s, Reply(text), default=chat)
 
     app.db.call(queue)
     app.outbox.kick()

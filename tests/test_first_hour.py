@@ -134,20 +134,20 @@ async def test_officer_stats_status_words_erased_tickets_and_export(tmp_path, fa
 
 # ---------------------------------------------------------------- items 8 and 13: help texts from the registry
 async def test_help_texts_list_every_registered_command(tmp_path, fake_tg, make_app):
-    from bot.kernel.registry import COMMANDS
+    from bot.kernel.registry import REGISTRY
 
     app = await make_app(ticket_settings(tmp_path, fake_tg))
     d = Driver(fake_tg, app)
     farmer, officer = Person(d, 1711), Person(d, STAFF, user_id=OFFICER)
     await farmer.say("/help")
     help_text = plain((await farmer.expect("Các lệnh")).text)
-    for name, c in COMMANDS.items():
+    for name, c in REGISTRY.commands.items():
         if not c.staff:
             assert f"/{name}" in help_text, name
     assert "/khauhieu" in help_text and "/huy" in help_text and "/inbox" not in help_text
     await officer.say("/help_staff")
     staff_text = plain((await officer.expect("Lệnh cho cán bộ")).text)
-    for name, c in COMMANDS.items():
+    for name, c in REGISTRY.commands.items():
         if c.staff:
             assert f"/{name}" in staff_text, name
     assert "/chuatraloi" in staff_text and "/broadcast_status" in staff_text
@@ -504,7 +504,7 @@ def test_terminal_broadcast_counts_the_local_citizen_cancels_drafts_and_arrives(
     p = subprocess.Popen([sys.executable, "-m", "bot.cli", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True, env=env)
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)  # type: ignore[arg-type]
+    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
     reader.start()
     try:
         deadline = time.monotonic() + 30

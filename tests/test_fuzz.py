@@ -37,7 +37,7 @@ def target(tmp_path_factory):
     app.configure_channels()
     loop.run_until_complete(app.start())
     t = WebhookTarget(loop, app, "/telegram/webhook", {"X-Telegram-Bot-Api-Secret-Token": SECRET})
-    t.fake = fake  # type: ignore[attr-defined]
+    t.fake = fake
     yield t
     t.close()
     loop.run_until_complete(app.stop())

@@ -6,10 +6,11 @@ import re
 from pathlib import Path
 
 from bot import composition
-from bot.kernel.registry import COMMANDS
+from bot.kernel.registry import REGISTRY
 from knowledge.kb import KnowledgeBase
 
 composition.load()  # every feature, as the running bot has them
+COMMANDS = REGISTRY.commands
 ROOT = Path(__file__).resolve().parent.parent
 CITIZEN = {name for name, c in COMMANDS.items() if not c.staff and c.menu}
 STAFF = {name for name, c in COMMANDS.items() if c.staff}

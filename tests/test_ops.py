@@ -11,8 +11,7 @@ import aiohttp
 import pytest
 import sqlalchemy as sa
 
-from bot.kernel import inbox as core
-from bot.kernel import logs, metrics, texts
+from bot.kernel import inbox, logs, metrics, texts
 from bot.kernel.messages import Inbound, Reply
 from bot.storage.db import Database
 from bot.storage.models import InboundEvent, KeyValue, OutboxMessage, UnansweredQuestion
@@ -105,7 +104,7 @@ async def test_metrics_and_readyz(tmp_path, fake_tg, make_app):
             await fake_tg.wait_text(6402, "nằm ngoài những gì tôi biết")  # nonsense: the short off-topic reply
             await fake_tg.wait_text(6401, "Mỗi xã một sản phẩm")
             fake_tg.fault_fn = lambda method, p: ("500", 0) if method == "sendMessage" else None
-            app.db.call(lambda s: core.deliver(s, Reply("hello"), default=core.get_or_create_chat(s, "telegram", "6403")))
+            app.db.call(lambda s: inbox.deliver(s, Reply("hello"), default=inbox.get_or_create_chat(s, "telegram", "6403")))
             app.outbox.kick()
             await eventually(lambda: fake_tg.faults_injected["500"] >= 1)
             await asyncio.sleep(0.2)
@@ -206,16 +205,16 @@ def test_insert_ignore_tells_inserted_from_ignored(engine, tmp_path, request):
     db = Database(url)
     db.migrate()
     inbound = Inbound("telegram", "1", "1", text="a", event_key="k-1")
-    assert db.call(core.ingest, inbound) is True
-    assert db.call(core.ingest, inbound) is False
+    assert db.call(inbox.ingest, inbound) is True
+    assert db.call(inbox.ingest, inbound) is False
     db.dispose()
     if drop:
         drop()
 
 
 def test_retention_job_prunes_old_personal_data(tmp_path):
-    from bot.kernel.jobs import JOBS, JobRun, Scheduler
-    from bot.kernel.registry import Services
+    from bot.kernel.jobs import JobRun, Scheduler
+    from bot.kernel.registry import REGISTRY, Services
     from bot.kernel.retention import retention
 
     db = Database(f"sqlite:///{tmp_path / 'r.sqlite3'}")
@@ -236,8 +235,8 @@ def test_retention_job_prunes_old_personal_data(tmp_path):
     db.call(seed)
     settings = make_settings(tmp_path)
     sched = Scheduler(db, Services(settings=settings, kb_ref=lambda: None, clock=lambda: now),
-                      jobs={"retention": JOBS["retention"]})
-    assert JOBS["retention"].fn is retention
+                      jobs={"retention": REGISTRY.jobs["retention"]})
+    assert REGISTRY.jobs["retention"].fn is retention
     db.call(lambda s: s.add(JobRun(name="retention", next_run_at=now)))  # due now (it runs daily at 03:00)
     asyncio.run(sched.run_due())
     assert sched.runs == {"retention": 1}

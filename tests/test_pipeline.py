@@ -3,36 +3,37 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from bot import composition
 from bot.kernel import texts
-from bot.kernel.registry import COMMANDS, command
+from bot.kernel.registry import REGISTRY, Command
 from bot.storage.models import InboundEvent
 from tests.conftest import eventually, tg_settings
 
 
 async def test_a_failing_handler_costs_only_its_own_message(tmp_path, fake_tg, make_app):
-    @command("no", description="")
     def broken(ctx):  # a handler bug
         ctx.reply("never sent")
         raise RuntimeError("bug")
 
-    try:
-        app = await make_app(tg_settings(tmp_path, fake_tg))
-        # Several chats in the same batches as the failing one: their answers must not be lost or delayed for good.
-        for chat in range(8301, 8306):
-            fake_tg.push(fake_tg.make_message(chat, "OCOP là gì?"))
-        fake_tg.push(fake_tg.make_message(8300, "/no"))
-        fake_tg.push(fake_tg.make_message(8300, "ocop 3 sao bao nhieu diem"))
-        apology = await fake_tg.wait_text(8300, "trục trặc")
-        assert apology.text == texts.INTERNAL_ERROR
-        await fake_tg.wait_text(8300, "50 đến dưới 70")  # the chat goes on, in order
-        for chat in range(8301, 8306):
-            await fake_tg.wait_text(chat, "Mỗi xã một sản phẩm")
-        assert not any("never sent" in m.text for m in fake_tg.sent)
-        statuses = app.db.call(lambda s: dict(s.execute(
-            sa.select(InboundEvent.event_key, InboundEvent.status).where(InboundEvent.chat_key == "telegram:8300")).all()))
-        assert sorted(statuses.values()) == ["done", "failed"]
-    finally:
-        COMMANDS.pop("no", None)
+    composition.load()
+    registry = REGISTRY.copy()  # the broken command exists in this app only
+    registry.add_command(Command("no", broken))
+    app = await make_app(tg_settings(tmp_path, fake_tg), registry=registry)
+    # Several chats in the same batches as the failing one: their answers must not be lost or delayed for good.
+    for chat in range(8301, 8306):
+        fake_tg.push(fake_tg.make_message(chat, "OCOP là gì?"))
+    fake_tg.push(fake_tg.make_message(8300, "/no"))
+    fake_tg.push(fake_tg.make_message(8300, "ocop 3 sao bao nhieu diem"))
+    apology = await fake_tg.wait_text(8300, "trục trặc")
+    assert apology.text == texts.INTERNAL_ERROR
+    await fake_tg.wait_text(8300, "50 đến dưới 70")  # the chat goes on, in order
+    for chat in range(8301, 8306):
+        await fake_tg.wait_text(chat, "Mỗi xã một sản phẩm")
+    assert not any("never sent" in m.text for m in fake_tg.sent)
+    statuses = app.db.call(lambda s: dict(s.execute(
+        sa.select(InboundEvent.event_key, InboundEvent.status).where(InboundEvent.chat_key == "telegram:8300")).all()))
+    assert sorted(statuses.values()) == ["done", "failed"]
+    assert "no" not in REGISTRY.commands
 
 
 async def test_step_by_step_path_without_group_commit(tmp_path, fake_tg, make_app):

@@ -239,7 +239,7 @@ async def test_set_webhook_error_prints_no_traceback_and_no_secret(tmp_path, fak
         raise __import__("tests.fakes.telegram_api", fromlist=["_ApiError"])._ApiError(
             400, f"Bad Request: bad webhook: secret {p.get('secret_token')} and token {fake_tg.token} rejected")
 
-    fake_tg.m_setWebhook = refuse  # type: ignore[method-assign]
+    fake_tg.m_setWebhook = refuse
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ZALO_", "STAFF_"))}
     env.update({"TELEGRAM_BOT_TOKEN": fake_tg.token, "TELEGRAM_API_BASE_URL": fake_tg.base_url,
                 "TELEGRAM_WEBHOOK_URL": "https://bot.example.gov.vn/telegram/webhook", "TELEGRAM_WEBHOOK_SECRET": secret,

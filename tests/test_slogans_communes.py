@@ -64,14 +64,14 @@ def test_unsourced_or_misquoted_slogans_are_refused():
 
 
 def test_commune_lookup_for_targeting():
-    """Broadcasts use the tickets' commune finder through bc.find_commune / bc.commune_name."""
-    from bot.features.broadcasts import service as bc
+    """Broadcasts use the tickets' commune finder through parsing.find_commune / parsing.commune_name."""
+    from bot.features.broadcasts import parsing
 
-    assert bc.find_commune("my hoa hung") == (True, [bc.Place("30313", "Xã Mỹ Hòa Hưng", "Xã Mỹ Hòa Hưng")])
-    sure, places = bc.find_commune("Mỹ Khánh")  # a former commune
+    assert parsing.find_commune("my hoa hung") == (True, [parsing.Place("30313", "Xã Mỹ Hòa Hưng", "Xã Mỹ Hòa Hưng")])
+    sure, places = parsing.find_commune("Mỹ Khánh")  # a former commune
     assert places[0].name == "Phường Bình Đức" and "Mỹ Khánh" in places[0].label
-    assert bc.find_commune("") == (False, []) and bc.find_commune("🌾🌾") == (False, []) and bc.find_commune("x" * 500) == (False, [])
-    assert bc.commune_name("30313") == "Xã Mỹ Hòa Hưng" and bc.commune_name("0") is None and bc.commune_name(None) is None
+    assert parsing.find_commune("") == (False, []) and parsing.find_commune("🌾🌾") == (False, []) and parsing.find_commune("x" * 500) == (False, [])
+    assert parsing.commune_name("30313") == "Xã Mỹ Hòa Hưng" and parsing.commune_name("0") is None and parsing.commune_name(None) is None
 
 
 async def test_khauhieu_on_telegram(tmp_path, fake_tg, make_app):

@@ -73,7 +73,7 @@ def test_a_transactions_replies_go_in_one_insert_on_sqlite(tmp_path):
     from sqlalchemy import event
     from sqlmodel import Session, select
 
-    from bot.kernel import inbox as core
+    from bot.kernel import inbox
     from bot.kernel.messages import Reply
     from bot.storage.models import OutboxMessage
 
@@ -84,14 +84,14 @@ def test_a_transactions_replies_go_in_one_insert_on_sqlite(tmp_path):
                  lambda conn, cur, stmt, params, ctx, many: inserts.append(params) if stmt.startswith("INSERT INTO outbox") else None)
 
     def queue(session, chats):
-        return [r.id for c in chats for r in core.deliver(session, Reply(f"Chào {c}", channel="telegram", chat_id=str(c)))]
+        return [r.id for c in chats for r in inbox.deliver(session, Reply(f"Chào {c}", channel="telegram", chat_id=str(c)))]
 
     first = db.call(queue, [1, 2, 3])
     assert len(inserts) == 1 and len(inserts[0]) == 3 and first == [1, 2, 3]
 
     def with_rollback(session):
         sp = session.begin_nested()
-        core.deliver(session, Reply("bỏ", channel="telegram", chat_id="4"))
+        inbox.deliver(session, Reply("bỏ", channel="telegram", chat_id="4"))
         session.flush()
         sp.rollback()
         return queue(session, [5])

@@ -7,8 +7,7 @@ import pytest
 
 from bot.channels import zalo_texts as texts_zalo
 from bot.features.tickets import texts as texts_tickets
-from bot.kernel import inbox as core
-from bot.kernel import texts
+from bot.kernel import inbox, texts
 from bot.kernel.channel import CHANNELS, by_caps, caps_of, for_caps
 from bot.kernel.messages import Inbound, Reply
 
@@ -49,7 +48,7 @@ def test_markers_resolve_per_channel_and_only_in_our_texts():
     assert for_caps("Đường [[bấm|gõ]] {x} | hư", caps_of("zalo")) == "Đường [[bấm|gõ]] {x} | hư"  # people's text untouched
     # The marker characters cannot come from people: inbound text is cleaned of control characters.
     forged = Inbound("zalo", "c1", "c1", text="a" + by_caps("X", "Y") + "b")
-    assert core.clean_inbound(forged).text == "aXYb"
+    assert inbox.clean_inbound(forged).text == "aXYb"
 
 
 @pytest.mark.parametrize(("channel", "expected"), [("telegram", "bấm **Gửi phản ánh**"), ("zalo", "gõ «gửi»")])
@@ -61,8 +60,8 @@ def test_deliver_picks_the_words_for_the_target_channel(tmp_path, channel, expec
     db.migrate()
 
     def go(s):
-        chat = core.get_or_create_chat(s, channel, "42")
-        rows = core.deliver(s, Reply(texts_tickets.CONFIRM_HINT), default=chat)
+        chat = inbox.get_or_create_chat(s, channel, "42")
+        rows = inbox.deliver(s, Reply(texts_tickets.CONFIRM_HINT), default=chat)
         return [r.payload["text"] for r in rows]
 
     (sent,) = db.call(go)

@@ -8,8 +8,7 @@ import unicodedata
 
 import sqlalchemy as sa
 
-from bot.kernel import inbox as core
-from bot.kernel import texts
+from bot.kernel import inbox, texts
 from bot.kernel.messages import Attachment, Reply
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
 from tests.conftest import ZALO_SECRET, eventually, zalo_settings
@@ -188,8 +187,8 @@ async def test_webhook_refuses_everything_without_a_configured_secret(tmp_path, 
 # ---------------------------------------------------------------- sending
 def queue(app, chat_id: str, reply: Reply) -> None:
     def go(s):
-        chat = core.get_or_create_chat(s, "zalo", chat_id)
-        core.deliver(s, reply, default=chat)
+        chat = inbox.get_or_create_chat(s, "zalo", chat_id)
+        inbox.deliver(s, reply, default=chat)
 
     app.db.call(go)
     app.outbox.kick()

@@ -9,7 +9,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from bot.kernel import inbox as core
+from bot.kernel import inbox
 from bot.kernel.messages import Reply, utcnow
 from bot.storage.models import Chat, InboundEvent, OutboxMessage
 from bot.storage.zalo import ZaloOAToken
@@ -41,7 +41,7 @@ def rows(app, chat_id: str):
 def seen(app, chat_id: str, ago: dt.timedelta = dt.timedelta(0)) -> None:
     """The citizen's last interaction was `ago` before now."""
     def go(s):
-        chat = core.get_or_create_chat(s, "zalo_oa", chat_id)
+        chat = inbox.get_or_create_chat(s, "zalo_oa", chat_id)
         chat.last_seen_at = utcnow() - ago
         s.add(chat)
 
@@ -49,7 +49,7 @@ def seen(app, chat_id: str, ago: dt.timedelta = dt.timedelta(0)) -> None:
 
 
 def queue(app, chat_id: str, reply: Reply) -> None:
-    app.db.call(lambda s: core.deliver(s, reply, default=core.get_or_create_chat(s, "zalo_oa", chat_id)))
+    app.db.call(lambda s: inbox.deliver(s, reply, default=inbox.get_or_create_chat(s, "zalo_oa", chat_id)))
     app.outbox.kick()
 
 

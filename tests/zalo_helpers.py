@@ -149,11 +149,11 @@ def file_ticket(app: Any, channel: str, chat_id: str, description: str = "Đư�
                 phone: str | None = None) -> str:
     """A ticket filed by a citizen of `channel` (as `feedback.send` files it), for tests about what happens next."""
     from bot.features.tickets import service as ticketing
-    from bot.kernel import inbox as core
+    from bot.kernel import inbox
     from bot.kernel.messages import utcnow
 
     def go(s: Any) -> str:
-        core.get_or_create_chat(s, channel, chat_id).user_id = chat_id
+        inbox.get_or_create_chat(s, channel, chat_id).user_id = chat_id
         t, _ = ticketing.create_ticket(
             s, app.settings, utcnow(), channel=channel, chat_id=chat_id, user_id=chat_id,
             draft_key=f"{channel}:{chat_id}:{description[:20]}", category=ticketing.category_by_slug(app.settings, "giao-thong"),

@@ -105,7 +105,7 @@ class ZaloBotClient:
         if data.get("ok") is True:
             return data.get("result")
         try:
-            code: int | None = int(data.get("error_code"))  # type: ignore[arg-type]
+            code: int | None = int(data.get("error_code"))  # type: ignore[arg-type]  # None or a non-number raises, handled below
         except (TypeError, ValueError):
             code = status if status >= 400 else None
         params_ = data.get("parameters") if isinstance(data.get("parameters"), dict) else {}

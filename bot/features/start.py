@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Button
-from bot.kernel.registry import CANCELLERS, MENU, Ctx, command, command_lines, menu_item
+from bot.kernel.registry import Ctx, command, menu_item
 
 MENU_CB = CallbackPrefix("menu")  # handled by bot.features.faq.answers
 HELP_CB = CallbackPrefix("help")
@@ -16,14 +16,14 @@ def start(ctx: Ctx) -> None:
     name = ctx.inbound.display_name.strip()
     ctx.reply(
         texts.WELCOME.format(name=f" {name}" if name else "", agency=ctx.settings.agency_name),
-        buttons=[b for _, make in MENU if (b := make(ctx)) is not None],
+        buttons=[b for _, make in ctx.registry.menu if (b := make(ctx)) is not None],
     )
 
 
 @command("help", aliases=("huong dan", "tro giup", "giup do", "help"), description=texts.CMD_HELP)
 def help_(ctx: Ctx) -> None:
     """What the bot does and every citizen command, from the command registry (nothing can be left out)."""
-    ctx.reply(texts.HELP.format(commands="\n".join(command_lines(staff=False)), agency=ctx.settings.agency_name))
+    ctx.reply(texts.HELP.format(commands="\n".join(ctx.registry.command_lines(staff=False)), agency=ctx.settings.agency_name))
 
 
 @command(
@@ -35,7 +35,7 @@ def help_(ctx: Ctx) -> None:
 def cancel(ctx: Ctx) -> None:
     """Cancel whatever is going on (a report being written, a choice being offered)."""
     busy = bool(ctx.state)
-    cancelled = [said for fn in CANCELLERS if (said := fn(ctx))]
+    cancelled = [said for fn in ctx.registry.cancellers if (said := fn(ctx))]
     ctx.clear_state()
     ctx.clear_options()
     if cancelled:

@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Callable
 
-from bot.kernel import inbox as core
+from bot.kernel import inbox
 from bot.kernel.registry import Services
 from bot.storage.db import Database
 
@@ -46,11 +46,11 @@ class InboxWorker:
                 while True:
                     self._again.discard(key)
                     try:
-                        n = await self.db.run(core.process_chat, key, self.services)
+                        n = await self.db.run(inbox.process_chat, key, self.services)
                     except Exception as err:  # database trouble: count the attempt, retry on the next sweep
                         log.exception("processing %s failed", key)
                         try:
-                            await self.db.run(core.mark_failed_attempt, key, f"{type(err).__name__}: {err}")
+                            await self.db.run(inbox.mark_failed_attempt, key, f"{type(err).__name__}: {err}")
                         except Exception:  # the database is away: the next sweep tries again
                             log.warning("processing %s: could not count the failed attempt", key)
                         break
@@ -66,7 +66,7 @@ class InboxWorker:
         """Sweep for events left pending (crash recovery, other instances' leftovers)."""
         while not self._stopping:
             try:
-                for key in await self.db.run(core.pending_chat_keys, 200):
+                for key in await self.db.run(inbox.pending_chat_keys, 200):
                     self.schedule(key)
             except Exception:  # keep sweeping
                 log.exception("inbox sweep failed")
@@ -81,7 +81,7 @@ class InboxWorker:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                keys = await self.db.run(core.pending_chat_keys, 200)
+                keys = await self.db.run(inbox.pending_chat_keys, 200)
             except Exception:  # the database is gone: nothing more to do here
                 log.exception("inbox drain: sweep failed")
                 return

@@ -15,17 +15,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
 
 from bot.kernel.messages import utcnow
+from bot.kernel.registry import LOCAL_TZ, REGISTRY, Job
 
 log = logging.getLogger(__name__)
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LEASE = dt.timedelta(minutes=10)
 
 
@@ -42,33 +40,12 @@ class JobRun(SQLModel, table=True):
 JobFn = Callable[[Session, Any], None]
 
 
-@dataclass
-class Job:
-    name: str
-    fn: JobFn
-    every: dt.timedelta | None = None
-    daily_at: dt.time | None = None  # local time (Asia/Ho_Chi_Minh)
-
-    def next_after(self, now: dt.datetime) -> dt.datetime:
-        if self.every is not None:
-            return now + self.every
-        assert self.daily_at is not None
-        local = now.astimezone(LOCAL_TZ)
-        candidate = local.replace(hour=self.daily_at.hour, minute=self.daily_at.minute, second=0, microsecond=0)
-        if candidate <= local:
-            candidate += dt.timedelta(days=1)
-        return candidate.astimezone(dt.timezone.utc)
-
-
-JOBS: dict[str, Job] = {}
-
-
 def job(name: str, *, every: dt.timedelta | None = None, daily_at: dt.time | None = None) -> Callable[[JobFn], JobFn]:
     if (every is None) == (daily_at is None):
         raise ValueError("a job needs exactly one of every= or daily_at=")
 
     def register(fn: JobFn) -> JobFn:
-        JOBS[name] = Job(name, fn, every, daily_at)
+        REGISTRY.add_job(Job(name, fn, every, daily_at))
         return fn
 
     return register
@@ -121,7 +98,7 @@ class Scheduler:
 
         self.db = db
         self.services = services
-        self.jobs = jobs if jobs is not None else JOBS
+        self.jobs = jobs if jobs is not None else services.registry.jobs
         self.tick = tick
         self.owner = owner or liveness.new_owner()
         self._dead = lambda holder: liveness.owner_dead(holder, self.owner)
@@ -154,4 +131,4 @@ class Scheduler:
             await asyncio.sleep(self.tick)
 
 
-__all__ = ["JOBS", "Job", "JobRun", "Scheduler", "job", "utcnow"]
+__all__ = ["LOCAL_TZ", "Job", "JobRun", "Scheduler", "job", "utcnow"]

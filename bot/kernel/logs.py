@@ -86,7 +86,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
     """Clean a record in place: its message (with args merged) and its traceback text."""
     if getattr(record, "_redacted", False):
         return record
-    record._template = record.msg  # type: ignore[attr-defined]  # what makes lines "the same" (RateLimitFilter)
+    record._template = record.msg  # what makes lines "the same" (RateLimitFilter)
     try:
         msg = record.getMessage()
     except Exception:  # a bad format string: keep what we can
@@ -100,7 +100,7 @@ def redact_record(record: logging.LogRecord) -> logging.LogRecord:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
-    record._redacted = True  # type: ignore[attr-defined]
+    record._redacted = True
     return record
 
 
@@ -179,7 +179,7 @@ class JsonFormatter(logging.Formatter):
             "msg": redact(record.getMessage()),
         }
         if record.exc_info or record.exc_text:
-            out["exc"] = redact(record.exc_text or self.formatException(record.exc_info))  # type: ignore[arg-type]
+            out["exc"] = redact(record.exc_text or self.formatException(record.exc_info))  # type: ignore[arg-type]  # exc_info is set whenever exc_text is not
         return json.dumps(out, ensure_ascii=False)
 
 

@@ -130,7 +130,7 @@ def read_db_gauges(session: Any, now: dt.datetime) -> list[Metric]:
 
 def render(families: list[Metric]) -> bytes:
     extra = CollectorRegistry(auto_describe=False)
-    extra.register(_Snapshot(families))  # type: ignore[arg-type]
+    extra.register(_Snapshot(families))
     return generate_latest(REGISTRY) + generate_latest(extra)
 
 

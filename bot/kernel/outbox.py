@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 from bot.kernel import metrics
 from bot.kernel.channel import ChannelAdapter, SendResult
 from bot.kernel.messages import utcnow
+from bot.kernel.registry import REGISTRY
 from bot.storage.db import Database
 from bot.storage.models import Chat, OutboxMessage
 
@@ -41,21 +42,15 @@ TAKEOVER_EVERY = 2.0  # seconds between checks for claims of instances that no l
 # app's `Services` (settings, clock) are in `session.info["services"]`. A hook says which messages it
 # needs to see (`when`, on the payload): the successful sends no hook wants are recorded in bulk.
 OutcomeHook = Callable[[Session, OutboxMessage, SendResult], None]
-OUTCOME_HOOKS: list[tuple[OutcomeHook, Callable[[dict[str, Any]], bool] | None]] = []
 
 
 def on_outcome(when: Callable[[dict[str, Any]], bool] | None = None) -> Callable[[OutcomeHook], OutcomeHook]:
     """`@on_outcome(when=lambda payload: …)`: call the hook for every outcome of the messages it selects
-    (all messages without `when`)."""
+    (all messages without `when`); registered with the default registry."""
     def register(fn: OutcomeHook) -> OutcomeHook:
-        OUTCOME_HOOKS.append((fn, when))
+        REGISTRY.add_outcome_hook(fn, when)
         return fn
     return register
-
-
-def hooked(payload: dict[str, Any]) -> bool:
-    """Does any outcome hook want to see how this message went?"""
-    return any(when is None or when(payload) for _, when in OUTCOME_HOOKS)
 
 
 def record_sent(session: Session, sent: list[tuple[int, dt.datetime, str | None]]) -> None:
@@ -110,7 +105,7 @@ class SlidingWindow:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         event = [0.0, hold]
         heapq.heappush(self._waiters, (priority, next(_seq), fut))
-        fut.event = event  # type: ignore[attr-defined]
+        fut.event = event  # type: ignore[attr-defined]  # the waiter's future carries its event (asyncio.Future has no slot for it)
         self._dispatch()
         await fut
         return event
@@ -128,7 +123,7 @@ class SlidingWindow:
             _, _, fut = heapq.heappop(self._waiters)
             if fut.done():  # the waiter was cancelled
                 continue
-            event = fut.event  # type: ignore[attr-defined]
+            event = fut.event  # type: ignore[attr-defined]  # set when the future was queued
             event[0] = now
             self.events.append(event)
             fut.set_result(None)
@@ -376,7 +371,7 @@ def record_outcome(session: Session, msg_id: int, result: SendResult, now: dt.da
             row.status = "pending"
             row.next_attempt_at = now + dt.timedelta(seconds=delay)
     session.add(row)
-    for hook, when in OUTCOME_HOOKS:
+    for hook, when in services.registry.outcome_hooks:
         if when is None or when(row.payload or {}):
             hook(session, row, result)
 

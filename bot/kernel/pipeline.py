@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from bot.kernel import inbox as core
+from bot.kernel import inbox
 from bot.kernel.channel import SendResult
 from bot.kernel.messages import Inbound
 from bot.storage.models import OutboxMessage
@@ -91,15 +91,15 @@ def apply_batch(session: Session, inbounds: list[Inbound], records: list[_Record
     for r in others:
         record_outcome(session, r.msg_id, r.result, r.at, max_age, services)
     record_sent(session, [(r.msg_id, r.at, r.result.message_id) for r in records if r.plain])
-    inserted = core.ingest_many(session, inbounds)
-    keys = list(dict.fromkeys(core.chat_key(i.channel, i.chat_id) for i, ok in zip(inbounds, inserted) if ok))
+    inserted = inbox.ingest_many(session, inbounds)
+    keys = list(dict.fromkeys(inbox.chat_key(i.channel, i.chat_id) for i, ok in zip(inbounds, inserted) if ok))
     created: list[OutboxMessage] = []
     unprocessed: list[str] = []
     processed = 0
     if keys:
         try:
             with session.begin_nested():  # handler errors are caught per event; this catches the rest
-                processed = core.process_chats(session, keys, services, created=created)
+                processed = inbox.process_chats(session, keys, services, created=created)
         except Exception:  # the updates stay stored and pending: the inbox worker retries them
             log.exception("fast path failed for %d chats; left to the inbox worker", len(keys))
             created, unprocessed, processed = [], keys, 0
@@ -132,7 +132,7 @@ def claim_created(session: Session, rows: list[OutboxMessage], channels: list[st
 
 
 _o = OutboxMessage.__table__
-_FIRST_UNSENT = (  # built once (see core._INGEST)
+_FIRST_UNSENT = (  # built once (see inbox._INGEST)
     sa.select(_o.c.chat_key, sa.func.min(_o.c.id))
     .where(_o.c.chat_key.in_(sa.bindparam("keys", expanding=True)), _o.c.status.in_(("pending", "sending")))
     .group_by(_o.c.chat_key)
@@ -164,9 +164,7 @@ class Pipeline:
         return await fut
 
     def record(self, msg: dict[str, Any], result: SendResult, at: dt.datetime) -> None:
-        from bot.kernel.outbox import hooked
-
-        plain = result.ok and not hooked(msg.get("payload") or {})
+        plain = result.ok and not self.app.services.registry.hooked(msg.get("payload") or {})
         self._records.append(_Record(msg["id"], result, at, msg.get("chat_key"), plain))
         self._idle.clear()
         self._wake.set()
@@ -222,7 +220,7 @@ class Pipeline:
                 log.exception("recording outcome of outbox %s failed", r.msg_id)
         for op in ingests:
             try:
-                ok = await app.db.run(core.ingest, op.inbound)
+                ok = await app.db.run(inbox.ingest, op.inbound)
             except Exception as e:  # the caller answers 5xx; the platform redelivers
                 if not op.future.done():
                     op.future.set_exception(e)
@@ -230,7 +228,7 @@ class Pipeline:
             if not op.future.done():
                 op.future.set_result(ok)
             if ok:
-                app.inbox.schedule(core.chat_key(op.inbound.channel, op.inbound.chat_id))
+                app.inbox.schedule(inbox.chat_key(op.inbound.channel, op.inbound.chat_id))
         app.outbox.kick()
 
     async def drain(self, timeout: float = 10.0) -> None:

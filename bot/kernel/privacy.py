@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from bot.kernel import retention
+from bot.kernel.registry import REGISTRY
 from bot.storage.models import AuditLog, Chat, Conversation, InboundEvent, OutboxMessage, UnansweredQuestion
 
 ERASED = "[đã xóa theo yêu cầu của người dân]"
@@ -46,19 +47,17 @@ class Subject:
 
 
 Eraser = Callable[[Session, Subject, dt.datetime, Any], Counter]
-ERASERS: list[Eraser] = []
 
 
 def eraser(fn: Eraser) -> Eraser:
-    """Register a feature's eraser (idempotent)."""
-    if fn not in ERASERS:
-        ERASERS.append(fn)
+    """Register a feature's eraser with the default registry (idempotent)."""
+    REGISTRY.add_eraser(fn)
     return fn
 
 
 def erase(session: Session, subject: Subject, now: dt.datetime, services: Any, chat: Chat | None = None) -> Counter:
     done = _erase_core(session, subject, now, chat)
-    for fn in ERASERS:
+    for fn in services.registry.erasers:
         done.update(fn(session, subject, now, services))
     # The request itself is accountable, not the person: the entry names the channel only.
     session.add(AuditLog(at=now, actor=ANONYMOUS_ACTOR, action="erase_personal_data", target=subject.channel,
@@ -69,7 +68,7 @@ def erase(session: Session, subject: Subject, now: dt.datetime, services: Any, c
 def _erase_core(session: Session, s: Subject, now: dt.datetime, chat: Chat | None) -> Counter:
     done: Counter = Counter()
     if chat is None:
-        chat = session.exec(sa.select(Chat).where(Chat.channel == s.channel, Chat.chat_id == s.chat_id)).scalars().first()  # type: ignore[call-overload]
+        chat = session.execute(sa.select(Chat).where(Chat.channel == s.channel, Chat.chat_id == s.chat_id)).scalars().first()
     if chat is not None:
         chat.display_name = chat.username = ""
         chat.state = chat.state_data = chat.state_at = None

@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
+from zoneinfo import ZoneInfo
 
 from bot.kernel.messages import Button, Inbound, Reply, button_rows, utcnow
 
@@ -34,6 +35,7 @@ class Services:
     kb_ref: Callable[[], "KnowledgeBase"]  # current knowledge base (swapped on reload)
     clock: Callable[[], dt.datetime] = utcnow
     extras: dict[str, Any] = field(default_factory=dict)  # feature services (e.g. commune finder)
+    registry: "Registry" = field(default_factory=lambda: REGISTRY)  # what the router, jobs, erasers, hooks read
 
     @property
     def kb(self) -> "KnowledgeBase":
@@ -143,6 +145,10 @@ class Ctx:
         return self.services.settings
 
     @property
+    def registry(self) -> "Registry":
+        return self.services.registry
+
+    @property
     def kb(self) -> "KnowledgeBase":
         return self.services.kb
 
@@ -187,15 +193,116 @@ class Command:
         return self.usage or f"/{self.name}"
 
 
-COMMANDS: dict[str, Command] = {}
-CALLBACKS: dict[str, Handler] = {}  # callback data prefix ("faq") -> handler
-STAFF_CALLBACKS: set[str] = set()  # prefixes of the buttons only staff may press
-STEPS: dict[str, Handler] = {}  # conversation state -> handler of the next message
-TEXT_HANDLERS: list[tuple[int, Callable[["Ctx"], bool]]] = []  # (order, fn returning True if it handled the text)
-MENU: list[tuple[int, Callable[["Ctx"], Button | None]]] = []  # /start menu buttons, by order
+# The kernel modules that run these define their precise types (`bot.kernel.jobs.JobFn`, `privacy.Eraser`,
+# `outbox.OutcomeHook`); they import this module, so it names them loosely.
+JobFn = Callable[..., None]  # (session, services)
+Eraser = Callable[..., Any]  # (session, subject, now, services) -> Counter of what it removed
+OutcomeHook = Callable[..., None]  # (session, outbox row, SendResult)
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass
+class Job:
+    """A periodic job (`@job` in bot.kernel.jobs, which claims and runs it once across instances)."""
+
+    name: str
+    fn: JobFn
+    every: dt.timedelta | None = None
+    daily_at: dt.time | None = None  # local time (Asia/Ho_Chi_Minh)
+
+    def next_after(self, now: dt.datetime) -> dt.datetime:
+        if self.every is not None:
+            return now + self.every
+        assert self.daily_at is not None
+        local = now.astimezone(LOCAL_TZ)
+        candidate = local.replace(hour=self.daily_at.hour, minute=self.daily_at.minute, second=0, microsecond=0)
+        if candidate <= local:
+            candidate += dt.timedelta(days=1)
+        return candidate.astimezone(dt.timezone.utc)
+
+
+TextHandler = Callable[["Ctx"], bool]  # returns True if it handled the text
+MenuItem = Callable[["Ctx"], Button | None]
 # What /huy also cancels beyond the conversation state (e.g. an officer's unconfirmed broadcast draft):
 # fn(ctx) -> what it cancelled, in words for the person, or None
-CANCELLERS: list[Callable[["Ctx"], str | None]] = []
+Canceller = Callable[["Ctx"], "str | None"]
+
+
+@dataclass
+class Registry:
+    """Everything features register with the kernel, in one object the router, the scheduler, the eraser and the
+    outbox read (`services.registry`). The decorators below (`@command`, `@step`, `@callback`, …, `@job`,
+    `@eraser`, `@on_outcome`) register into the process's default registry, `REGISTRY`; `copy()` gives a test its
+    own registry to add to without touching the process's."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    callbacks: dict[str, Handler] = field(default_factory=dict)  # callback data prefix ("faq") -> handler
+    staff_callbacks: set[str] = field(default_factory=set)  # prefixes of the buttons only staff may press
+    steps: dict[str, Handler] = field(default_factory=dict)  # conversation state -> handler of the next message
+    text_handlers: list[tuple[int, TextHandler]] = field(default_factory=list)  # by order
+    menu: list[tuple[int, MenuItem]] = field(default_factory=list)  # /start menu buttons, by order
+    cancellers: list[Canceller] = field(default_factory=list)
+    jobs: dict[str, Job] = field(default_factory=dict)  # periodic jobs (bot.kernel.jobs)
+    erasers: list[Eraser] = field(default_factory=list)  # /xoadulieu, per feature (bot.kernel.privacy)
+    # (hook, when): outcome hooks (bot.kernel.outbox), `when` selecting the messages the hook sees
+    outcome_hooks: list[tuple[OutcomeHook, Callable[[dict[str, Any]], bool] | None]] = field(default_factory=list)
+
+    def copy(self) -> "Registry":
+        """A registry of its own holding what this one holds now (later registrations go to one of them only)."""
+        return Registry(dict(self.commands), dict(self.callbacks), set(self.staff_callbacks), dict(self.steps),
+                        list(self.text_handlers), list(self.menu), list(self.cancellers), dict(self.jobs),
+                        list(self.erasers), list(self.outcome_hooks))
+
+    # -- registering
+    def add_command(self, cmd: Command) -> None:
+        self.commands[cmd.name] = cmd
+
+    def add_callback(self, prefix: str, fn: Handler, *, staff: bool = False) -> None:
+        self.callbacks[prefix] = fn
+        if staff:
+            self.staff_callbacks.add(prefix)
+        else:
+            self.staff_callbacks.discard(prefix)
+
+    def add_steps(self, table: dict[str, Handler]) -> None:
+        self.steps.update(table)
+
+    def add_text_handler(self, order: int, fn: TextHandler) -> None:
+        self.text_handlers.append((order, fn))
+        self.text_handlers.sort(key=lambda t: t[0])
+
+    def add_menu_item(self, order: int, fn: MenuItem) -> None:
+        self.menu.append((order, fn))
+        self.menu.sort(key=lambda t: t[0])
+
+    def add_canceller(self, fn: Canceller) -> None:
+        if fn not in self.cancellers:
+            self.cancellers.append(fn)
+
+    def add_job(self, j: Job) -> None:
+        self.jobs[j.name] = j
+
+    def add_eraser(self, fn: Eraser) -> None:
+        """Idempotent: a feature module loaded twice erases once."""
+        if fn not in self.erasers:
+            self.erasers.append(fn)
+
+    def add_outcome_hook(self, fn: OutcomeHook, when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        self.outcome_hooks.append((fn, when))
+
+    # -- reading
+    def command_lines(self, staff: bool) -> list[str]:
+        """One line per registered command, as /help (citizens) and /help_staff (officers) list them: the help
+        texts are made from the registry, so a new command is in them the moment it exists."""
+        return [f"• {c.shown}: {c.description}" for c in self.commands.values()
+                if c.staff == staff and (staff or c.menu) and c.description]
+
+    def hooked(self, payload: dict[str, Any]) -> bool:
+        """Does any outcome hook want to see how this message went?"""
+        return any(when is None or when(payload) for _, when in self.outcome_hooks)
+
+
+REGISTRY = Registry()  # the process's default registry: the decorators register here
 
 
 def command(
@@ -209,17 +316,10 @@ def command(
     usage: str = "",
 ) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        COMMANDS[name] = Command(name, fn, aliases, description, staff, menu and not staff, interrupts, usage)
+        REGISTRY.add_command(Command(name, fn, aliases, description, staff, menu and not staff, interrupts, usage))
         return fn
 
     return register
-
-
-def command_lines(staff: bool) -> list[str]:
-    """One line per registered command, as /help (citizens) and /help_staff (officers) list them: the help
-    texts are made from the registry, so a new command is in them the moment it exists."""
-    return [f"• {c.shown}: {c.description}" for c in COMMANDS.values()
-            if c.staff == staff and (staff or c.menu) and c.description]
 
 
 def callback(prefix: "str | CallbackPrefix", *, staff: bool = False) -> Callable[[Handler], Handler]:
@@ -228,14 +328,16 @@ def callback(prefix: "str | CallbackPrefix", *, staff: bool = False) -> Callable
     key = prefix if isinstance(prefix, str) else prefix.prefix
 
     def register(fn: Handler) -> Handler:
-        CALLBACKS[key] = fn
-        if staff:
-            STAFF_CALLBACKS.add(key)
-        else:
-            STAFF_CALLBACKS.discard(key)
+        REGISTRY.add_callback(key, fn, staff=staff)
         return fn
 
     return register
+
+
+def canceller(fn: Canceller) -> Canceller:
+    """`@canceller`: what /huy also cancels (idempotent)."""
+    REGISTRY.add_canceller(fn)
+    return fn
 
 
 class StatesGroup:
@@ -260,32 +362,30 @@ class StatesGroup:
 
 def steps(table: dict[str, Handler]) -> None:
     """Register a conversation's steps as one table, state -> handler of the next message (PTB's `states={…}`)."""
-    STEPS.update(table)
+    REGISTRY.add_steps(table)
 
 
 def step(state: str) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
-        STEPS[state] = fn
+        REGISTRY.add_steps({state: fn})
         return fn
 
     return register
 
 
-def text_handler(order: int) -> Callable[[Callable[["Ctx"], bool]], Callable[["Ctx"], bool]]:
+def text_handler(order: int) -> Callable[[TextHandler], TextHandler]:
     """Free-text handlers are tried in order until one returns True (the FAQ comes last)."""
 
-    def register(fn: Callable[["Ctx"], bool]) -> Callable[["Ctx"], bool]:
-        TEXT_HANDLERS.append((order, fn))
-        TEXT_HANDLERS.sort(key=lambda t: t[0])
+    def register(fn: TextHandler) -> TextHandler:
+        REGISTRY.add_text_handler(order, fn)
         return fn
 
     return register
 
 
-def menu_item(order: int) -> Callable[[Callable[["Ctx"], Button | None]], Callable[["Ctx"], Button | None]]:
-    def register(fn: Callable[["Ctx"], Button | None]) -> Callable[["Ctx"], Button | None]:
-        MENU.append((order, fn))
-        MENU.sort(key=lambda t: t[0])
+def menu_item(order: int) -> Callable[[MenuItem], MenuItem]:
+    def register(fn: MenuItem) -> MenuItem:
+        REGISTRY.add_menu_item(order, fn)
         return fn
 
     return register

@@ -15,7 +15,7 @@ from sqlmodel import select
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackData
 from bot.kernel.messages import TERMINAL_STAFF, clip
-from bot.kernel.registry import CALLBACKS, COMMANDS, STAFF_CALLBACKS, STEPS, TEXT_HANDLERS, Command, Ctx
+from bot.kernel.registry import Command, Ctx, Registry
 from bot.storage.models import Staff
 from knowledge.normalize import fold
 
@@ -32,14 +32,14 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return m.group(1).lower(), (m.group(2) or "").strip()
 
 
-def find_alias(text: str) -> tuple[Command, str] | None:
+def find_alias(registry: Registry, text: str) -> tuple[Command, str] | None:
     """A command written as plain words: "tra cuu PA-000123" -> (tracuu, "PA-000123")."""
     folded = fold(text)
     if not folded or len(folded) > 200:
         return None
     best: tuple[Command, str] | None = None
     best_len = 0
-    for cmd in COMMANDS.values():
+    for cmd in registry.commands.values():
         for alias in cmd.aliases:
             if (folded == alias or folded.startswith(alias + " ")) and len(alias) > best_len:
                 best, best_len = (cmd, _args_after(text, alias)), len(alias)
@@ -121,6 +121,7 @@ def option_choice(ctx: Ctx) -> str | None:
 
 def route(ctx: Ctx) -> None:
     inbound = ctx.inbound
+    registry = ctx.registry
     if inbound.unsupported:
         ctx.reply(texts.UNSUPPORTED_CONTENT.format(contact=ctx.settings.agency_contact))
         return
@@ -139,9 +140,9 @@ def route(ctx: Ctx) -> None:
     parsed = parse_command(text)
     if parsed:
         name, args = parsed
-        cmd = COMMANDS.get(name)
+        cmd = registry.commands.get(name)
         if cmd is None:
-            alias = find_alias(text.strip()[1:])  # "/menu", "/phan anh": the words of a command, with a "/"
+            alias = find_alias(registry, text.strip()[1:])  # "/menu", "/phan anh": the words of a command, with a "/"
             if alias:
                 run_command(ctx, *alias)
                 return
@@ -149,12 +150,12 @@ def route(ctx: Ctx) -> None:
             return
         run_command(ctx, cmd, args)
         return
-    if text.strip() == "/" and "start" in COMMANDS:  # a bare "/" (no command menu on Zalo): show the menu
-        run_command(ctx, COMMANDS["start"], "")
+    if text.strip() == "/" and "start" in registry.commands:  # a bare "/" (no command menu on Zalo): show the menu
+        run_command(ctx, registry.commands["start"], "")
         return
 
     # 3. words that interrupt anything ("hủy")
-    alias = find_alias(text)
+    alias = find_alias(registry, text)
     if alias and alias[0].interrupts:
         run_command(ctx, *alias)
         return
@@ -167,7 +168,7 @@ def route(ctx: Ctx) -> None:
 
     # 5. the next step of a conversation
     if ctx.state:
-        handler = STEPS.get(ctx.state)
+        handler = registry.steps.get(ctx.state)
         if handler is not None:
             handler(ctx)
             return
@@ -184,7 +185,7 @@ def route(ctx: Ctx) -> None:
         if inbound.chat_type == "group":
             # Photos, joins… in a group are not addressed to the bot; early handlers (e.g. a staff answer
             # with a photo, replying to a ticket) may still take them. The FAQ (order 100) never does.
-            for order, fn in TEXT_HANDLERS:
+            for order, fn in registry.text_handlers:
                 if order < 100 and fn(ctx):
                     return
             return
@@ -200,7 +201,7 @@ def route(ctx: Ctx) -> None:
         else:
             ctx.reply(texts.EMPTY_MESSAGE if not inbound.attachments else texts.MEDIA_OUTSIDE_REPORT)
         return
-    for _, fn in TEXT_HANDLERS:
+    for _, fn in registry.text_handlers:
         if fn(ctx):
             return
     ctx.reply(texts.EMPTY_MESSAGE)
@@ -210,10 +211,10 @@ def _dispatch_callback(ctx: Ctx, data: str) -> None:
     if ctx.inbound.callback != data:
         ctx.inbound = dataclasses.replace(ctx.inbound, callback=data)
     prefix = CallbackData.parse(data).prefix
-    handler = CALLBACKS.get(prefix)
+    handler = ctx.registry.callbacks.get(prefix)
     if handler is None:
         ctx.reply(texts.STALE_BUTTON)
         return
-    if prefix in STAFF_CALLBACKS and not staff_may_act(ctx, data):
+    if prefix in ctx.registry.staff_callbacks and not staff_may_act(ctx, data):
         return
     handler(ctx)

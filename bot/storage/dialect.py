@@ -40,7 +40,7 @@ def ensure_row(session: Session, model: type[M], values: dict[str, Any], conflic
     """The row of `model` whose `conflict` columns hold `values`' ones, inserted with `values` when there is none
     (a concurrent insert by another transaction is not an error: its row is read back). `stmt`, when given,
     is the SELECT that reads it back (e.g. with FOR UPDATE)."""
-    insert_ignore(session, model.__table__, values, conflict)  # type: ignore[attr-defined]
+    insert_ignore(session, model.__table__, values, conflict)  # type: ignore[attr-defined]  # table models get __table__ from SQLModel's metaclass
     if stmt is None:
         stmt = select(model).where(*[getattr(model, c) == values[c] for c in conflict])
     return session.exec(stmt).one()

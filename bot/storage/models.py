@@ -27,7 +27,7 @@ def new_row(cls: type[M], values: dict[str, Any]) -> M:
     instance, skipping SQLModel's validating __init__ (≈ 80 µs a row, most of the time it takes to queue a
     reply). The object is then `session.add`-ed like any other."""
     obj = cls.__new__(cls)
-    cls._sa_class_manager._new_state_if_none(obj)  # type: ignore[attr-defined]
+    cls._sa_class_manager._new_state_if_none(obj)  # type: ignore[attr-defined]  # SQLAlchemy's instrumentation, untyped (see the docstring)
     obj.__dict__.update(_defaults(cls), **values)
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     return obj

@@ -7,13 +7,22 @@ Only re-encoded images are stored (no EXIF, no GPS, no polyglot payload): see `u
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from bot.storage.web import WebUpload
 
+if TYPE_CHECKING:
+    from collections import Counter
 
-def _erase_uploads(session, subject, now, services):  # type: ignore[no-untyped-def]
+    from sqlmodel import Session
+
+    from bot.kernel.privacy import Subject
+    from bot.kernel.registry import Services
+
+
+def _erase_uploads(session: Session, subject: Subject, now: dt.datetime, services: Services) -> Counter:
     """/xoadulieu from a browser: its photos go (the core erases its messages, the tickets their copies)."""
     from collections import Counter
 
@@ -24,7 +33,7 @@ def _erase_uploads(session, subject, now, services):  # type: ignore[no-untyped-
     return done
 
 
-def prune_uploads(session, now, days: int) -> int:  # type: ignore[no-untyped-def]
+def prune_uploads(session: Session, now: dt.datetime, days: int) -> int:
     """Photos older than the message retention that no report keeps (one never filed, or whose report lost them
     to /xoadulieu or the contact retention) are deleted; a report's photos stay as long as the report has them."""
 
@@ -54,7 +63,7 @@ def _register() -> None:
     eraser(_erase_uploads)
 
     @job("web_uploads_retention", daily_at=dt.time(3, 30))
-    def web_uploads_retention(session, services):  # type: ignore[no-untyped-def]
+    def web_uploads_retention(session: Session, services: Services) -> None:
         prune_uploads(session, services.clock(), services.settings.retention_inbound_days)
 
 

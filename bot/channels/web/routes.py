@@ -277,7 +277,7 @@ def build_routes(app: Host, channel: WebChannel) -> list[tuple[str, str, Any]]:
         body = await read_json(request)
         key = event_key(body)
         try:
-            lat, lon = float(body.get("lat")), float(body.get("lon"))  # type: ignore[arg-type]
+            lat, lon = float(body.get("lat")), float(body.get("lon"))  # type: ignore[arg-type]  # None or a non-number raises, answered below
         except (TypeError, ValueError):
             raise Refused(400, W.ERR_LOCATION) from None
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):

@@ -12,13 +12,14 @@ import logging
 import sqlalchemy as sa
 from sqlmodel import select
 
+from bot.features.broadcasts import delivery, parsing
 from bot.features.broadcasts import service as bc
 from bot.features.broadcasts import texts as T
 from bot.kernel import texts
 from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.channel import CHANNELS
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Button, Reply, clip
-from bot.kernel.registry import CANCELLERS, Ctx, callback, command, step
+from bot.kernel.registry import Ctx, callback, canceller, command, step
 from bot.kernel.router import is_staff
 from bot.storage.broadcast import Broadcast
 
@@ -94,7 +95,7 @@ def broadcast_command(ctx: Ctx) -> None:
     photo = _photo(ctx)
     if not ctx.args.strip() and not photo:
         ctx.set_state(COMPOSE_STEP)
-        ctx.reply(T.BC_USAGE.format(max_text=bc.number(bc.MAX_TEXT), max_caption=bc.number(bc.MAX_CAPTION)) + "\n\n" + T.BC_COMPOSE)
+        ctx.reply(T.BC_USAGE.format(max_text=parsing.number(bc.MAX_TEXT), max_caption=parsing.number(bc.MAX_CAPTION)) + "\n\n" + T.BC_COMPOSE)
         return
     compose(ctx, ctx.args, photo)
 
@@ -109,7 +110,7 @@ def compose_step(ctx: Ctx) -> None:
 
 
 def compose(ctx: Ctx, text: str, photo: str | None) -> None:
-    text, when, error = bc.parse_schedule(text, ctx.now)
+    text, when, error = parsing.parse_schedule(text, ctx.now)
     if error is None:
         error = bc.check_text(text, bool(photo))
     if error:
@@ -127,16 +128,16 @@ def _count(ctx: Ctx, **target: str | None) -> int:
 
 def ask_target(ctx: Ctx, b: Broadcast, intro: str | None = None) -> None:
     bid = b.id
-    buttons = [Button(T.BTN_T_ALL.format(n=bc.number(_count(ctx))), BCT_CB.pack(bid, "all"))]
-    for key, label in bc.topics(ctx.settings).items():
-        buttons.append(Button(clip(T.BTN_T_TOPIC.format(label=label, n=bc.number(_count(ctx, topic=key)))), BCT_CB.pack(bid, "t", key)))
+    buttons = [Button(T.BTN_T_ALL.format(n=parsing.number(_count(ctx))), BCT_CB.pack(bid, "all"))]
+    for key, label in parsing.topics(ctx.settings).items():
+        buttons.append(Button(clip(T.BTN_T_TOPIC.format(label=label, n=parsing.number(_count(ctx, topic=key)))), BCT_CB.pack(bid, "t", key)))
     buttons.append(Button(T.BTN_T_COMMUNE, BCT_CB.pack(bid, "commune")))
     channels = _channels(ctx)
     if channels is None or len(channels) > 1:
         for ch in channels or CHANNELS.audiences():
             n = _count(ctx, channel=ch)
             if n:
-                buttons.append(Button(clip(T.BTN_T_CHANNEL.format(channel=CHANNELS.title(ch), n=bc.number(n))), BCT_CB.pack(bid, "c", ch)))
+                buttons.append(Button(clip(T.BTN_T_CHANNEL.format(channel=CHANNELS.title(ch), n=parsing.number(n))), BCT_CB.pack(bid, "c", ch)))
     ctx.reply(intro or T.BC_ASK_TARGET.format(id=bid), buttons=buttons)
 
 
@@ -152,7 +153,7 @@ def target_button(ctx: Ctx) -> None:
     what, arg = cb.arg(1), cb.arg(2)
     if what == "all":
         b.target_topic = b.target_commune = b.target_channel = None
-    elif what == "t" and arg in bc.topics(ctx.settings):
+    elif what == "t" and arg in parsing.topics(ctx.settings):
         b.target_topic, b.target_commune, b.target_channel = arg, None, None
     elif what == "c" and arg in (_channels(ctx) or CHANNELS.audiences()):
         b.target_topic, b.target_commune, b.target_channel = None, None, arg
@@ -160,7 +161,7 @@ def target_button(ctx: Ctx) -> None:
         ctx.set_state(COMMUNE_STEP, {"id": b.id})
         ctx.reply(T.BC_ASK_COMMUNE)
         return
-    elif what == "x" and bc.commune_name(arg):
+    elif what == "x" and parsing.commune_name(arg):
         set_commune_target(ctx, b, arg)
         return
     elif what == "change":
@@ -190,7 +191,7 @@ def commune_step(ctx: Ctx) -> None:
         ctx.reply(texts.STALE_BUTTON)
         return
     text = ctx.inbound.text.strip()
-    sure, places = bc.find_commune(text)
+    sure, places = parsing.find_commune(text)
     if sure:
         set_commune_target(ctx, b, places[0].code)
     elif places:
@@ -211,7 +212,7 @@ def preview(ctx: Ctx, b: Broadcast) -> None:
     ctx.send(_here(ctx, bc.citizen_reply(ctx.settings, b, ctx.inbound.channel, ctx.inbound.chat_id)))
     by_channel = ""
     if len(counts) > 1:
-        by_channel = " (" + ", ".join(f"{CHANNELS.title(ch)} {bc.number(k)}" for ch, k in sorted(counts.items())) + ")"
+        by_channel = " (" + ", ".join(f"{CHANNELS.title(ch)} {parsing.number(k)}" for ch, k in sorted(counts.items())) + ")"
     notes = ""
     if _approval_role(ctx):
         notes += T.BC_NOTE_APPROVAL.format(role=_role(_approval_role(ctx)))
@@ -221,11 +222,11 @@ def preview(ctx: Ctx, b: Broadcast) -> None:
     if channels is not None:
         for ch, k in sorted(bc.count_recipients(ctx.session, b, None).items()):
             if ch not in channels and k:
-                notes += T.BC_NOTE_CHANNEL_OFF.format(n=bc.number(k), channel=CHANNELS.title(ch))
-    seconds = max(counts.get(ch, 0) / max(0.1, bc.channel_rate(ctx.settings, ch)) for ch in counts)
+                notes += T.BC_NOTE_CHANNEL_OFF.format(n=parsing.number(k), channel=CHANNELS.title(ch))
+    seconds = max(counts.get(ch, 0) / max(0.1, parsing.channel_rate(ctx.settings, ch)) for ch in counts)
     ctx.reply(
-        T.BC_SUMMARY.format(id=b.id, target=label, n=bc.number(n), by_channel=by_channel, start=bc.start_label(ctx.settings, b, ctx.now),
-                            duration=bc.duration(seconds), notes=notes),
+        T.BC_SUMMARY.format(id=b.id, target=label, n=parsing.number(n), by_channel=by_channel, start=bc.start_label(ctx.settings, b, ctx.now),
+                            duration=parsing.duration(seconds), notes=notes),
         buttons=[Button(T.BTN_CONFIRM, BC_CB.pack("ok", b.id)), Button(T.BTN_CHANGE_TARGET, BCT_CB.pack(b.id, "change")), Button(T.BTN_DISCARD, BC_CB.pack("no", b.id))],
     )
 
@@ -269,7 +270,7 @@ def confirm(ctx: Ctx, b: Broadcast) -> None:
             creator = ctx.inbound.display_name or ctx.inbound.username or ctx.actor
             ctx.send(Reply(
                 T.BC_APPROVAL_REQUEST.format(id=b.id, creator=creator, target=bc.target_label(ctx.settings, b),
-                                             n=bc.number(sum(counts.values())), start=bc.start_label(ctx.settings, b, ctx.now), role=_role(role)),
+                                             n=parsing.number(sum(counts.values())), start=bc.start_label(ctx.settings, b, ctx.now), role=_role(role)),
                 buttons=((Button(T.BTN_APPROVE, BC_CB.pack("ap", b.id)), Button(T.BTN_REJECT, BC_CB.pack("rj", b.id))),),
                 channel=TELEGRAM, chat_id=staff_chat, kind="staff",
             ))
@@ -291,6 +292,7 @@ def discard(ctx: Ctx, b: Broadcast) -> None:
     ctx.reply(T.BC_DISCARDED.format(id=b.id))
 
 
+@canceller
 def discard_drafts_on_cancel(ctx: Ctx) -> str | None:
     """/huy in the middle of the wizard: the officer's unconfirmed drafts of this chat are discarded."""
     drafts = ctx.session.exec(select(Broadcast).where(
@@ -300,10 +302,6 @@ def discard_drafts_on_cancel(ctx: Ctx) -> str | None:
         bc.cancel(ctx.session, b, ctx.actor, ctx.now)
         ctx.audit("broadcast.discard", target=f"#{b.id}", detail="/huy")
     return "\n".join(T.BC_DISCARDED.format(id=b.id) for b in drafts) or None
-
-
-if discard_drafts_on_cancel not in CANCELLERS:
-    CANCELLERS.append(discard_drafts_on_cancel)
 
 
 def _approval_role(ctx: Ctx) -> str:
@@ -336,13 +334,13 @@ def decide(ctx: Ctx, b: Broadcast, approve: bool) -> None:
         start = bc.start_label(ctx.settings, b, ctx.now, confirmed=True)
         ctx.reply(T.BC_APPROVED.format(id=b.id, start=start))
         if (b.creator_channel, b.creator_chat_id) != (ctx.inbound.channel, ctx.inbound.chat_id):
-            bc.notify_creator(ctx.session, b, T.BC_APPROVED_CREATOR.format(id=b.id, approver=who, start=start))
+            delivery.notify_creator(ctx.session, b, T.BC_APPROVED_CREATOR.format(id=b.id, approver=who, start=start))
     else:
         bc.cancel(ctx.session, b, ctx.actor, ctx.now)
         ctx.audit("broadcast.reject", target=f"#{b.id}")
         ctx.reply(T.BC_REJECTED.format(id=b.id))
         if (b.creator_channel, b.creator_chat_id) != (ctx.inbound.channel, ctx.inbound.chat_id):
-            bc.notify_creator(ctx.session, b, T.BC_REJECTED_CREATOR.format(id=b.id, approver=who))
+            delivery.notify_creator(ctx.session, b, T.BC_REJECTED_CREATOR.format(id=b.id, approver=who))
 
 
 @command("broadcast_approve", description=T.CMD_BROADCAST_APPROVE, staff=True, usage=T.USAGE_BROADCAST_APPROVE)
@@ -369,10 +367,10 @@ def status_command(ctx: Ctx) -> None:
             return
         lines = [T.BC_LIST_HEAD]
         for b in recent:
-            p = bc.progress(ctx.session, b.id)  # type: ignore[arg-type]
+            p = bc.progress(ctx.session, b.id)  # type: ignore[arg-type]  # a stored row's id is set
             lines.append(T.BC_LIST_LINE.format(
-                id=b.id, status=T.STATUS_NAMES.get(b.status, b.status), sent=bc.number(p.counts.get("sent", 0)),
-                total=bc.number(max(b.total, p.total)), when=bc.local_str(b.scheduled_at or b.confirmed_at or b.created_at),
+                id=b.id, status=T.STATUS_NAMES.get(b.status, b.status), sent=parsing.number(p.counts.get("sent", 0)),
+                total=parsing.number(max(b.total, p.total)), when=parsing.local_str(b.scheduled_at or b.confirmed_at or b.created_at),
                 text=" ".join(b.text.split())[:40],
             ))
         ctx.reply("\n".join(lines))
@@ -385,7 +383,7 @@ def status_command(ctx: Ctx) -> None:
 def status_text(ctx: Ctx, b: Broadcast) -> str:
     from bot.kernel.messages import utcnow
 
-    p = bc.progress(ctx.session, b.id)  # type: ignore[arg-type]
+    p = bc.progress(ctx.session, b.id)  # type: ignore[arg-type]  # a stored row's id is set
     c = p.counts
     total = max(b.total, p.total)
     sending = c.get("sending", 0)
@@ -394,15 +392,15 @@ def status_text(ctx: Ctx, b: Broadcast) -> str:
     if b.status == "sending":
         if not b.materialized:
             eta = " · " + T.BC_STATUS_NOT_MATERIALIZED
-        elif bc.in_quiet(ctx.settings, ctx.now):
-            eta = T.BC_STATUS_QUIET.format(until=bc.local_str(bc.quiet_ends(ctx.settings, ctx.now)))
+        elif parsing.in_quiet(ctx.settings, ctx.now):
+            eta = T.BC_STATUS_QUIET.format(until=parsing.local_str(parsing.quiet_ends(ctx.settings, ctx.now)))
         elif p.remaining:
-            rate = bc.recent_rate(ctx.session, b.id, utcnow()) or bc.channel_rate(ctx.settings, TELEGRAM)  # type: ignore[arg-type]
-            eta = T.BC_STATUS_ETA.format(eta=bc.duration(p.remaining / rate))
+            rate = bc.recent_rate(ctx.session, b.id, utcnow()) or parsing.channel_rate(ctx.settings, TELEGRAM)  # type: ignore[arg-type]  # a stored row's id is set
+            eta = T.BC_STATUS_ETA.format(eta=parsing.duration(p.remaining / rate))
     elif b.status in ("scheduled", "awaiting_approval"):
         eta = " · " + bc.start_label(ctx.settings, b, ctx.now)
     if b.started_at:
-        start = bc.local_str(b.started_at)
+        start = parsing.local_str(b.started_at)
     elif b.status == "draft":  # nothing is sent before the officer confirms
         start = T.START_NOT_CONFIRMED
     elif b.status == "cancelled":
@@ -411,10 +409,10 @@ def status_text(ctx: Ctx, b: Broadcast) -> str:
         start = bc.start_label(ctx.settings, b, ctx.now)
     return T.BC_STATUS.format(
         id=b.id, status=T.STATUS_NAMES.get(b.status, b.status), target=bc.target_label(ctx.settings, b), start=start,
-        total=bc.number(total), sent=bc.number(c.get("sent", 0)), queued=bc.number(c.get("queued", 0) + sending),
-        inflight=T.BC_STATUS_INFLIGHT.format(n=sending) if sending else "", failed=bc.number(c.get("failed", 0)),
-        blocked=bc.number(c.get("blocked", 0)), skipped=bc.number(c.get("skipped", 0)), unknown=bc.number(c.get("unknown", 0)),
-        rate_limited=bc.number(b.rate_limited), pct=pct, eta=eta,
+        total=parsing.number(total), sent=parsing.number(c.get("sent", 0)), queued=parsing.number(c.get("queued", 0) + sending),
+        inflight=T.BC_STATUS_INFLIGHT.format(n=sending) if sending else "", failed=parsing.number(c.get("failed", 0)),
+        blocked=parsing.number(c.get("blocked", 0)), skipped=parsing.number(c.get("skipped", 0)), unknown=parsing.number(c.get("unknown", 0)),
+        rate_limited=parsing.number(b.rate_limited), pct=pct, eta=eta,
     )
 
 
@@ -428,10 +426,10 @@ def cancel_command(ctx: Ctx) -> None:
         return
     started = b.status == "sending"
     skipped = bc.cancel(ctx.session, b, ctx.actor, ctx.now)
-    p = bc.store_counts(ctx.session, b)
+    p = delivery.store_counts(ctx.session, b)
     ctx.audit("broadcast.cancel", target=f"#{b.id}", detail=f"skipped {skipped}")
     if not started:
         ctx.reply(T.BC_CANCELLED_BEFORE.format(id=b.id))
         return
-    ctx.reply(T.BC_CANCELLED.format(id=b.id, sent=bc.number(p.counts.get("sent", 0)), skipped=bc.number(skipped),
+    ctx.reply(T.BC_CANCELLED.format(id=b.id, sent=parsing.number(p.counts.get("sent", 0)), skipped=parsing.number(skipped),
                                     window=ctx.services.extras.get("broadcast_window", ctx.settings.broadcast_concurrency)))

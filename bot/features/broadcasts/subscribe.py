@@ -5,6 +5,7 @@ always one line away: every broadcast ends with "Gõ /huydangky…" (and a butto
 """
 from __future__ import annotations
 
+from bot.features.broadcasts import parsing
 from bot.features.broadcasts import service as bc
 from bot.features.broadcasts import texts as T
 from bot.features.broadcasts.service import SUB_CB
@@ -12,7 +13,7 @@ from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.channel import caps_of
 from bot.kernel.jobs import LOCAL_TZ
 from bot.kernel.messages import Button, clip
-from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from bot.kernel.registry import Ctx, callback, command, menu_item, step, text_handler
 from knowledge.normalize import fold
 
 SLOGAN_CB = CallbackPrefix("slogan")  # slogan:<id>
@@ -31,9 +32,9 @@ def _private(ctx: Ctx) -> bool:
 
 
 def describe(ctx: Ctx, keys: list[str], commune_code: str | None) -> tuple[str, str]:
-    labels = bc.topics(ctx.settings)
+    labels = parsing.topics(ctx.settings)
     names = [labels[k] for k in keys if k in labels] or [T.BTN_SUB_ALL]
-    commune = bc.commune_name(commune_code)
+    commune = parsing.commune_name(commune_code)
     return ", ".join(names), (T.SUB_COMMUNE_PART.format(name=commune) if commune else "")
 
 
@@ -58,7 +59,7 @@ def subscribe_in_plain_words(ctx: Ctx) -> bool:
 
 
 def offer_topics(ctx: Ctx) -> None:
-    labels = bc.topics(ctx.settings)
+    labels = parsing.topics(ctx.settings)
     buttons = [Button(T.BTN_SUB_ALL, SUB_CB.pack("t", "*"))] + [Button(clip(T.BTN_SUB_ONLY.format(label=v)), SUB_CB.pack("t", k)) for k, v in labels.items()]
     sub = bc.get_subscription(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)
     if sub is not None and sub.active:
@@ -93,7 +94,7 @@ def subscription_button(ctx: Ctx) -> None:
         offer_topics(ctx)
     elif action == "t" and len(cb.args) == 2:
         choose_topics(ctx, cb.arg(1))
-    elif action == "x" and len(cb.args) == 2 and bc.commune_name(cb.arg(1)):
+    elif action == "x" and len(cb.args) == 2 and parsing.commune_name(cb.arg(1)):
         set_commune(ctx, cb.arg(1))
     elif action == "skip":
         ctx.clear_state()
@@ -105,7 +106,7 @@ def subscription_button(ctx: Ctx) -> None:
 
 
 def choose_topics(ctx: Ctx, key: str) -> None:
-    labels = bc.topics(ctx.settings)
+    labels = parsing.topics(ctx.settings)
     if key == "*":
         keys = list(labels)
     elif key in labels:
@@ -151,7 +152,7 @@ def commune_step(ctx: Ctx) -> None:
     if not text:  # a sticker, a photo: ask again
         ctx.reply(T.SUB_ASK_COMMUNE, buttons=[Button(T.BTN_SKIP, SUB_CB.pack("skip"))])
         return
-    sure, places = bc.find_commune(text)
+    sure, places = parsing.find_commune(text)
     if sure:
         set_commune(ctx, places[0].code)
         return
@@ -159,7 +160,7 @@ def commune_step(ctx: Ctx) -> None:
     if "?" in text or len(text.split()) > 6 or tries > 2:
         # Not a place name: a question. Leave the commune out and answer it.
         ctx.clear_state()
-        for _, fn in TEXT_HANDLERS:
+        for _, fn in ctx.registry.text_handlers:
             if fn(ctx):
                 return
         return

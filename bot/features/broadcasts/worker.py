@@ -15,6 +15,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.features.broadcasts import delivery, parsing
 from bot.features.broadcasts import service as bc
 from bot.kernel import liveness
 from bot.kernel.channel import ChannelAdapter, SendResult, caps_of
@@ -90,10 +91,10 @@ class BroadcastWorker:
             more = False
             try:
                 if not self.held or time.monotonic() - last_lease >= RENEW_EVERY:
-                    held, previous = await self.db.run(bc.acquire_lease, self.owner, utcnow(), LEASE, self.owner_dead)
+                    held, previous = await self.db.run(delivery.acquire_lease, self.owner, utcnow(), LEASE, self.owner_dead)
                     last_lease = time.monotonic()
                     if held and previous is not None:
-                        n = await self.db.run(bc.mark_in_flight_unknown)
+                        n = await self.db.run(delivery.mark_in_flight_unknown)
                         self.unknown_after_takeover += n
                         log.warning("broadcast sender taken over from %s; %d recipient(s) in flight there marked unknown", previous, n)
                     if held != self.held:
@@ -101,9 +102,9 @@ class BroadcastWorker:
                     self.held = held
                 if self.held:
                     channels = sorted(self.app.adapters)
-                    self._cancelled = await self.db.run(bc.recently_cancelled, self.now())
-                    more = await self.db.run(bc.activate_due, self.now(), channels)
-                    if await self.db.run(bc.finish_done, self.settings, self.now()):
+                    self._cancelled = await self.db.run(delivery.recently_cancelled, self.now())
+                    more = await self.db.run(delivery.activate_due, self.now(), channels)
+                    if await self.db.run(delivery.finish_done, self.settings, self.now()):
                         self.app.outbox.kick()
                     for channel in channels:
                         self._ensure_pump(channel)
@@ -138,13 +139,13 @@ class BroadcastWorker:
         while True:
             ev.clear()
             sending = self.held and not self._stopping
-            quiet = bc.in_quiet(self.settings, self.now())
+            quiet = parsing.in_quiet(self.settings, self.now())
             free = self.concurrency - len(inflight) if sending and not quiet and not drained else 0
             if outcomes or free > 0:
                 batch = outcomes[:]
                 del outcomes[:]
                 try:
-                    rows = await self.db.run(bc.pump, channel, batch, free, self.settings.broadcast_max_attempts)
+                    rows = await self.db.run(delivery.pump, channel, batch, free, self.settings.broadcast_max_attempts)
                 except Exception:  # keep the outcomes, try again shortly
                     log.exception("broadcast pump (%s) failed", channel)
                     outcomes[:0] = batch
@@ -167,7 +168,7 @@ class BroadcastWorker:
                 pass
             drained = False
 
-    async def _send(self, channel: str, adapter: ChannelAdapter, row: bc.Claimed, outcomes: list[tuple[int, SendResult]],
+    async def _send(self, channel: str, adapter: ChannelAdapter, row: delivery.Claimed, outcomes: list[tuple[int, SendResult]],
                     ev: asyncio.Event) -> None:
         try:
             payload = await self._payload(row.broadcast_id, channel)
@@ -175,9 +176,9 @@ class BroadcastWorker:
             async with self.limiter.sending(channel, limits, priority=PRIORITY_BROADCAST):
                 # The wait for a slot may have been long: look again right before sending.
                 if row.broadcast_id in self._cancelled:
-                    result = bc.CANCELLED
-                elif self._stopping or not self.held or bc.in_quiet(self.settings, self.now()):
-                    result = bc.DEFERRED
+                    result = delivery.CANCELLED
+                elif self._stopping or not self.held or parsing.in_quiet(self.settings, self.now()):
+                    result = delivery.DEFERRED
                 else:
                     result = await adapter.send(row.chat_id, payload)
         except Exception as err:  # adapters report; a raise counts as transient
@@ -192,7 +193,7 @@ class BroadcastWorker:
         ev.set()
 
     def _limits(self, adapter: ChannelAdapter, channel: str, chat_id: str, payload: dict[str, Any]) -> list[Limit]:
-        rate = max(0.1, bc.channel_rate(self.settings, channel))
+        rate = max(0.1, parsing.channel_rate(self.settings, channel))
         pace = Limit(f"{channel}:broadcast-pace", 1, 1.0 / rate, smooth=True)
         fn = getattr(adapter, "limits", None)
         return [pace, *(fn({"channel": channel, "chat_id": chat_id, "payload": payload}) if fn else [])]
@@ -223,7 +224,7 @@ class BroadcastWorker:
                 return
         if self.held:
             try:
-                await self.db.run(bc.release_lease, self.owner)
+                await self.db.run(delivery.release_lease, self.owner)
             except Exception:
                 log.exception("releasing the broadcast lease failed")
             self.held = False

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.features.tickets import texts as T
 from bot.features.tickets.calendar import LOCAL_TZ, local_date
@@ -135,7 +135,7 @@ class Figures:
 def _rows(session: Session, start: dt.date, end: dt.date) -> Iterable[Ticket]:
     lo, hi = range_utc(start, end)
     q = (select(Ticket).options(sa.orm.load_only(*_COLUMNS))
-         .where(Ticket.created_at >= lo, Ticket.created_at < hi).order_by(Ticket.id))  # type: ignore[arg-type]
+         .where(Ticket.created_at >= lo, Ticket.created_at < hi).order_by(col(Ticket.id)))
     return session.exec(q).all()
 
 

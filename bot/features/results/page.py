@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.features.results.figures import (
     STATUS_ORDER,
@@ -135,15 +135,15 @@ def _private_strings(session: Session, t: Ticket) -> list[str]:
 def _answered(session: Session, start: dt.date, end: dt.date, today: dt.date, page: int) -> tuple[list[Report], int]:
     lo, hi = range_utc(start, end)
     where = (Ticket.created_at >= lo, Ticket.created_at < hi,
-             sa.or_(Ticket.first_answer_at.is_not(None), Ticket.status.in_((RESOLVED, CLOSED))))  # type: ignore[union-attr,attr-defined]
+             sa.or_(col(Ticket.first_answer_at).is_not(None), col(Ticket.status).in_((RESOLVED, CLOSED))))
     total = session.exec(select(sa.func.count()).select_from(Ticket).where(*where)).one()
-    rows = session.exec(select(Ticket).where(*where).order_by(Ticket.id.desc())  # type: ignore[union-attr]
+    rows = session.exec(select(Ticket).where(*where).order_by(col(Ticket.id).desc())
                         .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
     units = {c.code: c.name for c in commune_list.load()}
     answers: dict[int, list[TicketMessage]] = collections.defaultdict(list)
     if rows:
         for m in session.exec(select(TicketMessage).where(TicketMessage.kind == "answer",
-                                                          TicketMessage.ticket_id.in_([t.id for t in rows]))  # type: ignore[union-attr]
+                                                          col(TicketMessage.ticket_id).in_([t.id for t in rows]))
                               .order_by(TicketMessage.id)).all():
             answers[m.ticket_id].append(m)
     out = []
@@ -159,7 +159,7 @@ def _answered(session: Session, start: dt.date, end: dt.date, today: dt.date, pa
             resolved=ticketing.local_date(t.resolved_at) if t.resolved_at else None,
             status=STATUS_LABELS.get(t.status, t.status), on_time=on_time(t, today),
             answers=[] if forgotten else [(ticketing.local_date(m.created_at), _mask(m.text[:ANSWER_MAX], private))
-                                          for m in answers[t.id] if m.text.strip()],  # type: ignore[index]
+                                          for m in answers[t.id] if m.text.strip()],  # type: ignore[index]  # a loaded row's id is set
             result=_mask(t.close_reason, private) if t.status == CLOSED and not forgotten else "",
             forgotten=forgotten,
             content=t.description if public else "", hamlet=t.hamlet if public else "",

@@ -3,7 +3,7 @@
 from importlib import import_module
 
 # Loaded in this order, which is the order their commands, steps and buttons register in.
-MODULES = ("wizard", "staff", "citizen", "service", "erasure", "outcomes")
+MODULES = ("wizard", "staff", "reports", "team", "citizen", "service", "erasure", "outcomes")
 
 
 def register() -> None:
@@ -11,10 +11,10 @@ def register() -> None:
         import_module(f"{__name__}.{name}")  # each module's decorators register its handlers
 
     from bot.features.faq import answers as faq
-    from bot.features.tickets import wizard
+    from bot.features.tickets import question, wizard
 
     # The FAQ's hooks (idempotent): "ask an officer" when unsure, "report this" when a question reads as a complaint.
-    if wizard.offer_question_button not in faq.UNSURE_BUTTONS:
-        faq.UNSURE_BUTTONS.append(wizard.offer_question_button)
+    if question.offer_question_button not in faq.UNSURE_BUTTONS:
+        faq.UNSURE_BUTTONS.append(question.offer_question_button)
     if wizard.offer_report not in faq.REPORT_OFFER:
         faq.REPORT_OFFER.append(wizard.offer_report)

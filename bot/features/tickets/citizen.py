@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Iterable
 
 import sqlalchemy as sa
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from bot.features.tickets import calendar, erasure
 from bot.features.tickets import service as ticketing
@@ -19,7 +20,7 @@ from bot.features.tickets.service import TK_CB
 from bot.kernel.jobs import job
 from bot.kernel.messages import Attachment, Button
 from bot.kernel.metrics import GaugeMetricFamily, db_gauge
-from bot.kernel.registry import TEXT_HANDLERS, Ctx, callback, command, menu_item, step, text_handler
+from bot.kernel.registry import Ctx, Services, callback, command, menu_item, step, text_handler
 from bot.storage.tickets import CLOSED, NEED_INFO, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
 
 S_ADD_INFO = "tickets.add_info"
@@ -64,7 +65,7 @@ def _erased_note(ctx: Ctx) -> str:
 def list_mine(ctx: Ctx) -> None:
     rows = ctx.session.exec(
         select(Ticket).where(Ticket.channel == ctx.inbound.channel, Ticket.user_id == ctx.inbound.user_id)
-        .order_by(Ticket.id.desc()).limit(MY_LIST)  # type: ignore[union-attr]
+        .order_by(col(Ticket.id).desc()).limit(MY_LIST)
     ).all()
     if not rows:
         note = _erased_note(ctx)
@@ -195,7 +196,7 @@ def awaited_addition(ctx: Ctx) -> Ticket | None:
     """The person's ticket that officers set to "chờ bổ sung" (the latest, if several)."""
     return ctx.session.exec(
         select(Ticket).where(Ticket.channel == ctx.inbound.channel, Ticket.user_id == ctx.inbound.user_id,
-                             Ticket.status == NEED_INFO).order_by(Ticket.updated_at.desc()).limit(1)  # type: ignore[attr-defined]
+                             Ticket.status == NEED_INFO).order_by(col(Ticket.updated_at).desc()).limit(1)
     ).first()
 
 
@@ -236,7 +237,7 @@ def _answer_pending(ctx: Ctx, as_addition: bool) -> None:
         ctx.reply(T.INFO_ADDED.format(code=t.code))
         return
     ctx.inbound = dataclasses.replace(ctx.inbound, text=d["text"], callback=None)
-    for order, fn in TEXT_HANDLERS:  # a question after all: answered as any question is
+    for order, fn in ctx.registry.text_handlers:  # a question after all: answered as any question is
         if order > ADDITION_ORDER and fn(ctx):
             return
 
@@ -264,12 +265,12 @@ def on_confirm_add_info(ctx: Ctx) -> None:
 
 # ------------------------------------------------------------------ periodic jobs
 @job("tickets-drafts", every=dt.timedelta(minutes=5))
-def _drafts(session, services) -> None:  # type: ignore[no-untyped-def]
+def _drafts(session: Session, services: Services) -> None:
     feedback.remind_and_expire_drafts(session, services)
 
 
 @job("tickets-overdue", daily_at=dt.time(8, 0))
-def remind_overdue(session, services) -> None:  # type: ignore[no-untyped-def]
+def remind_overdue(session: Session, services: Services) -> None:
     """08:00 in An Giang: tickets past or near their deadline, in the staff chat."""
     settings = services.settings
     today = calendar.local_date(services.clock())
@@ -279,18 +280,18 @@ def remind_overdue(session, services) -> None:  # type: ignore[no-untyped-def]
 
 
 @job("tickets-contact-erase", daily_at=dt.time(2, 30))
-def erase_old_contacts(session, services) -> None:  # type: ignore[no-untyped-def]
+def erase_old_contacts(session: Session, services: Services) -> None:
     """Names and phones are kept CONTACT_RETENTION_MONTHS after closing (as the consent said), then erased."""
     now = services.clock()
     cutoff = now - dt.timedelta(days=30.44 * services.settings.contact_retention_months)
-    has_contact = sa.or_(Ticket.contact_phone.is_not(None), Ticket.contact_name.is_not(None))  # type: ignore[union-attr]
+    has_contact = sa.or_(col(Ticket.contact_phone).is_not(None), col(Ticket.contact_name).is_not(None))
     rows = session.exec(select(Ticket).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff, has_contact)).all()
     for t in rows:
         erasure.erase_contact(session, t, now, "system")
 
 
 @db_gauge
-def ticket_gauges(session, now):  # type: ignore[no-untyped-def]
+def ticket_gauges(session: Session, now: dt.datetime) -> Iterable[GaugeMetricFamily]:
     """/metrics: tickets by status, and open tickets past their deadline (read at scrape time)."""
     t = Ticket.__table__
     g = GaugeMetricFamily("ntm_tickets", "Tickets by status", labels=["status"])

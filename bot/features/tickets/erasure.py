@@ -8,7 +8,7 @@ from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.features.tickets import texts as T
@@ -59,7 +59,7 @@ def erase_citizen_tickets(session: Session, subject: Subject, now: dt.datetime, 
     if not subject.user_id:  # erased tickets have no user id: never select them as someone's
         return done
     tickets = session.exec(select(Ticket).where(Ticket.channel == subject.channel, Ticket.user_id == subject.user_id)
-                           .order_by(Ticket.id)).all()  # type: ignore[arg-type]
+                           .order_by(col(Ticket.id))).all()
     for t in tickets:
         personal = personal_strings(session, t)  # read before the ticket forgets them
         was_open = t.is_open

@@ -60,7 +60,7 @@ def _on_ticket_outcome(session: Session, row: OutboxMessage, result: SendResult)
             _report_undelivered(session, settings, ticket, row, result)
         return
     if row.status in UNDELIVERED_STATUSES:
-        topic = (result.extra or {}).get("topic")  # bot.channels.telegram.TOPIC_PROBLEM
+        topic = (result.extra or {}).get("topic")  # bot.channels.telegram.send.TOPIC_PROBLEM
         if topic in ("gone", "closed") and not extra.get("fallback"):
             _topic_unusable(session, settings, ticket, row, topic)
         elif extra.get("from_citizen"):  # what the citizen added never reached the officers: say so

@@ -1,5 +1,5 @@
-# Over 400 lines: officers' ticket commands, reports and team administration; reports and team could be their own modules.
-"""The officers' side: commands in the staff chat, and answers written as replies.
+"""The officers' side: commands in the staff chat, and answers written as replies (their numbers: `reports`;
+their team and templates: `team`).
 
 Only registered staff may act (the router refuses staff commands for anyone else and logs the attempt;
 buttons and replies are checked here). Every action is written to the audit log. Citizens see the agency's
@@ -11,25 +11,20 @@ out: `/close đã sửa xong`.
 """
 from __future__ import annotations
 
-import base64
-import collections
-import csv
 import datetime as dt
-import io
 import re
+from typing import Callable
 
-from sqlmodel import select
+from sqlmodel import col, select
 
-from bot.features.results.figures import figures, on_time, parse_month, percent
-from bot.features.results.figures import range_utc as _range_utc
 from bot.features.tickets import calendar
 from bot.features.tickets import service as ticketing
 from bot.features.tickets import texts as T
 from bot.features.tickets.service import ST_CB
 from bot.kernel.messages import TELEGRAM, TERMINAL_STAFF, Attachment
-from bot.kernel.registry import COMMANDS, Ctx, callback, command, command_lines, text_handler
+from bot.kernel.registry import Ctx, Handler, callback, command, text_handler
 from bot.kernel.router import is_staff, staff_may_act
-from bot.storage.models import Chat, OutboxMessage, Staff
+from bot.storage.models import OutboxMessage, Staff
 from bot.storage.tickets import (
     CLOSED,
     IN_PROGRESS,
@@ -38,7 +33,6 @@ from bot.storage.tickets import (
     OPEN_STATUSES,
     RESOLVED,
     STATUS_LABELS,
-    ReplyTemplate,
     Ticket,
     TicketEvent,
     TicketMessage,
@@ -46,10 +40,10 @@ from bot.storage.tickets import (
     parse_code,
 )
 from knowledge.normalize import fold
-from knowledge.numbers import vn_number
 
 INBOX_LIMIT = 30
-EXPORT_MAX_ROWS = 50_000
+
+
 _CODE_FIRST = re.compile(r"^\s*(pa[\s\-_.:#]*\d{1,9})\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 # A status is said in full ("xong rồi" = "xong"); a reason follows after ":" (or " - ", or a new line). Only
 # "chờ bổ sung …" takes what follows as the reason without one: what the citizen must add.
@@ -82,7 +76,7 @@ def parse_status(text: str) -> tuple[str, str] | None:
     return None
 
 
-def staff_command(name: str):  # type: ignore[no-untyped-def]
+def staff_command(name: str) -> Callable[[Handler], Handler]:
     return command(name, description=T.CMD_STAFF[name], staff=True, usage=T.CMD_STAFF_USAGE[name])
 
 
@@ -181,8 +175,8 @@ def terminal_target(ctx: Ctx, text: str) -> tuple[Ticket | None, str]:
         return (ctx.session.get(Ticket, ticket_id) if ticket_id is not None else None), m.group(2).strip()
     o = OutboxMessage
     code = ctx.session.exec(
-        select(o.ref).where(o.channel == TERMINAL_STAFF, o.ref.is_not(None), o.status == "sent")  # type: ignore[union-attr]
-        .order_by(o.sent_at.desc(), o.id.desc()).limit(1)  # type: ignore[union-attr]
+        select(o.ref).where(o.channel == TERMINAL_STAFF, col(o.ref).is_not(None), o.status == "sent")
+        .order_by(col(o.sent_at).desc(), col(o.id).desc()).limit(1)
     ).first()
     ticket_id = parse_code(code or "")
     return (ctx.session.get(Ticket, ticket_id) if ticket_id is not None else None), text
@@ -353,7 +347,7 @@ def ticket_cmd(ctx: Ctx) -> None:
 def inbox_cmd(ctx: Ctx) -> None:
     which = {"moi": "new", "qua han": "overdue", "cua toi": "mine", "": "open"}.get(fold(ctx.args), "open")
     today = calendar.local_date(ctx.now)
-    q = select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+    q = select(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES))
     if which == "new":
         q = select(Ticket).where(Ticket.status == NEW)
     elif which == "overdue":
@@ -380,259 +374,3 @@ def inbox_cmd(ctx: Ctx) -> None:
     if len(rows) > INBOX_LIMIT:
         lines.append(T.INBOX_MORE.format(n=len(rows) - INBOX_LIMIT))
     ctx.reply("\n".join(lines))
-
-
-# ------------------------------------------------------------------ numbers
-def _tickets_between(ctx: Ctx, start: dt.date, end: dt.date, limit: int | None = None) -> list[Ticket]:
-    lo, hi = _range_utc(start, end)
-    q = select(Ticket).where(Ticket.created_at >= lo, Ticket.created_at < hi).order_by(Ticket.id)
-    if limit:
-        q = q.limit(limit)
-    return list(ctx.session.exec(q).all())
-
-
-@staff_command("stats")
-def stats_cmd(ctx: Ctx) -> None:
-    today = calendar.local_date(ctx.now)
-    period = parse_month(ctx.args, today)
-    if period is None:
-        ctx.reply(T.STATS_BAD_PERIOD)
-        return
-    start, end = period
-    f = figures(ctx.session, start, end, today)  # the public page (/congkhai) shows these same figures
-    ctx.audit("ticket_stats", detail=f"{start}..{end}")
-
-    def counted(counter: collections.Counter[str], top: int = 10) -> str:
-        if not counter:
-            return "• (không có)"
-        return "\n".join(f"• {k}: {vn_number(v)}" for k, v in counter.most_common(top))
-
-    by_status = collections.Counter({STATUS_LABELS.get(s, s): n for s, n in f.by_status.items()})
-    on_time_text = (T.STATS_ON_TIME.format(ok=vn_number(f.on_time_ok), n=vn_number(f.on_time_known),
-                                           pct=percent(f.on_time_ok, f.on_time_known))
-                    if f.on_time_known else T.STATS_NO_DATA)
-    rating_text = (T.STATS_RATING.format(avg=vn_number(f.rating_avg, 1), n=vn_number(f.rating_n))
-                   if f.rating_avg is not None else T.STATS_NO_RATING)
-    ctx.reply(T.STATS.format(
-        period=f"tháng {start.month:02d}/{start.year}", total=vn_number(f.total), by_status=counted(by_status),
-        by_category=counted(f.by_category), by_commune=counted(f.by_commune), on_time=on_time_text, rating=rating_text,
-    ))
-
-
-def parse_day(text: str) -> dt.date | None:
-    text = text.strip()
-    for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    return None
-
-
-# The header row officers read in Excel: proper Vietnamese, one column per field written below, in order.
-CSV_COLUMNS = ["Mã phản ánh", "Ngày gửi", "Loại việc", "Xã, phường", "Mã xã", "Ấp, khóm", "Nội dung", "Số tệp kèm",
-               "Trạng thái", "Hạn trả lời", "Đúng hạn", "Trả lời đầu tiên", "Ngày xử lý", "Ngày đóng", "Kết quả",
-               "Đánh giá", "Người xử lý", "Liên hệ", "Kênh", "Nguồn"]
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # (also full-width)
-
-
-def csv_cell(value: object) -> object:
-    """OWASP's defence against CSV (formula) injection: a text cell that a spreadsheet would read as a formula
-    (starting with = + - @, a tab or a line break) is prefixed with a single quote, so it shows as typed."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-@staff_command("export")
-def export_cmd(ctx: Ctx) -> None:
-    today = calendar.local_date(ctx.now)
-    words = ctx.args.split()
-    if not words:
-        start, end = today.replace(day=1), today
-    else:
-        days = [parse_day(w) for w in words[:2]]
-        if any(d is None for d in days):
-            ctx.reply(T.EXPORT_BAD_DATE)
-            return
-        start = days[0]  # type: ignore[assignment]
-        end = days[1] if len(days) > 1 else today  # type: ignore[assignment]
-    if start > end:  # type: ignore[operator]
-        start, end = end, start
-    rows = _tickets_between(ctx, start, end, limit=EXPORT_MAX_ROWS)  # type: ignore[arg-type]
-    ctx.audit("ticket_export", detail=f"{start}..{end}: {len(rows)}")
-    span = dict(start=calendar.fmt_date(start), end=calendar.fmt_date(end))  # type: ignore[arg-type]
-    if not rows:
-        ctx.reply(T.EXPORT_EMPTY.format(**span))
-        return
-    counts = collections.Counter(
-        m.ticket_id for m in ctx.session.exec(select(TicketMessage).where(TicketMessage.kind == "citizen",
-                                                                           TicketMessage.ticket_id.in_([t.id for t in rows])))  # type: ignore[union-attr]
-        for _ in (m.attachments or [])
-    )
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(CSV_COLUMNS)
-    for t in rows:
-        ok = on_time(t, today)
-        w.writerow(csv_cell(v) for v in [
-            t.code, calendar.fmt_time(t.created_at), t.category_label, t.commune_name, t.commune_code or "", t.hamlet,
-            t.description, counts.get(t.id, 0), STATUS_LABELS.get(t.status, t.status), calendar.fmt_date(t.due_date),
-            {True: "có", False: "không", None: ""}[ok],
-            calendar.fmt_time(t.first_answer_at) if t.first_answer_at else "",
-            calendar.fmt_time(t.resolved_at) if t.resolved_at else "",
-            calendar.fmt_time(t.closed_at) if t.closed_at else "", t.close_reason, t.rating or "", t.assigned_name,
-            ticketing.contact_of(t), t.channel, t.source,
-        ])
-    data = buf.getvalue().encode("utf-8-sig")  # with a BOM, Excel opens Vietnamese text correctly
-    name = f"phan-anh_{start:%Y%m%d}-{end:%Y%m%d}.csv"  # type: ignore[str-format]
-    ctx.reply(T.EXPORT_CAPTION.format(n=len(rows), **span),
-              attachments=(Attachment("document", "data:text/csv;base64," + base64.b64encode(data).decode(), name, "text/csv"),))
-
-
-# ------------------------------------------------------------------ templates
-@staff_command("templates")
-def templates_cmd(ctx: Ctx) -> None:
-    words = ctx.args.split(maxsplit=2)
-    action = fold(words[0]) if words else ""
-    if action in ("add", "them"):
-        if len(words) < 3:
-            ctx.reply(T.TEMPLATE_USAGE)
-            return
-        name = words[1].lstrip("#").lower()[:48]
-        row = ctx.session.exec(select(ReplyTemplate).where(ReplyTemplate.name == name)).first() or ReplyTemplate(name=name, text="")
-        row.text = words[2].strip()[:3000]
-        row.created_by = ctx.actor
-        row.created_at = ctx.now
-        ctx.session.add(row)
-        ctx.audit("template_add", target=name, detail=row.text)
-        ctx.reply(T.TEMPLATE_SAVED.format(name=name))
-        return
-    if action in ("remove", "xoa", "rm"):
-        if len(words) < 2:
-            ctx.reply(T.TEMPLATE_USAGE)
-            return
-        name = words[1].lstrip("#").lower()
-        row = ctx.session.exec(select(ReplyTemplate).where(ReplyTemplate.name == name)).first()
-        if row is None:
-            ctx.reply(T.TEMPLATE_SHIPPED.format(name=name) if name in ticketing.shipped_templates()
-                      else T.TEMPLATE_UNKNOWN.format(name=name))
-            return
-        ctx.session.delete(row)
-        ctx.audit("template_remove", target=name)
-        ctx.reply(T.TEMPLATE_REMOVED.format(name=name))
-        return
-    if action:
-        ctx.reply(T.TEMPLATE_USAGE)
-        return
-    templates = ticketing.all_templates(ctx.session)
-    ctx.audit("template_list")
-    if not templates:
-        ctx.reply(T.TEMPLATES_EMPTY)
-        return
-    ctx.reply("\n".join([T.TEMPLATES_TITLE, *(f"• **#{k}**: {ticketing.short(v, 160)}" for k, v in sorted(templates.items()))]))
-
-
-# ------------------------------------------------------------------ who is staff
-def resolve_user(ctx: Ctx, who: str) -> tuple[str, str, str] | None:
-    """(user id, username, display name) for "123456789" or "@username" (a username must be known to the bot)."""
-    who = who.strip()
-    if who.lstrip("-").isdigit():
-        chat = ctx.session.exec(select(Chat).where(Chat.channel == TELEGRAM, Chat.user_id == who)).first()
-        return who, chat.username if chat else "", chat.display_name if chat else ""
-    handle = who.lstrip("@")
-    if not re.fullmatch(r"[A-Za-z0-9_]{3,32}", handle):
-        return None
-    row = ctx.session.exec(select(Staff).where(Staff.username == handle)).first()
-    if row is not None:
-        return row.user_id, handle, row.display_name
-    chat = ctx.session.exec(select(Chat).where(Chat.channel == TELEGRAM, Chat.username == handle, Chat.chat_type == "private")).first()
-    return (chat.user_id, handle, chat.display_name) if chat and chat.user_id else None
-
-
-LOCAL_OFFICER = "local:"  # user ids of officers added in the terminal room (never a Telegram id)
-
-
-def local_officer(who: str) -> tuple[str, str, str] | None:
-    """(user id, username, name) of an officer of the local room: "@anhtu" -> ("local:anhtu", "anhtu", "anhtu")."""
-    handle = who.strip().lstrip("@")
-    if not re.fullmatch(r"[A-Za-z0-9_]{3,32}", handle):
-        return None
-    return LOCAL_OFFICER + handle, handle, handle
-
-
-@staff_command("staff")
-def staff_cmd(ctx: Ctx) -> None:
-    words = ctx.args.split()
-    action = fold(words[0]) if words else "list"
-    if action in ("list", "ds", "danh sach"):
-        rows = ctx.session.exec(select(Staff).where(Staff.active == True).order_by(Staff.role, Staff.id)).all()
-        ctx.audit("staff_list")
-        lines = [T.STAFF_LIST_TITLE.format(n=len(rows))]
-        for s in rows:
-            handle = f" @{s.username}" if s.username else ""
-            lines.append(f"• {s.display_name or '(chưa có tên)'}{handle} · ID {s.user_id} · {T.ROLE_LABELS.get(s.role, s.role)}")
-        ctx.reply("\n".join(lines))
-        return
-    if action not in ("add", "them", "remove", "xoa", "rm"):
-        ctx.reply(T.STAFF_USAGE)
-        return
-    if not ticketing.is_admin(ctx.session, ctx.settings, ctx.inbound):
-        ctx.audit("refused", target="/staff", detail=ctx.inbound.text[:200])
-        ctx.reply(T.STAFF_ADMIN_ONLY)
-        return
-    if len(words) < 2:
-        ctx.reply(T.STAFF_USAGE)
-        return
-    who = words[1]
-    found = resolve_user(ctx, who)
-    local = False
-    if found is None and ctx.inbound.channel == TERMINAL_STAFF and action in ("add", "them"):
-        found, local = local_officer(who), True  # trying the officer side on one machine: a local officer
-    if found is None:
-        ctx.reply(T.STAFF_UNKNOWN_USER.format(who=who))
-        return
-    user_id, username, display = found
-    row = ctx.session.exec(select(Staff).where(Staff.user_id == user_id)).first()
-    if action in ("add", "them"):
-        role = fold(words[2]) if len(words) > 2 else "officer"
-        role = {"can bo": "officer", "lanh dao": "supervisor", "quan tri": "admin"}.get(role, role)
-        if role not in T.ROLE_LABELS:
-            ctx.reply(T.STAFF_USAGE)
-            return
-        if row is None:
-            row = Staff(user_id=user_id, created_at=ctx.now)
-        row.username = username or row.username
-        row.display_name = display or row.display_name
-        row.role = role if user_id not in ctx.settings.seed_admin_ids else "admin"
-        row.active = True
-        row.added_by = ctx.actor
-        ctx.session.add(row)
-        ctx.audit("staff_add", target=user_id, detail=f"{username} {row.role}")
-        ctx.reply(T.STAFF_ADDED.format(who=f"@{username}" if username else user_id, role=T.ROLE_LABELS[row.role])
-                  + (T.STAFF_ADDED_LOCAL if local else ""))
-        return
-    if user_id in ctx.settings.seed_admin_ids:
-        ctx.reply(T.STAFF_SEED.format(who=who))
-        return
-    if row is None or not row.active:
-        ctx.reply(T.STAFF_NOT_FOUND.format(who=who))
-        return
-    row.active = False
-    ctx.session.add(row)
-    ctx.audit("staff_remove", target=user_id)
-    ctx.reply(T.STAFF_REMOVED.format(who=who))
-
-
-@staff_command("help_staff")
-def help_staff(ctx: Ctx) -> None:
-    """Every staff command, from the command registry (tickets, broadcasts, content: nothing left out)."""
-    ctx.reply(T.STAFF_HELP.format(commands="\n".join(command_lines(staff=True))))
-
-
-def registered_staff_commands() -> list[str]:
-    return sorted(name for name, c in COMMANDS.items() if c.staff)
-
-

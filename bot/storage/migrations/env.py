@@ -1,6 +1,7 @@
 """Alembic environment: runs on the connection handed over by `Database.migrate` (or `alembic` CLI URL)."""
 from alembic import context
 from sqlalchemy import engine_from_config, pool
+from sqlalchemy.engine import Connection
 
 from bot.storage.all_models import metadata
 
@@ -17,7 +18,7 @@ def run() -> None:
     _configure_and_run(connection)
 
 
-def _configure_and_run(connection) -> None:  # type: ignore[no-untyped-def]
+def _configure_and_run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
