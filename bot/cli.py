@@ -1,3 +1,4 @@
+# Over 400 lines: every subcommand of one command line, each a few lines, with its parser at the end.
 """ntm-bot command line: run | chat | ask | kb … | db … | telegram …"""
 from __future__ import annotations
 

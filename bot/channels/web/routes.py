@@ -1,3 +1,4 @@
+# Over 400 lines: the web chat's routes share one closure (settings, CSP, limits, the channel): split, they would pass it all around.
 """HTTP routes of the web chat.
 
     GET  /chat                 the page (sets the anonymous identity cookie)

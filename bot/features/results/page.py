@@ -1,3 +1,4 @@
+# Over 400 lines: one page collected and rendered top to bottom (figures, charts, tables, the answered reports).
 """`GET /congkhai`: the public results page ("dân kiểm tra, dân giám sát").
 
 What citizens see of the reports sent in a month: how many were received, are being handled, were resolved and
