@@ -172,6 +172,9 @@ class Settings(BaseSettings):
     # --- staff
     staff_chat_id: str = ""
     staff_user_ids: str = ""  # comma-separated Telegram user ids of the first admins
+    # The officers' web console (/canbo): the session cookie's signing secret; empty = a random one kept in the
+    # database (shared by every instance). Set it to rotate: every console session ends.
+    console_secret: str = ""
 
     # --- outbound delivery
     send_concurrency: int = 16

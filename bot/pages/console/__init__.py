@@ -1,0 +1,253 @@
+"""`/canbo`: the officers' web console over HTTP (bot/server.py adds these routes).
+
+    GET  /canbo                      -> the inbox, or the login page
+    GET  /canbo/dang-nhap            login form;  POST: check the password (argon2id), lockout, new session
+    POST /canbo/dang-xuat            end the session (the cookie is worthless afterwards, on every instance)
+    GET  /canbo/hop-thu              the inbox: filters (status, commune, category, overdue, mine), search
+    GET  /canbo/phan-anh/{id}        a ticket: its timeline, contact (phone masked; shown on request, logged)
+    POST /canbo/phan-anh/{id}/{act}  tra-loi | ghi-chu | trang-thai | giao | nhan | dong | mo-lai
+    GET  /canbo/su-kien              live updates (Server-Sent Events): "changed" when a visible ticket changes
+
+Security (bot.kernel.websec): a signed session cookie (itsdangerous) naming a server-side session, HttpOnly and
+SameSite=Strict; every POST needs the session's CSRF token and a same-origin Origin; the login form a signed
+double-submit token; strict CSP and security headers on every answer; a rate limit per address on logins;
+officers see only their communes' tickets (another commune's ticket by URL: 403, audited)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+import sqlalchemy as sa
+from aiohttp import web
+
+from bot.features.console import accounts
+from bot.features.console.access import scope
+from bot.kernel import websec
+from bot.kernel.channel import Host
+from bot.pages.console import data, render
+from bot.pages.console.render import PATH
+from bot.pages.http import AddressLimiter, client_address
+from bot.storage.tickets import Ticket
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).resolve().parent / "static"
+COOKIE = "canbo_phien"
+PRE_COOKIE = "canbo_dn"  # the login form's CSRF token (double submit, signed)
+MAX_FORM = 16 * 1024
+LIVE_POLL_SECONDS = 2.0
+LIVE_MAX_SECONDS = 600  # a stream ends after this long (the browser reconnects; the session is checked again)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def html_response(body: str, status: int = 200) -> web.Response:
+    resp = web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+    websec.with_headers(resp)
+    return resp
+
+
+def redirect(location: str) -> web.Response:
+    resp = web.HTTPSeeOther(location)
+    websec.with_headers(resp)
+    return resp
+
+
+def add_routes(router: web.UrlDispatcher, app: Host) -> None:
+    state: dict[str, Any] = {}
+    login_limiter = AddressLimiter(per_minute=10, burst=10)
+    css = (STATIC / "style.css").read_bytes()
+    js = (STATIC / "console.js").read_bytes()
+
+    async def signers() -> tuple[websec.CookieSigner, websec.CookieSigner]:
+        if "session" not in state:
+            secret = app.settings.console_secret or await app.db.run(accounts.cookie_secret)
+            state["session"] = websec.CookieSigner(secret, "canbo-session", accounts.SESSION_HOURS * 3600)
+            state["pre"] = websec.CookieSigner(secret, "canbo-login", 3600)
+        return state["session"], state["pre"]
+
+    async def current(request: web.Request) -> tuple[accounts.Officer | None, str]:
+        session_signer, _ = await signers()
+        token = session_signer.loads(request.cookies.get(COOKIE))
+        if token is None:
+            return None, ""
+        return await app.db.run(accounts.officer_for, app.services.clock(), token), token
+
+    def logged_in(fn: Callable[[web.Request, accounts.Officer], Awaitable[web.StreamResponse]]) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            officer, _ = await current(request)
+            if officer is None:
+                if request.method == "POST":
+                    return html_response(render.error_page("Phiên làm việc đã hết",
+                                                           "Vui lòng đăng nhập lại rồi thực hiện lại thao tác."), 403)
+                return redirect(f"{PATH}/dang-nhap")
+            if request.method == "POST":
+                form = await read_form(request)
+                if form is None or not websec.same_origin(request) or \
+                        not websec.same_token(officer.csrf, form.get("csrf", "")):
+                    await app.db.run(accounts.audit, app.services.clock(), officer.actor, "refused",
+                                     detail=f"/canbo: mã chống giả mạo (CSRF) sai, {request.path[:100]}")
+                    return html_response(render.error_page("Yêu cầu không hợp lệ",
+                                                           "Trang đã cũ hoặc yêu cầu không đến từ bảng điều khiển. "
+                                                           "Vui lòng tải lại trang rồi thử lại.", officer), 403)
+                request["form"] = form
+            return await fn(request, officer)
+        return handler
+
+    async def read_form(request: web.Request) -> dict[str, str] | None:
+        if request.content_length is not None and request.content_length > MAX_FORM:
+            return None
+        try:
+            raw = await request.post()
+        except Exception:
+            return None
+        return {k: v for k, v in raw.items() if isinstance(v, str)}
+
+    # ---------------------------------------------------------------- login
+    async def login_form(request: web.Request) -> web.StreamResponse:
+        officer, _ = await current(request)
+        if officer is not None:
+            return redirect(f"{PATH}/hop-thu")
+        _, pre = await signers()
+        token = websec.new_token(24)
+        resp = html_response(render.login_page(token, request.query.get("loi", "")[:12]))
+        websec.set_cookie(resp, PRE_COOKIE, pre.dumps(token), path=PATH, max_age=3600, secure=websec.is_https(request))
+        return resp
+
+    async def login_post(request: web.Request) -> web.StreamResponse:
+        address = client_address(request)
+        if login_limiter.take(address):
+            return redirect(f"{PATH}/dang-nhap?loi=nhanh")
+        _, pre = await signers()
+        form = await read_form(request)
+        expected = pre.loads(request.cookies.get(PRE_COOKIE)) or ""
+        if form is None or not websec.same_origin(request) or not websec.same_token(expected, form.get("csrf", "")):
+            return html_response(render.error_page("Yêu cầu không hợp lệ", "Vui lòng tải lại trang đăng nhập rồi thử lại."), 403)
+        result = await app.db.run(accounts.log_in, app.services.clock(), form.get("login", ""), form.get("password", ""),
+                                  address)
+        if not result.token:
+            return redirect(f"{PATH}/dang-nhap?loi=" + (f"khoa-{result.locked_minutes}" if result.locked_minutes else "sai"))
+        session_signer, _ = await signers()
+        resp = redirect(f"{PATH}/hop-thu")
+        websec.set_cookie(resp, COOKIE, session_signer.dumps(result.token), path=PATH, max_age=None,
+                          secure=websec.is_https(request))
+        resp.del_cookie(PRE_COOKIE, path=PATH)
+        return resp
+
+    async def logout(request: web.Request) -> web.StreamResponse:
+        officer, token = await current(request)
+        form = await read_form(request)
+        if officer is not None and form is not None and websec.same_origin(request) \
+                and websec.same_token(officer.csrf, form.get("csrf", "")):
+            await app.db.run(accounts.log_out, app.services.clock(), token)
+        elif officer is not None:
+            return html_response(render.error_page("Yêu cầu không hợp lệ", "Vui lòng tải lại trang rồi thử lại.", officer), 403)
+        resp = redirect(f"{PATH}/dang-nhap")
+        resp.del_cookie(COOKIE, path=PATH)
+        return resp
+
+    # ---------------------------------------------------------------- pages
+    async def home(request: web.Request) -> web.StreamResponse:
+        officer, _ = await current(request)
+        return redirect(f"{PATH}/hop-thu" if officer else f"{PATH}/dang-nhap")
+
+    async def inbox(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        f = data.Filters.parse(request.query)
+        if f.commune and not officer.provincial and f.commune not in officer.communes:
+            f.commune = ""
+        box = await app.db.run(data.inbox, app.settings, app.services.clock(), officer, f)
+        return html_response(render.inbox_page(officer, box, f))
+
+    def ticket_id(request: web.Request) -> int | None:
+        raw = request.match_info.get("id", "")
+        return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+    def refused(officer: accounts.Officer) -> web.Response:
+        return html_response(render.error_page("Không có quyền xem phản ánh này",
+                                               "Phản ánh này thuộc xã, phường khác với phạm vi của bạn. "
+                                               "Lần truy cập này đã được ghi lại.", officer), 403)
+
+    def not_found(officer: accounts.Officer) -> web.Response:
+        return html_response(render.error_page("Không tìm thấy phản ánh", "Không có phản ánh với mã này.", officer), 404)
+
+    async def ticket(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        tid = ticket_id(request)
+        if tid is None:
+            return not_found(officer)
+        reveal = request.query.get("hien-sdt") == "1"
+        p = await app.db.run(data.ticket_page, app.settings, app.services.clock(), officer, tid, reveal)
+        if p == data.REFUSED:
+            return refused(officer)
+        if not isinstance(p, data.TicketPage):
+            return not_found(officer)
+        return html_response(render.ticket_page(officer, p, request.query.get("kq", "")[:24], reveal))
+
+    async def action(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        tid, name = ticket_id(request), request.match_info.get("action", "")
+        if tid is None or name not in data.ACTIONS:
+            return not_found(officer)
+        result = await app.db.run(data.act, app.settings, app.services.clock(), officer, tid, name, request["form"])
+        if result == data.REFUSED:
+            return refused(officer)
+        if result == "khong-co":
+            return not_found(officer)
+        kick = getattr(getattr(app, "outbox", None), "kick", None)
+        if callable(kick):
+            kick()  # the citizen's message goes out now rather than at the outbox's next poll
+        return redirect(f"{PATH}/phan-anh/{tid}?kq={result}")
+
+    # ---------------------------------------------------------------- live updates
+    def stamp(session: Any, officer: accounts.Officer, tid: int | None) -> str:
+        q = scope(sa.select(sa.func.max(Ticket.updated_at), sa.func.count()).select_from(Ticket), officer)
+        if tid is not None:
+            q = q.where(Ticket.id == tid)
+        latest, n = session.execute(q).one()
+        return f"{latest.isoformat() if latest else ''}/{n}"
+
+    async def events(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        raw = request.query.get("phan-anh", "")
+        tid = int(raw) if raw.isdigit() and len(raw) < 10 else None
+        resp = web.StreamResponse(headers={**websec.SECURITY_HEADERS, "Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        await resp.prepare(request)
+        _, token = await current(request)
+        last = await app.db.run(stamp, officer, tid)
+        await resp.write(b"retry: 3000\n: ok\n\n")
+        started = asyncio.get_running_loop().time()
+        try:
+            while asyncio.get_running_loop().time() - started < LIVE_MAX_SECONDS:
+                await asyncio.sleep(LIVE_POLL_SECONDS)
+                if await app.db.run(accounts.officer_for, app.services.clock(), token) is None:
+                    await resp.write(b"event: logout\ndata: 1\n\n")
+                    break
+                now = await app.db.run(stamp, officer, tid)
+                if now != last:
+                    last = now
+                    await resp.write(b"event: changed\ndata: 1\n\n")
+                else:
+                    await resp.write(b": ping\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        return resp
+
+    def static(body: bytes, content_type: str) -> Handler:
+        async def serve(_: web.Request) -> web.StreamResponse:
+            resp = web.Response(body=body, headers={"Content-Type": content_type})
+            websec.with_headers(resp, {"Cache-Control": "public, max-age=3600"})
+            return resp
+        return serve
+
+    router.add_get(PATH, home)
+    router.add_get(PATH + "/", home)
+    router.add_get(PATH + "/dang-nhap", login_form)
+    router.add_post(PATH + "/dang-nhap", login_post)
+    router.add_post(PATH + "/dang-xuat", logout)
+    router.add_get(PATH + "/hop-thu", logged_in(inbox))
+    router.add_get(PATH + "/phan-anh/{id}", logged_in(ticket))
+    router.add_post(PATH + "/phan-anh/{id}/{action}", logged_in(action))
+    router.add_get(PATH + "/su-kien", logged_in(events))
+    router.add_get(PATH + "/static/style.css", static(css, "text/css; charset=utf-8"))
+    router.add_get(PATH + "/static/console.js", static(js, "text/javascript; charset=utf-8"))
+
+
