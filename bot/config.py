@@ -175,6 +175,8 @@ class Settings(BaseSettings):
     # The officers' web console (/canbo): the session cookie's signing secret; empty = a random one kept in the
     # database (shared by every instance). Set it to rotate: every console session ends.
     console_secret: str = ""
+    console_url: str = ""  # the public address of the bot (https://…): links to /canbo in officers' notices
+    console_escalate_hours: float = Field(default=4.0, gt=0)  # a new report nobody took after this goes to supervisors
 
     # --- outbound delivery
     send_concurrency: int = 16

@@ -15,10 +15,11 @@ from tests.tickets_helpers import OFFICER, SECRET, STAFF
 
 BINH_DUC, LONG_XUYEN = "30292", "30307"  # "xã Mỹ Khánh" (a former unit) is today's Phường Bình Đức
 PASSWORD = "Mat-khau-rat-dai-2026"
-ACCOUNTS = {  # login: (name, role, communes)
-    "an.binhduc": ("Nguyễn Văn An", "officer", BINH_DUC),
-    "binh.longxuyen": ("Trần Thị Bình", "officer", LONG_XUYEN),
-    "lanhdao": ("Lê Văn Lãnh", "supervisor", ""),
+TG_AN, TG_BINH, TG_LANH = 9101, 9102, 9103  # the officers' Telegram accounts (private notices)
+ACCOUNTS = {  # login: (name, role, communes, Telegram id)
+    "an.binhduc": ("Nguyễn Văn An", "officer", BINH_DUC, TG_AN),
+    "binh.longxuyen": ("Trần Thị Bình", "officer", LONG_XUYEN, TG_BINH),
+    "lanhdao": ("Lê Văn Lãnh", "supervisor", "", TG_LANH),
 }
 
 
@@ -31,9 +32,9 @@ def staff_cli(db_url: str, workdir: Path, *args: str, password: str | None = Non
 
 def make_accounts(db_url: str, workdir: Path) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
-    for login, (name, role, communes) in ACCOUNTS.items():
+    for login, (name, role, communes, tg) in ACCOUNTS.items():
         r = staff_cli(db_url, workdir, "add", login, "--name", name, "--role", role, "--communes", communes,
-                      "--password-stdin", password=PASSWORD)
+                      "--telegram-id", str(tg), "--password-stdin", password=PASSWORD)
         assert r.returncode == 0, r.stderr
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from bot.config import Settings
+from bot.features.console import routing
 from bot.features.console.access import may_see, scope
 from bot.features.console.accounts import Officer, audit
 from bot.features.tickets import calendar
@@ -43,6 +44,7 @@ class Filters:
     category: str = ""
     overdue: bool = False
     mine: bool = False
+    escalated: bool = False
     q: str = ""
     page: int = 1
 
@@ -55,7 +57,7 @@ class Filters:
             page = 1
         return cls(status=status if status in STATUS_FILTERS else "mo", commune=query.get("xa", "")[:8],
                    category=query.get("loai", "")[:48], overdue=query.get("qua-han") == "1",
-                   mine=query.get("cua-toi") == "1", q=query.get("q", "").strip()[:100], page=page)
+                   mine=query.get("cua-toi") == "1", escalated=query.get("chuyen-len") == "1", q=query.get("q", "").strip()[:100], page=page)
 
 
 @dataclasses.dataclass
@@ -65,6 +67,7 @@ class Inbox:
     today: dt.date
     communes: list[tuple[str, str]]  # (code, name) the officer may filter by
     categories: list[tuple[str, str]]
+    escalated: dict[int, list[str]]  # ticket id -> why it went to the supervisors
 
 
 def inbox(session: Session, settings: Settings, now: dt.datetime, officer: Officer, f: Filters) -> Inbox:
@@ -83,6 +86,8 @@ def inbox(session: Session, settings: Settings, now: dt.datetime, officer: Offic
         q = q.where(Ticket.due_date < today, Ticket.status.in_((NEW, IN_PROGRESS, NEED_INFO)))  # type: ignore[attr-defined]
     if f.mine:
         q = q.where(Ticket.assigned_to == officer.user_id)
+    if f.escalated:
+        q = q.where(Ticket.id.in_(select(TicketEvent.ticket_id).where(TicketEvent.action == routing.ESCALATED)))  # type: ignore[union-attr]
     if f.q:
         ticket_id = parse_code(f.q) if f.q.lower().startswith("pa") else None
         if ticket_id is not None:
@@ -98,8 +103,8 @@ def inbox(session: Session, settings: Settings, now: dt.datetime, officer: Offic
     communes = sorted(((c, finder.by_code[c].name) for c in codes if c in finder.by_code), key=lambda x: x[1])
     cats = [(c.slug, c.label) for c in ticketing.categories(settings)]
     audit(session, now, officer.actor, "console_inbox", detail=f"{f.status} {f.commune} {f.category}"
-          f"{' qua-han' if f.overdue else ''}{' cua-toi' if f.mine else ''}")  # never the search words
-    return Inbox(rows, total, today, communes, cats)
+          f"{' qua-han' if f.overdue else ''}{' cua-toi' if f.mine else ''}{' chuyen-len' if f.escalated else ''}")  # never the search words
+    return Inbox(rows, total, today, communes, cats, routing.escalated_reasons(session, [t.id for t in rows]))  # type: ignore[misc]
 
 
 REFUSED = "refused"  # the officer may not see this ticket (another commune's): the refusal is audited (and committed)

@@ -95,6 +95,12 @@ def late_mark(t: Any, today: Any) -> str:
     return ""
 
 
+def escalated_badge(reasons: list[str] | None) -> str:
+    if not reasons:
+        return ""
+    return f' <span class="badge escalated" title="{esc("; ".join(reasons))}">Chuyển lãnh đạo: {esc(", ".join(reasons))}</span>'
+
+
 def options(choices: Iterable[tuple[str, str]], selected: str, blank: str = "") -> str:
     out = [f'<option value="">{esc(blank)}</option>'] if blank else []
     for value, label in choices:
@@ -116,13 +122,14 @@ def inbox_page(officer: Officer, data: Inbox, f: Filters) -> str:
             f'<div><label for="xa">Xã, phường</label><select id="xa" name="xa">{options(data.communes, f.commune, "Tất cả")}</select></div>'
             f'<div><label for="loai">Loại việc</label><select id="loai" name="loai">{options(data.categories, f.category, "Tất cả")}</select></div>'
             f'<div class="checks"><label><input type="checkbox" name="qua-han" value="1"{" checked" if f.overdue else ""}> Quá hạn</label>'
-            f'<label><input type="checkbox" name="cua-toi" value="1"{" checked" if f.mine else ""}> Giao cho tôi</label></div>'
+            f'<label><input type="checkbox" name="cua-toi" value="1"{" checked" if f.mine else ""}> Giao cho tôi</label>'
+            f'<label><input type="checkbox" name="chuyen-len" value="1"{" checked" if f.escalated else ""}> Đã chuyển lãnh đạo</label></div>'
             '<div><button type="submit">Lọc</button></div></form>')
     rows = []
     for t in data.rows:
         rows.append(
             f'<li class="ticket card" data-code="{esc(t.code)}"><a href="{PATH}/phan-anh/{t.id}"><strong>{esc(t.code)}</strong></a> '
-            f'{status_badge(t.status)}{late_mark(t, data.today)}'
+            f'{status_badge(t.status)}{late_mark(t, data.today)}{escalated_badge(data.escalated.get(t.id or 0))}'
             f'<div class="meta">{esc(t.category_label)} · {esc(t.commune_name or "Chưa rõ xã, phường")} · '
             f'hạn {esc(calendar.fmt_date(t.due_date))}{" · " + esc(t.assigned_name) if t.assigned_name else ""}</div>'
             f'<div class="desc">{esc(ticketing.short(t.description, 140))}</div></li>')
@@ -131,7 +138,8 @@ def inbox_page(officer: Officer, data: Inbox, f: Filters) -> str:
     last = max(1, -(-data.total // 50))
     if last > 1:
         q = {k: v for k, v in {"q": f.q, "trang-thai": f.status, "xa": f.commune, "loai": f.category,
-                               "qua-han": "1" if f.overdue else "", "cua-toi": "1" if f.mine else ""}.items() if v}
+                               "qua-han": "1" if f.overdue else "", "cua-toi": "1" if f.mine else "",
+                               "chuyen-len": "1" if f.escalated else ""}.items() if v}
         links = []
         if f.page > 1:
             links.append(f'<a href="{PATH}/hop-thu?{esc(urllib.parse.urlencode({**q, "trang": f.page - 1}))}">« Trang trước</a>')
@@ -183,6 +191,8 @@ def timeline(items: list[tuple[Any, str, dict[str, Any]]]) -> str:
             out.append(f'<li class="item event">{when} Người dân đánh giá {esc(d["new"])}/5</li>')
         elif action == "created":
             out.append(f'<li class="item event">{when} Tiếp nhận phản ánh</li>')
+        elif action == "escalated":
+            out.append(f'<li class="item event">{when} Chuyển lãnh đạo: {esc(d["detail"])}</li>')
         elif action == "info_added":
             out.append(f'<li class="item event">{when} Người dân bổ sung thông tin</li>')
     return f'<ol class="timeline">{"".join(out)}</ol>'
