@@ -7,6 +7,7 @@
     GET  /canbo/phan-anh/{id}        a ticket: its timeline, contact (phone masked; shown on request, logged)
     POST /canbo/phan-anh/{id}/{act}  tra-loi | ghi-chu | trang-thai | giao | nhan | dong | mo-lai
     GET  /canbo/su-kien              live updates (Server-Sent Events): "changed" when a visible ticket changes
+    GET  /canbo/thong-ke             the dashboard (?tu=&den= or ?thang=YYYY-MM); /thong-ke/xuat.csv|.xlsx
 
 Security (bot.kernel.websec): a signed session cookie (itsdangerous) naming a server-side session, HttpOnly and
 SameSite=Strict; every POST needs the session's CSRF token and a same-origin Origin; the login form a signed
@@ -15,6 +16,8 @@ officers see only their communes' tickets (another commune's ticket by URL: 403,
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import logging
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -24,6 +27,8 @@ from aiohttp import web
 
 from bot.features.console import accounts
 from bot.features.console.access import scope
+from bot.features.results.figures import month_span
+from bot.features.tickets import calendar
 from bot.kernel import websec
 from bot.kernel.channel import Host
 from bot.pages.console import data, render
@@ -49,9 +54,31 @@ def html_response(body: str, status: int = 200) -> web.Response:
 
 
 def redirect(location: str) -> web.Response:
-    resp = web.HTTPSeeOther(location)
+    resp = web.Response(status=303, headers={"Location": location})
     websec.with_headers(resp)
     return resp
+
+
+def xlsx(columns: list[str], rows: list[list[object]]) -> bytes:
+    """The export as an Excel workbook (openpyxl): one sheet, a bold frozen header, readable column widths.
+    Text cells that would read as formulas were already prefixed with ' (bot.features.tickets.staff.csv_cell)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Phản ánh"
+    ws.append(columns)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(row)
+    ws.freeze_panes = "A2"
+    for i, title in enumerate(columns, start=1):
+        ws.column_dimensions[ws.cell(1, i).column_letter].width = min(60, max(12, len(title) + 2))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
 
 
 def add_routes(router: web.UrlDispatcher, app: Host) -> None:
@@ -197,6 +224,53 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
             kick()  # the citizen's message goes out now rather than at the outbox's next poll
         return redirect(f"{PATH}/phan-anh/{tid}?kq={result}")
 
+    # ---------------------------------------------------------------- dashboard
+    def period(request: web.Request) -> tuple[Any, Any] | None:
+        today = calendar.local_date(app.services.clock())
+        month = request.query.get("thang", "")[:7]
+        if month:
+            try:
+                y, m = int(month[:4]), int(month[5:7])
+                return month_span(y, m) if 2000 <= y <= 9999 and 1 <= m <= 12 else None
+            except ValueError:
+                return None
+        start = data.parse_date(request.query.get("tu", "")) or today.replace(day=1)
+        end = data.parse_date(request.query.get("den", "")) or today
+        if start > end:
+            start, end = end, start
+        if (end - start).days > 366 * 5:
+            return None
+        return start, end
+
+    async def dashboard(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        span = period(request)
+        if span is None:
+            return html_response(render.error_page("Khoảng thời gian chưa đúng",
+                                                   "Vui lòng chọn ngày hoặc tháng (nhiều nhất 5 năm).", officer), 400)
+        d = await app.db.run(data.dashboard, app.settings, app.services.clock(), officer, *span)
+        return html_response(render.dashboard_page(officer, d, *span))
+
+    async def export(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        span = period(request)
+        if span is None:
+            return html_response(render.error_page("Khoảng thời gian chưa đúng", "Vui lòng chọn lại.", officer), 400)
+        columns, rows = await app.db.run(data.export, app.settings, app.services.clock(), officer, *span)
+        kind = request.match_info["kind"]
+        name = f"phan-anh_{span[0]:%Y%m%d}-{span[1]:%Y%m%d}.{kind}"
+        if kind == "csv":
+            buf = io.StringIO()
+            w = csv.writer(buf)
+            w.writerow(columns)
+            w.writerows(rows)
+            body, ctype = buf.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8"  # BOM: Excel reads Vietnamese
+        else:
+            body = await asyncio.get_running_loop().run_in_executor(None, xlsx, columns, rows)
+            ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        resp = web.Response(body=body, headers={"Content-Type": ctype,
+                                                "Content-Disposition": f'attachment; filename="{name}"'})
+        websec.with_headers(resp)
+        return resp
+
     # ---------------------------------------------------------------- live updates
     def stamp(session: Any, officer: accounts.Officer, tid: int | None) -> str:
         q = scope(sa.select(sa.func.max(Ticket.updated_at), sa.func.count()).select_from(Ticket), officer)
@@ -247,6 +321,8 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
     router.add_get(PATH + "/phan-anh/{id}", logged_in(ticket))
     router.add_post(PATH + "/phan-anh/{id}/{action}", logged_in(action))
     router.add_get(PATH + "/su-kien", logged_in(events))
+    router.add_get(PATH + "/thong-ke", logged_in(dashboard))
+    router.add_get(PATH + "/thong-ke/xuat.{kind:csv|xlsx}", logged_in(export))
     router.add_get(PATH + "/static/style.css", static(css, "text/css; charset=utf-8"))
     router.add_get(PATH + "/static/console.js", static(js, "text/javascript; charset=utf-8"))
 

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.features.console import routing
 from bot.features.console.access import may_see, scope
 from bot.features.console.accounts import Officer, audit
+from bot.features.results.figures import Figures, figures, monthly, range_utc
 from bot.features.tickets import calendar
 from bot.features.tickets import service as ticketing
 from bot.kernel.messages import Attachment
@@ -47,6 +48,8 @@ class Filters:
     escalated: bool = False
     q: str = ""
     page: int = 1
+    since: dt.date | None = None  # sent on or after (local date): the dashboard's drill-down
+    until: dt.date | None = None
 
     @classmethod
     def parse(cls, query: Any) -> "Filters":
@@ -57,7 +60,26 @@ class Filters:
             page = 1
         return cls(status=status if status in STATUS_FILTERS else "mo", commune=query.get("xa", "")[:8],
                    category=query.get("loai", "")[:48], overdue=query.get("qua-han") == "1",
-                   mine=query.get("cua-toi") == "1", escalated=query.get("chuyen-len") == "1", q=query.get("q", "").strip()[:100], page=page)
+                   mine=query.get("cua-toi") == "1", escalated=query.get("chuyen-len") == "1",
+                   q=query.get("q", "").strip()[:100], page=page, since=parse_date(query.get("tu", "")),
+                   until=parse_date(query.get("den", "")))
+
+    def query(self, **changes: Any) -> dict[str, str]:
+        """These filters as URL parameters (the pager's and the drill-down's links)."""
+        f = dataclasses.replace(self, **changes)
+        q = {"q": f.q, "trang-thai": f.status, "xa": f.commune, "loai": f.category, "qua-han": "1" if f.overdue else "",
+             "cua-toi": "1" if f.mine else "", "chuyen-len": "1" if f.escalated else "",
+             "tu": f.since.isoformat() if f.since else "", "den": f.until.isoformat() if f.until else "",
+             "trang": str(f.page) if f.page > 1 else ""}
+        return {k: v for k, v in q.items() if v}
+
+
+def parse_date(text: str) -> dt.date | None:
+    try:
+        day = dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+    return day if 2000 <= day.year <= 9999 else None
 
 
 @dataclasses.dataclass
@@ -88,6 +110,9 @@ def inbox(session: Session, settings: Settings, now: dt.datetime, officer: Offic
         q = q.where(Ticket.assigned_to == officer.user_id)
     if f.escalated:
         q = q.where(Ticket.id.in_(select(TicketEvent.ticket_id).where(TicketEvent.action == routing.ESCALATED)))  # type: ignore[union-attr]
+    if f.since or f.until:
+        lo, hi = range_utc(f.since or dt.date(2000, 1, 1), f.until or today)
+        q = q.where(Ticket.created_at >= lo, Ticket.created_at < hi)
     if f.q:
         ticket_id = parse_code(f.q) if f.q.lower().startswith("pa") else None
         if ticket_id is not None:
@@ -222,3 +247,58 @@ def act(session: Session, settings: Settings, now: dt.datetime, officer: Officer
         audit(session, now, officer.actor, "ticket_reopen", target=t.code, detail=text)
         return "da-mo-lai"
     return "khong-ro"
+
+
+# ------------------------------------------------------------------ dashboard
+AGE_BUCKETS = ((3, "Dưới 3 ngày"), (7, "3 đến 7 ngày"), (14, "7 đến 14 ngày"), (30, "14 đến 30 ngày"),
+               (None, "Trên 30 ngày"))
+
+
+@dataclasses.dataclass
+class Dashboard:
+    figures: Figures  # the same computation as /stats and /congkhai (bot.features.results.figures)
+    trend: list[Figures]  # 12 months ending with the period's last month
+    backlog: list[tuple[str, int]]  # open tickets now, by age
+    backlog_total: int
+    category_slugs: dict[str, str]  # label -> slug (drill-down)
+    unit_names: dict[str, str]  # commune code -> name
+    today: dt.date
+
+
+def dashboard(session: Session, settings: Settings, now: dt.datetime, officer: Officer, start: dt.date,
+              end: dt.date) -> Dashboard:
+    from knowledge.communes import default_finder
+
+    today = calendar.local_date(now)
+    communes = None if officer.provincial else officer.communes
+    f = figures(session, start, end, today, communes)
+    trend = monthly(session, end, 12, today, communes)
+    ages = [0] * len(AGE_BUCKETS)
+    q = scope(select(Ticket.created_at).where(Ticket.status.in_((NEW, IN_PROGRESS, NEED_INFO))), officer)  # type: ignore[attr-defined]
+    total = 0
+    for (created,) in session.execute(q):
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=dt.timezone.utc)
+        days = (today - calendar.local_date(created)).days
+        i = next(k for k, (limit, _) in enumerate(AGE_BUCKETS) if limit is None or days < limit)
+        ages[i] += 1
+        total += 1
+    audit(session, now, officer.actor, "ticket_stats", detail=f"canbo {start}..{end}")
+    return Dashboard(f, trend, [(label, n) for (_, label), n in zip(AGE_BUCKETS, ages)], total,
+                     {c.label: c.slug for c in ticketing.categories(settings)},
+                     {c.code: c.name for c in default_finder().communes}, today)
+
+
+EXPORT_MAX_ROWS = 50_000
+
+
+def export(session: Session, settings: Settings, now: dt.datetime, officer: Officer, start: dt.date,
+           end: dt.date) -> tuple[list[str], list[list[object]]]:
+    """The tickets sent in [start, end] that the officer may see, as `/export` writes them (phones masked)."""
+    from bot.features.tickets.staff import CSV_COLUMNS, export_rows
+
+    lo, hi = range_utc(start, end)
+    q = scope(select(Ticket).where(Ticket.created_at >= lo, Ticket.created_at < hi), officer)
+    rows = list(session.exec(q.order_by(Ticket.id).limit(EXPORT_MAX_ROWS)))
+    audit(session, now, officer.actor, "ticket_export", detail=f"canbo {start}..{end}: {len(rows)}")
+    return CSV_COLUMNS, export_rows(session, rows, calendar.local_date(now))

@@ -48,6 +48,7 @@ def page(title: str, body: str, officer: Officer | None = None, *, live: str = "
     nav = ""
     if officer is not None:
         nav = (f'<nav class="top-nav" aria-label="Chức năng"><a href="{PATH}/hop-thu">Hộp thư</a>'
+               f'<a href="{PATH}/thong-ke">Thống kê</a>'
                f'<span class="who">{esc(officer.name)} · {esc(ROLE_LABELS.get(officer.role, officer.role))}</span>'
                f'<form method="post" action="{PATH}/dang-xuat" class="inline">{csrf_field(officer)}'
                '<button type="submit" class="link">Đăng xuất</button></form></nav>')
@@ -137,17 +138,19 @@ def inbox_page(officer: Officer, data: Inbox, f: Filters) -> str:
     pages = ""
     last = max(1, -(-data.total // 50))
     if last > 1:
-        q = {k: v for k, v in {"q": f.q, "trang-thai": f.status, "xa": f.commune, "loai": f.category,
-                               "qua-han": "1" if f.overdue else "", "cua-toi": "1" if f.mine else "",
-                               "chuyen-len": "1" if f.escalated else ""}.items() if v}
         links = []
         if f.page > 1:
-            links.append(f'<a href="{PATH}/hop-thu?{esc(urllib.parse.urlencode({**q, "trang": f.page - 1}))}">« Trang trước</a>')
+            links.append(f'<a href="{PATH}/hop-thu?{esc(urllib.parse.urlencode(f.query(page=f.page - 1)))}">« Trang trước</a>')
         if f.page < last:
-            links.append(f'<a href="{PATH}/hop-thu?{esc(urllib.parse.urlencode({**q, "trang": f.page + 1}))}">Trang sau »</a>')
+            links.append(f'<a href="{PATH}/hop-thu?{esc(urllib.parse.urlencode(f.query(page=f.page + 1)))}">Trang sau »</a>')
         pages = f'<nav class="pages" aria-label="Trang">{" ".join(links)} <span>Trang {esc(vn_number(f.page))}/{esc(vn_number(last))}</span></nav>'
+    period = ""
+    if f.since or f.until:
+        period = (f' Gửi từ {esc(calendar.fmt_date(f.since)) if f.since else "đầu"} đến '
+                  f'{esc(calendar.fmt_date(f.until)) if f.until else "nay"} '
+                  f'(<a href="{PATH}/hop-thu?{esc(urllib.parse.urlencode(f.query(since=None, until=None, page=1)))}">bỏ khoảng thời gian</a>).')
     body = (f'<h1>Hộp thư phản ánh</h1><p class="scope">Phạm vi: {esc(scope)}. '
-            f'<span data-figure="total">{esc(vn_number(data.total))}</span> phản ánh.</p>'
+            f'<span data-figure="total">{esc(vn_number(data.total))}</span> phản ánh.{period}</p>'
             f'<p class="live-note" hidden>Có thay đổi mới. <a href="">Tải lại</a></p>'
             + form + listing + pages)
     return page("Hộp thư", body, officer, live="inbox")
@@ -266,3 +269,105 @@ def error_page(title: str, text: str, officer: Officer | None = None) -> str:
     return page(title, f'<h1>{esc(title)}</h1><p>{esc(text)}</p><p><a href="{PATH}/hop-thu">Về hộp thư</a></p>', officer)
 
 
+
+
+# ------------------------------------------------------------------ dashboard
+def percent_text(ok: int, n: int) -> str:
+    from bot.features.results.figures import percent
+
+    return percent(ok, n) if n else "chưa có"
+
+
+def bars(items: list[tuple[str, int, str]], label: str, key: str) -> str:
+    """Horizontal bars: label (a link to the matching tickets), the number as text, the bar an SVG."""
+    top = max([n for _, n, _ in items] + [1])
+    rows = "".join(
+        f'<li><a class="bar-label" href="{esc(href)}">{esc(name)}</a>'
+        f'<svg class="bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true" focusable="false">'
+        f'<rect width="{100 * n / top:.2f}" height="10"/></svg>'
+        f'<span class="bar-value" data-{key}="{esc(name)}">{esc(vn_number(n))}</span></li>'
+        for name, n, href in items)
+    return f'<ul class="bars" aria-label="{esc(label)}">{rows}</ul>' if items else '<p class="empty">Không có số liệu.</p>'
+
+
+def trend_svg(trend: list[Any]) -> str:
+    """Reports received and resolved per month, columns; the table below says the same in numbers."""
+    w, h, pad, base = 640, 220, 34, 190
+    top = max([f.total for f in trend] + [1])
+    step = (w - pad) / max(1, len(trend))
+    parts = [f'<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="xu-huong-tieu-de" '
+             'xmlns="http://www.w3.org/2000/svg" font-family="system-ui, sans-serif" font-size="11">'
+             '<title id="xu-huong-tieu-de">Số phản ánh tiếp nhận và đã xử lý xong theo tháng</title>',
+             f'<line x1="{pad}" y1="{base}" x2="{w}" y2="{base}" stroke="#555"/>',
+             f'<text x="0" y="{base - 160 + 4}">{esc(vn_number(top))}</text><text x="0" y="{base + 4}">0</text>']
+    for i, f in enumerate(trend):
+        x = pad + i * step
+        got = 160 * f.total / top
+        done = 160 * (f.resolved + f.closed) / top
+        parts.append(f'<rect class="received" x="{x + 4:.1f}" y="{base - got:.1f}" width="{step / 2 - 5:.1f}" height="{got:.1f}"/>')
+        parts.append(f'<rect class="resolved" x="{x + step / 2:.1f}" y="{base - done:.1f}" width="{step / 2 - 5:.1f}" height="{done:.1f}"/>')
+        parts.append(f'<text x="{x + step / 2:.1f}" y="{base + 16}" text-anchor="middle">{f.start.month:02d}/{f.start.year % 100:02d}</text>')
+    parts.append("</svg>")
+    rows = "".join(f'<tr><th scope="row">{f.start.month:02d}/{f.start.year}</th><td>{esc(vn_number(f.total))}</td>'
+                   f'<td>{esc(vn_number(f.resolved + f.closed))}</td><td>{esc(percent_text(f.on_time_ok, f.on_time_known))}</td></tr>'
+                   for f in trend)
+    legend = ('<p class="legend"><span class="key received"></span> Tiếp nhận <span class="key resolved"></span> '
+              'Đã xử lý xong hoặc đã đóng</p>')
+    return ("".join(parts) + legend + '<details><summary>Xem bảng theo tháng</summary><table class="data"><caption>'
+            'Theo tháng</caption><thead><tr><th scope="col">Tháng</th><th scope="col">Tiếp nhận</th><th scope="col">'
+            f'Đã xử lý xong</th><th scope="col">Đúng hạn</th></tr></thead><tbody>{rows}</tbody></table></details>')
+
+
+def dashboard_page(officer: Officer, d: Any, start: Any, end: Any) -> str:
+    from bot.features.results.figures import STATUS_ORDER
+
+    f = d.figures
+    span = {"tu": start.isoformat(), "den": end.isoformat()}
+
+    def drill(**q: str) -> str:
+        return f"{PATH}/hop-thu?" + urllib.parse.urlencode({"trang-thai": "tat-ca", **span, **q})
+
+    rating = (vn_number(f.rating_avg, 1) + "/5") if f.rating_avg is not None else "chưa có"
+    cards = [("total", "Tiếp nhận", vn_number(f.total), drill()),
+             ("working", "Đang giải quyết", vn_number(f.working), drill(**{"trang-thai": "mo"})),
+             ("resolved", "Đã xử lý", vn_number(f.resolved), drill(**{"trang-thai": "da-xu-ly"})),
+             ("closed", "Đã đóng", vn_number(f.closed), drill(**{"trang-thai": "da-dong"})),
+             ("on-time", "Đúng hạn", percent_text(f.on_time_ok, f.on_time_known), ""),
+             ("rating", "Đánh giá trung bình", rating, "")]
+    card_html = "".join(
+        f'<div class="figure card"><span class="figure-label">{esc(label)}</span>'
+        + (f'<a href="{esc(href)}" data-figure="{key}">{esc(value)}</a>' if href else f'<span data-figure="{key}">{esc(value)}</span>')
+        + '</div>' for key, label, value, href in cards)
+    on_time_note = (f'<p class="note">Đúng hạn: {esc(vn_number(f.on_time_ok))}/{esc(vn_number(f.on_time_known))} phản ánh đã '
+                    'biết kết quả (đã xử lý, hoặc đã quá hạn mà chưa xử lý).</p>' if f.on_time_known else "")
+    statuses = "".join(
+        f'<tr><th scope="row"><a href="{esc(drill(**{"trang-thai": STATUS_SLUGS[s]}))}">{esc(STATUS_LABELS[s])}</a></th>'
+        f'<td data-status="{s}">{esc(vn_number(f.by_status[s]))}</td></tr>' for s in STATUS_ORDER)
+    communes = sorted(((d.unit_names.get(c, c), n, drill(xa=c)) for c, n in f.by_unit.items()), key=lambda x: -x[1])
+    unplaced = f' Chưa rõ xã, phường: <span data-figure="unplaced">{esc(vn_number(f.unplaced))}</span>.' if f.unplaced else ""
+    cats = sorted(((label, n, drill(loai=d.category_slugs.get(label, ""))) for label, n in f.by_category.items()),
+                  key=lambda x: -x[1])
+    backlog = bars([(label, n, f"{PATH}/hop-thu?trang-thai=mo") for label, n in d.backlog], "Phản ánh đang mở theo tuổi", "age")
+    scope = "toàn tỉnh" if officer.provincial else "các xã, phường bạn phụ trách"
+    export = urllib.parse.urlencode(span)
+    body = (
+        f'<h1>Thống kê phản ánh</h1><p class="scope">Phạm vi: {esc(scope)}. Từ {esc(calendar.fmt_date(start))} đến '
+        f'{esc(calendar.fmt_date(end))}. Cùng cách tính với lệnh /stats và trang công khai.</p>'
+        f'<form method="get" action="{PATH}/thong-ke" class="filters card period">'
+        f'<div><label for="tu">Từ ngày</label><input id="tu" name="tu" type="date" value="{esc(start.isoformat())}"></div>'
+        f'<div><label for="den">Đến ngày</label><input id="den" name="den" type="date" value="{esc(end.isoformat())}"></div>'
+        f'<div><label for="thang">Hoặc tháng</label><input id="thang" name="thang" type="month" value=""></div>'
+        '<div><button type="submit">Xem</button></div></form>'
+        f'<p class="exports"><a href="{PATH}/thong-ke/xuat.csv?{esc(export)}" download>Tải bảng CSV</a> · '
+        f'<a href="{PATH}/thong-ke/xuat.xlsx?{esc(export)}" download>Tải bảng Excel (XLSX)</a> '
+        '<span class="note">(số điện thoại đã che, như lệnh /export)</span></p>'
+        f'<div class="figures">{card_html}</div>{on_time_note}'
+        f'<div class="columns"><section class="card"><h2>Theo trạng thái</h2><table class="data"><caption>Số phản ánh theo '
+        f'trạng thái</caption><tbody>{statuses}</tbody></table></section>'
+        f'<section class="card"><h2>Tồn đọng hiện nay theo tuổi</h2><p>Đang mở: <span data-figure="backlog">'
+        f'{esc(vn_number(d.backlog_total))}</span> phản ánh.</p>{backlog}</section></div>'
+        f'<section class="card"><h2>Xu hướng 12 tháng</h2>{trend_svg(d.trend)}</section>'
+        f'<div class="columns"><section class="card"><h2>Theo xã, phường</h2>'
+        f'{bars(communes, "Số phản ánh theo xã, phường", "commune")}<p class="note">{unplaced}</p></section>'
+        f'<section class="card"><h2>Theo loại việc</h2>{bars(cats, "Số phản ánh theo loại việc", "category")}</section></div>')
+    return page("Thống kê", body, officer)
