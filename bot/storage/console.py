@@ -45,3 +45,28 @@ class ConsoleSession(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
     last_seen_at: dt.datetime = Field(default_factory=utcnow)
     revoked_at: Optional[dt.datetime] = None
+
+
+class KbDraft(SQLModel, table=True):
+    """Knowledge curated in the console: a citizen's question linked to an entry (a paraphrase) or a new entry.
+    Rows are versions and are never edited except for their state: a new version is a new row (`version`,
+    `previous_id`); a draft is published by a second officer (never its author); every row keeps who and when."""
+
+    __tablename__ = "kb_draft"
+    __table_args__ = (sa.Index("ix_kb_draft_status", "status", "id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # paraphrase | entry
+    entry_id: str = Field(max_length=64, index=True)  # the entry linked to, or the new entry's id
+    question: str = Field(default="", max_length=1000)  # paraphrase: the question added
+    data: Optional[dict] = json_column()  # entry: the whole entry (knowledge.schema.Entry as JSON)
+    version: int = 1
+    previous_id: Optional[int] = None
+    status: str = Field(default="draft", max_length=16)  # draft | published | rejected | replaced
+    created_by: str = Field(max_length=64)
+    created_by_name: str = Field(default="", max_length=128)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    decided_by: Optional[str] = Field(default=None, max_length=64)
+    decided_by_name: str = Field(default="", max_length=128)
+    decided_at: Optional[dt.datetime] = None
+    note: str = Field(default="", max_length=1000)

@@ -8,6 +8,8 @@
     POST /canbo/phan-anh/{id}/{act}  tra-loi | ghi-chu | trang-thai | giao | nhan | dong | mo-lai
     GET  /canbo/su-kien              live updates (Server-Sent Events): "changed" when a visible ticket changes
     GET  /canbo/thong-ke             the dashboard (?tu=&den= or ?thang=YYYY-MM); /thong-ke/xuat.csv|.xlsx
+    GET  /canbo/tri-thuc             unanswered questions grouped, drafts, history; POST cach-hoi | muc-moi |
+                                     duyet/{id} | tu-choi/{id} (bot.features.console.curation)
 
 Security (bot.kernel.websec): a signed session cookie (itsdangerous) naming a server-side session, HttpOnly and
 SameSite=Strict; every POST needs the session's CSRF token and a same-origin Origin; the login form a signed
@@ -271,6 +273,26 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
         websec.with_headers(resp)
         return resp
 
+    # ---------------------------------------------------------------- knowledge curation
+    async def knowledge(request: web.Request, officer: accounts.Officer, message: str = "", error: str = "",
+                        status: int = 200) -> web.StreamResponse:
+        p = await app.db.run(data.knowledge_page, app.settings, app.services.clock(), officer, app.services.kb)
+        return html_response(render.knowledge_page(officer, p, message or request.query.get("kq", "")[:16], error), status)
+
+    async def curate(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        action = request.match_info["action"]
+        raw = request.match_info.get("id", "")
+        draft_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+        result, error = await app.db.run(data.curate, app.settings, app.services.clock(), officer, app.services.kb,
+                                         action, request["form"], draft_id)
+        if error:
+            return await knowledge(request, officer, error=error, status=400)
+        if result == "da-dang":
+            reload = getattr(app, "reload_kb", None)  # this instance at once; the others within KB_WATCH_SECONDS
+            if callable(reload):
+                await asyncio.get_running_loop().run_in_executor(None, reload)
+        return redirect(f"{PATH}/tri-thuc?kq={result}")
+
     # ---------------------------------------------------------------- live updates
     def stamp(session: Any, officer: accounts.Officer, tid: int | None) -> str:
         q = scope(sa.select(sa.func.max(Ticket.updated_at), sa.func.count()).select_from(Ticket), officer)
@@ -322,6 +344,9 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
     router.add_post(PATH + "/phan-anh/{id}/{action}", logged_in(action))
     router.add_get(PATH + "/su-kien", logged_in(events))
     router.add_get(PATH + "/thong-ke", logged_in(dashboard))
+    router.add_get(PATH + "/tri-thuc", logged_in(knowledge))
+    router.add_post(PATH + "/tri-thuc/{action:cach-hoi|muc-moi}", logged_in(curate))
+    router.add_post(PATH + "/tri-thuc/{action:duyet|tu-choi}/{id}", logged_in(curate))
     router.add_get(PATH + "/thong-ke/xuat.{kind:csv|xlsx}", logged_in(export))
     router.add_get(PATH + "/static/style.css", static(css, "text/css; charset=utf-8"))
     router.add_get(PATH + "/static/console.js", static(js, "text/javascript; charset=utf-8"))

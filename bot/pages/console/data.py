@@ -302,3 +302,55 @@ def export(session: Session, settings: Settings, now: dt.datetime, officer: Offi
     rows = list(session.exec(q.order_by(Ticket.id).limit(EXPORT_MAX_ROWS)))
     audit(session, now, officer.actor, "ticket_export", detail=f"canbo {start}..{end}: {len(rows)}")
     return CSV_COLUMNS, export_rows(session, rows, calendar.local_date(now))
+
+
+# ------------------------------------------------------------------ knowledge curation
+@dataclasses.dataclass
+class KnowledgePage:
+    groups: list[Any]  # bot.features.content.unanswered.Group
+    drafts: list[Any]  # KbDraft, newest first
+    problems: dict[int, list[str]]  # pending draft id -> what `kb check` would refuse
+    entries: list[tuple[str, str]]  # (id, title) to link to
+    today: dt.date
+
+
+def knowledge_page(session: Session, settings: Settings, now: dt.datetime, officer: Officer, kb: Any) -> KnowledgePage:
+    from bot.features.console import curation
+    from bot.features.content.unanswered import recent_groups
+
+    today = calendar.local_date(now)
+    rows = curation.drafts(session)
+    problems = {r.id: curation.check(kb, session, r, today) for r in rows if r.status == "draft"}
+    entries = sorted(((e.id, e.title) for e in kb.entries.values()), key=lambda x: x[1])
+    audit(session, now, officer.actor, "kb_unanswered", detail="canbo")
+    return KnowledgePage(recent_groups(session, 30)[:30], rows, problems, entries, today)  # type: ignore[arg-type]
+
+
+def curate(session: Session, settings: Settings, now: dt.datetime, officer: Officer, kb: Any, action: str,
+           form: dict[str, str], draft_id: int | None) -> tuple[str, str]:
+    """Save a draft or decide one: (result key, "") or ("", why not). A refusal is committed with its audit row
+    (each curation step raises before it changes anything)."""
+    from bot.features.console import curation
+
+    try:
+        return _curate(session, now, officer, kb, action, form, draft_id), ""
+    except curation.CurationError as err:
+        return "", str(err)
+
+
+def _curate(session: Session, now: dt.datetime, officer: Officer, kb: Any, action: str, form: dict[str, str],
+            draft_id: int | None) -> str:
+    from bot.features.console import curation
+
+    today = calendar.local_date(now)
+    if action == "cach-hoi":
+        curation.draft_paraphrase(session, now, officer.actor, officer.name, kb, form.get("muc", "").strip(),
+                                  form.get("cau-hoi", ""))
+        return "da-luu-nhap"
+    if action == "muc-moi":
+        curation.draft_entry(session, now, officer.actor, officer.name, kb, curation.EntryForm.parse(form), today)
+        return "da-luu-nhap"
+    if action in ("duyet", "tu-choi") and draft_id is not None:
+        curation.decide(session, now, officer.actor, officer.name, kb, draft_id, action == "duyet", today)
+        return "da-dang" if action == "duyet" else "da-tu-choi"
+    return "khong-ro"

@@ -48,7 +48,7 @@ def page(title: str, body: str, officer: Officer | None = None, *, live: str = "
     nav = ""
     if officer is not None:
         nav = (f'<nav class="top-nav" aria-label="Chức năng"><a href="{PATH}/hop-thu">Hộp thư</a>'
-               f'<a href="{PATH}/thong-ke">Thống kê</a>'
+               f'<a href="{PATH}/thong-ke">Thống kê</a><a href="{PATH}/tri-thuc">Tri thức</a>'
                f'<span class="who">{esc(officer.name)} · {esc(ROLE_LABELS.get(officer.role, officer.role))}</span>'
                f'<form method="post" action="{PATH}/dang-xuat" class="inline">{csrf_field(officer)}'
                '<button type="submit" class="link">Đăng xuất</button></form></nav>')
@@ -371,3 +371,101 @@ def dashboard_page(officer: Officer, d: Any, start: Any, end: Any) -> str:
         f'{bars(communes, "Số phản ánh theo xã, phường", "commune")}<p class="note">{unplaced}</p></section>'
         f'<section class="card"><h2>Theo loại việc</h2>{bars(cats, "Số phản ánh theo loại việc", "category")}</section></div>')
     return page("Thống kê", body, officer)
+
+
+# ------------------------------------------------------------------ knowledge curation
+KB_MESSAGES = {"da-luu-nhap": "Đã lưu bản nháp: cần một cán bộ khác duyệt trước khi bot dùng.",
+               "da-dang": "Đã duyệt và đăng: bot trả lời theo nội dung này ngay.",
+               "da-tu-choi": "Đã từ chối bản nháp.", "khong-ro": "Không rõ thao tác."}
+DRAFT_STATUS = {"draft": "Chờ duyệt", "published": "Đang dùng", "rejected": "Bị từ chối", "replaced": "Đã thay bằng phiên bản sau"}
+
+
+def knowledge_page(officer: Officer, p: Any, message: str = "", error: str = "") -> str:
+    from bot.features.console.curation import SOURCE_KINDS, TOPICS
+    from knowledge.schema import PERIOD_LABELS
+
+    hidden = csrf_field(officer)
+    note = f'<p class="flash" role="status">{esc(KB_MESSAGES[message])}</p>' if message in KB_MESSAGES else ""
+    if error:
+        note += f'<p class="error" role="alert">{esc(error)}</p>'
+    datalist = "".join(f'<option value="{esc(i)}">{esc(t)}</option>' for i, t in p.entries)
+    groups = []
+    for n, g in enumerate(p.groups, 1):
+        texts = "\n".join(g.texts)
+        groups.append(
+            f'<li class="card group"><p><strong>{esc(vn_number(g.count))} lần</strong>: {esc(g.example)}</p>'
+            + "".join(f'<p class="meta">~ {esc(t)}</p>' for t in g.texts[1:])
+            + f'<details><summary>Gắn vào một mục có sẵn (thành một cách hỏi)</summary>'
+            f'<form method="post" action="{PATH}/tri-thuc/cach-hoi">{hidden}'
+            f'<label for="cau-hoi-{n}">Câu hỏi của người dân</label><input id="cau-hoi-{n}" name="cau-hoi" '
+            f'value="{esc(g.example)}" maxlength="300" required>'
+            f'<label for="muc-{n}">Mục trả lời (gõ để tìm theo mã)</label><input id="muc-{n}" name="muc" list="cac-muc" required>'
+            '<button type="submit">Lưu bản nháp</button></form></details>'
+            f'<details><summary>Soạn câu trả lời mới</summary><form method="post" action="{PATH}/tri-thuc/muc-moi">{hidden}'
+            + entry_fields(n, g.example, texts, TOPICS, PERIOD_LABELS, SOURCE_KINDS)
+            + '<button type="submit">Lưu bản nháp</button></form></details></li>')
+    pending, history = [], []
+    for d in p.drafts:
+        what = (f'Cách hỏi «{esc(d.question)}» cho mục <code>{esc(d.entry_id)}</code>' if d.kind == "paraphrase" else
+                f'Mục mới <code>{esc(d.entry_id)}</code> (phiên bản {esc(vn_number(d.version))}): '
+                f'<strong>{esc((d.data or {}).get("title", ""))}</strong>')
+        who = f'{esc(d.created_by_name or d.created_by)}, {esc(calendar.fmt_time(d.created_at))}'
+        if d.status == "draft":
+            body = ""
+            if d.kind == "entry":
+                data = d.data or {}
+                src = (data.get("sources") or [{}])[0]
+                body = (f'<div class="text">{esc(data.get("answer", ""))}</div><p class="meta">Nguồn: {esc(src.get("doc", ""))}'
+                        f'{" · " + esc(src.get("date", "")) if src.get("date") else ""} · giai đoạn '
+                        f'{esc(PERIOD_LABELS.get(data.get("period", ""), ""))}'
+                        f'{" · rà soát trước " + esc(data.get("review_by")) if data.get("review_by") else ""}</p>'
+                        '<p class="meta">Cách hỏi: ' + esc(" | ".join(data.get("questions", []))) + '</p>')
+            problems = p.problems.get(d.id) or []
+            check = ('<p class="ok">Kiểm tra nội dung (như «kb check»): đạt.</p>' if not problems else
+                     '<div class="error"><p>Kiểm tra nội dung (như «kb check») báo lỗi, chưa đăng được:</p><ul>'
+                     + "".join(f"<li>{esc(x)}</li>" for x in problems) + '</ul></div>')
+            if d.created_by == officer.actor:
+                buttons = '<p class="meta">Bản nháp của bạn: cần một cán bộ khác duyệt.</p>'
+            else:
+                buttons = (f'<form method="post" action="{PATH}/tri-thuc/duyet/{d.id}" class="inline">{hidden}'
+                           '<button type="submit">Duyệt và đăng</button></form> '
+                           f'<form method="post" action="{PATH}/tri-thuc/tu-choi/{d.id}" class="inline">{hidden}'
+                           '<button type="submit" class="secondary">Từ chối</button></form>')
+            pending.append(f'<li class="card draft" data-draft="{d.id}"><p>{what}</p><p class="meta">Soạn: {who}</p>'
+                           f'{body}{check}{buttons}</li>')
+        decided = (f'{esc(d.decided_by_name or d.decided_by or "")}, {esc(calendar.fmt_time(d.decided_at))}'
+                   if d.decided_at else "")
+        history.append(f'<tr><td>{what}</td><td>{esc(DRAFT_STATUS.get(d.status, d.status))}</td><td>{who}</td>'
+                       f'<td>{decided}</td></tr>')
+    body = (
+        f'<h1>Câu hỏi chưa trả lời được</h1>{note}<datalist id="cac-muc">{datalist}</datalist>'
+        '<p class="scope">Câu hỏi người dân hỏi trong 30 ngày qua mà bot chưa trả lời được, gom các câu cùng ý. '
+        'Mỗi nhóm: gắn vào một mục có sẵn, hoặc soạn câu trả lời mới kèm nguồn; một cán bộ khác duyệt thì bot '
+        'dùng ngay, không cần khởi động lại.</p>'
+        '<h2>Chờ duyệt</h2>' + (f'<ul class="tickets">{"".join(pending)}</ul>' if pending else '<p class="empty">Không có bản nháp nào chờ duyệt.</p>')
+        + '<h2>Các nhóm câu hỏi</h2>'
+        + (f'<ul class="tickets">{"".join(groups)}</ul>' if groups else '<p class="empty">Không có câu hỏi nào chưa trả lời được.</p>')
+        + '<h2>Lịch sử (mọi phiên bản)</h2>'
+        + ('<table class="data history"><caption>Ai soạn, ai duyệt, khi nào</caption><thead><tr><th scope="col">Nội dung</th>'
+           '<th scope="col">Trạng thái</th><th scope="col">Soạn</th><th scope="col">Duyệt hoặc từ chối</th></tr></thead>'
+           f'<tbody>{"".join(history)}</tbody></table>' if history else '<p class="empty">Chưa có.</p>'))
+    return page("Tri thức", body, officer)
+
+
+def entry_fields(n: int, title: str, questions: str, topics: dict[str, str], periods: dict[str, str],
+                 kinds: dict[str, str]) -> str:
+    return (f'<label for="tieu-de-{n}">Câu hỏi chuẩn (tiêu đề)</label><input id="tieu-de-{n}" name="tieu-de" '
+            f'value="{esc(title)}" maxlength="300" required>'
+            f'<label for="cach-hoi-{n}">Các cách hỏi, mỗi dòng một cách (ít nhất 4)</label>'
+            f'<textarea id="cach-hoi-{n}" name="cach-hoi" rows="4">{esc(questions)}</textarea>'
+            f'<label for="tra-loi-{n}">Câu trả lời (gọi người đọc là «bà con»)</label>'
+            f'<textarea id="tra-loi-{n}" name="tra-loi" rows="5" maxlength="3000" required></textarea>'
+            f'<label for="chu-de-{n}">Chủ đề</label><select id="chu-de-{n}" name="chu-de">{options(topics.items(), "ntm")}</select>'
+            f'<label for="giai-doan-{n}">Giai đoạn</label><select id="giai-doan-{n}" name="giai-doan">'
+            f'{options(periods.items(), "hien-hanh")}</select>'
+            f'<label for="loai-nguon-{n}">Loại nguồn</label><select id="loai-nguon-{n}" name="loai-nguon">{options(kinds.items(), "van-ban")}</select>'
+            f'<label for="nguon-{n}">Số, ký hiệu văn bản hoặc tên bài viết</label><input id="nguon-{n}" name="nguon" maxlength="300" required>'
+            f'<label for="ngay-nguon-{n}">Ngày ban hành hoặc ngày đăng</label><input id="ngay-nguon-{n}" name="ngay-nguon" type="date">'
+            f'<label for="co-quan-{n}">Cơ quan ban hành</label><input id="co-quan-{n}" name="co-quan" maxlength="200">'
+            f'<label for="lien-ket-{n}">Liên kết (https://…)</label><input id="lien-ket-{n}" name="lien-ket" type="url" maxlength="500">'
+            f'<label for="han-ra-soat-{n}">Rà soát lại trước ngày</label><input id="han-ra-soat-{n}" name="han-ra-soat" type="date">')
