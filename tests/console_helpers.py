@@ -20,6 +20,7 @@ ACCOUNTS = {  # login: (name, role, communes, Telegram id)
     "an.binhduc": ("Nguyễn Văn An", "officer", BINH_DUC, TG_AN),
     "binh.longxuyen": ("Trần Thị Bình", "officer", LONG_XUYEN, TG_BINH),
     "lanhdao": ("Lê Văn Lãnh", "supervisor", "", TG_LANH),
+    "quantri": ("Phạm Quản Trị", "admin", "", 9104),
 }
 
 

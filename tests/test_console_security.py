@@ -184,3 +184,40 @@ async def test_csrf_on_every_post_cross_commune_and_html_escaped(bot, fake_tg):
             assert any("HttpOnly" in h and "SameSite=Strict" in h for h in raw)
     finally:
         await headers_ok.close()
+
+
+async def test_admin_creates_accounts_in_the_console(bot):
+    b, url = bot
+    admin, officer = Client(b.url), Client(b.url)
+    try:
+        await admin.login("quantri")
+        status, body = await admin.get("/canbo/tai-khoan")
+        assert status == 200 and "an.binhduc" in body and "Phường Bình Đức" in body
+        form = {"ten-dang-nhap": "chi.moi", "ho-ten": XSS, "vai-tro": "officer", "xa": BINH_DUC, "mat-khau": "ngan"}
+        status, body = await admin.post("/canbo/tai-khoan", form)
+        assert status == 400 and "ít nhất 10 ký tự" in body
+        status, body = await admin.post("/canbo/tai-khoan", {**form, "xa": "99999", "mat-khau": PASSWORD})
+        assert status == 400 and "99999" in body
+        status, body = await admin.post("/canbo/tai-khoan", {**form, "mat-khau": PASSWORD})
+        assert status == 200 and "Đã lưu tài khoản" in body and XSS not in body and "&lt;script&gt;" in body
+        assert (await admin.post("/canbo/tai-khoan", {**form, "mat-khau": PASSWORD}, csrf=False))[0] == 403
+        # an officer is not an admin: refused and logged, nothing created
+        await officer.login("an.binhduc")
+        status, body = await officer.get("/canbo/tai-khoan")
+        assert status == 403
+        status, _ = await officer.post("/canbo/tai-khoan", {**form, "ten-dang-nhap": "ke.gian", "vai-tro": "admin"})
+        assert status == 403
+    finally:
+        await admin.close()
+        await officer.close()
+    new = Client(b.url)
+    try:
+        _, body = await new.login("chi.moi")
+        assert "Hộp thư phản ánh" in body
+        _, body = await new.login("ke.gian")
+        assert "Hộp thư phản ánh" not in body
+    finally:
+        await new.close()
+    created = [r for r in audits(url, "console_account") if r.actor == "canbo:quantri"]
+    assert [r.target for r in created] == ["chi.moi"]
+    assert len([r for r in audits(url, "refused") if r.actor == "canbo:an.binhduc" and "tai-khoan" in r.target]) == 2

@@ -8,6 +8,7 @@
     POST /canbo/phan-anh/{id}/{act}  tra-loi | ghi-chu | trang-thai | giao | nhan | dong | mo-lai
     GET  /canbo/su-kien              live updates (Server-Sent Events): "changed" when a visible ticket changes
     GET  /canbo/thong-ke             the dashboard (?tu=&den= or ?thang=YYYY-MM); /thong-ke/xuat.csv|.xlsx
+    GET  /canbo/tai-khoan            accounts (admins only): list; POST: create or update (argon2id password)
     GET  /canbo/tri-thuc             unanswered questions grouped, drafts, history; POST cach-hoi | muc-moi |
                                      duyet/{id} | tu-choi/{id} (bot.features.console.curation)
 
@@ -293,6 +294,27 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
                 await asyncio.get_running_loop().run_in_executor(None, reload)
         return redirect(f"{PATH}/tri-thuc?kq={result}")
 
+    # ---------------------------------------------------------------- accounts (admins)
+    def admins_only(officer: accounts.Officer) -> web.Response:
+        return html_response(render.error_page("Chỉ dành cho quản trị viên",
+                                               "Trang này chỉ quản trị viên dùng được; lần truy cập đã được ghi lại.",
+                                               officer), 403)
+
+    async def accounts_page(request: web.Request, officer: accounts.Officer, error: str = "",
+                            status: int = 200) -> web.StreamResponse:
+        rows = await app.db.run(data.account_list, app.services.clock(), officer)
+        if rows == data.REFUSED:
+            return admins_only(officer)
+        return html_response(render.accounts_page(officer, rows, request.query.get("kq", "")[:8], error), status)  # type: ignore[arg-type]
+
+    async def account_save(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        error = await app.db.run(data.account_save, app.services.clock(), officer, request["form"])
+        if error == data.REFUSED:
+            return admins_only(officer)
+        if error:
+            return await accounts_page(request, officer, error=error, status=400)
+        return redirect(f"{PATH}/tai-khoan?kq=da-luu")
+
     # ---------------------------------------------------------------- live updates
     def stamp(session: Any, officer: accounts.Officer, tid: int | None) -> str:
         q = scope(sa.select(sa.func.max(Ticket.updated_at), sa.func.count()).select_from(Ticket), officer)
@@ -344,6 +366,8 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
     router.add_post(PATH + "/phan-anh/{id}/{action}", logged_in(action))
     router.add_get(PATH + "/su-kien", logged_in(events))
     router.add_get(PATH + "/thong-ke", logged_in(dashboard))
+    router.add_get(PATH + "/tai-khoan", logged_in(accounts_page))
+    router.add_post(PATH + "/tai-khoan", logged_in(account_save))
     router.add_get(PATH + "/tri-thuc", logged_in(knowledge))
     router.add_post(PATH + "/tri-thuc/{action:cach-hoi|muc-moi}", logged_in(curate))
     router.add_post(PATH + "/tri-thuc/{action:duyet|tu-choi}/{id}", logged_in(curate))

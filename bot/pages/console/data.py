@@ -354,3 +354,31 @@ def _curate(session: Session, now: dt.datetime, officer: Officer, kb: Any, actio
         curation.decide(session, now, officer.actor, officer.name, kb, draft_id, action == "duyet", today)
         return "da-dang" if action == "duyet" else "da-tu-choi"
     return "khong-ro"
+
+
+# ------------------------------------------------------------------ accounts (admins)
+def account_list(session: Session, now: dt.datetime, officer: Officer) -> list[tuple[Any, Any]] | str:
+    from bot.features.console.accounts import accounts
+
+    if officer.role != "admin":
+        audit(session, now, officer.actor, "refused", target="/canbo/tai-khoan", detail="không phải quản trị viên")
+        return REFUSED
+    audit(session, now, officer.actor, "staff_list", detail="canbo")
+    return accounts(session)
+
+
+def account_save(session: Session, now: dt.datetime, officer: Officer, form: dict[str, str]) -> str:
+    """Create or update an account; "" when done, else why not (Vietnamese) or REFUSED."""
+    from bot.features.console.accounts import AccountError, save_account
+
+    if officer.role != "admin":
+        audit(session, now, officer.actor, "refused", target="/canbo/tai-khoan", detail="tạo tài khoản: không phải quản trị viên")
+        return REFUSED
+    password = form.get("mat-khau", "")
+    try:
+        save_account(session, now, login=form.get("ten-dang-nhap", ""), name=form.get("ho-ten", ""),
+                     role=form.get("vai-tro", "officer"), communes=form.get("xa", "").replace(" ", "").split(","),
+                     password=password or None, user_id=form.get("telegram", "").strip(), actor=officer.actor)
+    except AccountError as err:
+        return str(err)
+    return ""

@@ -49,6 +49,7 @@ def page(title: str, body: str, officer: Officer | None = None, *, live: str = "
     if officer is not None:
         nav = (f'<nav class="top-nav" aria-label="Chức năng"><a href="{PATH}/hop-thu">Hộp thư</a>'
                f'<a href="{PATH}/thong-ke">Thống kê</a><a href="{PATH}/tri-thuc">Tri thức</a>'
+               + (f'<a href="{PATH}/tai-khoan">Tài khoản</a>' if officer.role == "admin" else "") +
                f'<span class="who">{esc(officer.name)} · {esc(ROLE_LABELS.get(officer.role, officer.role))}</span>'
                f'<form method="post" action="{PATH}/dang-xuat" class="inline">{csrf_field(officer)}'
                '<button type="submit" class="link">Đăng xuất</button></form></nav>')
@@ -469,3 +470,36 @@ def entry_fields(n: int, title: str, questions: str, topics: dict[str, str], per
             f'<label for="co-quan-{n}">Cơ quan ban hành</label><input id="co-quan-{n}" name="co-quan" maxlength="200">'
             f'<label for="lien-ket-{n}">Liên kết (https://…)</label><input id="lien-ket-{n}" name="lien-ket" type="url" maxlength="500">'
             f'<label for="han-ra-soat-{n}">Rà soát lại trước ngày</label><input id="han-ra-soat-{n}" name="han-ra-soat" type="date">')
+
+
+# ------------------------------------------------------------------ accounts (admins)
+def accounts_page(officer: Officer, rows: list[tuple[Any, Any]], message: str = "", error: str = "") -> str:
+    from knowledge.communes import default_finder
+
+    names = default_finder().by_code
+    note = '<p class="flash" role="status">Đã lưu tài khoản.</p>' if message == "da-luu" else ""
+    if error:
+        note += f'<p class="error" role="alert">{esc(error)}</p>'
+    items = "".join(
+        f'<tr><td>{esc(row.login)}</td><td>{esc(staff.display_name)}</td><td>{esc(ROLE_LABELS.get(staff.role, staff.role))}</td>'
+        f'<td>{esc(", ".join(names[c].name if c in names else c for c in (row.communes or [])) or "Toàn tỉnh")}</td>'
+        f'<td>{esc(staff.user_id if staff.user_id.lstrip("-").isdigit() else "")}</td>'
+        f'<td>{"Đang khóa" if row.locked_until else ""}</td></tr>'
+        for row, staff in rows)
+    roles = options([(k, v) for k, v in ROLE_LABELS.items()], "officer")
+    body = (f'<h1>Tài khoản cán bộ</h1>{note}'
+            '<table class="data accounts"><caption>Tài khoản bảng điều khiển</caption><thead><tr><th scope="col">Tên đăng nhập</th>'
+            '<th scope="col">Họ tên</th><th scope="col">Vai trò</th><th scope="col">Xã, phường phụ trách</th>'
+            f'<th scope="col">Telegram</th><th scope="col">Tình trạng</th></tr></thead><tbody>{items}</tbody></table>'
+            f'<form method="post" action="{PATH}/tai-khoan" class="card action">{csrf_field(officer)}'
+            '<h2>Thêm hoặc sửa tài khoản</h2>'
+            '<label for="ten-dang-nhap">Tên đăng nhập</label><input id="ten-dang-nhap" name="ten-dang-nhap" maxlength="32" required>'
+            '<label for="ho-ten">Họ tên</label><input id="ho-ten" name="ho-ten" maxlength="128">'
+            f'<label for="vai-tro">Vai trò</label><select id="vai-tro" name="vai-tro">{roles}</select>'
+            '<label for="xa">Mã xã, phường phụ trách (cách nhau dấu phẩy; để trống: toàn tỉnh)</label>'
+            '<input id="xa" name="xa" maxlength="400">'
+            '<label for="telegram">ID Telegram (để nhận thông báo; không bắt buộc)</label><input id="telegram" name="telegram" maxlength="20">'
+            '<label for="mat-khau">Mật khẩu (ít nhất 10 ký tự; để trống khi sửa: giữ mật khẩu cũ)</label>'
+            '<input id="mat-khau" name="mat-khau" type="password" autocomplete="new-password" maxlength="200">'
+            '<button type="submit">Lưu tài khoản</button></form>')
+    return page("Tài khoản", body, officer)
