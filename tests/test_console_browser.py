@@ -87,6 +87,14 @@ async def test_report_reply_close_in_chromium(console, fake_tg, tmp_path):
                 results = await Axe().run(page, options=WCAG)
                 assert results.violations_count == 0, results.generate_report()
                 await page.screenshot(path=str(shots / f"canbo-{name}.png"), full_page=True)
+                # the dashboard: charts drawn on the server, accessible, fits the width
+                await page.goto(bot.url + "/canbo/thong-ke", wait_until="networkidle")
+                assert await page.locator("svg.chart rect").count() >= 24
+                assert await page.evaluate(overflow) <= 0, name
+                results = await Axe().run(page, options=WCAG)
+                assert results.violations_count == 0, results.generate_report()
+                await page.screenshot(path=str(shots / f"canbo-thong-ke-{name}.png"), full_page=True)
+                await page.goto(bot.url + f"/canbo/phan-anh/{int(code[3:])}", wait_until="networkidle")
                 assert not errors, errors
                 assert all(u.startswith(bot.url + "/") for u in requests), requests
                 if name == "phone":

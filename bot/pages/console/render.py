@@ -252,7 +252,7 @@ def ticket_page(officer: Officer, p: TicketPage, message: str = "", reveal: bool
         f'<form method="post" action="{base}/giao" class="card action">{hidden}<h2>Giao việc</h2>'
         f'<label for="can-bo">Cán bộ</label><select id="can-bo" name="can-bo" required>{staff}</select>'
         '<button type="submit">Giao</button></form>'
-        f'<form method="post" action="{base}/nhan" class="card action inline">{hidden}'
+        f'<form method="post" action="{base}/nhan" class="card action">{hidden}'
         '<button type="submit">Tôi nhận xử lý</button></form>')
     forms.append(
         f'<form method="post" action="{base}/ghi-chu" class="card action">{hidden}<h2>Ghi chú nội bộ</h2>'
