@@ -221,3 +221,24 @@ async def test_admin_creates_accounts_in_the_console(bot):
     created = [r for r in audits(url, "console_account") if r.actor == "canbo:quantri"]
     assert [r.target for r in created] == ["chi.moi"]
     assert len([r for r in audits(url, "refused") if r.actor == "canbo:an.binhduc" and "tai-khoan" in r.target]) == 2
+
+
+async def test_html_in_curation_fields_is_escaped(bot):
+    b, _ = bot
+    c = Client(b.url)
+    try:
+        await c.login("an.binhduc")
+        await c.get("/canbo/tri-thuc")
+        form = {"tieu-de": "Hỏi " + XSS, "cach-hoi": "\n".join([XSS, "a " + XSS, "b " + XSS, "c " + XSS]),
+                "tra-loi": "Trả lời " + XSS, "chu-de": "ntm", "giai-doan": "hien-hanh", "loai-nguon": "van-ban",
+                "nguon": "Quyết định " + XSS, "ngay-nguon": "2022-08-02", "co-quan": XSS, "han-ra-soat": "2027-06-30"}
+        status, body = await c.post("/canbo/tri-thuc/muc-moi", form)
+        assert status == 200 and "Đã lưu bản nháp" in body
+        assert XSS not in body and "Trả lời &lt;script&gt;" in body
+        status, body = await c.post("/canbo/tri-thuc/cach-hoi", {"cau-hoi": XSS, "muc": XSS})
+        assert status == 400 and XSS not in body
+        assert (await c.post("/canbo/tri-thuc/muc-moi", form, csrf=False))[0] == 403
+        assert (await c.post("/canbo/tri-thuc/duyet/1", {}, csrf=False))[0] == 403
+        assert (await c.post("/canbo/tri-thuc/tu-choi/1", {}, origin="https://evil.example"))[0] == 403
+    finally:
+        await c.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 import secrets
 
@@ -28,8 +29,13 @@ MIN_PASSWORD = 10
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 SECRET_KEY = "console:cookie-secret"
 ROLES = ("officer", "supervisor", "admin")
-# Verifying against this when the login does not exist takes as long as a real check (no account probing).
-_DUMMY = HASHER.hash(secrets.token_hex(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the login does not exist takes as long as a real check (no account probing);
+    made on first use, not at import (every process imports this module)."""
+    return HASHER.hash(secrets.token_hex(16))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,7 +148,7 @@ def log_in(session: Session, now: dt.datetime, login: str, password: str, addres
     where = f"từ {address}"[:200]
     if row is None or staff is None or not staff.active or not row.password_hash:
         try:
-            HASHER.verify(_DUMMY, password[:200])
+            HASHER.verify(_dummy_hash(), password[:200])
         except VerificationError:
             pass
         audit(session, now, f"canbo:{login}"[:64], "console_login_failed", detail=f"không có tài khoản {where}")
