@@ -40,7 +40,7 @@ async def routed(tmp_path, fake_tg):
         "nowhere": db.call(plant, settings, now, None, "c", 0),
         "bd_fresh": db.call(plant, settings, now, BINH_DUC, "d", 0),
     }
-    bot = console_bot(tmp_path, fake_tg, url)
+    bot = console_bot(tmp_path, fake_tg, url, CONSOLE_COMMUNE_CHATS=f"{BINH_DUC}=-100888,{LONG_XUYEN}=-100999/15")
     bot.start()
     try:
         await bot.wait_ready()
@@ -48,6 +48,13 @@ async def routed(tmp_path, fake_tg):
     finally:
         bot.stop_now()
         db.dispose()
+
+
+def test_commune_chats_setting(tmp_path):
+    s = make_settings(tmp_path, console_commune_chats="30292=-1001234567, 30307=-1007654321/15")
+    assert s.commune_chats() == {"30292": ("-1001234567", None), "30307": ("-1007654321", "15")}
+    with pytest.raises(ValueError):
+        make_settings(tmp_path, console_commune_chats="Bình Đức=-100123")
 
 
 def texts(fake, chat_id: int) -> list[str]:
@@ -84,6 +91,9 @@ async def test_routing_escalation_and_morning_lists(routed, fake_tg):
     await fake_tg.wait_for(lambda s: s.chat_id == str(TG_AN) and f"Phản ánh mới {code}" in plain(s.text), timeout=15)
     assert "Phường Bình Đức" in [t for t in texts(fake_tg, TG_AN) if code in t][0]
     assert not any(code in t for t in texts(fake_tg, TG_BINH))
+    # …and the commune's own Telegram group (CONSOLE_COMMUNE_CHATS), not the other commune's
+    await fake_tg.wait_for(lambda s: s.chat_id == "-100888" and f"Phản ánh mới {code}" in plain(s.text), timeout=15)
+    assert not fake_tg.to(-100999)
     an, binh = Client(bot.url), Client(bot.url)
     try:
         await an.login("an.binhduc")

@@ -2,7 +2,8 @@
 
 - A new ticket (tickets' CREATED_HOOKS, in the creating transaction): every active officer attached to its
   commune who has a Telegram account gets a private notice (code, category, commune, deadline, the console
-  link; never the citizen's words or contact). Console officers see it in their inbox at once (scoped).
+  link; never the citizen's words or contact), and so does the commune's own Telegram group or forum topic
+  (CONSOLE_COMMUNE_CHATS). Console officers see it in their inbox at once (scoped).
 - `console-escalate` (every 5 minutes, one instance): a ticket with no known commune, a new ticket nobody took
   within CONSOLE_ESCALATE_HOURS, and an overdue one each escalate once per reason: a ticket event
   ("escalated", the reason), a message in the staff chat, a private Telegram notice to supervisors and admins,
@@ -71,8 +72,15 @@ def _fields(settings: Settings, t: Ticket) -> dict[str, str]:
 def on_created(session: Session, settings: Settings, ticket: Ticket, now: dt.datetime) -> None:
     if not ticket.commune_code:
         return  # escalated by the job (no commune: supervisors decide)
+    text = NEW_NOTICE.format(**_fields(settings, ticket))
     for staff in commune_officers(session, ticket.commune_code):
-        _private(session, staff, NEW_NOTICE.format(**_fields(settings, ticket)), ticket.code)
+        _private(session, staff, text, ticket.code)
+    group = settings.commune_chats().get(ticket.commune_code)
+    if group is not None:  # the commune's own Telegram group (or topic), when it has one
+        from bot.kernel.inbox import deliver
+
+        deliver(session, Reply(text=text, channel=TELEGRAM, chat_id=group[0], thread_id=group[1], kind="staff",
+                               ref=ticket.code))
 
 
 def escalations(session: Session, settings: Settings, now: dt.datetime) -> list[tuple[Ticket, str]]:
