@@ -48,6 +48,7 @@ LIVE_POLL_SECONDS = 2.0
 LIVE_MAX_SECONDS = 600  # a stream ends after this long (the browser reconnects; the session is checked again)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FORM: web.RequestKey[dict[str, str]] = web.RequestKey("canbo_form", dict)  # the checked POST form
 
 
 def html_response(body: str, status: int = 200) -> web.Response:
@@ -121,7 +122,7 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
                     return html_response(render.error_page("Yêu cầu không hợp lệ",
                                                            "Trang đã cũ hoặc yêu cầu không đến từ bảng điều khiển. "
                                                            "Vui lòng tải lại trang rồi thử lại.", officer), 403)
-                request["form"] = form
+                request[FORM] = form
             return await fn(request, officer)
         return handler
 
@@ -217,7 +218,7 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
         tid, name = ticket_id(request), request.match_info.get("action", "")
         if tid is None or name not in data.ACTIONS:
             return not_found(officer)
-        result = await app.db.run(data.act, app.settings, app.services.clock(), officer, tid, name, request["form"])
+        result = await app.db.run(data.act, app.settings, app.services.clock(), officer, tid, name, request[FORM])
         if result == data.REFUSED:
             return refused(officer)
         if result == "khong-co":
@@ -285,7 +286,7 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
         raw = request.match_info.get("id", "")
         draft_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
         result, error = await app.db.run(data.curate, app.settings, app.services.clock(), officer, app.services.kb,
-                                         action, request["form"], draft_id)
+                                         action, request[FORM], draft_id)
         if error:
             return await knowledge(request, officer, error=error, status=400)
         if result == "da-dang":
@@ -308,7 +309,7 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
         return html_response(render.accounts_page(officer, rows, request.query.get("kq", "")[:8], error), status)  # type: ignore[arg-type]
 
     async def account_save(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
-        error = await app.db.run(data.account_save, app.services.clock(), officer, request["form"])
+        error = await app.db.run(data.account_save, app.services.clock(), officer, request[FORM])
         if error == data.REFUSED:
             return admins_only(officer)
         if error:

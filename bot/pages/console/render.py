@@ -405,7 +405,7 @@ def knowledge_page(officer: Officer, p: Any, message: str = "", error: str = "")
             f'<details><summary>Soạn câu trả lời mới</summary><form method="post" action="{PATH}/tri-thuc/muc-moi">{hidden}'
             + entry_fields(n, g.example, texts, TOPICS, PERIOD_LABELS, SOURCE_KINDS)
             + '<button type="submit">Lưu bản nháp</button></form></details></li>')
-    pending, history = [], []
+    pending, history, published = [], [], []
     for d in p.drafts:
         what = (f'Cách hỏi «{esc(d.question)}» cho mục <code>{esc(d.entry_id)}</code>' if d.kind == "paraphrase" else
                 f'Mục mới <code>{esc(d.entry_id)}</code> (phiên bản {esc(vn_number(d.version))}): '
@@ -434,6 +434,14 @@ def knowledge_page(officer: Officer, p: Any, message: str = "", error: str = "")
                            '<button type="submit" class="secondary">Từ chối</button></form>')
             pending.append(f'<li class="card draft" data-draft="{d.id}"><p>{what}</p><p class="meta">Soạn: {who}</p>'
                            f'{body}{check}{buttons}</li>')
+        if d.status == "published" and d.kind == "entry":
+            published.append(
+                f'<li class="card curated" data-entry="{esc(d.entry_id)}"><p>{what}</p>'
+                f'<details><summary>Sửa (thành phiên bản {esc(vn_number(d.version + 1))}, cần duyệt lại)</summary>'
+                f'<form method="post" action="{PATH}/tri-thuc/muc-moi">{hidden}'
+                f'<input type="hidden" name="muc" value="{esc(d.entry_id)}">'
+                + entry_fields(f"sua-{d.id}", "", "", TOPICS, PERIOD_LABELS, SOURCE_KINDS, d.data)
+                + '<button type="submit">Lưu bản nháp</button></form></details></li>')
         decided = (f'{esc(d.decided_by_name or d.decided_by or "")}, {esc(calendar.fmt_time(d.decided_at))}'
                    if d.decided_at else "")
         history.append(f'<tr><td>{what}</td><td>{esc(DRAFT_STATUS.get(d.status, d.status))}</td><td>{who}</td>'
@@ -446,6 +454,7 @@ def knowledge_page(officer: Officer, p: Any, message: str = "", error: str = "")
         '<h2>Chờ duyệt</h2>' + (f'<ul class="tickets">{"".join(pending)}</ul>' if pending else '<p class="empty">Không có bản nháp nào chờ duyệt.</p>')
         + '<h2>Các nhóm câu hỏi</h2>'
         + (f'<ul class="tickets">{"".join(groups)}</ul>' if groups else '<p class="empty">Không có câu hỏi nào chưa trả lời được.</p>')
+        + ('<h2>Mục cán bộ đã thêm</h2><ul class="tickets">' + "".join(published) + '</ul>' if published else '')
         + '<h2>Lịch sử (mọi phiên bản)</h2>'
         + ('<table class="data history"><caption>Ai soạn, ai duyệt, khi nào</caption><thead><tr><th scope="col">Nội dung</th>'
            '<th scope="col">Trạng thái</th><th scope="col">Soạn</th><th scope="col">Duyệt hoặc từ chối</th></tr></thead>'
@@ -453,23 +462,34 @@ def knowledge_page(officer: Officer, p: Any, message: str = "", error: str = "")
     return page("Tri thức", body, officer)
 
 
-def entry_fields(n: int, title: str, questions: str, topics: dict[str, str], periods: dict[str, str],
-                 kinds: dict[str, str]) -> str:
+def entry_fields(n: Any, title: str, questions: str, topics: dict[str, str], periods: dict[str, str],
+                 kinds: dict[str, str], data: dict[str, Any] | None = None) -> str:
+    """The fields of a new entry; `data` (a curated entry) pre-fills them for its next version."""
+    d = data or {}
+    src = (d.get("sources") or [{}])[0]
+    date = str(src.get("date", ""))
+    date = date if len(date) == 10 else ""  # a date input holds a whole day only
     return (f'<label for="tieu-de-{n}">Câu hỏi chuẩn (tiêu đề)</label><input id="tieu-de-{n}" name="tieu-de" '
-            f'value="{esc(title)}" maxlength="300" required>'
+            f'value="{esc(d.get("title", title))}" maxlength="300" required>'
             f'<label for="cach-hoi-{n}">Các cách hỏi, mỗi dòng một cách (ít nhất 4)</label>'
-            f'<textarea id="cach-hoi-{n}" name="cach-hoi" rows="4">{esc(questions)}</textarea>'
+            f'<textarea id="cach-hoi-{n}" name="cach-hoi" rows="4">{esc(chr(10).join(d["questions"]) if d else questions)}</textarea>'
             f'<label for="tra-loi-{n}">Câu trả lời (gọi người đọc là «bà con»)</label>'
-            f'<textarea id="tra-loi-{n}" name="tra-loi" rows="5" maxlength="3000" required></textarea>'
-            f'<label for="chu-de-{n}">Chủ đề</label><select id="chu-de-{n}" name="chu-de">{options(topics.items(), "ntm")}</select>'
+            f'<textarea id="tra-loi-{n}" name="tra-loi" rows="5" maxlength="3000" required>{esc(d.get("answer", ""))}</textarea>'
+            f'<label for="chu-de-{n}">Chủ đề</label><select id="chu-de-{n}" name="chu-de">{options(topics.items(), d.get("topic", "ntm"))}</select>'
             f'<label for="giai-doan-{n}">Giai đoạn</label><select id="giai-doan-{n}" name="giai-doan">'
-            f'{options(periods.items(), "hien-hanh")}</select>'
-            f'<label for="loai-nguon-{n}">Loại nguồn</label><select id="loai-nguon-{n}" name="loai-nguon">{options(kinds.items(), "van-ban")}</select>'
-            f'<label for="nguon-{n}">Số, ký hiệu văn bản hoặc tên bài viết</label><input id="nguon-{n}" name="nguon" maxlength="300" required>'
-            f'<label for="ngay-nguon-{n}">Ngày ban hành hoặc ngày đăng</label><input id="ngay-nguon-{n}" name="ngay-nguon" type="date">'
-            f'<label for="co-quan-{n}">Cơ quan ban hành</label><input id="co-quan-{n}" name="co-quan" maxlength="200">'
-            f'<label for="lien-ket-{n}">Liên kết (https://…)</label><input id="lien-ket-{n}" name="lien-ket" type="url" maxlength="500">'
-            f'<label for="han-ra-soat-{n}">Rà soát lại trước ngày</label><input id="han-ra-soat-{n}" name="han-ra-soat" type="date">')
+            f'{options(periods.items(), d.get("period", "hien-hanh"))}</select>'
+            f'<label for="loai-nguon-{n}">Loại nguồn</label><select id="loai-nguon-{n}" name="loai-nguon">'
+            f'{options(kinds.items(), src.get("kind", "van-ban"))}</select>'
+            f'<label for="nguon-{n}">Số, ký hiệu văn bản hoặc tên bài viết</label><input id="nguon-{n}" name="nguon" '
+            f'maxlength="300" required value="{esc(src.get("doc", ""))}">'
+            f'<label for="ngay-nguon-{n}">Ngày ban hành hoặc ngày đăng</label><input id="ngay-nguon-{n}" name="ngay-nguon" '
+            f'type="date" value="{esc(date)}">'
+            f'<label for="co-quan-{n}">Cơ quan ban hành</label><input id="co-quan-{n}" name="co-quan" maxlength="200" '
+            f'value="{esc(src.get("issuer", ""))}">'
+            f'<label for="lien-ket-{n}">Liên kết (https://…)</label><input id="lien-ket-{n}" name="lien-ket" type="url" '
+            f'maxlength="500" value="{esc(src.get("url", ""))}">'
+            f'<label for="han-ra-soat-{n}">Rà soát lại trước ngày</label><input id="han-ra-soat-{n}" name="han-ra-soat" '
+            f'type="date" value="{esc(d.get("review_by", ""))}">')
 
 
 # ------------------------------------------------------------------ accounts (admins)
