@@ -4,6 +4,8 @@ token and a same-origin Origin, an officer of one commune cannot open another co
 audited), and HTML typed into any field comes back escaped."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 import sqlalchemy as sa
 
@@ -240,5 +242,63 @@ async def test_html_in_curation_fields_is_escaped(bot):
         assert (await c.post("/canbo/tri-thuc/muc-moi", form, csrf=False))[0] == 403
         assert (await c.post("/canbo/tri-thuc/duyet/1", {}, csrf=False))[0] == 403
         assert (await c.post("/canbo/tri-thuc/tu-choi/1", {}, origin="https://evil.example"))[0] == 403
+    finally:
+        await c.close()
+
+
+def rfc6238(secret: str, at: float, step: int = 30) -> str:
+    """TOTP written out again from RFC 6238 / RFC 4226, independently of the bot's code."""
+    import hashlib
+    import hmac
+    import struct
+
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    h = hmac.new(key, struct.pack(">Q", int(at) // step), hashlib.sha1).digest()
+    o = h[19] & 15
+    return f"{(struct.unpack('>I', h[o:o + 4])[0] & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def test_totp_matches_the_rfc_6238_test_vector():
+    from bot.features.console.accounts import totp_at
+
+    secret = base64.b32encode(b"12345678901234567890").decode()
+    # RFC 6238 appendix B, SHA-1: T=59 -> 94287082, T=1111111109 -> 07081804 (8 digits; we show the last 6)
+    assert totp_at(secret, 59 // 30) == "287082"
+    assert totp_at(secret, 1111111109 // 30) == "081804"
+    assert rfc6238(secret, 1111111109) == "081804"
+
+
+async def test_totp_second_factor(bot):
+    import time
+
+    b, url = bot
+    r = staff_cli(url, b.workdir, "totp", "lanhdao")
+    assert r.returncode == 0, r.stderr
+    secret = r.stdout.split("xác thực, loại «dựa trên thời gian»): ")[1].split()[0]
+    c = Client(b.url)
+    try:
+        await c.get("/canbo/dang-nhap")
+        status, body = await c.post("/canbo/dang-nhap", {"login": "lanhdao", "password": PASSWORD})
+        assert "Hộp thư phản ánh" not in body  # the password alone is not enough any more
+        await c.get("/canbo/dang-nhap")
+        status, body = await c.post("/canbo/dang-nhap", {"login": "lanhdao", "password": PASSWORD, "ma": "000000"
+                                                         if rfc6238(secret, time.time()) != "000000" else "111111"})
+        assert "Hộp thư phản ánh" not in body
+        code = rfc6238(secret, time.time())
+        await c.get("/canbo/dang-nhap")
+        status, body = await c.post("/canbo/dang-nhap", {"login": "lanhdao", "password": PASSWORD, "ma": code})
+        assert "Hộp thư phản ánh" in body
+        await c.post("/canbo/dang-xuat", {})
+        await c.get("/canbo/dang-nhap")  # the same code again (replayed): refused
+        status, body = await c.post("/canbo/dang-nhap", {"login": "lanhdao", "password": PASSWORD, "ma": code})
+        assert "Hộp thư phản ánh" not in body
+    finally:
+        await c.close()
+    assert any("sai mã xác thực" in a.detail for a in audits(url, "console_login_failed"))
+    assert staff_cli(url, b.workdir, "totp", "lanhdao", "--off").returncode == 0
+    c = Client(b.url)
+    try:
+        _, body = await c.login("lanhdao")
+        assert "Hộp thư phản ánh" in body
     finally:
         await c.close()

@@ -33,6 +33,9 @@ class StaffLogin(SQLModel, table=True):
     communes: Optional[list] = json_column()
     created_at: dt.datetime = Field(default_factory=utcnow)
     password_set_at: Optional[dt.datetime] = None
+    # optional second factor: RFC 6238 TOTP (an authenticator app); the last 30-second step used (no replay)
+    totp_secret: str = Field(default="", max_length=64)
+    totp_last_step: int = 0
 
 
 class ConsoleSession(SQLModel, table=True):

@@ -5,11 +5,15 @@ SHA-256 is stored here), the session cookie's secret shared by every instance th
 Every function works in the caller's transaction (`db.run(fn, …)`)."""
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import functools
+import hashlib
+import hmac
 import re
 import secrets
+import struct
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -133,15 +137,55 @@ def revoke_all(session: Session, now: dt.datetime, staff_id: int) -> None:
         session.add(s)
 
 
+# ------------------------------------------------------------------ optional second factor (RFC 6238)
+TOTP_STEP = 30  # seconds
+TOTP_DIGITS = 6
+
+
+def totp_at(secret: str, step: int) -> str:
+    """The RFC 6238 (HOTP of RFC 4226 over the time step) code, HMAC-SHA1, 6 digits: what authenticator apps show."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF
+    return str(value % 10 ** TOTP_DIGITS).zfill(TOTP_DIGITS)
+
+
+def totp_step(code: str, secret: str, now: dt.datetime, after: int) -> int | None:
+    """The time step `code` belongs to (this one or one either side, for clock drift), if later than `after`."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    if len(code) != TOTP_DIGITS or not secret:
+        return None
+    current = int(now.timestamp()) // TOTP_STEP
+    for step in (current - 1, current, current + 1):
+        if step > after and hmac.compare_digest(totp_at(secret, step), code):
+            return step
+    return None
+
+
+def set_totp(session: Session, now: dt.datetime, login: str, on: bool, actor: str = "cli") -> str:
+    """Turn the second factor on (a new secret, returned) or off for an account."""
+    row = session.exec(select(StaffLogin).where(StaffLogin.login == login.strip().lower())).first()
+    if row is None:
+        raise AccountError(f"Không có tài khoản {login}.")
+    row.totp_secret = base64.b32encode(secrets.token_bytes(20)).decode().rstrip("=") if on else ""
+    row.totp_last_step = 0
+    session.add(row)
+    revoke_all(session, now, row.staff_id)
+    audit(session, now, actor, "console_totp", target=row.login, detail="bật" if on else "tắt")
+    return row.totp_secret
+
+
 @dataclasses.dataclass(frozen=True)
 class LoginResult:
     token: str = ""  # the new session's token (for the cookie) when the password was right
     locked_minutes: int = 0  # the account waits this long
 
 
-def log_in(session: Session, now: dt.datetime, login: str, password: str, address: str) -> LoginResult:
-    """Check a password; count failures and lock the account after MAX_FAILURES; a new session on success.
-    Every attempt is audited (the address, never the password)."""
+def log_in(session: Session, now: dt.datetime, login: str, password: str, address: str, code: str = "") -> LoginResult:
+    """Check a password (and the authenticator code when the account has one); count failures and lock the
+    account after MAX_FAILURES; a new session on success. Every attempt is audited (the address, never the
+    password or code)."""
     login = login.strip().lower()[:64]
     row = session.exec(select(StaffLogin).where(StaffLogin.login == login)).first()
     staff = session.get(Staff, row.staff_id) if row else None
@@ -158,20 +202,26 @@ def log_in(session: Session, now: dt.datetime, login: str, password: str, addres
         return LoginResult(locked_minutes=max(1, int((row.locked_until - now).total_seconds() // 60) + 1))
     try:
         HASHER.verify(row.password_hash, password[:200])
-    except (VerificationError, InvalidHashError):
+        step = totp_step(code, row.totp_secret, now, row.totp_last_step) if row.totp_secret else 0
+        if step is None:
+            raise VerificationError("authenticator code")
+    except (VerificationError, InvalidHashError) as err:
+        wrong = "sai mã xác thực" if "authenticator" in str(err) else "sai mật khẩu"
         row.failed += 1
         locked = 0
         if row.failed >= MAX_FAILURES:
             row.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
             row.failed = 0
             locked = LOCK_MINUTES
-            audit(session, now, f"canbo:{login}", "console_locked", detail=f"{MAX_FAILURES} lần sai mật khẩu {where}")
+            audit(session, now, f"canbo:{login}", "console_locked", detail=f"{MAX_FAILURES} lần sai liên tiếp {where}")
         else:
-            audit(session, now, f"canbo:{login}", "console_login_failed", detail=f"sai mật khẩu lần {row.failed} {where}")
+            audit(session, now, f"canbo:{login}", "console_login_failed", detail=f"{wrong} lần {row.failed} {where}")
         session.add(row)
         return LoginResult(locked_minutes=locked)
     if HASHER.check_needs_rehash(row.password_hash):
         row.password_hash = HASHER.hash(password)
+    if row.totp_secret:
+        row.totp_last_step = step  # type: ignore[assignment]  # the same code cannot log in twice
     row.failed, row.locked_until = 0, None
     session.add(row)
     token = new_token()

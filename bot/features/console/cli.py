@@ -4,6 +4,7 @@
                       [--telegram-id 123456789]     (the password is read from the terminal, or --password-stdin)
     ntm-bot staff password LOGIN                    a new password (every session of the account ends)
     ntm-bot staff list
+    ntm-bot staff totp LOGIN [--off]               the optional second factor (RFC 6238, any authenticator app)
 Every change is audit-logged (actor "cli")."""
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def _args(p: argparse.ArgumentParser) -> None:
     q.add_argument("login")
     q.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ dòng đầu của stdin")
     sub.add_parser("list", help="liệt kê tài khoản bảng điều khiển")
+    q = sub.add_parser("totp", help="bật (hoặc --off: tắt) mã xác thực 6 số từ ứng dụng xác thực cho một tài khoản")
+    q.add_argument("login")
+    q.add_argument("--off", action="store_true", help="tắt mã xác thực")
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -59,6 +63,15 @@ def cmd_staff(args: argparse.Namespace) -> int:
                     communes=args.communes.split(","), password=password, user_id=args.telegram_id)
             print(f"Đã lưu tài khoản {args.login.lower()}.")
             return 0
+        if args.action == "totp":
+            secret = db.call(accounts.set_totp, utcnow(), args.login, not args.off)
+            if args.off:
+                print(f"Đã tắt mã xác thực của {args.login.lower()}.")
+            else:
+                print(f"Mã bí mật (nhập vào ứng dụng xác thực, loại «dựa trên thời gian»): {secret}")
+                print(f"otpauth://totp/ntm-bot:{args.login.lower()}?secret={secret}&issuer=ntm-bot")
+                print("Các phiên đang mở của tài khoản đã kết thúc; lần đăng nhập sau cần mã 6 số.")
+            return 0
         login = args.login.strip().lower()
         found = [r for r, s in db.call(accounts.accounts) if r.login == login]
         if not found:
@@ -78,4 +91,4 @@ def cmd_staff(args: argparse.Namespace) -> int:
         db.dispose()
 
 
-SUBCOMMAND = ("staff", "tài khoản bảng điều khiển cán bộ (/canbo): add | password | list", _args, cmd_staff)
+SUBCOMMAND = ("staff", "tài khoản bảng điều khiển cán bộ (/canbo): add | password | list | totp", _args, cmd_staff)

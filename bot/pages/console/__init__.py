@@ -156,7 +156,7 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
         if form is None or not websec.same_origin(request) or not websec.same_token(expected, form.get("csrf", "")):
             return html_response(render.error_page("Yêu cầu không hợp lệ", "Vui lòng tải lại trang đăng nhập rồi thử lại."), 403)
         result = await app.db.run(accounts.log_in, app.services.clock(), form.get("login", ""), form.get("password", ""),
-                                  address)
+                                  address, form.get("ma", "")[:8])
         if not result.token:
             return redirect(f"{PATH}/dang-nhap?loi=" + (f"khoa-{result.locked_minutes}" if result.locked_minutes else "sai"))
         session_signer, _ = await signers()

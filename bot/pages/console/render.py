@@ -36,7 +36,7 @@ MESSAGES = {  # ?kq=… after an action: fixed texts, never echoed input
     "mau-khong-co": "Không có mẫu trả lời này.",
     "khong-ro": "Không rõ thao tác.",
 }
-ERRORS = {"sai": "Tên đăng nhập hoặc mật khẩu chưa đúng.", "het-phien": "Phiên làm việc đã hết, vui lòng đăng nhập lại.",
+ERRORS = {"sai": "Tên đăng nhập hoặc mật khẩu chưa đúng (hoặc mã xác thực, với tài khoản đã bật).", "het-phien": "Phiên làm việc đã hết, vui lòng đăng nhập lại.",
           "nhanh": "Bạn thử đăng nhập quá nhiều lần, vui lòng đợi một phút."}
 
 
@@ -81,6 +81,8 @@ def login_page(csrf: str, error: str = "", login: str = "") -> str:
         f'maxlength="64" value="{esc(login)}">'
         '<label for="password">Mật khẩu</label><input id="password" name="password" type="password" '
         'autocomplete="current-password" required maxlength="200">'
+        '<label for="ma">Mã xác thực 6 số (chỉ khi tài khoản đã bật)</label><input id="ma" name="ma" '
+        'inputmode="numeric" autocomplete="one-time-code" maxlength="8" pattern="[0-9 ]*">'
         '<button type="submit">Đăng nhập</button></form>'
         '<p class="hint">Tài khoản do quản trị viên tạo (<code>ntm-bot staff add</code>). Sau 5 lần sai mật khẩu, '
         'tài khoản tạm khóa 15 phút.</p>'))

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("communes", sa.JSON(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("password_set_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("totp_last_step", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["staff_id"], ["staff.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("login", name="uq_staff_login_login"),
