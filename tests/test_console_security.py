@@ -302,3 +302,31 @@ async def test_totp_second_factor(bot):
         assert "Hộp thư phản ánh" in body
     finally:
         await c.close()
+
+
+async def test_live_stream_does_not_hold_up_shutdown(tmp_path, fake_tg):
+    """An officer's open page (a Server-Sent Events stream) ends when the instance shuts down, instead of keeping
+    the process for the whole drain time."""
+    import signal
+    import time
+
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    make_accounts(url, tmp_path / "cli")
+    b = console_bot(tmp_path, fake_tg, url, SHUTDOWN_DRAIN_SECONDS="30")
+    b.start()
+    try:
+        await b.wait_ready()
+        c = Client(b.url)
+        try:
+            await c.login("an.binhduc")
+            async with c.http.get(b.url + "/canbo/su-kien") as r:
+                assert r.status == 200 and r.headers["Content-Type"].startswith("text/event-stream")
+                assert b"retry:" in await r.content.readline()
+                started = time.monotonic()
+                b.signal(signal.SIGTERM)
+                assert await b.wait_exit(timeout=25) == 0
+                assert time.monotonic() - started < 12
+        finally:
+            await c.close()
+    finally:
+        b.stop_now()

@@ -337,6 +337,8 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
         try:
             while asyncio.get_running_loop().time() - started < LIVE_MAX_SECONDS:
                 await asyncio.sleep(LIVE_POLL_SECONDS)
+                if not app.accepting:  # shutting down: end the stream (the browser reconnects to another instance)
+                    break
                 if await app.db.run(accounts.officer_for, app.services.clock(), token) is None:
                     await resp.write(b"event: logout\ndata: 1\n\n")
                     break
