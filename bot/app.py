@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot.config import Settings
+from bot.features.console.curation import KB_RELOAD_KEY  # what `kb reload` and the console's curation write
 from bot.kernel import (
     inbox,  # the kernel's transactions
     logs,
@@ -41,8 +42,6 @@ from knowledge.kb import DATA_DIR, KnowledgeBase, KnowledgeBaseError
 
 log = logging.getLogger(__name__)
 
-KB_RELOAD_KEY = "kb_reload_requested_at"
-
 
 class App:
     def __init__(self, settings: Settings, db: Database | None = None, kb: KnowledgeBase | None = None,
@@ -56,7 +55,8 @@ class App:
         logs.install_record_factory()
         logs.add_settings_secrets(settings)
         self.db = db or Database(settings.effective_database_url, take_turns=True)
-        self.kb = kb or load_kb(settings)
+        self.kb = kb or load_kb(settings, self.db)
+        self._own_kb = kb is None  # built from the settings (and the curated rows), so reloads rebuild it
         # What features registered (the process's default registry unless a test brings its own)
         self.services = Services(settings=settings, kb_ref=lambda: self.kb, clock=clock, registry=registry or REGISTRY)
         self.adapters: dict[str, ChannelAdapter] = {}
@@ -113,6 +113,8 @@ class App:
         server (`self.http_served` False) instead of failing."""
         await asyncio.get_running_loop().run_in_executor(None, self.db.migrate)
         await self.db.run(seed_staff, self.settings.seed_admin_ids)
+        if self._own_kb and await self.db.run(curated_rows):  # a fresh database had no curated table at __init__
+            await asyncio.get_running_loop().run_in_executor(None, self.reload_kb)
         self.http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=100, limit_per_host=64, ttl_dns_cache=300),
             timeout=aiohttp.ClientTimeout(total=60, sock_connect=10),
@@ -273,7 +275,7 @@ class App:
     def reload_kb(self) -> bool:
         """Swap in freshly loaded content; on any error keep serving the old content."""
         try:
-            new = load_kb(self.settings)
+            new = load_kb(self.settings, self.db if self._own_kb else None)
         except KnowledgeBaseError as err:
             log.error("knowledge base reload refused, keeping %d entries: %s", len(self.kb.entries), err)
             return False
@@ -333,8 +335,24 @@ class App:
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, self.reload_kb))
 
 
-def load_kb(settings: Settings) -> KnowledgeBase:
-    return KnowledgeBase.for_settings(settings)
+def curated_rows(session: Any) -> list[Any]:
+    """The knowledge officers published in the console (none before the table exists)."""
+    from bot.features.console import curation
+
+    if not sa.inspect(session.connection()).has_table("kb_draft"):
+        return []
+    return curation.published(session)
+
+
+def load_kb(settings: Settings, db: Database | None = None) -> KnowledgeBase:
+    """The content of the settings (KB_DIR, or the shipped one) plus, with a database, what officers curated and
+    published in the console (bot.features.console.curation)."""
+    kb = KnowledgeBase.for_settings(settings)
+    if db is None:
+        return kb
+    from bot.features.console import curation
+
+    return curation.with_curated(kb, db.call(curated_rows))
 
 
 def seed_staff(session: Any, admin_ids: list[str]) -> None:
@@ -351,10 +369,9 @@ def seed_staff(session: Any, admin_ids: list[str]) -> None:
 
 
 def request_kb_reload(session: Any) -> None:
-    row = session.get(KeyValue, KB_RELOAD_KEY) or KeyValue(key=KB_RELOAD_KEY)
-    row.value = {"at": time.time()}
-    row.updated_at = utcnow()
-    session.add(row)
+    from bot.features.console.curation import request_reload
+
+    request_reload(session)
 
 
 __all__ = ["App", "Chat"]

@@ -187,6 +187,22 @@ def cmd_kb(args: argparse.Namespace) -> int:
         warnings = len(problems) - errors
         print(f"{len(entries)} mục trong {len(files)} tệp: {errors} lỗi, {warnings} cảnh báo.")
         return 1 if errors else 0
+    if args.action == "export-yaml":
+        from bot.features.console.curation import export_yaml
+        from bot.storage.db import Database
+
+        db = Database(settings.effective_database_url)
+        db.migrate()
+        text = db.call(export_yaml)
+        db.dispose()
+        if args.out:
+            from pathlib import Path
+
+            Path(args.out).write_text(text, encoding="utf-8")
+            print(f"Đã ghi {args.out}.")
+        else:
+            sys.stdout.write(text)
+        return 0
     if args.action == "reload":
         from bot.app import request_kb_reload
         from bot.storage.db import Database
@@ -328,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="in một dòng JSON mỗi câu; không ghi câu hỏi thì đọc từng dòng từ stdin")
     p.set_defaults(fn=cmd_ask)
 
-    p = sub.add_parser("kb", help="cơ sở tri thức: check | freshness | list | export | reload | unanswered | quality",
+    p = sub.add_parser("kb", help="cơ sở tri thức: check | freshness | list | export | export-yaml | reload | unanswered | quality",
                        description="Cơ sở tri thức: kiểm tra, liệt kê, xuất, nạp lại, đo chất lượng, xem câu hỏi chưa trả lời được.")
     p.set_defaults(fn=cmd_kb, json=False, days=30, limit=30, today=None, out=None)
     kb = p.add_subparsers(dest="action", required=True, metavar="việc")
@@ -344,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     q = kb.add_parser("export", help="xuất toàn bộ nội dung ra JSON")
     q.add_argument("--json", action="store_true", help="JSON trên một dòng (không thụt lề)")
     kb.add_parser("reload", help="yêu cầu bot đang chạy nạp lại nội dung, không cần khởi động lại")
+    q = kb.add_parser("export-yaml", help="xuất nội dung cán bộ đã duyệt trên /canbo ra YAML để xem lại trong git",
+                      description="Các mục mới và cách hỏi thêm mà cán bộ đã soạn và duyệt trên bảng điều khiển (/canbo).")
+    q.add_argument("--out", help="ghi vào tệp này (mặc định: in ra màn hình)")
     q = kb.add_parser("unanswered", help="câu hỏi bot chưa trả lời được, gom nhóm theo nội dung, nhiều nhất trước",
                       description="Câu hỏi người dân hỏi mà bot chưa trả lời được, gom nhóm các câu cùng ý: nội dung nên viết thêm.")
     q.add_argument("--days", type=int, default=30, metavar="N", help="xem N ngày gần đây (mặc định 30)")

@@ -18,9 +18,9 @@ _features_loaded = _channels_loaded = False
 
 
 def load_features() -> None:
-    from bot.features import broadcasts, content, faq, privacy, results, start, tickets
+    from bot.features import broadcasts, console, content, faq, privacy, results, start, tickets
 
-    for feature in (faq, start, tickets, broadcasts, content, privacy, results):
+    for feature in (faq, start, tickets, broadcasts, content, privacy, results, console):
         feature.register()
 
 
@@ -45,5 +45,6 @@ def load(channels: bool = True) -> None:
 def cli_commands() -> list[Subcommand]:
     """`ntm-bot` subcommands that features and channels add to the built-in ones."""
     from bot.channels import zalo_cli
+    from bot.features.console import cli as console_cli
 
-    return [zalo_cli.SUBCOMMAND]
+    return [zalo_cli.SUBCOMMAND, console_cli.SUBCOMMAND]

@@ -190,6 +190,13 @@ class Settings(BaseSettings):
     # --- staff
     staff_chat_id: str = ""
     staff_user_ids: str = ""  # comma-separated Telegram user ids of the first admins
+    # The officers' web console (/canbo): the session cookie's signing secret; empty = a random one kept in the
+    # database (shared by every instance). Set it to rotate: every console session ends.
+    console_secret: str = ""
+    console_url: str = ""  # the public address of the bot (https://…): links to /canbo in officers' notices
+    console_escalate_hours: float = Field(default=4.0, gt=0)  # a new report nobody took after this goes to supervisors
+    # A commune's own Telegram group (or forum topic) for its new reports: "30292=-1001234567,30307=-1007654321/15"
+    console_commune_chats: str = ""
 
     # --- outbound delivery
     send_concurrency: int = 16
@@ -301,6 +308,26 @@ class Settings(BaseSettings):
         if v and not re.fullmatch(r"-?\d{1,20}", v):
             raise ValueError(f"«{v}»: ID nhóm Telegram là một số, ví dụ -1001234567890 / a Telegram chat id is a number")
         return v
+
+    @field_validator("console_commune_chats")
+    @classmethod
+    def _commune_chats(cls, v: str) -> str:
+        for item in split_list(v):
+            code, _, chat = item.partition("=")
+            group, _, topic = chat.partition("/")
+            if not (code.strip().isdigit() and group.strip().lstrip("-").isdigit() and (not topic or topic.isdigit())):
+                raise ValueError("CONSOLE_COMMUNE_CHATS: mã xã=ID nhóm[/ID chủ đề], cách nhau dấu phẩy, "
+                                 "ví dụ 30292=-1001234567,30307=-1007654321/15")
+        return v
+
+    def commune_chats(self) -> dict[str, tuple[str, str | None]]:
+        """commune code -> (Telegram group id, forum topic id or None)."""
+        out: dict[str, tuple[str, str | None]] = {}
+        for item in split_list(self.console_commune_chats):
+            code, _, chat = item.partition("=")
+            group, _, topic = chat.partition("/")
+            out[code.strip()] = (group.strip(), topic.strip() or None)
+        return out
 
     @field_validator("staff_user_ids")
     @classmethod

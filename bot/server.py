@@ -6,6 +6,7 @@ adapters, `ChannelAdapter.routes`), health, readiness, metrics.
               take the instance out of the load balancer); also reports the inbox/outbox backlog
     /metrics  Prometheus text format (see bot.kernel.metrics for what is per process and what is shared)
     /congkhai the public results page (bot/pages/results.py)
+    /canbo    the officers' web console (bot/pages/console/)
 """
 from __future__ import annotations
 
@@ -98,3 +99,7 @@ def add_routes(app: Any) -> None:  # app: the running bot.app.App (which imports
     from bot.pages.results import add_routes as add_results_page  # GET /congkhai: the public results page
 
     add_results_page(app.web.router, app)
+
+    from bot.pages.console import add_routes as add_console  # /canbo: the officers' web console
+
+    add_console(app.web.router, app)

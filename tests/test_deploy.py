@@ -94,6 +94,9 @@ async def _through(proxy_url: str, app, fake_tg, fake_zalo, fake_zalo_oa) -> Non
                 assert r.status == 200 and "default-src 'none'" in r.headers["Content-Security-Policy"], public
         async with http.post(proxy_url + "/congkhai", data=b"x") as r:
             assert r.status in (403, 404, 405), r.status
+        for console in ("/canbo/dang-nhap", "/canbo/static/style.css"):  # the officers' console (issue 19)
+            async with http.get(proxy_url + console) as r:
+                assert r.status == 200 and "frame-ancestors 'none'" in r.headers["Content-Security-Policy"], console
     stored = app.db.call(lambda s: sorted(s.execute(sa.select(InboundEvent.channel)).scalars().all()))
     assert stored == ["telegram", "zalo", "zalo_oa"]
 

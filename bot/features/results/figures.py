@@ -132,17 +132,21 @@ class Figures:
             self.rating_n += 1
 
 
-def _rows(session: Session, start: dt.date, end: dt.date) -> Iterable[Ticket]:
+def _rows(session: Session, start: dt.date, end: dt.date, communes: Iterable[str] | None = None) -> Iterable[Ticket]:
     lo, hi = range_utc(start, end)
     q = (select(Ticket).options(sa.orm.load_only(*_COLUMNS))
          .where(Ticket.created_at >= lo, Ticket.created_at < hi).order_by(col(Ticket.id)))
+    if communes is not None:
+        q = q.where(col(Ticket.commune_code).in_(list(communes)))
     return session.exec(q).all()
 
 
-def figures(session: Session, start: dt.date, end: dt.date, today: dt.date) -> Figures:
-    """The figures of the reports sent from `start` to `end` (local dates, inclusive)."""
+def figures(session: Session, start: dt.date, end: dt.date, today: dt.date,
+            communes: Iterable[str] | None = None) -> Figures:
+    """The figures of the reports sent from `start` to `end` (local dates, inclusive); only those of `communes`
+    when given (a commune officer's console dashboard)."""
     out = Figures(start, end)
-    for t in _rows(session, start, end):
+    for t in _rows(session, start, end, communes):
         out.add(t, today)
     return out
 
@@ -157,12 +161,13 @@ def months_back(last: dt.date, n: int) -> list[tuple[dt.date, dt.date]]:
     return spans[::-1]
 
 
-def monthly(session: Session, last: dt.date, n: int, today: dt.date) -> list[Figures]:
+def monthly(session: Session, last: dt.date, n: int, today: dt.date,
+            communes: Iterable[str] | None = None) -> list[Figures]:
     """The figures of each of the n months ending with `last`'s month (one query), oldest first."""
     spans = months_back(last, n)
     out = [Figures(a, b) for a, b in spans]
     by_month = {(f.start.year, f.start.month): f for f in out}
-    for t in _rows(session, spans[0][0], spans[-1][1]):
+    for t in _rows(session, spans[0][0], spans[-1][1], communes):
         day = local_date(t.created_at)
         by_month[(day.year, day.month)].add(t, today)
     return out

@@ -64,6 +64,9 @@ TOPIC_SLOT_KEY = "tickets:topic-slot"
 TOPIC_LANE = "/topics"  # outbox chat_key suffix: topic creation waits for its slot without blocking the chat
 STAFF_LANES = 4  # ticket messages in the staff chat go out on this many ordered lanes (by ticket id)
 TEMPLATES_FILE = Path(knowledge.__file__).resolve().parent / "templates.yaml"
+# Called in the creating transaction for every new ticket (session, settings, ticket, now): other features
+# route it further (the console: to its commune's officers). Registered at feature load.
+CREATED_HOOKS: list[Any] = []
 
 
 # ------------------------------------------------------------------ configuration
@@ -411,6 +414,8 @@ def create_ticket(
     else:
         _queue_card(session, settings, ticket, attachments)
     queue_email(session, settings, ticket, len(attachments))
+    for hook in CREATED_HOOKS:
+        hook(session, settings, ticket, now)
     return ticket, True
 
 
@@ -581,11 +586,14 @@ def ticket_for_staff_message(session: Session, settings: Settings, inbound: Inbo
     return None
 
 
-def overdue_lines(session: Session, settings: Settings, today: dt.date) -> list[str]:
+def overdue_lines(session: Session, settings: Settings, today: dt.date,
+                  communes: Iterable[str] | None = None) -> list[str]:
+    """Tickets past or near their deadline; only those of `communes` when given (a commune's officers)."""
     soon = add_working_days(today, settings.ticket_due_soon_days, settings)
-    rows = session.exec(
-        select(Ticket).where(Ticket.status.in_((NEW, IN_PROGRESS, NEED_INFO)), Ticket.due_date <= soon).order_by(Ticket.due_date, Ticket.id)
-    ).all()
+    q = select(Ticket).where(Ticket.status.in_((NEW, IN_PROGRESS, NEED_INFO)), Ticket.due_date <= soon)
+    if communes is not None:
+        q = q.where(Ticket.commune_code.in_(list(communes)))  # type: ignore[union-attr]
+    rows = session.exec(q.order_by(Ticket.due_date, Ticket.id)).all()
     lines = []
     for t in rows:
         late = T.LATE_MARK.format(days=(today - t.due_date).days) if t.due_date < today else T.SOON_MARK
