@@ -5,6 +5,7 @@ audited), and HTML typed into any field comes back escaped."""
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -330,3 +331,32 @@ async def test_live_stream_does_not_hold_up_shutdown(tmp_path, fake_tg):
             await c.close()
     finally:
         b.stop_now()
+
+
+async def test_a_telegram_photo_is_shown_to_the_communes_officer_only(bot, fake_tg):
+    """Officers who work in the browser see the photo a citizen sent on Telegram: the console fetches it from the
+    Bot API (getFile, then the file) for an officer who may see the ticket; another commune's officer is refused."""
+    b, url = bot
+    farmer = Person(Driver(fake_tg, port=b.port), 5102)
+    code = await file_report(farmer, description="Cống bể, nước tràn ra đường", place="xa my khanh", photo="AgACphoto1")
+    tid = int(code[3:])
+    a, other, nobody = Client(b.url), Client(b.url), Client(b.url)
+    try:
+        await a.login("an.binhduc")
+        _, page = await a.get(f"/canbo/phan-anh/{tid}")
+        links = re.findall(rf'href="(/canbo/phan-anh/{tid}/tep/\d+/\d+)"', page)
+        assert links, page
+        async with a.http.get(b.url + links[0]) as r:
+            assert r.status == 200 and r.headers["Content-Type"] == "image/png"
+            assert r.headers["Cache-Control"] == "private, no-store" and await r.read() == b"\x89PNG fake"
+        assert any(m == "getFile" and p.get("file_id") == "AgACphoto1" for m, p in fake_tg.calls)
+        assert [r.target for r in audits(url, "file_view")] == [code]
+        await other.login("binh.longxuyen")
+        status, body = await other.get(links[0])
+        assert status == 403 and "Lần truy cập này đã được ghi lại" in body
+        status, _ = await nobody.get(links[0], allow_redirects=False)
+        assert status in (302, 303)
+        assert (await a.get(f"/canbo/phan-anh/{tid}/tep/999999/0"))[0] == 404
+    finally:
+        for c in (a, other, nobody):
+            await c.close()

@@ -25,6 +25,7 @@ import logging
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+import aiohttp
 import sqlalchemy as sa
 from aiohttp import web
 
@@ -83,6 +84,39 @@ def xlsx(columns: list[str], rows: list[list[object]]) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+TELEGRAM_FILE_MAX = 20 * 1024 * 1024  # what the Bot API lets a bot download
+
+
+async def fetch_telegram_file(http: aiohttp.ClientSession, base_url: str, token: str, file_id: str) -> bytes | None:
+    """getFile, then the file itself (the Bot API's file URL: .../file/bot<token>/<path>)."""
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with http.get(f"{base_url}{token}/getFile", params={"file_id": file_id}, timeout=timeout) as r:
+        meta = await r.json(content_type=None)
+    if not meta.get("ok") or int(meta["result"].get("file_size") or 0) > TELEGRAM_FILE_MAX:
+        return None
+    path = str(meta["result"]["file_path"])
+    async with http.get(f"{base_url.replace('/bot', '/file/bot')}{token}/{path}", timeout=timeout) as r:
+        if r.status != 200:
+            return None
+        body = await r.content.read(TELEGRAM_FILE_MAX + 1)
+    return body if len(body) <= TELEGRAM_FILE_MAX else None
+
+
+def sniff(body: bytes) -> str:
+    """The file's type from its first bytes (never from the platform's word for it)."""
+    if body.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if body.startswith(b"\x89PNG"):
+        return "image/png"
+    if body[:4] == b"RIFF" and body[8:12] == b"WEBP":
+        return "image/webp"
+    if body.startswith(b"OggS"):
+        return "audio/ogg"
+    if body[4:8] == b"ftyp":
+        return "video/mp4"
+    return "application/octet-stream"
 
 
 def add_routes(router: web.UrlDispatcher, app: Host) -> None:
@@ -213,6 +247,32 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
         if not isinstance(p, data.TicketPage):
             return not_found(officer)
         return html_response(render.ticket_page(officer, p, request.query.get("kq", "")[:24], reveal))
+
+    async def file_view(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
+        """A photo, voice note or file a citizen sent on Telegram: kept there as a file id, fetched with the bot's
+        token (getFile, then the file) for an officer who may see the ticket; never cached, never sniffed."""
+        tid, mid, idx = ticket_id(request), request.match_info.get("mid", ""), request.match_info.get("n", "")
+        if tid is None or not mid.isdigit() or not idx.isdigit() or len(mid) > 12 or len(idx) > 3:
+            return not_found(officer)
+        ref = await app.db.run(data.telegram_file, app.services.clock(), officer, tid, int(mid), int(idx))
+        if ref == data.REFUSED:
+            return refused(officer)
+        s = app.settings
+        if ref is None or not s.telegram_bot_token:
+            return not_found(officer)
+        try:
+            body = await fetch_telegram_file(app.http, s.telegram_api_base_url, s.telegram_bot_token, ref)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, KeyError) as e:
+            log.warning("console: a Telegram file could not be fetched (%s)", type(e).__name__)
+            body = None
+        if body is None:
+            return html_response(render.error_page("Chưa mở được tệp", "Telegram chưa trả tệp này (tệp quá lớn hoặc "
+                                                   "lỗi tạm thời). Vui lòng thử lại, hoặc xem trong nhóm cán bộ.", officer), 502)
+        kind = sniff(body)
+        return web.Response(body=body, headers={
+            "Content-Type": kind, "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; img-src 'self'; media-src 'self'; sandbox",
+            "Content-Disposition": "inline" if kind.startswith(("image/", "audio/", "video/")) else "attachment"})
 
     async def action(request: web.Request, officer: accounts.Officer) -> web.StreamResponse:
         tid, name = ticket_id(request), request.match_info.get("action", "")
@@ -366,6 +426,7 @@ def add_routes(router: web.UrlDispatcher, app: Host) -> None:
     router.add_post(PATH + "/dang-xuat", logout)
     router.add_get(PATH + "/hop-thu", logged_in(inbox))
     router.add_get(PATH + "/phan-anh/{id}", logged_in(ticket))
+    router.add_get(PATH + "/phan-anh/{id}/tep/{mid}/{n}", logged_in(file_view))
     router.add_post(PATH + "/phan-anh/{id}/{action}", logged_in(action))
     router.add_get(PATH + "/su-kien", logged_in(events))
     router.add_get(PATH + "/thong-ke", logged_in(dashboard))

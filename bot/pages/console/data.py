@@ -158,7 +158,8 @@ def ticket_page(session: Session, settings: Settings, now: dt.datetime, officer:
     items: list[tuple[dt.datetime, str, dict[str, Any]]] = []
     for m in session.exec(select(TicketMessage).where(TicketMessage.ticket_id == t.id).order_by(TicketMessage.id)):
         files = [Attachment(**a) for a in (m.attachments or []) if isinstance(a, dict)]
-        items.append((m.created_at, m.kind, {"text": m.text, "who": m.author_name, "files": files}))
+        links = [f"/canbo/phan-anh/{t.id}/tep/{m.id}/{i}" if platform_file(t, f) else "" for i, f in enumerate(files)]
+        items.append((m.created_at, m.kind, {"text": m.text, "who": m.author_name, "files": files, "links": links}))
     for e in session.exec(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)):
         items.append((e.at, "event:" + e.action, {"old": e.old, "new": e.new, "detail": e.detail}))
     items.sort(key=lambda x: x[0])
@@ -166,6 +167,32 @@ def ticket_page(session: Session, settings: Settings, now: dt.datetime, officer:
              for s in session.exec(select(Staff).where(Staff.active == True).order_by(Staff.display_name))]  # noqa: E712
     session.expunge(t)
     return TicketPage(t, items, calendar.local_date(now), ticketing.all_templates(session), staff)
+
+
+def platform_file(t: Ticket, a: Attachment) -> bool:
+    """A file the citizen sent on Telegram: kept there (a file id), which the console fetches for the officer."""
+    return t.channel == "telegram" and a.kind in FILE_KINDS and bool(a.ref) and not a.ref.startswith(("https://", "http://"))
+
+
+FILE_KINDS = ("photo", "document", "video", "voice", "audio")
+
+
+def telegram_file(session: Session, now: dt.datetime, officer: Officer, ticket_id: int, message_id: int,
+                  index: int) -> str | None:
+    """The Telegram file id of one file of a ticket's message, for an officer who may see the ticket (audited);
+    REFUSED for another commune's ticket, None when there is no such file."""
+    t = session.get(Ticket, ticket_id)
+    m = session.get(TicketMessage, message_id)
+    if t is None or m is None or m.ticket_id != t.id:
+        return None
+    if not may_see(officer, t):
+        audit(session, now, officer.actor, "refused", target=t.code, detail="mở tệp của phản ánh xã khác trên /canbo")
+        return REFUSED
+    files = [Attachment(**a) for a in (m.attachments or []) if isinstance(a, dict)]
+    if not 0 <= index < len(files) or not platform_file(t, files[index]):
+        return None
+    audit(session, now, officer.actor, "file_view", target=t.code, detail="canbo")
+    return files[index].ref
 
 
 # ------------------------------------------------------------------ actions

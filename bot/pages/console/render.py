@@ -159,7 +159,7 @@ def inbox_page(officer: Officer, data: Inbox, f: Filters) -> str:
     return page("Hộp thư", body, officer, live="inbox")
 
 
-def file_line(a: Attachment) -> str:
+def file_line(a: Attachment, link: str = "") -> str:
     if a.kind == "location":
         try:
             lat, lon = (float(x) for x in a.ref.split(","))
@@ -172,6 +172,8 @@ def file_line(a: Attachment) -> str:
     kind = {"photo": "Ảnh", "video": "Video", "voice": "Tin nhắn thoại", "audio": "Âm thanh", "document": "Tệp"}.get(a.kind, "Tệp")
     if a.ref.startswith("https://"):
         return f'<li>{esc(kind)}: <a href="{esc(a.ref)}" rel="noopener noreferrer" target="_blank">{esc(a.name or "mở")}</a></li>'
+    if link:  # a file kept on Telegram, fetched by the console for the officer
+        return f'<li>{esc(kind)}: <a href="{esc(link)}" target="_blank" rel="noopener">{esc(a.name or "mở")}</a></li>'
     return f'<li>{esc(kind)}{": " + esc(a.name) if a.name else ""} (xem trong nhóm cán bộ trên Telegram)</li>'
 
 
@@ -182,7 +184,8 @@ def timeline(items: list[tuple[Any, str, dict[str, Any]]]) -> str:
         when = f'<time>{esc(calendar.fmt_time(at))}</time>'
         if kind in labels:
             who = f' · {esc(d["who"])}' if d.get("who") else ""
-            files = "".join(file_line(a) for a in d.get("files") or [])
+            links = d.get("links") or []
+            files = "".join(file_line(a, links[i] if i < len(links) else "") for i, a in enumerate(d.get("files") or []))
             out.append(f'<li class="item {esc(kind)}">{when} <strong>{esc(labels[kind])}</strong>{who}'
                        f'<div class="text">{esc(d["text"])}</div>{"<ul class=files>" + files + "</ul>" if files else ""}</li>')
             continue
