@@ -15,7 +15,6 @@ from bot.features.console import accounts
 from bot.features.tickets import service as ticketing
 from bot.features.tickets.reports import CSV_COLUMNS
 from bot.storage.tickets import STATUS_LABELS
-from tests.conftest import PG_ADMIN_URL, REQUIRE_PG
 from tests.console_helpers import PASSWORD, Client
 from tests.results_helpers import expected, month_start, parse_stats, plant, vn_int
 from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, plain, ticket_settings
@@ -23,19 +22,10 @@ from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, plain, ticket_
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
+    """A database of this test's own on each engine (PostgreSQL: conftest's `own_pg`, skipped or failed as there)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'dash.sqlite3'}"
-        return
-    from tests.instances import fresh_pg_database
-
-    try:
-        url, drop = fresh_pg_database(PG_ADMIN_URL)
-    except Exception as err:  # noqa: BLE001
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (NTM_REQUIRE_PG=1): {err}")
-        pytest.skip(f"PostgreSQL not reachable: {err}")
-    yield url
-    drop()
+        return f"sqlite:///{tmp_path / 'dash.sqlite3'}"
+    return request.getfixturevalue("own_pg")
 
 
 def parse_dashboard(body: str) -> dict:

@@ -16,7 +16,6 @@ from bot.features.tickets import service as ticketing
 from bot.pages.http import AddressLimiter
 from bot.storage.models import AuditLog
 from bot.storage.tickets import Ticket
-from tests.conftest import PG_ADMIN_URL, REQUIRE_PG
 from tests.results_helpers import (
     assert_page_equals_stats,
     expected,
@@ -32,19 +31,10 @@ from tests.tickets_helpers import OFFICER, STAFF, Driver, Person, button, plain,
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
+    """A database of this test's own on each engine (PostgreSQL: conftest's `own_pg`, skipped or failed as there)."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'results.sqlite3'}"
-        return
-    from tests.instances import fresh_pg_database
-
-    try:
-        url, drop = fresh_pg_database(PG_ADMIN_URL)
-    except Exception as err:  # noqa: BLE001
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (NTM_REQUIRE_PG=1): {err}")
-        pytest.skip(f"PostgreSQL not reachable: {err}")
-    yield url
-    drop()
+        return f"sqlite:///{tmp_path / 'results.sqlite3'}"
+    return request.getfixturevalue("own_pg")
 
 
 async def stats_of(officer: Person, month: str) -> dict:

@@ -7,21 +7,11 @@ import time
 import uuid
 
 import aiohttp
-import pytest
 
-from tests.instances import fresh_pg_database, metric_value, post_update, scrape
+from tests.instances import metric_value, post_update, scrape
 from tests.test_web_chat import browser  # noqa: F401 - the Chromium fixture
 from tests.tickets_helpers import OFFICER, STAFF, plain
 from tests.web_helpers import CODE_RE, DESKTOP, web_bot
-
-
-@pytest.fixture
-def own_pg(pg_url):
-    from tests.conftest import PG_ADMIN_URL
-
-    url, drop = fresh_pg_database(PG_ADMIN_URL)
-    yield url
-    drop()
 
 
 async def test_a_reply_sent_by_one_instance_reaches_a_browser_on_the_other_at_once(own_pg, tmp_path, fake_tg, browser):  # noqa: F811
