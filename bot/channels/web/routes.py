@@ -177,21 +177,30 @@ def build_routes(app: Host, channel: WebChannel) -> list[tuple[str, str, Any]]:
 
         return wrapper
 
+    async def page_session(request: web.Request) -> tuple[str | None, bool]:
+        """(the browser's identity, whether it is new) for a page; (None, True) when this address starts too many."""
+        sid = await session_of(request)
+        if sid is not None:
+            return sid, False
+        if not channel.new_sessions.allow(address(request)):
+            return None, True
+        return new_id(), True
+
+    def html_page(request: web.Request, body: str, status: int, new_cookie: str | None) -> web.Response:
+        resp = web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
+                            headers={**common, "Content-Security-Policy": csp, "Cache-Control": "no-store"})
+        if new_cookie is not None:
+            set_cookie(resp, request, new_cookie)
+        return resp
+
     # ---------------------------------------------------------- the page
     async def page(request: web.Request) -> web.StreamResponse:
         ident = await channel.identity()
-        sid = await session_of(request)
-        fresh = sid is None
-        if fresh:
-            if not channel.new_sessions.allow(address(request)):
-                return web.Response(status=429, text=W.ERR_NEW_SESSIONS, headers={**common, "Retry-After": "600"})
-            sid = new_id()
+        sid, fresh = await page_session(request)
+        if sid is None:
+            return web.Response(status=429, text=W.ERR_NEW_SESSIONS, headers={**common, "Retry-After": "600"})
         body = render_page(page_template, s, csrf=ident.csrf_token(sid), embed=request.query.get("embed") == "1")
-        resp = web.Response(text=body, content_type="text/html", charset="utf-8",
-                            headers={**common, "Content-Security-Policy": csp, "Cache-Control": "no-store"})
-        if fresh:
-            set_cookie(resp, request, ident.cookie_value(sid))
-        return resp
+        return html_page(request, body, 200, ident.cookie_value(sid) if fresh else None)
 
     async def static(request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
@@ -363,12 +372,9 @@ def build_routes(app: Host, channel: WebChannel) -> list[tuple[str, str, Any]]:
         from bot.channels.web import lookup as L
 
         ident = await channel.identity()
-        sid = await session_of(request)
-        fresh = sid is None
-        if fresh:
-            if not channel.new_sessions.allow(address(request)):
-                return web.Response(status=429, text=W.ERR_NEW_SESSIONS, headers={**common, "Retry-After": "600"})
-            sid = new_id()
+        sid, fresh = await page_session(request)
+        if sid is None:
+            return web.Response(status=429, text=W.ERR_NEW_SESSIONS, headers={**common, "Retry-After": "600"})
         status, found, asked, code = 200, None, False, ""
         if request.method == "POST":
             asked = True
@@ -390,11 +396,7 @@ def build_routes(app: Host, channel: WebChannel) -> list[tuple[str, str, Any]]:
             "csrf": ident.csrf_token(sid), "title": W.LOOKUP_TITLE, "agency": s.agency_name, "lead": W.LOOKUP_LEAD,
             "code_label": W.LOOKUP_CODE, "secret_label": W.LOOKUP_SECRET, "submit": W.LOOKUP_SUBMIT,
             "back": W.LOOKUP_BACK, "code": code}, raw={"result": L.result_html(found, asked)})
-        resp = web.Response(text=body, status=status, content_type="text/html", charset="utf-8",
-                            headers={**common, "Content-Security-Policy": csp, "Cache-Control": "no-store"})
-        if fresh:
-            set_cookie(resp, request, ident.cookie_value(sid))
-        return resp
+        return html_page(request, body, status, ident.cookie_value(sid) if fresh else None)
 
     return [
         ("GET", "/chat", page),
