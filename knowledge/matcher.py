@@ -145,6 +145,13 @@ class Matcher:
             e: frozenset().union(*(d.pairs for d in docs)) for e, docs in self.docs_of.items()
         }
         self._inv_vocab_norm: dict[str, float] = {e: 1.0 / self._length(v) for e, v in self.vocab_of.items()}
+        # Paraphrases by their set of words: a question that says exactly one of them is always shortlisted (a short
+        # exact entry with many long paraphrases has a low density and would be crowded out by common words).
+        exact: dict[frozenset[str], set[str]] = defaultdict(set)
+        for e, docs in self.docs_of.items():
+            for d in docs:
+                exact[d.words].add(e)
+        self.exact: dict[frozenset[str], tuple[str, ...]] = {k: tuple(sorted(v)) for k, v in exact.items()}
         self.known_pairs: frozenset[tuple[str, str]] = frozenset(
             p for docs in self.docs_of.values() for d in docs for p in d.pairs
         )
@@ -247,7 +254,7 @@ class Matcher:
             density = dict(zip(keys, map(mul, acc.values(), map(self._inv_vocab_norm.__getitem__, keys))))
             by_overlap = heapq.nlargest(half, keys, key=acc.__getitem__)
             by_density = heapq.nlargest(half, keys, key=density.__getitem__)
-        shortlist = list(dict.fromkeys(by_overlap + by_density))
+        shortlist = list(dict.fromkeys(by_overlap + by_density + list(self.exact.get(frozenset(q_words), ()))))
 
         # Per-word products for the cosine, computed once per question.
         q_idf = {w: q_weight[w] * self._weight(w) for w in q_uniq}

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     from knowledge.kb import Decision, KnowledgeBase
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!\n])\s+")
+_CLAUSE_SPLIT = re.compile(r"\s*[,;]\s*")
 FOLLOWUP_WORDS = 9  # a follow-up is short
+CONTEXT_WORDS = 14  # a message this long often tells its context before the question
 # "còn tiêu chí 5 thì sao", "vậy 4 sao thì sao", "thế giai đoạn mới?", "còn OCOP 5 sao"
 _FOLLOWUP_START = re.compile(r"^(?:con|vay con|the con|vay|the|the thi|vay thi|roi|con neu|neu|vay neu|con cai|con ve)\b")
 _FOLLOWUP_END = re.compile(r"\b(?:thi sao|the nao|ra sao|sao|thi|nua|thi the nao)$")
@@ -81,12 +83,24 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     if whole.kind == "answer":
         return whole
     sentences = [p for p in _SENTENCE_SPLIT.split(text.strip()) if len(fold(p)) >= 6]
-    if len(sentences) < 2:
+    parts = sentences[-6:] if len(sentences) > 1 else []
+    # Unpunctuated context first, the question last ("nhà mình ở An Phú làm khô cá linh, năm nay muốn làm OCOP,
+    # hồ sơ cần gì"): the message from each comma to its end.
+    clauses = _CLAUSE_SPLIT.split(text.strip())
+    tails = [" ".join(clauses[k:]) for k in range(1, min(len(clauses), 4)) if len(fold(" ".join(clauses[k:]))) >= 12]
+    if len(fold(text).split()) < CONTEXT_WORDS:
+        tails = []
+    if not parts and not tails:
         return whole
     rank = {"answer": 3, "suggest": 2, "decline": 1, "offtopic": 0}
     best = whole
-    for sentence in sentences[-6:]:
-        d = kb.decide(sentence)
+    # A tail only confirms the entry the whole message already ranks first: alone, "…, phí bao nhiêu" would be
+    # any fee.
+    near = {r.entry_id for r in whole.ranked[:1]}
+    for part, free in [*((p, True) for p in parts), *((t, False) for t in tails)]:
+        d = kb.decide(part)
+        if not free and (d.kind != "answer" or d.entry is None or d.entry.id not in near):
+            continue
         if (rank[d.kind], d.score) > (rank[best.kind], best.score):
             best = d
     return best
