@@ -84,6 +84,7 @@ class Decision:
     note: str = ""  # a line shown before the answer ("today's set has 10 criteria; this one is of the old set")
     also: list[Entry] = field(default_factory=list)  # entries offered as buttons beside the answer
     hedged: bool = False  # answered with less certainty: the reply says how the question was understood
+    decided: list[float] = field(default_factory=list)  # what the thresholds read (knowledge.decision), best first
 
     @property
     def best(self) -> Ranked | None:
@@ -222,17 +223,19 @@ class KnowledgeBase:
             decided = probs
         kind = model.thresholds.kind(decided)
         t = model.thresholds
+        if kind == "decline" and len(probs) > 1 and probs[1] >= t.suggest:
+            kind = "suggest"  # two entries are plausible and the model cannot tell which: offer both
         score = 100.0 * decided[0] if decided else 0.0
         if kind in ("answer", "hedged"):
             return Decision("answer", self.entries[ranked[0].entry_id], [], score, ranked, retrieval.reading,
-                            note, [self.entries[i] for i in also], hedged=kind == "hedged")
+                            note, [self.entries[i] for i in also], hedged=kind == "hedged", decided=decided)
         if kind == "suggest":
             close = [self.entries[r.entry_id] for r in ranked[:3] if r.prob >= min(t.suggest, probs[0]) * SUGGEST_SHARE
                      and r.prob >= probs[0] * SUGGEST_SHARE]
-            return Decision("suggest", None, close, score, ranked, retrieval.reading)
+            return Decision("suggest", None, close, score, ranked, retrieval.reading, decided=decided)
         if kind == "offtopic" and retrieval.reading.topics:
             kind = "decline"  # it names what the bot covers ("… nông thôn mới …"): not sure, rather than off-topic
-        return Decision(kind, None, [], score, ranked, retrieval.reading)
+        return Decision(kind, None, [], score, ranked, retrieval.reading, decided=decided)
 
     def _criterion_period(self, reading: Reading, ranked: list[Ranked]) -> tuple[list[Ranked], str, list[str]]:
         """"tiêu chí (số) N": the entry of criterion N of the period the question means. A bare number means the

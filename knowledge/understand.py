@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterable
 
 from knowledge.complaint import Complaint, detect as detect_complaint
@@ -81,15 +81,17 @@ def merge_followup(previous: Previous, text: str) -> str:
 def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     """Long messages: the question is usually one of the sentences, often the last."""
     whole = kb.decide(text)
+    clauses = _CLAUSE_SPLIT.split(text.strip())
+    long = len(fold(text).split()) >= CONTEXT_WORDS
+    last = kb.decide(clauses[-1]) if long and len(clauses) > 1 and len(fold(clauses[-1])) >= 12 else None
     if whole.kind == "answer":
         return whole
     sentences = [p for p in _SENTENCE_SPLIT.split(text.strip()) if len(fold(p)) >= 6]
     parts = sentences[-6:] if len(sentences) > 1 else []
     # Unpunctuated context first, the question last ("nhà mình ở An Phú làm khô cá linh, năm nay muốn làm OCOP,
     # hồ sơ cần gì"): the message from each comma to its end.
-    clauses = _CLAUSE_SPLIT.split(text.strip())
     tails = [" ".join(clauses[k:]) for k in range(1, min(len(clauses), 4)) if len(fold(" ".join(clauses[k:]))) >= 12]
-    if len(fold(text).split()) < CONTEXT_WORDS:
+    if not long:
         tails = []
     if not parts and not tails:
         return whole
@@ -104,7 +106,19 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
             continue
         if (rank[d.kind], d.score) > (rank[best.kind], best.score):
             best = d
-    return best
+    return _against_last(best, last)
+
+
+def _against_last(d: "Decision", last: "Decision | None") -> "Decision":
+    """"…, nghe loa xã nói hoài, nông thôn mới là gì vậy": context words ("loa") can carry a tail of the message to
+    another entry than the question at its end asks. When that last clause alone is answered more surely by another
+    entry, both are offered rather than one answered. (Not for a message answered whole: there the context is
+    usually what the question needs, "nhà em hộ nghèo…, ấp thu tiền làm đường có phải đóng không".)"""
+    if d.kind != "answer" or d.entry is None or last is None or last.kind != "answer" or last.entry is None:
+        return d
+    if last.entry.id == d.entry.id or last.score <= d.score:
+        return d
+    return replace(d, kind="suggest", entry=None, suggestions=[last.entry, d.entry], note="", also=[], hedged=False)
 
 
 def _understand_question(kb: "KnowledgeBase", text: str, today: dt.date,
