@@ -91,6 +91,9 @@ class Decision:
         return self.ranked[0] if self.ranked else None
 
 
+COMPARISON_TAG = "so-sanh"  # an entry that says how two periods, sets or things differ
+
+
 @dataclass
 class KnowledgeBase:
     entries: dict[str, Entry]
@@ -214,6 +217,8 @@ class KnowledgeBase:
         ranked, note, also = self._criterion_period(retrieval.reading, ranked)
         if not also:
             ranked, also = self._period_preference(retrieval.reading, ranked)
+        if retrieval.reading.compare and not note:
+            ranked = self._comparison(retrieval.reading, ranked)
         probs = [r.prob for r in ranked]
         # The second stage judges the model's own best candidate (a rule that chose another entry keeps the
         # confidence the rule gave it).
@@ -296,6 +301,28 @@ class KnowledgeBase:
         rest = [r for r in ranked if r.entry_id not in (top.entry_id, succ)]
         mine = next((r for r in ranked if r.entry_id == succ), Ranked(succ, 0.0, 0.0))
         return [Ranked(succ, max(top.prob, mine.prob), mine.score)] + rest, [top.entry_id]
+
+    def _comparison(self, reading: Reading, ranked: list[Ranked]) -> list[Ranked]:
+        """"khác nhau chỗ nào", "so với": the comparison entry (tagged `so-sanh`) of the topic the question is about.
+        Naming both periods ("hồi trước 19 tiêu chí, giờ giai đoạn mới …") asks for the comparison of the set in
+        force with the one before, which then answers without a second look by the model."""
+        if not ranked:
+            return ranked
+        topic = self.entries[ranked[0].entry_id].topic
+        mine = [r.entry_id for r in ranked if COMPARISON_TAG in self.entries[r.entry_id].tags]
+        current = next((c.period for c in self.facts.criteria_sets if c.current), None)
+        both = reading.period == "both" and current is not None
+        if both:
+            mine = [i for i in sorted(self.entries) if COMPARISON_TAG in self.entries[i].tags
+                    and self.entries[i].period == current] + mine
+        pick = next((i for i in mine if self.entries[i].topic == topic), None)
+        if pick is None or pick == ranked[0].entry_id:
+            return ranked
+        top = ranked[0].prob
+        if both and {"tieu", "chi"} <= set(reading.words):  # two criteria sets named, and how they differ asked
+            top = max(top, self.model.thresholds.sure)
+        old = next((r for r in ranked if r.entry_id == pick), Ranked(pick, 0.0, 0.0))
+        return [Ranked(pick, max(top, old.prob), old.score)] + [r for r in ranked if r.entry_id != pick]
 
     def _names_better(self, reading: Reading, n: str, a: str, b: str) -> bool:
         """Do the question's other words name criterion `a` (by its title) more than `b`?"""

@@ -134,6 +134,13 @@ def test_a_bare_criterion_number_means_the_set_in_force_with_a_button_to_the_old
     assert old.kind == "answer" and old.entry.id == "ntm.tieu-chi-9"
 
 
+def test_how_two_sets_differ_gets_the_comparison_of_the_set_in_force(kb):
+    d = understand(kb, "ngày xưa xã phải đủ 19 tiêu chí, bây giờ bộ mới thì khác chỗ nào vậy bot", TODAY).decision
+    assert d.kind == "answer" and d.entry.id == "ntm26.thay-doi"
+    old = understand(kb, "bo tieu chi 2021-2025 khac gi bo 2016-2020", TODAY).decision
+    assert old.kind == "answer" and old.entry.id == "ntm.so-sanh-2016-2020"
+
+
 def test_a_number_only_the_old_set_has_says_so(kb):
     d = understand(kb, "tieu chi 15 la gi", TODAY).decision
     assert d.entry.id == "ntm.tieu-chi-15" and "10 tiêu chí" in d.note
