@@ -306,16 +306,21 @@ class KnowledgeBase:
         """"khác nhau chỗ nào", "so với": the comparison entry (tagged `so-sanh`) of the topic the question is about.
         Naming both periods ("hồi trước 19 tiêu chí, giờ giai đoạn mới …") asks for the comparison of the set in
         force with the one before, which then answers without a second look by the model."""
-        if not ranked:
-            return ranked
-        topic = self.entries[ranked[0].entry_id].topic
-        mine = [r.entry_id for r in ranked if COMPARISON_TAG in self.entries[r.entry_id].tags]
         current = next((c.period for c in self.facts.criteria_sets if c.current), None)
         both = reading.period == "both" and current is not None
+        if not ranked or (not both and any(w.isdigit() for w in reading.words)):
+            return ranked  # "QĐ 1489 thay đổi gì", "tăng mấy lần so với 2020": what one thing changed, not two compared
+        topic = self.entries[ranked[0].entry_id].topic
+        mine = [r.entry_id for r in ranked if COMPARISON_TAG in self.entries[r.entry_id].tags]
         if both:
             mine = [i for i in sorted(self.entries) if COMPARISON_TAG in self.entries[i].tags
                     and self.entries[i].period == current] + mine
-        pick = next((i for i in mine if self.entries[i].topic == topic), None)
+        mine = [i for i in mine if self.entries[i].topic == topic]
+        if not mine:  # none among the candidates: the topic's comparison entry, when it has only one
+            of_topic = [i for i in sorted(self.entries) if COMPARISON_TAG in self.entries[i].tags
+                        and self.entries[i].topic == topic]
+            mine = of_topic if len(of_topic) == 1 else []
+        pick = mine[0] if mine else None
         if pick is None or pick == ranked[0].entry_id:
             return ranked
         top = ranked[0].prob

@@ -246,7 +246,7 @@ class Reader:
             kinds.add(what[7:])
         compare = any(what == "period:compare" for _, _, what in found)
         if kinds >= {"new", "old"}:
-            return "both", compare
+            return "both", compare or "khac" in raw  # "bây giờ khác hồi trước chỗ nào"
         return (kinds.pop() if kinds else None), compare
 
 

@@ -139,6 +139,10 @@ def test_how_two_sets_differ_gets_the_comparison_of_the_set_in_force(kb):
     assert d.kind == "answer" and d.entry.id == "ntm26.thay-doi"
     old = understand(kb, "bo tieu chi 2021-2025 khac gi bo 2016-2020", TODAY).decision
     assert old.kind == "answer" and old.entry.id == "ntm.so-sanh-2016-2020"
+    ocop = understand(kb, "cách chấm OCOP bây giờ khác hồi trước chỗ nào", TODAY).decision
+    assert (ocop.entry or ocop.suggestions[0]).id == "ocop.qd-1048-781"  # the topic's only comparison entry
+    one = understand(kb, "qd 1489 nam 2025 ve ocop thay doi gi", TODAY).decision  # what one decision changed
+    assert (one.entry or one.suggestions[0]).id != "ocop.qd-1048-781"
 
 
 def test_a_number_only_the_old_set_has_says_so(kb):
