@@ -200,10 +200,11 @@ _DATE_FULL = re.compile(r"\b(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(20\d{2})\b"
 _DATE_MONTH = re.compile(r"\b(?:thang|th)\s*(\d{1,2})\s*(?:[/.-]|nam|\s)\s*(20\d{2})\b|\b(\d{1,2})\s*/\s*(20\d{2})\b")
 _YEAR = re.compile(r"\bnam\s*(20\d{2})\b")
 _VALIDITY_Q = re.compile(r"\b(het han|con han|con hieu luc|gia tri (?:den|toi)|den khi nao|toi khi nao|khi nao het|"
-                         r"bao gio het|con dung duoc|con xai duoc|den bao gio|toi bao gio|bao lau|"
+                         r"bao gio het|con dung duoc|con xai duoc|den bao gio|toi bao gio|bao lau|truoc ngay nao|truoc khi nao|"
+                         r"cham nhat (?:la )?(?:ngay|khi|luc) nao|"
                          # "còn (được) dán tem / in logo OCOP không": the label needs a certificate in force
                          r"con (?:duoc )?(?:dan|in|ghi|dung|xai|sai) (?:tem|logo|nhan|chu|bieu trung))\b")
-_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|cap ngay|cap nam|cap thang|chung nhan|giay cn|dat|len|xep hang|co giay|"
+_RECOGNISED = re.compile(r"\b(cong nhan|duoc cap|cap giay|cap ngay|cap nam|cap thang|chung nhan|giay cn|cn ocop|dat|len|xep hang|co giay|"
                          r"quyet dinh|qd|\d\s*sao)\b")
 # A star rating with a date and "còn hạn / hết hạn" is OCOP's even unnamed ("sp dc 3 sao theo quyết định ngày …");
 # a hotel's or a shop's is not.

@@ -52,6 +52,7 @@ def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, tex
     ("mắm nhà em được 4 sao theo quyết định ngày 10/2/2024, giờ còn hạn không", ["10/02/2027", "còn hạn"]),  # no "OCOP"
     ("co so toi dc 3 sao hoi thang 4 nam 2021 thi bao gio het han", ["tháng 4/2024", "đã hết hạn"]),
     ("nam 2020 mam nha tui dc 3 sao, gio chua cham lai thi con dan tem ocop dc ko", ["năm 2023", "đã hết hạn"]),
+    ("giấy chứng nhận OCOP của cơ sở tôi cấp ngày 5/8/2024, chậm nhất ngày nào phải đánh giá lại", ["05/08/2027"]),
     # two figures of one entry and a difference or a share asked: computed, the entry cited
     ("bao cao noi 6.084 tren 7.669 xa dat chuan, vay con lai bao nhieu xa", ["7.669 − 6.084 = **1.585**"]),
     ("2.567 xã nâng cao trên 6.084 xã đạt chuẩn là bao nhiêu phần trăm", ["≈ **42,2%**"]),
