@@ -2,7 +2,9 @@
 
     python -m bench.matching            (or: make bench)
 
-Prints per-question decision latency (p50/p99/max: reading, both retrievers, the calibrated model) on the real
+Prints per-message latency of `knowledge.understand.understand` (what a citizen's text costs: small talk, computed
+answers, reading, both retrievers, the calibrated model, the second look at a long message's clauses, the
+complaint check) on the real
 knowledge base and on a copy scaled x10 with synthetic paraphrases (x100 with --x100), the memory the whole
 knowledge base takes once indexed (matcher, BM25, reader, decision model), and the process start-up time of
 `ntm-bot ask` (one question, measured end to end as a citizen's first answer would be).
@@ -60,10 +62,15 @@ def measure(kb: KnowledgeBase, qs: list[str]) -> dict[str, float]:
 
     for fn in (fold, tokens, content_tokens):
         fn.cache_clear()  # measure cold normalisation, as for a new citizen's question
+    import datetime as dt
+
+    from knowledge.understand import understand
+
+    today = dt.date.today()
     times = []
     for q in qs:
         t0 = time.perf_counter()
-        kb.decide(q)
+        understand(kb, q, today)
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     return {

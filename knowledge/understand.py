@@ -83,7 +83,6 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     whole = kb.decide(text)
     clauses = _CLAUSE_SPLIT.split(text.strip())
     long = len(fold(text).split()) >= CONTEXT_WORDS
-    last = kb.decide(clauses[-1]) if long and len(clauses) > 1 and len(fold(clauses[-1])) >= 12 else None
     if whole.kind == "answer":
         return whole
     sentences = [p for p in _SENTENCE_SPLIT.split(text.strip()) if len(fold(p)) >= 6]
@@ -106,7 +105,9 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
             continue
         if (rank[d.kind], d.score) > (rank[best.kind], best.score):
             best = d
-    return _against_last(best, last)
+    if best is whole or best.kind != "answer" or not long or len(clauses) < 2 or len(fold(clauses[-1])) < 12:
+        return best
+    return _against_last(best, kb.decide(clauses[-1]))
 
 
 def _against_last(d: "Decision", last: "Decision | None") -> "Decision":
