@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.?!\n])\s+")
 # Commas, and "cho (em) hỏi", "xin hỏi", "muốn hỏi", where the question itself usually begins
-_CLAUSE_SPLIT = re.compile(r"\s*[,;]\s*|\s+(?=(?:cho|xin|muốn|muon)\s+(?:\w+\s+)?(?:hỏi|hoi)\b)", re.IGNORECASE)
+# (and "vậy", "rồi", "mà" between the story and the question: "… vận động đóng tiền vậy người già có phải đóng không")
+_CLAUSE_SPLIT = re.compile(r"\s*[,;]\s*|\s+(?=(?:cho|xin|muốn|muon)\s+(?:\w+\s+)?(?:hỏi|hoi)\b)"
+                           r"|\s+(?:vậy|vay|vậy thì|vay thi|rồi|roi|mà|ma)\s+(?=\w+\s+\w+\s+\w+)", re.IGNORECASE)
 FOLLOWUP_WORDS = 9  # a follow-up is short
 CONTEXT_WORDS = 14  # a message this long often tells its context before the question
 # "còn tiêu chí 5 thì sao", "vậy 4 sao thì sao", "thế giai đoạn mới?", "còn OCOP 5 sao"
