@@ -230,6 +230,8 @@ class KnowledgeBase:
         t = model.thresholds
         if kind == "decline" and len(probs) > 1 and probs[1] >= t.suggest:
             kind = "suggest"  # two entries are plausible and the model cannot tell which: offer both
+        elif kind == "suggest" and probs and probs[0] < t.suggest and not retrieval.reading.topics:
+            kind = "offtopic"  # no entry is plausible and no topic of the base is named ("giá lúa hôm nay")
         score = 100.0 * decided[0] if decided else 0.0
         if kind in ("answer", "hedged"):
             return Decision("answer", self.entries[ranked[0].entry_id], [], score, ranked, retrieval.reading,
