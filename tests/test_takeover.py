@@ -36,8 +36,19 @@ def _sending_by_owner(url: str) -> dict[str, int]:
         engine.dispose()
 
 
-async def _kill_mid_delivery(fake, bot: BotProcess, db_url: str, chats: list[int]) -> None:
-    """Two questions per chat to `bot`; its sends hang (taken by the platform, never answered); SIGKILL."""
+async def _dead_claims_gone(db_url: str, dead: set[str], timeout: float = 5.0) -> None:
+    """No row is left `sending` under a killed instance's name. (Rows `sending` under the living instance's name are
+    its own sends in flight: asserting that nothing at all is `sending` right after the chats were answered raced
+    with them.)"""
+    deadline = time.monotonic() + timeout
+    while (left := {o: n for o, n in _sending_by_owner(db_url).items() if o in dead}):
+        assert time.monotonic() < deadline, left
+        await asyncio.sleep(0.1)
+
+
+async def _kill_mid_delivery(fake, bot: BotProcess, db_url: str, chats: list[int]) -> set[str]:
+    """Two questions per chat to `bot`; its sends hang (taken by the platform, never answered); SIGKILL. Returns the
+    names its claims carry."""
     fake.fault_fn = lambda method, params: ("slow", 600.0) if method == "sendMessage" else None
     async with aiohttp.ClientSession() as http:
         for chat in chats:
@@ -47,9 +58,13 @@ async def _kill_mid_delivery(fake, bot: BotProcess, db_url: str, chats: list[int
     while sum(_sending_by_owner(db_url).values()) < len(chats):  # the first reply of every chat is claimed
         assert time.monotonic() < deadline, _sending_by_owner(db_url)
         await asyncio.sleep(0.1)
+    assert bot.proc is not None
+    owners = {o for o in _sending_by_owner(db_url) if o.split(":")[1:2] == [str(bot.proc.pid)]}  # host:pid:token
+    assert owners
     bot.kill()
     await bot.wait_exit(10)
     fake.fault_fn = None
+    return owners
 
 
 async def _all_answered_after(fake, chats: list[int], since: float, timeout: float) -> float:
@@ -72,12 +87,12 @@ async def test_sqlite_restart_takes_over_the_dead_instances_claims(tmp_path, fak
     try:
         bot.start()
         await bot.wait_ready()
-        await _kill_mid_delivery(fake_tg, bot, db_url, chats)
+        dead = await _kill_mid_delivery(fake_tg, bot, db_url, chats)
         restarted = time.monotonic()
         bot.start()
         took = await _all_answered_after(fake_tg, chats, restarted, 15)
         assert took <= 5.0, took  # from the restart (process start-up included)
-        assert _sending_by_owner(db_url) == {}
+        await _dead_claims_gone(db_url, dead)
     finally:
         bot.stop_now()
     assert "Traceback" not in bot.log()
@@ -91,13 +106,13 @@ async def test_postgresql_two_instances_take_over_at_once(tmp_path, fake_tg, own
         for b in bots:
             b.start()
         await asyncio.gather(*(b.wait_ready() for b in bots))
-        await _kill_mid_delivery(fake_tg, bots[0], own_pg, chats)
+        dead = await _kill_mid_delivery(fake_tg, bots[0], own_pg, chats)
         killed = time.monotonic()
         bots[0].start()  # restarted at once, as systemd does
         took = await _all_answered_after(fake_tg, chats, killed, 15)
         assert took <= 5.0, took
         await bots[0].wait_ready()
-        assert _sending_by_owner(own_pg) == {}
+        await _dead_claims_gone(own_pg, dead)
     finally:
         for b in bots:
             b.stop_now()
