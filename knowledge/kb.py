@@ -313,14 +313,12 @@ class KnowledgeBase:
         if not ranked or (not both and any(w.isdigit() for w in reading.words)):
             return ranked  # "QĐ 1489 thay đổi gì", "tăng mấy lần so với 2020": what one thing changed, not two compared
         topic = self.entries[ranked[0].entry_id].topic
-        mine = [r.entry_id for r in ranked if COMPARISON_TAG in self.entries[r.entry_id].tags]
+        of_topic = [i for i in sorted(self.entries) if COMPARISON_TAG in self.entries[i].tags
+                    and self.entries[i].topic == topic]
+        mine = [r.entry_id for r in ranked if r.entry_id in of_topic]
         if both:
-            mine = [i for i in sorted(self.entries) if COMPARISON_TAG in self.entries[i].tags
-                    and self.entries[i].period == current] + mine
-        mine = [i for i in mine if self.entries[i].topic == topic]
+            mine = [i for i in of_topic if self.entries[i].period == current] + mine
         if not mine:  # none among the candidates: the topic's comparison entry, when it has only one
-            of_topic = [i for i in sorted(self.entries) if COMPARISON_TAG in self.entries[i].tags
-                        and self.entries[i].topic == topic]
             mine = of_topic if len(of_topic) == 1 else []
         pick = mine[0] if mine else None
         if pick is None or pick == ranked[0].entry_id:

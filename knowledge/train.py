@@ -219,13 +219,13 @@ def calibration_outcomes(kb, model: DecisionModel, cases: Sequence[dict]) -> tup
     """Each calibration question decided by `model` on the whole base, as (Query, (ids, probs)): its entry is the
     first of the three best whose answer says what the case asks, "?" when none does, None when off-topic.
     Questions answered by a computation or as small talk are left out (the decision does not see them)."""
+    import copy
     import datetime as dt
 
     from knowledge.computed import compute
-    from knowledge.kb import KnowledgeBase
     from knowledge.smalltalk import kind_of
 
-    judge = KnowledgeBase(kb.entries, facts=kb.facts).with_model(model)
+    judge = copy.copy(kb).with_model(model)  # the same indexes (no rebuild), its own model and decision cache
     today = dt.date.today()
     queries, outcomes = [], []
     for n, case in enumerate(cases):

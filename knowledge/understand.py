@@ -83,10 +83,10 @@ def merge_followup(previous: Previous, text: str) -> str:
 def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     """Long messages: the question is usually one of the sentences, often the last."""
     whole = kb.decide(text)
-    clauses = _CLAUSE_SPLIT.split(text.strip())
-    long = len(fold(text).split()) >= CONTEXT_WORDS
     if whole.kind == "answer":
         return whole
+    clauses = _CLAUSE_SPLIT.split(text.strip())
+    long = len(fold(text).split()) >= CONTEXT_WORDS
     sentences = [p for p in _SENTENCE_SPLIT.split(text.strip()) if len(fold(p)) >= 6]
     parts = sentences[-6:] if len(sentences) > 1 else []
     # Unpunctuated context first, the question last ("nhà mình ở An Phú làm khô cá linh, năm nay muốn làm OCOP,
@@ -112,12 +112,12 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     return _against_last(best, kb.decide(clauses[-1]))
 
 
-def _against_last(d: "Decision", last: "Decision | None") -> "Decision":
+def _against_last(d: "Decision", last: "Decision") -> "Decision":
     """"…, nghe loa xã nói hoài, nông thôn mới là gì vậy": context words ("loa") can carry a tail of the message to
     another entry than the question at its end asks. When that last clause alone is answered more surely by another
     entry, both are offered rather than one answered. (Not for a message answered whole: there the context is
     usually what the question needs, "nhà em hộ nghèo…, ấp thu tiền làm đường có phải đóng không".)"""
-    if d.kind != "answer" or d.entry is None or last is None or last.kind != "answer" or last.entry is None:
+    if d.kind != "answer" or d.entry is None or last.kind != "answer" or last.entry is None:
         return d
     if last.entry.id == d.entry.id or last.score <= d.score:
         return d
