@@ -280,6 +280,7 @@ _LEVEL_WORDS = ("thanh pho", "thi xa", "huyen", "quan", "tinh", "tp", "tx")
 class OutsidePlace:
     typed: str  # "huyện Gò Công": the words as the person wrote them, with the kind word before them
     province: str  # where it was before 01/7/2025: "tỉnh Tiền Giang" ("" when the typed name is the province)
+    folded: str = ""  # the name alone, folded: "go cong"
 
 
 @functools.lru_cache(maxsize=1)
@@ -321,9 +322,9 @@ def outside_an_giang(text: str) -> OutsidePlace | None:
             before = " ".join(words[max(0, i - 2) : i])
             after_level = any(before == w or before.endswith(" " + w) for w in _LEVEL_WORDS)
             if phrase in provinces and n > 1:
-                return OutsidePlace(_typed(text, phrase), "")
+                return OutsidePlace(_typed(text, phrase), "", phrase)
             if after_level and phrase in districts and n > 1:
-                return OutsidePlace(_typed(text, phrase), " hoặc ".join(sorted(districts[phrase])[:2]))
+                return OutsidePlace(_typed(text, phrase), " hoặc ".join(sorted(districts[phrase])[:2]), phrase)
     return None
 
 

@@ -116,7 +116,9 @@ def _logistic(x: Sequence[float], mean: Sequence[float], scale: Sequence[float],
     return 1.0 / (1.0 + math.exp(-z))
 
 
-QUESTION_INPUTS = (0, 1, 2, -1)  # q_words, q_known, q_pairs_known (features.FEATURES[:3]) and q_domain (last)
+# q_words, q_known, q_pairs_known (features.FEATURES[:3]), place_outside (features.FEATURES[-1]: another province is
+# named that the best entry does not speak about) and q_domain (appended after the features by the decision)
+QUESTION_INPUTS = (0, 1, 2, -2, -1)
 
 
 def confidence_inputs(probs: Sequence[float], best: Sequence[float]) -> list[float]:
@@ -131,8 +133,8 @@ def confidence_inputs(probs: Sequence[float], best: Sequence[float]) -> list[flo
         return math.log(p / (1 - p))
 
     # Of the best candidate's row, only what describes the question (length, known words and pairs, its domain
-    # log-odds): the entry-level inputs are already in p1, and a second stage that reads them again extrapolates
-    # wildly on questions unlike its training ("3").
+    # log-odds, another province it names): the entry-level inputs are already in p1, and a second stage that reads
+    # them again extrapolates wildly on questions unlike its training ("3").
     q = [best[i] for i in QUESTION_INPUTS]
     return [p1, p2, p3, p1 - p2, logit(p1), logit(p2), float(sum(1 for p in probs if p > 0.2)), *q]
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
-from knowledge.communes import default_finder
+from knowledge.communes import default_finder, outside_an_giang
 from knowledge.matcher import Matcher, _criterion_number
 from knowledge.normalize import content_tokens, fold
 from knowledge.reading import Reader, Reading
@@ -34,7 +34,7 @@ FEATURES: tuple[str, ...] = (
     "b_score", "b_rel", "b_rank", "b_in",
     "k_cover", "k_pairs", "num_miss", "crit_match", "crit_other",
     "period_conflict", "period_agree", "period_unsaid_old", "topic_named", "q_no_topic", "t_cover",
-    "def_match", "star_match", "star_other", "name_match", "name_other",
+    "def_match", "star_match", "star_other", "name_match", "name_other", "place_outside",
 )
 # "X là gì", "X nghĩa là sao", "khái niệm X": a question asking what something is
 _DEFINITION = re.compile(r"\b(?:la gi|nghia la|la sao|la cai gi|la chuong trinh gi|khai niem|dinh nghia|hieu the nao|"
@@ -127,6 +127,10 @@ class Retriever:
         self._title_idf = {i: tuple((w, idf.get(w, 0.0)) for w in tw) for i, tw in self.title_words.items()}
         self._title_total = {i: sum(x for _, x in ti) or 1.0 for i, ti in self._title_idf.items()}
         self.names = answer_names(answers, (a.folded for a in default_finder().aliases))
+        # What each entry answers, folded, without its contrast lines ("Khác Kế hoạch 328 của tỉnh Nghệ An"): does
+        # it speak about the place of another province a question names?
+        self.places_said = {i: " " + " ".join(fold(t) for t in [e.title, *e.answer.splitlines()]
+                                              if not _CONTRAST.match(t)) + " " for i, e in self.entries.items()}
         lengths: dict[str, set[int]] = {}
         for n in self.names:
             lengths.setdefault(n[0], set()).add(len(n))
@@ -167,6 +171,10 @@ class Retriever:
         q_def = bool(_DEFINITION.search(raw))
         q_stars = {m.group(1) for m in _Q_STARS.finditer(raw)}
         named = names_in(reading.raw, self.names, self._name_first) | names_in(words, self.names, self._name_first)
+        # Another province named ("Cà Mau có bao nhiêu sản phẩm OCOP"): an entry that never names it answers for
+        # An Giang or the whole country, not for it.
+        outside = outside_an_giang(raw)
+        outside_name = f" {outside.folded} " if outside else ""
         qrow = [
             math.log1p(len(words)),
             len(known) / len(words) if words else 0.0,
@@ -224,6 +232,7 @@ class Retriever:
                 float(bool(q_stars) and bool(self.stars[entry_id]) and not (q_stars & self.stars[entry_id])),
                 float(entry_id in named),
                 float(bool(named) and entry_id not in named),
+                float(bool(outside_name) and outside_name not in self.places_said[entry_id]),
             ]
             out.append(Candidate(entry_id, row, mc.score if mc else 0.0))
         return Retrieval(reading, out)

@@ -89,14 +89,16 @@ def test_a_question_that_says_a_paraphrase_is_answered(kb, text, entry):
     assert u.kind == "answer" and u.decision.entry.id == entry, (u.kind, u.decision.score)
 
 
-@pytest.mark.parametrize("text, entry", [
+@pytest.mark.parametrize("text, entry, whole_unsure", [
     ("tui ở Chợ Mới làm bánh phồng tôm bán quanh năm, hàng xóm ai cũng khen ngon, ocop 4 sao cần bao nhiêu điểm vậy",
-     "ocop.diem-4-sao"),
+     "ocop.diem-4-sao", True),
+    # (the model of 12/2026 answers this one whole, saying how it understood it)
     ("ba má em làm ruộng ở Thoại Sơn cả đời rồi, nay em mới học xong về quê, xã nông thôn mới kiểu mẫu cần điều kiện gì",
-     "ntm.xa-kieu-mau-dieu-kien"),
+     "ntm.xa-kieu-mau-dieu-kien", False),
 ])
-def test_context_before_the_question_does_not_sink_it(kb, text, entry):
-    assert kb.decide(text).kind != "answer"  # the whole message alone is not sure…
+def test_context_before_the_question_does_not_sink_it(kb, text, entry, whole_unsure):
+    if whole_unsure:
+        assert kb.decide(text).kind != "answer"  # the whole message alone is not sure…
     u = understand(kb, text, TODAY)
     assert u.kind == "answer" and u.decision.entry.id == entry  # …its end confirms the entry it ranks first
 
@@ -117,13 +119,36 @@ def test_the_thresholds_are_also_calibrated_on_farmer_style_questions():
     from tests.conftest import MINI_KB
 
     mini = KnowledgeBase.load(MINI_KB)
-    cases = [{"q": "ocop 4 sao can bao nhieu diem", "must": ["70"]},
-             {"q": "ocop 4 sao can bao nhieu diem", "must": ["chuỗi không có ở đâu"]},
+    cases = [{"q": "nha em lam mam, muon len ocop 4 sao thi phai cham duoc bao nhieu diem vay ad", "must": ["70"]},
+             {"q": "nha em lam mam, muon len ocop 4 sao thi phai cham duoc bao nhieu diem vay ad",
+              "must": ["chuỗi không có ở đâu"]},
              {"q": "khách sạn 4 sao cần bao nhiêu điểm", "out_of_scope": True},
              {"q": "cảm ơn ad nhiều nha", "must": ["4 sao"]}]  # small talk: not the decision's to judge
     queries, outcomes = calibration_outcomes(mini, mini.model, cases)
     assert [q.entry_id for q in queries] == ["t.ocop-4-sao", "?", None]
     assert all(probs and 0.0 <= probs[0] <= 1.0 for _, probs in outcomes)
+    # a question the base has (nearly) word for word as a paraphrase measures memory: left out
+    paraphrase = mini.entries["t.ocop-4-sao"].questions[0]
+    queries, _ = calibration_outcomes(mini, mini.model, [{"q": paraphrase + " ạ", "must": ["70"]}, *cases[:1]])
+    assert [q.text for q in queries] == [cases[0]["q"]]
+
+
+def test_another_province_named_is_not_answered_from_an_entry_that_never_speaks_of_it(kb):
+    from knowledge.decision import QUESTION_INPUTS
+    from knowledge.features import FEATURES
+
+    names = [*FEATURES, "q_domain"]
+    assert [names[i] for i in QUESTION_INPUTS] == ["q_words", "q_known", "q_pairs_known", "place_outside", "q_domain"]
+    col = FEATURES.index("place_outside")
+    cands = kb.retriever.retrieve("tỉnh Cà Mau có bao nhiêu sản phẩm OCOP 4 sao").candidates
+    assert cands and all(c.x[col] == 1.0 for c in cands)
+    # the contrast line "Khác Kế hoạch 328 … của tỉnh Nghệ An" does not make the entry speak about Nghệ An
+    rows = {c.entry_id: c.x[col] for c in kb.retriever.retrieve("kế hoạch 328 của tỉnh Nghệ An yêu cầu gì").candidates}
+    assert rows.get("ag.ke-hoach-328") == 1.0
+    assert all(c.x[col] == 0.0 for c in kb.retriever.retrieve("An Giang có bao nhiêu sản phẩm OCOP 4 sao").candidates)
+    assert kb.decide("tỉnh Cà Mau có bao nhiêu sản phẩm OCOP 4 sao").kind != "answer"
+    assert kb.decide("Đồng Tháp có kế hoạch truyền thông nông thôn mới không, số mấy").kind != "answer"
+    assert kb.decide("an giang co bao nhieu san pham ocop 4 sao").kind == "answer"
 
 
 # ---------------------------------------------------------------- periods
