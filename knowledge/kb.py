@@ -91,6 +91,7 @@ class Decision:
         return self.ranked[0] if self.ranked else None
 
 
+PLACE_OUTSIDE = FEATURES.index("place_outside")
 COMPARISON_TAG = "so-sanh"  # an entry that says how two periods, sets or things differ
 
 
@@ -228,6 +229,10 @@ class KnowledgeBase:
             decided = probs
         kind = model.thresholds.kind(decided)
         t = model.thresholds
+        if kind in ("answer", "hedged") and ranked[0].entry_id == first and rows[first][PLACE_OUTSIDE]:
+            # It names another province, and the entry speaks only of An Giang or the whole country ("Cà Mau có
+            # bao nhiêu sản phẩm OCOP"): however sure the words, that is not an answer to it.
+            kind = "suggest"
         if kind == "decline" and len(probs) > 1 and probs[1] >= t.suggest:
             kind = "suggest"  # two entries are plausible and the model cannot tell which: offer both
         elif kind == "suggest" and probs and probs[0] < t.suggest and not retrieval.reading.topics:

@@ -10,14 +10,16 @@ Questions to learn from, with what they should get:
   services, shopping and tourism that say "sao", "điểm", "sản phẩm", other provinces, chit-chat), which must
   get no answer.
 Each candidate of each question is a row (features, 1 if it is the question's entry). A logistic model is
-fitted (the first stage: which entry); a second logistic model, fitted on the first one's out-of-fold results,
-says how likely its best candidate is right (the second stage: whether to answer). Thresholds are chosen on
+fitted (the first stage: which entry); a second logistic model, fitted on the first one's out-of-fold results and
+on the farmer-style calibration questions (weighing as much, all together), says how likely its best candidate is
+right (the second stage: whether to answer). Thresholds are chosen on
 out-of-fold probabilities (5 folds, grouped by entry), with a wrong answer costing five right ones: the bot would
 rather suggest than answer wrongly. Takes ~30–60 s on one core.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import sys
@@ -44,6 +46,7 @@ CALIBRATION_MIN_FOUND = 0.5  # share of its in-scope questions whose entry the b
 # questions warrant. A tenth: best candidate right 85,5% (a quarter: 84,3%; the calibration questions: 93,6%), and
 # the chosen thresholds answer more of the calibration questions (84–85% against 82%, wrong still 1%, two seeds).
 HIDE_FOLDS = 10
+CALIBRATION_WEIGHT = 1.0  # the calibration questions' total weight in the second stage, against the training ones
 NOISY_VARIANTS = 2
 CV_FOLDS = 5
 COST_WRONG = 5.0  # a wrong answer costs this many right ones
@@ -123,7 +126,8 @@ def _domain(queries: Sequence[Query]) -> DomainModel:
     return fit_domain([q.words for q in queries if q.entry_id], [q.words for q in queries if not q.entry_id])
 
 
-def _fit(X: list[list[float]], y: list[int]) -> tuple[list[float], list[float], list[float], float]:
+def _fit(X: list[list[float]], y: list[int], weights: Sequence[float] | None = None
+         ) -> tuple[list[float], list[float], list[float], float]:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
@@ -132,7 +136,7 @@ def _fit(X: list[list[float]], y: list[int]) -> tuple[list[float], list[float], 
     scale = A.std(axis=0)
     scale[scale < 1e-9] = 1.0
     lr = LogisticRegression(C=1.0, max_iter=5000)
-    lr.fit((A - mean) / scale, np.asarray(y))
+    lr.fit((A - mean) / scale, np.asarray(y), sample_weight=None if weights is None else np.asarray(weights))
     return mean.tolist(), scale.tolist(), lr.coef_[0].tolist(), float(lr.intercept_[0])
 
 
@@ -154,25 +158,69 @@ def _outcomes(model: DecisionModel, rows) -> list[tuple[list[str], list[float], 
     return out
 
 
-def _confidence(queries: Sequence[Query], outcomes, fold_of: dict[str, int]) -> tuple[dict, list]:
+def _confidence(queries: Sequence[Query], outcomes, fold_of: dict[str, int],
+                extra: Sequence[tuple[int, list[float], int]] = ()) -> tuple[dict, list, list[dict]]:
     """The second stage: P(the best candidate is right | the candidates' probabilities, its features), fitted on
-    the first stage's out-of-fold outcomes; returns the model and its own out-of-fold outcomes (for thresholds)."""
+    the first stage's out-of-fold outcomes and on `extra` rows (fold, inputs, label: the calibration questions),
+    which weigh as much, all together, as the training questions. Returns the model, its own out-of-fold outcomes
+    of the training questions (for thresholds) and the model of each fold (for the extra rows' outcomes)."""
     from knowledge.decision import confidence_inputs
 
     idx = [i for i, o in enumerate(outcomes) if o[1]]
-    X = [confidence_inputs(outcomes[i][1], outcomes[i][2]) for i in idx]
+    X = [confidence_inputs(outcomes[i][1], outcomes[i][2]) for i in idx] + [x for _, x, _ in extra]
     y = [int(queries[i].entry_id is not None and outcomes[i][0][0] == queries[i].entry_id) for i in idx]
+    y += [label for _, _, label in extra]
+    fold = [fold_of[queries[i].group] for i in idx] + [k for k, _, _ in extra]
+    w = [1.0] * len(idx) + [CALIBRATION_WEIGHT * len(idx) / len(extra)] * len(extra) if extra else None
     decided = [(ids, probs) for ids, probs, _ in outcomes]
+    per_fold = []
     for k in range(CV_FOLDS):
-        part = [j for j, i in enumerate(idx) if fold_of[queries[i].group] != k]
-        mean, scale, coef, b = _fit([X[j] for j in part], [y[j] for j in part])
+        part = [j for j in range(len(X)) if fold[j] != k]
+        mean, scale, coef, b = _fit([X[j] for j in part], [y[j] for j in part], w and [w[j] for j in part])
+        per_fold.append({"mean": mean, "scale": scale, "coef": coef, "intercept": b})
         for j, i in enumerate(idx):
-            if fold_of[queries[i].group] == k:
+            if fold[j] == k:
                 ids, probs, _ = outcomes[i]
                 p = DecisionModel([], mean, scale, coef, b).prob(X[j])
                 decided[i] = (ids, [p] + [0.0] * (len(probs) - 1))
-    mean, scale, coef, b = _fit(X, y)
-    return {"mean": mean, "scale": scale, "coef": coef, "intercept": b}, decided
+    mean, scale, coef, b = _fit(X, y, w)
+    return {"mean": mean, "scale": scale, "coef": coef, "intercept": b}, decided, per_fold
+
+
+def _usable_calibration(kb, cases: Sequence[dict]) -> list[int]:
+    """The calibration questions the decision is judged on: not a near copy of a paraphrase (it measures memory),
+    not small talk or a computed answer (the decision does not see them)."""
+    import datetime as dt
+
+    from knowledge.computed import compute
+    from knowledge.smalltalk import kind_of
+
+    written_from = _paraphrase_index(kb)
+    today = dt.date.today()
+    return [n for n, case in enumerate(cases) if not written_from(case["q"]) and kind_of(case["q"]) is None
+            and compute(kb, case["q"], kb.retriever.read(case["q"]), today, None) is None]
+
+
+def _calibration_rows(kb, model: DecisionModel, cases: Sequence[dict], usable: Sequence[int]
+                      ) -> list[tuple[int, list[float], int]]:
+    """(fold, second-stage inputs, 1 if the best candidate's answer says what the case asks) of each usable
+    calibration question, from the first stage of `model` (trained without them)."""
+    import copy
+
+    from knowledge.decision import confidence_inputs
+
+    judge = copy.copy(kb).with_model(model)
+    out = []
+    for n in usable:
+        case = cases[n]
+        r = kb.retriever.retrieve(case["q"])
+        if not r.candidates:
+            continue
+        z = model.domain_logit(r.reading.all_words)
+        scored = sorted(((model.prob(c.x + [z]), c.entry_id, c.x + [z]) for c in r.candidates), key=lambda t: (-t[0], t[1]))
+        right = not case.get("out_of_scope") and _says(case, judge.render(judge.entries[scored[0][1]]))
+        out.append((n % CV_FOLDS, confidence_inputs([p for p, _, _ in scored], scored[0][2]), int(right)))
+    return out
 
 
 def tally(t: Thresholds, queries: Sequence[Query], outcomes) -> dict[str, int]:
@@ -322,7 +370,7 @@ def train(kb, off_topic: Sequence[str] | None = None, kb_hash: str = "", log=pri
         m = DecisionModel(names, *_fit(*_flatten(queries, rows, train_idx)))
         for i, o in zip(folds[k], _outcomes(m, [rows[i] for i in folds[k]])):
             outcomes[i] = o
-    confidence, decided = _confidence(queries, outcomes, fold_of)
+    confidence, decided, _ = _confidence(queries, outcomes, fold_of)
     model = DecisionModel(names, *_fit(*_flatten(queries, rows, range(len(queries)))),
                           domain=_domain(queries).to_dict(), confidence=confidence, kb_hash=kb_hash)
     cases = calibration_cases() if calibration is None else calibration
@@ -331,6 +379,17 @@ def train(kb, off_topic: Sequence[str] | None = None, kb_hash: str = "", log=pri
     if found < CALIBRATION_MIN_FOUND * sum(q.entry_id is not None for q in cal[0]):
         log("bộ câu hỏi hiệu chỉnh không khớp nội dung này (quá ít câu tìm được mục trả lời): bỏ qua")
         cal = ([], [])  # written for other content (KB_DIR): it would only make the bot shy
+    elif CALIBRATION_WEIGHT > 0:
+        # The second stage learns from the calibration questions too (how sure real questions are, not only
+        # noisy paraphrases); the thresholds then read each calibration question from the fold that did not.
+        usable = _usable_calibration(kb, cases)
+        extra = _calibration_rows(kb, model, cases, usable)
+        model.confidence, decided, per_fold = _confidence(queries, outcomes, fold_of, extra)
+        cal = ([], [])
+        for k in range(CV_FOLDS):
+            fold_model = dataclasses.replace(model, confidence=per_fold[k])
+            q_k, o_k = calibration_outcomes(kb, fold_model, [cases[n] for n in usable if n % CV_FOLDS == k])
+            cal = (cal[0] + q_k, cal[1] + o_k)
     model.thresholds = choose_thresholds(queries, decided, cal)
     cv = tally(model.thresholds, queries, decided)
     model.report = {"cv": cv, "queries": len(queries), "seconds": round(time.perf_counter() - t0, 1)}
