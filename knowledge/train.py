@@ -409,13 +409,28 @@ def cv_summary(model: DecisionModel) -> str:
         return f"{100 * x / d:.1f}".replace(".", ",") + "%"
 
     t = model.thresholds
+
+    def num(x: float) -> str:
+        return f"{x:.2f}".replace(".", ",")
+
     return (f"kiểm định chéo ({CV_FOLDS} phần, theo mục): trong phạm vi {c['in_scope']} câu — trả lời đúng "
             f"{pct(c['right'], n)}, trả lời sai {pct(c['wrong'], n)}, trả lời kèm «tôi hiểu bạn hỏi…» đúng "
             f"{pct(c.get('hedged_right', 0), n)}, sai {pct(c.get('hedged_wrong', 0), n)}, gợi ý có câu đúng {pct(c['suggest_right'], n)}, "
             f"gợi ý sai {pct(c['suggest_wrong'], n)}, không trả lời {pct(c['declined'], n)}; ngoài phạm vi {c['oos']} "
             f"câu — bị trả lời {pct(c['oos_answered'] + c.get('oos_hedged', 0), o)}, được gợi ý {pct(c['oos_suggested'], o)}. Ngưỡng: trả lời "
-            f"≥ {t.answer:.2f} (cách câu sau ≥ {t.margin:.2f}, hoặc ≥ {t.sure:.2f}), kèm «tôi hiểu…» ≥ {t.hedge:.2f} "
-            f"(cách ≥ {t.hedge_margin:.2f}), gợi ý ≥ {t.suggest:.2f}")
+            f"≥ {num(t.answer)} (cách câu sau ≥ {num(t.margin)}, hoặc ≥ {num(t.sure)}), kèm «tôi hiểu…» ≥ {num(t.hedge)} "
+            f"(cách ≥ {num(t.hedge_margin)}), gợi ý ≥ {num(t.suggest)}" + _calibration_summary(model.report, pct))
+
+
+def _calibration_summary(report: dict, pct) -> str:
+    k = report.get("calibration") or {}
+    if not k:
+        return ""
+    n, o = max(k["in_scope"], 1), max(k["oos"], 1)
+    return (f". Câu hỏi hiệu chỉnh kiểu nông dân ({k['in_scope']} + {k['oos']}, mỗi câu do phần mô hình chưa học nó "
+            f"quyết định): trả lời đúng {pct(k['right'] + k.get('hedged_right', 0), n)}, sai "
+            f"{pct(k['wrong'] + k.get('hedged_wrong', 0), n)}; ngoài phạm vi bị trả lời "
+            f"{pct(k['oos_answered'] + k.get('oos_hedged', 0), o)}")
 
 
 def main(argv: list[str] | None = None) -> int:
