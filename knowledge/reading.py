@@ -158,13 +158,15 @@ class Reader:
     def known(self, word: str) -> bool:
         return word in self.unigrams
 
-    def correct(self, words: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    def correct(self, words: tuple[str, ...], typed_with_marks: frozenset[str] = frozenset()
+                ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
         """Unknown words, and known words that fit neither neighbour while a word one edit away fits one well
-        ("ke hoac 328": "hoặc" is a word, but the base says "kế hoạch" many times and "kế hoặc" never)."""
+        ("ke hoac 328": "hoặc" is a word, but the base says "kế hoạch" many times and "kế hoặc" never). A syllable
+        typed with its tone marks is meant ("xổ số" is not "hồ sơ", "hôm nay" not "hỏi"): left as it is."""
         out = list(words)
         fixes = []
         for i, w in enumerate(words):
-            if w.isdigit() or len(w) < 2:
+            if w.isdigit() or len(w) < 2 or (w in typed_with_marks and is_syllable(w)):
                 continue
             left = out[i - 1] if i > 0 else None
             right = words[i + 1] if i + 1 < len(words) else None
@@ -199,7 +201,7 @@ class Reader:
     # -- reading
     def read(self, text: str) -> Reading:
         raw = tokens(text)
-        words, fixes = self.correct(content_of(self._drop_address(raw)))
+        words, fixes = self.correct(content_of(self._drop_address(raw)), _marked(text))
         trust: dict[str, float] = {w: 1.0 for w in words}
         for _, c in fixes:
             trust[c] = min(trust.get(c, 1.0), CORRECTION_TRUST)
@@ -266,3 +268,12 @@ def _apply(raw: tuple[str, ...], fixes: tuple[tuple[str, str], ...]) -> tuple[st
         return raw
     table = dict(fixes)
     return tuple(table.get(w, w) for w in raw)
+
+
+def _marked(text: str) -> frozenset[str]:
+    """The folded words of a text that were typed with Vietnamese marks (tone marks, ă â ê ô ơ ư đ)."""
+    out = set()
+    for tok in unicodedata.normalize("NFC", text).lower().split():
+        if any(not c.isascii() and c.isalpha() for c in tok):
+            out.update(fold(tok).split())
+    return frozenset(out)

@@ -160,6 +160,16 @@ def test_the_second_stage_also_learns_from_the_calibration_questions():
     assert p(both) > p(alone) + 0.1
 
 
+def test_a_syllable_typed_with_its_marks_is_not_corrected_into_another_word(kb):
+    # "xổ số" and "hôm nay" are meant; folded ("xo so", "hom") the base knew only "hồ sơ", "hỏi" next to them
+    r = kb.retriever.read("kết quả xổ số an giang hôm nay")
+    assert r.corrected == () and {"xo", "hom"} <= set(r.words)
+    assert kb.decide("kết quả xổ số an giang hôm nay").kind != "answer"
+    # without marks the same letters may be a typo and are corrected as before; a broken syllable always is
+    assert ("chii", "chi") in kb.retriever.read("tiêu chii số 5").corrected
+    assert kb.decide("sảm phẩm mấy sao thì được gọi là sản phẩm OCOP").kind == "answer"
+
+
 def test_another_province_named_is_not_answered_from_an_entry_that_never_speaks_of_it(kb):
     from knowledge.decision import QUESTION_INPUTS
     from knowledge.features import FEATURES
