@@ -503,8 +503,10 @@ _INTENT = re.compile(
 )
 _QUESTION = re.compile(
     r"\b(?:la gi|cai gi|gi vay|gi khong|nao|the nao|ra sao|bao nhieu|bao gio|bao lau|o dau|lam sao|cach|co phai|"
-    r"duoc khong|co duoc|hay khong|nhu nao|tai sao|vi sao|la ai|hoi ai)\b|\b(?:khong|ko|k|chua|ha|hong)$"
+    r"duoc khong|co duoc|hay khong|nhu nao|tai sao|vi sao|la ai|hoi ai)\b|\b(?:khong|ko|k|chua|ha|hong|sao)$"
 )
+# "em gửi phản ánh hôm bữa rồi…": about a report already sent (look it up), not a new one
+_EARLIER = re.compile(r"^(?:(?:hom|bua|tuan|thang) (?:bua|qua|truoc|kia|roi)|(?:tu )?lau roi|roi|da|hoi (?:hom|bua))\b")
 
 
 def looks_like_question(text: str) -> bool:
@@ -519,7 +521,7 @@ def report_in_plain_words(ctx: Ctx) -> bool:
         return False
     text = ctx.inbound.text.strip()
     m = _INTENT.match(fold(text))
-    if not m or looks_like_question(text):
+    if not m or looks_like_question(text) or _EARLIER.match(fold(text)[m.end():].strip()):
         return False
     words_after = fold(text)[m.end():].split()
     begin(ctx, description=text if len(words_after) >= 3 else "",
