@@ -308,23 +308,33 @@ def _outside_names() -> tuple[dict[str, set[str]], dict[str, str]]:
     return districts, provinces
 
 
+@functools.lru_cache(maxsize=1)
+def _outside_starts() -> frozenset[str]:
+    """The first words of every outside name: most words of a message start none, and are passed at once."""
+    districts, provinces = _outside_names()
+    return frozenset(name.split()[0] for name in [*districts, *provinces] if name)
+
+
 def outside_an_giang(text: str) -> OutsidePlace | None:
     """A place of another province named in text: a district-level name after "huyện", "quận", "thị xã",
     "thành phố" ("huyện Gò Công"), or a province's name anywhere ("Tiền Giang"); names An Giang also has
     ("Châu Thành", "Phú Tân", "Long An") never count."""
     districts, provinces = _outside_names()
+    starts = _outside_starts()
     words = fold(text).split()
     for i in range(len(words)):
-        for n in (4, 3, 2, 1):
-            phrase = " ".join(words[i : i + n])
-            if len(phrase.split()) < n:
+        if words[i] not in starts:
+            continue
+        for n in (4, 3, 2):  # one-word names never count: too many are common words
+            if i + n > len(words):
                 continue
-            before = " ".join(words[max(0, i - 2) : i])
-            after_level = any(before == w or before.endswith(" " + w) for w in _LEVEL_WORDS)
-            if phrase in provinces and n > 1:
+            phrase = " ".join(words[i : i + n])
+            if phrase in provinces:
                 return OutsidePlace(_typed(text, phrase), "", phrase)
-            if after_level and phrase in districts and n > 1:
-                return OutsidePlace(_typed(text, phrase), " hoặc ".join(sorted(districts[phrase])[:2]), phrase)
+            if phrase in districts:
+                before = " ".join(words[max(0, i - 2) : i])
+                if any(before == w or before.endswith(" " + w) for w in _LEVEL_WORDS):
+                    return OutsidePlace(_typed(text, phrase), " hoặc ".join(sorted(districts[phrase])[:2]), phrase)
     return None
 
 

@@ -51,10 +51,13 @@ def _lower(text: str) -> str:
 
 
 # -------------------------------------------------------------- OCOP scores
-_OCOP_CONTEXT = re.compile(r"\b(ocop|sao|san pham|cham|danh gia|hoi dong|phan hang|hang)\b")
-# Stars and points that are a hotel's, a shop's or an app's, not a product's OCOP rating.
+# "sao" as stars ("4 sao", "mấy sao", "hạng sao"), not the question word ("thì sao", "làm sao", "tại sao")
+_OCOP_CONTEXT = re.compile(r"\b(ocop|\d\s*sao|(?:may|bao nhieu|hang|len|duoc|dc|dat) sao|sao ocop|san pham|sp|cham|"
+                           r"danh gia|hoi dong|phan hang|hang)\b")
+# Stars and points that are a hotel's, a shop's or an app's, or a licence's, an exam's, not a product's OCOP rating.
 _OTHER_STARS = re.compile(r"\b(?:khach san|resort|homestay|nha hang|shopee|tiki|lazada|app|ung dung|grab|booking|agoda|"
-                          r"traveloka|tripadvisor|google map)\b")
+                          r"traveloka|tripadvisor|google map|bang lai|giay phep lai xe|tru diem|ky thi|thi tot nghiep|"
+                          r"thi dai hoc|thi vao lop|hoc ky|diem chuan|hoc sinh|hoc ba)\b")
 _SCORE = re.compile(r"(?<![\d/])(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:điểm|diem|đ\b|d\b|đ\.)")
 _PART = re.compile(r"\bph[aầ]n\s*([abc])\b[^\d]{0,25}?(\d{1,3}(?:[.,]\d{1,2})?)\s*(?:điểm|diem|đ\b|d\b)")
 

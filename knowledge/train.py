@@ -335,12 +335,17 @@ def choose_thresholds(queries, outcomes, calibration: tuple[list[Query], list] =
                     u = utility_of(t)
                     if u > best_u:
                         best, best_u = t, u
-    for hedge in [x / 100 for x in range(30, int(100 * best.answer), 3)]:
-        for hedge_margin in (0.3, 0.4, 0.5, 0.6):
-            t = Thresholds(best.answer, best.margin, best.sure, best.suggest, best.related, hedge, hedge_margin)
-            u = utility_of(t)
-            if u > best_u:
-                best, best_u = t, u
+    # The hedged band with the answer threshold together: a band below a higher answer threshold can beat the best
+    # answer threshold alone (answering its upper part without saying how the question was understood).
+    first = best
+    for answer in [x / 100 for x in range(30, 96, 3)]:
+        for hedge in [x / 100 for x in range(30, int(round(100 * answer)), 3)]:
+            for hedge_margin in (0.3, 0.4, 0.5, 0.6):
+                t = Thresholds(answer, first.margin, max(first.sure, answer), first.suggest, first.related, hedge,
+                               hedge_margin)
+                u = utility_of(t)
+                if u > best_u:
+                    best, best_u = t, u
     return best
 
 
