@@ -332,6 +332,9 @@ class KnowledgeBase:
         if both and {"tieu", "chi"} <= set(reading.words):  # two criteria sets named, and how they differ asked
             top = max(top, self.model.thresholds.sure)
         old = next((r for r in ranked if r.entry_id == pick), Ranked(pick, 0.0, 0.0))
+        if not both and reading.period is None and old.prob < ranked[0].prob * SUGGEST_SHARE:
+            return ranked  # no period named and the model finds little of a comparison ("chỉ tiêu từng vùng có khác
+            # nhau không": regions compared, the entry ranked first answers it)
         return [Ranked(pick, max(top, old.prob), old.score)] + [r for r in ranked if r.entry_id != pick]
 
     def _names_better(self, reading: Reading, n: str, a: str, b: str) -> bool:

@@ -208,6 +208,13 @@ def test_how_two_sets_differ_gets_the_comparison_of_the_set_in_force(kb):
     assert (one.entry or one.suggestions[0]).id != "ocop.qd-1048-781"
 
 
+def test_a_difference_that_is_not_between_periods_does_not_get_the_comparison_entry(kb):
+    # regions compared ("mỗi vùng có khác nhau không"), no period named: the entry about regions answers
+    d = kb.decide("mức chỉ tiêu mỗi vùng có khác nhau không")
+    assert d.ranked[0].entry_id == "ntm.tieu-chi-theo-vung"
+    assert kb.decide("hồi trước với bây giờ tiêu chí khác nhau sao").entry.id == "ntm26.thay-doi"
+
+
 def test_a_number_only_the_old_set_has_says_so(kb):
     d = understand(kb, "tieu chi 15 la gi", TODAY).decision
     assert d.entry.id == "ntm.tieu-chi-15" and "10 tiêu chí" in d.note
