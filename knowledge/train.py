@@ -280,35 +280,26 @@ def _paraphrase_index(kb):
     return lambda q: process.extractOne(fold(q), texts, scorer=fuzz.ratio, score_cutoff=NEAR_COPY) is not None
 
 
-def calibration_outcomes(kb, model: DecisionModel, cases: Sequence[dict]) -> tuple[list[Query], list]:
+def calibration_outcomes(kb, model: DecisionModel, cases: Sequence[dict], usable: Sequence[int] | None = None
+                         ) -> tuple[list[Query], list]:
     """Each calibration question decided by `model` on the whole base, as (Query, (ids, probs)): its entry is the
     first of the three best whose answer says what the case asks, "?" when none does, None when off-topic.
-    Questions answered by a computation or as small talk are left out (the decision does not see them), and so are
-    near copies of a paraphrase."""
+    Only the `usable` cases (by default `_usable_calibration`: no near copy of a paraphrase, no small talk, no
+    computed answer)."""
     import copy
-    import datetime as dt
-
-    from knowledge.computed import compute
-    from knowledge.smalltalk import kind_of
 
     judge = copy.copy(kb).with_model(model)  # the same indexes (no rebuild), its own model and decision cache
-    today = dt.date.today()
-    written_from = _paraphrase_index(kb)
     queries, outcomes = [], []
-    for n, case in enumerate(cases):
-        q = case["q"]
-        if written_from(q):
-            continue  # a paraphrase was written from it (or it from one): it measures memory, not understanding
-        if kind_of(q) is not None or compute(judge, q, judge.retriever.read(q), today, None) is not None:
-            continue
-        d = judge._decide(q, None)
+    for n in (_usable_calibration(kb, cases) if usable is None else usable):
+        case = cases[n]
+        d = judge._decide(case["q"], None)
         if not d.decided:
             continue
         ids = [r.entry_id for r in d.ranked]
         entry: str | None = None
         if not case.get("out_of_scope"):
             entry = next((i for i in ids[:3] if _says(case, judge.render(judge.entries[i]))), "?")
-        queries.append(Query(q, entry, f"cal:{n}"))
+        queries.append(Query(case["q"], entry, f"cal:{n}"))
         outcomes.append((ids, d.decided))
     return queries, outcomes
 
@@ -379,7 +370,8 @@ def train(kb, off_topic: Sequence[str] | None = None, kb_hash: str = "", log=pri
     model = DecisionModel(names, *_fit(*_flatten(queries, rows, range(len(queries)))),
                           domain=_domain(queries).to_dict(), confidence=confidence, kb_hash=kb_hash)
     cases = calibration_cases() if calibration is None else calibration
-    cal = calibration_outcomes(kb, model, cases) if cases else ([], [])
+    usable = _usable_calibration(kb, cases) if cases else []
+    cal = calibration_outcomes(kb, model, cases, usable) if cases else ([], [])
     found = sum(q.entry_id not in (None, "?") for q in cal[0])
     if found < CALIBRATION_MIN_FOUND * sum(q.entry_id is not None for q in cal[0]):
         log("bộ câu hỏi hiệu chỉnh không khớp nội dung này (quá ít câu tìm được mục trả lời): bỏ qua")
@@ -387,13 +379,12 @@ def train(kb, off_topic: Sequence[str] | None = None, kb_hash: str = "", log=pri
     elif CALIBRATION_WEIGHT > 0:
         # The second stage learns from the calibration questions too (how sure real questions are, not only
         # noisy paraphrases); the thresholds then read each calibration question from the fold that did not.
-        usable = _usable_calibration(kb, cases)
         extra = _calibration_rows(kb, model, cases, usable)
         model.confidence, decided, per_fold = _confidence(queries, outcomes, fold_of, extra)
         cal = ([], [])
         for k in range(CV_FOLDS):
             fold_model = dataclasses.replace(model, confidence=per_fold[k])
-            q_k, o_k = calibration_outcomes(kb, fold_model, [cases[n] for n in usable if n % CV_FOLDS == k])
+            q_k, o_k = calibration_outcomes(kb, fold_model, cases, [n for n in usable if n % CV_FOLDS == k])
             cal = (cal[0] + q_k, cal[1] + o_k)
     model.thresholds = choose_thresholds(queries, decided, cal)
     cv = tally(model.thresholds, queries, decided)
