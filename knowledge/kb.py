@@ -259,7 +259,7 @@ class KnowledgeBase:
         if n is None:
             return ranked, "", []
         sets = {s.period: s for s in self.facts.criteria_sets}
-        current = next((s for s in sets.values() if s.current), None)
+        current = self.facts.current_criteria_set
         if current is None:
             return ranked, "", []
         criteria = self.retriever.criteria
@@ -313,7 +313,8 @@ class KnowledgeBase:
         """"khác nhau chỗ nào", "so với": the comparison entry (tagged `so-sanh`) of the topic the question is about.
         Naming both periods ("hồi trước 19 tiêu chí, giờ giai đoạn mới …") asks for the comparison of the set in
         force with the one before, which then answers without a second look by the model."""
-        current = next((c.period for c in self.facts.criteria_sets if c.current), None)
+        in_force = self.facts.current_criteria_set
+        current = in_force.period if in_force else None
         both = reading.period == "both" and current is not None
         if not ranked or (not both and any(w.isdigit() for w in reading.words)):
             return ranked  # "QĐ 1489 thay đổi gì", "tăng mấy lần so với 2020": what one thing changed, not two compared

@@ -271,6 +271,11 @@ class Facts(BaseModel):
     withdrawal: Withdrawal | None = None
     former_units_entry: str | None = Field(default=None, description="the entry that cites the merger resolution")
 
+    @property
+    def current_criteria_set(self) -> CriteriaSet | None:
+        """The criteria set that applies today (`kb check` allows at most one)."""
+        return next((c for c in self.criteria_sets if c.current), None)
+
 
 class EntryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")

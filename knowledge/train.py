@@ -205,11 +205,8 @@ def _calibration_rows(kb, model: DecisionModel, cases: Sequence[dict], usable: S
                       ) -> list[tuple[int, list[float], int]]:
     """(fold, second-stage inputs, 1 if the best candidate's answer says what the case asks) of each usable
     calibration question, from the first stage of `model` (trained without them)."""
-    import copy
-
     from knowledge.decision import confidence_inputs
 
-    judge = copy.copy(kb).with_model(model)
     out = []
     for n in usable:
         case = cases[n]
@@ -217,9 +214,9 @@ def _calibration_rows(kb, model: DecisionModel, cases: Sequence[dict], usable: S
         if not r.candidates:
             continue
         z = model.domain_logit(r.reading.all_words)
-        scored = sorted(((model.prob(c.x + [z]), c.entry_id, c.x + [z]) for c in r.candidates), key=lambda t: (-t[0], t[1]))
-        right = not case.get("out_of_scope") and _says(case, judge.render(judge.entries[scored[0][1]]))
-        out.append((n % CV_FOLDS, confidence_inputs([p for p, _, _ in scored], scored[0][2]), int(right)))
+        ((ids, probs, best),) = _outcomes(model, [[(c.entry_id, c.x + [z]) for c in r.candidates]])
+        right = not case.get("out_of_scope") and _says(case, kb.render(kb.entries[ids[0]]))
+        out.append((n % CV_FOLDS, confidence_inputs(probs, best), int(right)))
     return out
 
 

@@ -21,9 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge.kb import KnowledgeBase  # noqa: E402
 from knowledge.normalize import fold  # noqa: E402
+from knowledge.train import NEAR_COPY as CUTOFF  # noqa: E402
 from knowledge.train import off_topic_questions  # noqa: E402
-
-CUTOFF = 80
 
 
 def main(argv: list[str]) -> int:

@@ -520,10 +520,11 @@ def report_in_plain_words(ctx: Ctx) -> bool:
     if ctx.inbound.chat_type != "private":
         return False
     text = ctx.inbound.text.strip()
-    m = _INTENT.match(fold(text))
-    if not m or looks_like_question(text) or _EARLIER.match(fold(text)[m.end():].strip()):
+    folded = fold(text)
+    m = _INTENT.match(folded)
+    if not m or looks_like_question(text) or _EARLIER.match(folded[m.end():].strip()):
         return False
-    words_after = fold(text)[m.end():].split()
+    words_after = folded[m.end():].split()
     begin(ctx, description=text if len(words_after) >= 3 else "",
           attachments=[a for a in ctx.inbound.attachments if a.kind in KEEPABLE])
     return True
