@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from knowledge.features import FEATURES
+
 MODEL_PATH = Path(__file__).resolve().parent / "model.json"
 MODEL_VERSION = 1
 
@@ -116,9 +118,12 @@ def _logistic(x: Sequence[float], mean: Sequence[float], scale: Sequence[float],
     return 1.0 / (1.0 + math.exp(-z))
 
 
-# q_words, q_known, q_pairs_known (features.FEATURES[:3]), place_outside (features.FEATURES[-1]: another province is
-# named that the best entry does not speak about) and q_domain (appended after the features by the decision)
-QUESTION_INPUTS = (0, 1, 2, -2, -1)
+# q_words, q_known, q_pairs_known, the two retrievers' ranks of the best candidate (m_rank, b_rank: a candidate the
+# paraphrases and the answers' words both put first is surer than one only the model's blend put first),
+# place_outside (another province is named that the best entry does not speak about) and q_domain (appended after
+# the features by the decision)
+QUESTION_INPUTS = (*(FEATURES.index(n) for n in ("q_words", "q_known", "q_pairs_known", "m_rank", "b_rank",
+                                                 "place_outside")), -1)
 
 
 def confidence_inputs(probs: Sequence[float], best: Sequence[float]) -> list[float]:
@@ -133,7 +138,7 @@ def confidence_inputs(probs: Sequence[float], best: Sequence[float]) -> list[flo
         return math.log(p / (1 - p))
 
     # Of the best candidate's row, only what describes the question (length, known words and pairs, its domain
-    # log-odds, another province it names): the entry-level inputs are already in p1, and a second stage that reads
+    # log-odds, another province it names) and where the two retrievers ranked it: the entry-level inputs are already in p1, and a second stage that reads
     # them again extrapolates wildly on questions unlike its training ("3").
     q = [best[i] for i in QUESTION_INPUTS]
     return [p1, p2, p3, p1 - p2, logit(p1), logit(p2), float(sum(1 for p in probs if p > 0.2)), *q]

@@ -245,9 +245,12 @@ class Reader:
                 continue
             if len(phrase) == 1 and phrase[0].isdigit() and i > 0 and raw[i - 1].isdigit() and len(raw[i - 1]) < 4:
                 continue  # "51/2025": the year of a document number, not a period
+            if what == "period:both" and phrase[0] == "moi" and i > 0 and raw[i - 1] == "thon":
+                kinds.add("old")  # "nông thôn mới cũ": the old NTM, not "mới với cũ"
+                continue
             kinds.add(what[7:])
         compare = any(what == "period:compare" for _, _, what in found)
-        if kinds >= {"new", "old"}:
+        if kinds >= {"new", "old"} or "both" in kinds:  # "both" with "old" is both (not whichever a set yields first)
             return "both", compare or "khac" in raw  # "bây giờ khác hồi trước chỗ nào"
         return (kinds.pop() if kinds else None), compare
 
