@@ -272,14 +272,16 @@ class KnowledgeBase:
             chosen = of_n.get(old[0]) if old else None
             other = of_n.get(current.period)
         else:
-            chosen = of_n.get(current.period) or (of_n[old[0]] if old and reading.period is None else None)
+            # a number only the old set has, asked bare or of today's set ("bộ 2026–2030 tiêu chí số 15"): the old
+            # one, saying that today's set is shorter
+            chosen = of_n.get(current.period) or (of_n[old[0]] if old else None)
             other = of_n[old[0]] if old and chosen == of_n.get(current.period) else None
             if reading.period is None and other is not None and self._names_better(reading, n, other, chosen):
                 chosen, other = other, chosen  # "tiêu chí số 8 thông tin và truyền thông": the old set's 8 by its name
         if chosen is None:
             return ranked, "", []
         note = ""
-        if reading.period is None and chosen != of_n.get(current.period) and of_n.get(current.period) is None:
+        if reading.period != "old" and chosen != of_n.get(current.period) and of_n.get(current.period) is None:
             label = PERIOD_LABELS[current.period]
             note = (f"Lưu ý: bộ tiêu chí đang áp dụng ({label}) có {current.count} tiêu chí; tiêu chí số {n} dưới "
                     f"đây thuộc bộ tiêu chí {PERIOD_LABELS[self.entries[chosen].period]}.")
@@ -298,10 +300,21 @@ class KnowledgeBase:
     def _period_preference(self, reading: Reading, ranked: list[Ranked]) -> tuple[list[Ranked], list[str]]:
         """"bây giờ xã cần bao nhiêu tiêu chí", "xã cần bao nhiêu tiêu chí": a question that does not ask about an ended
         period gets the entry in force (`superseded_by`, set by the editors), with the same confidence, and the old
-        entry as a button."""
-        if not ranked or reading.period in ("old", "both"):
+        entry as a button; one that names the ended period, the other way round."""
+        if not ranked or reading.period == "both":
             return ranked, []
         top = ranked[0]
+        if reading.period == "old":
+            # "bộ 19 tiêu chí có bao nhiêu chỉ tiêu", "bộ 2021–2025 …": the ended period is named, so the entry it
+            # replaced answers (the best-ranked of them), with the same confidence, the one in force as a button
+            if reading.compare:
+                return ranked, []
+            before = [r for r in ranked if self.entries[r.entry_id].superseded_by == top.entry_id]
+            if not before:
+                return ranked, []
+            pick = before[0]
+            rest = [r for r in ranked if r.entry_id not in (top.entry_id, pick.entry_id)]
+            return [Ranked(pick.entry_id, max(top.prob, pick.prob), pick.score)] + rest, [top.entry_id]
         succ = self.entries[top.entry_id].superseded_by
         if succ is None or succ not in self.entries:
             return ranked, []

@@ -198,6 +198,23 @@ def test_a_bare_criterion_number_means_the_set_in_force_with_a_button_to_the_old
     assert old.kind == "answer" and old.entry.id == "ntm.tieu-chi-9"
 
 
+def test_naming_the_ended_set_gets_the_entry_it_replaced_not_the_one_in_force(kb):
+    # ntm.so-tieu-chi-xa-2021-2025 is superseded by ntm26.bo-tieu-chi: named old, the old one comes first
+    d = kb.decide("bộ 19 tiêu chí tổng cộng có bao nhiêu chỉ tiêu")
+    first = d.entry or d.suggestions[0]
+    assert first.id == "ntm.so-tieu-chi-xa-2021-2025"
+    assert kb.decide("bộ 2021-2025 có tổng cộng bao nhiêu chỉ tiêu").ranked[0].entry_id == "ntm.so-tieu-chi-xa-2021-2025"
+    assert (kb.decide("xã nông thôn mới bây giờ cần đạt bao nhiêu tiêu chí").ranked[0].entry_id
+            == "ntm26.bo-tieu-chi")  # …and not named, the one in force, as before
+
+
+def test_a_number_only_the_old_set_has_asked_of_todays_set_says_so(kb):
+    d = kb.decide("bộ tiêu chí 2026-2030 tiêu chí số 15 là gì")
+    assert d.kind == "answer" and d.entry.id == "ntm.tieu-chi-15" and "có 10 tiêu chí" in d.note
+    old = kb.decide("tiêu chí số 15 giai đoạn 2021-2025 là gì")
+    assert old.entry.id == "ntm.tieu-chi-15" and old.note == ""  # asked of the old set: no note
+
+
 def test_the_period_read_does_not_depend_on_set_order(kb):
     # "nông thôn mới cũ" is the old programme (not «mới với cũ»); both sets named read as both, whatever order a
     # set of cue kinds yields (it once depended on PYTHONHASHSEED, and so did the trained model)
