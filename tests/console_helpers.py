@@ -72,6 +72,7 @@ class Client:
     async def post(self, path: str, form: dict[str, str], *, origin: str | None = "self", csrf: bool = True,
                    **kw: Any) -> tuple[int, str]:
         headers = {"Origin": self.base} if origin == "self" else ({"Origin": origin} if origin else {})
+        headers.update(kw.pop("headers", {}))
         data = {**({"csrf": self.csrf} if csrf else {}), **form}
         async with self.http.post(self.base + path, data=data, headers=headers, **kw) as r:
             body = await r.text()

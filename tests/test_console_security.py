@@ -360,3 +360,53 @@ async def test_a_telegram_photo_is_shown_to_the_communes_officer_only(bot, fake_
     finally:
         for c in (a, other, nobody):
             await c.close()
+
+
+def _own_address() -> str | None:
+    """This machine's address on a non-loopback interface (a peer that is not the local proxy), if any."""
+    import socket
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.connect(("192.0.2.123", 9))  # no packet is sent: this only picks the outgoing interface
+        addr = s.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return None if addr.startswith("127.") else addr
+
+
+async def test_forwarded_headers_count_only_from_the_local_proxy(tmp_path, fake_tg):
+    import aiohttp
+
+    addr = _own_address()
+    if addr is None:
+        pytest.skip("no non-loopback interface on this machine")
+    url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+    make_accounts(url, tmp_path / "cli")
+    b = console_bot(tmp_path, fake_tg, url, HTTP_HOST="0.0.0.0")
+    b.start()
+    try:
+        await b.wait_ready()
+        proxy = f"http://127.0.0.1:{b.port}"
+        outside = f"http://{addr}:{b.port}"
+        fwd = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ntm.example.vn"}
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            async with s.get(proxy + "/canbo/dang-nhap", headers=fwd) as r:
+                assert r.status == 200 and "Secure" in r.headers.get("Set-Cookie", "")  # behind the HTTPS proxy
+            async with s.get(outside + "/canbo/dang-nhap", headers=fwd) as r:
+                assert r.status == 200 and "Secure" not in r.headers.get("Set-Cookie", "")  # a client's own claim
+        # same origin: a forged X-Forwarded-Host from a client does not make another site's form this site's
+        c = Client(outside)
+        try:
+            await c.get("/canbo/dang-nhap")
+            status, body = await c.post("/canbo/dang-nhap", {"login": "an.binhduc", "password": PASSWORD},
+                                        origin="http://ntm.example.vn", headers={"X-Forwarded-Host": "ntm.example.vn"})
+            assert status == 403 and "Yêu cầu không hợp lệ" in body
+            status, body = await c.post("/canbo/dang-nhap", {"login": "an.binhduc", "password": PASSWORD})
+            assert status == 200 and "Hộp thư phản ánh" in body  # its own origin still works from there
+        finally:
+            await c.close()
+    finally:
+        b.stop_now()

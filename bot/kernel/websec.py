@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from typing import Mapping
 
@@ -69,8 +70,18 @@ def set_cookie(resp: web.StreamResponse, name: str, value: str, *, path: str, ma
     resp.set_cookie(name, value, path=path, max_age=max_age, httponly=True, samesite="Strict", secure=secure)
 
 
+def from_local_proxy(request: web.Request) -> bool:
+    """The peer is the reverse proxy on this machine (the deployment the docs describe: nginx or Caddy in front,
+    the bot on 127.0.0.1): only then are its X-Forwarded-* headers taken; from anyone else they prove nothing."""
+    try:
+        return ipaddress.ip_address(request.remote or "").is_loopback
+    except ValueError:
+        return False
+
+
 def is_https(request: web.Request) -> bool:
-    return request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+    return request.secure or (request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+                              and from_local_proxy(request))
 
 
 def same_origin(request: web.Request) -> bool:
@@ -79,7 +90,7 @@ def same_origin(request: web.Request) -> bool:
     source = request.headers.get("Origin") or request.headers.get("Referer") or ""
     if not source or source == "null":
         return False
-    host = request.headers.get("X-Forwarded-Host") or request.host
+    host = (request.headers.get("X-Forwarded-Host") if from_local_proxy(request) else None) or request.host
     rest = source.split("://", 1)[-1]
     return rest.split("/", 1)[0] == host
 
