@@ -202,6 +202,7 @@ class Reader:
     def read(self, text: str) -> Reading:
         raw = tokens(text)
         words, fixes = self.correct(content_of(self._drop_address(raw)), _marked(text))
+        words = _without_dates(words, text)
         trust: dict[str, float] = {w: 1.0 for w in words}
         for _, c in fixes:
             trust[c] = min(trust.get(c, 1.0), CORRECTION_TRUST)
@@ -263,6 +264,32 @@ def _without(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> tuple[st
         for w in p:
             if w in out:
                 out.remove(w)
+    return tuple(out) or words
+
+
+# The day and month of a date ("tháng 11/2025", "ngày 26/6/2025", "5/2023"; not a document number "25/2021/QH15"):
+# when, not what. Left in, "11" reads as
+# criterion 11 or a figure the question asks about; the year stays (a period, the date of a figure).
+_DATE = re.compile(r"\b(?:(\d{1,2})[/.-])?(\d{1,2})[/-]((?:19|20)\d{2})\b(?![/-])|\b(?:tháng|thang)\s*(\d{1,2})\b|"
+                   r"\b(?:ngày|ngay)\s*(\d{1,2})\b")
+
+
+def _without_dates(words: tuple[str, ...], text: str) -> tuple[str, ...]:
+    lowered = unicodedata.normalize("NFC", text).lower()
+    parts = []
+    for m in _DATE.finditer(lowered):
+        day, month = m.group(1) or m.group(5), m.group(2) or m.group(4)
+        if month and not 1 <= int(month) <= 12 or day and not 1 <= int(day) <= 31:
+            continue  # "25/2021", "tháng 13": not a date ("Nghị quyết 25/2021/QH15" is caught by the lookahead)
+        parts += [g for g in (day, month) if g]
+    if not parts:
+        return words
+    out = list(words)
+    for n in parts:
+        for cand in (n, n.lstrip("0")):
+            if cand in out:
+                out.remove(cand)
+                break
     return tuple(out) or words
 
 

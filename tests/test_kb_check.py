@@ -25,7 +25,7 @@ def _entry(**over):
     return e
 
 
-TODAY = "2026-12-01"  # the time-dependent rules are checked as of a fixed day
+TODAY = "2026-12-03"  # the time-dependent rules are checked as of a fixed day (the last content review)
 
 
 def _check(kb_dir: Path, today: str = TODAY) -> subprocess.CompletedProcess:
