@@ -30,10 +30,11 @@ lint: $(STAMP)  ## ruff (pyflakes, import order), the import contracts (pyprojec
 bench: $(STAMP)  ## benchmarks: matching latency, start-up time
 	$(BIN)/python -m bench
 
-eval: $(STAMP)  ## score against the development question sets (../shared/eval, tests/data/holdout.jsonl, knowledge/training/calibration.jsonl)
+eval: $(STAMP)  ## score against the development question sets (../shared/eval, tests/data/holdout*.jsonl, knowledge/training/calibration.jsonl)
 	$(BIN)/ntm-bot kb quality
 	$(BIN)/python ../shared/eval/run_eval.py ../shared/eval/dev_questions2.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
 	$(BIN)/python ../shared/eval/run_eval.py tests/data/holdout.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
+	$(BIN)/python ../shared/eval/run_eval.py tests/data/holdout2.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
 	$(BIN)/python ../shared/eval/run_eval.py knowledge/training/calibration.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
 	$(BIN)/python ../shared/eval/run_eval.py --cmd "$(BIN)/ntm-bot ask --json" --tiers
 
