@@ -26,7 +26,9 @@ async def test_plain_words_start_a_report_but_questions_reach_the_faq(tmp_path, 
     app = await make_app(ticket_settings(tmp_path, fake_tg))
     d = Driver(fake_tg, app)
     p = Person(d, 4701)
-    for words in ("phản ánh", "gop y", "Tôi muốn kiến nghị"):
+    # …also after a greeting, and asking leave ("… được không") to give feedback is not a question about it
+    for words in ("phản ánh", "gop y", "Tôi muốn kiến nghị", "dạ em muốn góp ý được không ạ",
+                  "bot ơi em muốn góp ý về vụ làm hồ sơ ocop ở xã được ko"):
         await p.say(words)
         await p.expect("Bước 1/5")
         await p.say("/huy")

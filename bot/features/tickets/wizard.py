@@ -505,6 +505,11 @@ _QUESTION = re.compile(
     r"\b(?:la gi|cai gi|gi vay|gi khong|nao|the nao|ra sao|bao nhieu|bao gio|bao lau|o dau|lam sao|cach|co phai|"
     r"duoc khong|co duoc|hay khong|nhu nao|tai sao|vi sao|la ai|hoi ai)\b|\b(?:khong|ko|k|chua|ha|hong|sao)$"
 )
+# What may stand before the wish ("bot ơi", "dạ", "cho em hỏi") and after it: asking leave ("… được không") is not
+# asking about reports ("bot ơi em muốn góp ý về hồ sơ OCOP ở xã được ko" wants to give feedback).
+_LEAD = re.compile(r"^(?:(?:(?:bot|ad|admin|anh|chi|em|ban|alo) oi|da|alo|xin chao|chao (?:bot|ad)|"
+                   r"cho (?:toi|em|minh|chau|con|tui|bac|chu|co) hoi),? )+")
+_LEAVE = re.compile(r"(?:,? (?:(?:co )?(?:duoc|dc) (?:khong|ko|k|hong|hok|kg)|duoc chu|nha|nhe|nghen|a|ad)\W*)+$")
 # "em gửi phản ánh hôm bữa rồi…": about a report already sent (look it up), not a new one
 _EARLIER = re.compile(r"^(?:(?:hom|bua|tuan|thang) (?:bua|qua|truoc|kia|roi)|(?:tu )?lau roi|roi|da|hoi (?:hom|bua))\b")
 
@@ -520,9 +525,12 @@ def report_in_plain_words(ctx: Ctx) -> bool:
     if ctx.inbound.chat_type != "private":
         return False
     text = ctx.inbound.text.strip()
-    folded = fold(text)
+    folded = _LEAD.sub("", fold(text))
     m = _INTENT.match(folded)
-    if not m or looks_like_question(text) or _EARLIER.match(folded[m.end():].strip()):
+    if not m:
+        return False
+    rest = _LEAVE.sub("", folded) if m.group(0).split()[-1] in ("y", "nghi", "anh") else folded
+    if looks_like_question(rest) or _EARLIER.match(folded[m.end():].strip()):
         return False
     words_after = folded[m.end():].split()
     begin(ctx, description=text if len(words_after) >= 3 else "",
