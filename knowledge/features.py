@@ -34,7 +34,7 @@ FEATURES: tuple[str, ...] = (
     "b_score", "b_rel", "b_rank", "b_in",
     "k_cover", "k_pairs", "num_miss", "crit_match", "crit_other",
     "period_conflict", "period_agree", "period_unsaid_old", "topic_named", "q_no_topic", "t_cover",
-    "def_match", "star_match", "star_other", "name_match", "name_other", "place_outside",
+    "def_match", "star_match", "star_other", "name_match", "name_other", "place_outside", "local_match",
 )
 # "X là gì", "X nghĩa là sao", "khái niệm X": a question asking what something is
 _DEFINITION = re.compile(r"\b(?:la gi|nghia la|la sao|la cai gi|la chuong trinh gi|khai niem|dinh nghia|hieu the nao|"
@@ -46,6 +46,9 @@ _Q_STARS = re.compile(r"\b(\d)\s+sao\b")
 # "khô cá lóc Kim Loan"), the first one not opening a sentence or a line.
 _TOKEN = re.compile(r"[^\W\d_]+|[^\w\s]|\d+", re.UNICODE)
 _CONTRAST = re.compile(r"^\W*(?:khác|đừng nhầm|không nhầm|không phải)\b", re.IGNORECASE)  # "Khác Kế hoạch 328 của tỉnh Nghệ An"
+# "tỉnh mình", "An Giang", "ở tỉnh": the question is about the province, not the whole country
+_LOCAL = re.compile(r"\b(?:an giang|tinh (?:minh|ta|nha|em|toi|tui)|o tinh|cua tinh|tinh dat|tinh co|tinh da|"
+                    r"tinh muon|tinh dang|ca tinh|toan tinh|tinh an giang)\b")
 NAME_MAX_ENTRIES = 2  # a name more entries answer with ("An Giang", "Thủ tướng Chính phủ") says nothing
 
 
@@ -173,6 +176,7 @@ class Retriever:
         named = names_in(reading.raw, self.names, self._name_first) | names_in(words, self.names, self._name_first)
         # Another province named ("Cà Mau có bao nhiêu sản phẩm OCOP"): an entry that never names it answers for
         # An Giang or the whole country, not for it.
+        local = bool(_LOCAL.search(raw))
         outside = outside_an_giang(raw)
         outside_name = f" {outside.folded} " if outside else ""
         qrow = [
@@ -233,6 +237,7 @@ class Retriever:
                 float(entry_id in named),
                 float(bool(named) and entry_id not in named),
                 float(bool(outside_name) and outside_name not in self.places_said[entry_id]),
+                float(local and e.topic == "an-giang"),
             ]
             out.append(Candidate(entry_id, row, mc.score if mc else 0.0))
         return Retrieval(reading, out)
