@@ -38,6 +38,7 @@ _LEAD = re.compile(r"^(?:(?:cho |xin )?(?:em|minh|toi|tui|chau|con)? ?hoi|ad oi|
 _TAIL = re.compile(r"\s+(?:co|khong|ko|k|chua|ha|vay|nhe|nha|ad|oi|roi|the|ak|ah|a ad|bi|duoc|da|se)$")
 _KIND_WORD = re.compile(r"^(?:xa|phuong|thi tran|tt|dac khu|huyen|thi xa)\s+")
 MAX_WORDS = 24
+MAX_WORDS_ASKED = 34  # with a phrase that asks where the unit went, a longer message (a greeting, why one asks)
 _PROVINCE = re.compile(r"\s*\b(?:tinh )?an giang\b\s*")  # "… huyện Châu Thành An Giang": the province says nothing
 
 
@@ -164,9 +165,9 @@ def body(text: str) -> str | None:
     """`answer` without the source line (the FAQ cites the entry that names the resolution)."""
     folded = " ".join(_PROVINCE.sub(" ", fold(text)).split())
     words = folded.split()
-    if not words or len(words) > MAX_WORDS or _OTHER_SUBJECT.search(folded):
-        return None
     intent = bool(_INTENT.search(folded))
+    if not words or len(words) > (MAX_WORDS_ASKED if intent else MAX_WORDS) or _OTHER_SUBJECT.search(folded):
+        return None
     if not intent and len(words) > 4:
         return None  # a bare name ("xã Mỹ Khánh", "thị trấn Núi Sập") is a lookup too, if it is all the message says
     # "huyện Thoại Sơn cũ giờ là xã gì" asks about the district; "xã Vọng Thê huyện Thoại Sơn …" about the commune.
