@@ -54,6 +54,7 @@ COST_OOS = 5.0  # an off-topic question answered
 GAIN_SUGGEST = 0.3  # a right entry among the suggestions (the person taps it)
 # Suggesting entries to an off-topic question ("giá lúa hôm nay" -> "Nghị quyết 257?") reads as not listening.
 COST_OOS_SUGGEST = 0.1
+HEDGE_WINDOW = (-0.06, -0.03, 0.0, 0.03, 0.06)  # (see choose_thresholds)
 GAIN_HEDGED = 0.9  # a right answer that says how the question was understood
 COST_HEDGED_WRONG = 2.0  # … a wrong one: the person sees at once it is not their question, one tap from an officer
 SEED = 20261201
@@ -327,7 +328,8 @@ def choose_thresholds(queries, outcomes, calibration: tuple[list[Query], list] =
     # answer threshold alone (answering its upper part without saying how the question was understood).
     # The utility is flat near its best hedge threshold (0,78 / 0,81 / 0,84 within 0,002 of each other, and which
     # one wins flipped with a few questions more or less, moving the right answers by 4 points): each hedge
-    # threshold is judged by the mean utility of it and its two neighbours, the middle of the plateau.
+    # threshold is judged by the mean utility over HEDGE_WINDOW around it, the middle of the plateau (with one
+    # neighbour each side, four new paraphrases still flipped it).
     first = best
     grid: dict[tuple[float, float, float], tuple[Thresholds, float]] = {}
     for answer in [x / 100 for x in range(30, 96, 3)]:
@@ -338,7 +340,7 @@ def choose_thresholds(queries, outcomes, calibration: tuple[list[Query], list] =
                 grid[(answer, hedge, hedge_margin)] = (t, utility_of(t))
     plain_u, best_smooth = best_u, best_u
     for (answer, hedge, hedge_margin), (t, u) in grid.items():
-        around = [grid[k][1] for k in ((answer, round(hedge + d, 2), hedge_margin) for d in (-0.03, 0.0, 0.03))
+        around = [grid[k][1] for k in ((answer, round(hedge + d, 2), hedge_margin) for d in HEDGE_WINDOW)
                   if k in grid]
         smooth = sum(around) / len(around)
         if u > plain_u and smooth > best_smooth:  # the band must beat no band, and be the best plateau
