@@ -4,6 +4,7 @@
   ("sp nhà em được 68 điểm là mấy sao"); a part's score against the part's maximum ("phần C 38 điểm");
 - a recognition date -> until when the certificate is valid, against today ("công nhận tháng 3/2023 còn hạn ko");
 - a criterion number or star rating that does not exist -> how many there are ("tiêu chí 25", "ocop 6 sao");
+- several criterion numbers at once -> what each one is ("tc 18 vs tc 19 là gì");
 - a former commune or town -> the unit it belongs to since 01/7/2025, and a unit -> what it was formed from;
 - two figures of an entry and "còn bao nhiêu / chênh lệch / bao nhiêu phần trăm" -> the difference or the share
   ("cả nước 7.669 xã mà 6.084 xã đạt thì còn bao nhiêu xã chưa đạt").
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Computed:
-    kind: str  # star-band | part-score | validity | no-criterion | no-stars | former-unit | unit-formed-from | arithmetic
+    kind: str  # star-band | part-score | validity | criteria | no-criterion | no-stars | former-unit | unit-formed-from |
+    # arithmetic
     text: str  # what the citizen reads, before the source line
     cite: list[str] = field(default_factory=list)  # entries whose sources are cited
     see: list[str] = field(default_factory=list)  # entries offered as buttons
@@ -285,6 +287,63 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     return Computed("validity", "\n".join(lines), [v.entry], see)
 
 
+# -------------------------------------------------------------- several criteria at once
+_JOIN = frozenset({"va", "voi", "vs", "hay", "hoac", "cung", "so", "thu", "tieu", "chi"})
+MAX_CRITERIA = 5
+
+
+def criteria_named(raw: tuple[str, ...]) -> list[str]:
+    """The criterion numbers of "tiêu chí 18 với 19", "tc 2, 3 và 5", "tiêu chí 17 vs tiêu chí 18", in order, once."""
+    for i in range(len(raw) - 2):
+        if raw[i] != "tieu" or raw[i + 1] != "chi":
+            continue
+        found: list[str] = []
+        for w in raw[i + 2:]:
+            if w.isdigit() and len(w) <= 2:
+                if w.lstrip("0") and w.lstrip("0") not in found:
+                    found.append(w.lstrip("0"))
+            elif w not in _JOIN:
+                break
+        if found:
+            return found
+    return []
+
+
+def several_criteria(kb: "KnowledgeBase", reading: "Reading") -> Computed | None:
+    """"tc 18 vs tc 19 là gì": what each of the criteria named is, from each criterion's own entry (its first line
+    names it), of the set the question means (a bare number: the set in force, else the set that has it)."""
+    numbers = criteria_named(reading.raw)
+    if not 2 <= len(numbers) <= MAX_CRITERIA:
+        return None
+    sets = {s.period: s for s in kb.facts.criteria_sets}
+    current = kb.facts.current_criteria_set
+    if current is None:
+        return None
+    criteria = kb.retriever.criteria
+    lines, ids, missing = [], [], []
+    for n in numbers:
+        of_n = {kb.entries[i].period: i for i in sorted(criteria) if n in criteria[i] and kb.entries[i].period in sets}
+        old = [i for p, i in of_n.items() if p != current.period]
+        if reading.period == "old":
+            chosen = old[0] if old else None
+        else:
+            chosen = of_n.get(current.period) or (old[0] if old and reading.period is None else None)
+        if chosen is None:
+            missing.append(n)
+            continue
+        ids.append(chosen)
+        lines.append("• " + kb.render(kb.entries[chosen]).splitlines()[0].strip())
+    if len(ids) < 2:
+        return None
+    if missing:
+        from knowledge.schema import PERIOD_LABELS
+
+        label = PERIOD_LABELS[current.period if reading.period != "old" else next(p for p in sets if p != current.period)]
+        lines.append(f"• Không có tiêu chí số {', '.join(missing)} trong bộ tiêu chí {label}.")
+    lines.append("Bấm từng tiêu chí bên dưới để xem yêu cầu cụ thể.")
+    return Computed("criteria", "\n".join(lines), ids, ids)
+
+
 # -------------------------------------------------------------- criteria that do not exist
 def criterion_number(kb: "KnowledgeBase", reading: "Reading") -> Computed | None:
     """"tiêu chí 25": no set has it. (A number one set has is for the ranking to resolve.)"""
@@ -431,4 +490,5 @@ def compute(kb: "KnowledgeBase", text: str, reading: "Reading", today: dt.date,
             finder: "CommuneFinder | None" = None) -> Computed | None:
     """The first computed answer the question asks for, if any."""
     return (ocop_score(kb, text) or validity(kb, text, today) or ocop_stars(kb, text) or withdrawal(kb, text, today)
-            or criterion_number(kb, reading) or former_unit(kb, text) or arithmetic(kb, text))
+            or several_criteria(kb, reading) or criterion_number(kb, reading) or former_unit(kb, text)
+            or arithmetic(kb, text))

@@ -57,6 +57,10 @@ def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, tex
     ("bao cao noi 6.084 tren 7.669 xa dat chuan, vay con lai bao nhieu xa", ["7.669 − 6.084 = **1.585**"]),
     ("2.567 xã nâng cao trên 6.084 xã đạt chuẩn là bao nhiêu phần trăm", ["≈ **42,2%**"]),
     ("tieu chi 25 la gi", ["Không có tiêu chí số 25", "10 tiêu chí", "19 tiêu chí"]),
+    # several criteria at once: each one's name, from its own entry, of the set meant (bare: in force, else the old)
+    ("tc 18 vs tc 19 là gì v", ["số 18", "hệ thống chính trị", "số 19", "quốc phòng và an ninh"]),
+    ("tiêu chí 2, 3 và 5 là gì", ["2026–2030", "hạ tầng kinh tế", "phát triển kinh tế nông thôn", "văn hóa, giáo dục, y tế"]),
+    ("tieu chi 2 voi 3 giai doan 2021-2025", ["2021–2025", "giao thông", "thủy lợi"]),
     ("ocop 6 sao la sao", ["không có hạng 6 sao", "1 đến 5 sao"]),
     ("xa em rot 7 tieu chi trong do co thu nhap, co bi thu hoi ntm ko", ["7/19", "bị thu hồi"]),
     ("thị trấn Cái Dầu cũ nay là xã nào vậy bot", ["Cái Dầu", "Xã Châu Phú"]),
@@ -77,6 +81,7 @@ def test_a_rule_question_with_a_number_is_not_taken_as_a_score(kb):
     assert understand(kb, "khách sạn 3 sao công nhận năm 2022 thì bao giờ hết hạn", TODAY).kind != "computed"
     assert understand(kb, "ruộng 12 công mà gặt được 8 công thì còn lại bao nhiêu", TODAY).kind != "computed"
     assert understand(kb, "quán ăn trên app được đánh giá 8 điểm có ngon không", TODAY).kind != "computed"
+    assert understand(kb, "tiêu chí 17 năm 2024 xã em đạt chưa", TODAY).kind != "computed"  # one criterion, a year
 
 
 # ---------------------------------------------------------------- reading a whole message
