@@ -28,6 +28,9 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.?!\n])\s+")
 _CLAUSE_SPLIT = re.compile(r"\s*[,;]\s*|\s+(?=(?:cho|xin|muốn|muon)\s+(?:\w+\s+)?(?:hỏi|hoi)\b)"
                            r"|\s+(?:vậy|vay|vậy thì|vay thi|rồi|roi|mà|ma)\s+(?=\w+\s+\w+\s+\w+)", re.IGNORECASE)
 FOLLOWUP_WORDS = 9  # a follow-up is short
+HEAD_WORDS = (8, 12)  # the first words of a long unpunctuated message, read as its question…
+_ASKS = re.compile(r"\b(?:gi|nao|bao nhieu|may|the nao|ra sao|o dau|ai|khi nao|bao gio|co phai|la sao)\b")
+HEAD_TOPICS = frozenset({"ntm", "ocop"})  # … when it names one of these (place and product names say too little)
 CONTEXT_WORDS = 14  # a message this long often tells its context before the question
 # "còn tiêu chí 5 thì sao", "vậy 4 sao thì sao", "thế giai đoạn mới?", "còn OCOP 5 sao"
 _FOLLOWUP_START = re.compile(r"^(?:con|vay con|the con|vay|the|the thi|vay thi|roi|con neu|neu|vay neu|con cai|con ve)\b")
@@ -92,6 +95,16 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     # Unpunctuated context first, the question last ("nhà mình ở An Phú làm khô cá linh, năm nay muốn làm OCOP,
     # hồ sơ cần gì"): the message from each comma to its end.
     tails = [" ".join(clauses[k:]) for k in range(1, min(len(clauses), 4)) if len(fold(" ".join(clauses[k:]))) >= 12]
+    # … or the question first, then why one asks ("19 tiêu chí gồm những gì kể hết ra giúp em, em cần làm báo cáo
+    # cho đoàn thanh niên…"): the message up to a comma, and its first words.
+    words = text.split()
+    # Only when the message names the programmes (NTM, OCOP, criteria…): the first words of "nấu đường thốt nốt
+    # bao lâu thì kẹo lại, …" are not a question about OCOP products.
+    if whole.reading is not None and whole.reading.topics & HEAD_TOPICS:
+        heads = [" ".join(clauses[:k]) for k in range(1, min(len(clauses), 3))]
+        heads += [" ".join(words[:n]) for n in HEAD_WORDS if len(words) > n + 4]
+        # … and asks something: "xã em ở Thoại Sơn đạt nâng cao rồi, …" is context, not the question
+        tails += [h for h in heads if len(fold(h)) >= 12 and _ASKS.search(fold(h))]
     if not long:
         tails = []
     if not parts and not tails:

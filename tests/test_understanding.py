@@ -108,6 +108,17 @@ def test_context_before_the_question_does_not_sink_it(kb, text, entry, whole_uns
     assert u.kind == "answer" and u.decision.entry.id == entry  # …its end confirms the entry it ranks first
 
 
+def test_the_question_first_then_why_one_asks(kb):
+    # a long message that asks first and explains after: its first words answer, confirming the whole's first entry
+    text = "ocop la gi vay bot tui ban tap hoa o cho nghe khach hoi hoai ma hong biet tra loi sao cho dung"
+    assert kb.decide(text).kind != "answer"  # the whole message alone is not sure
+    u = understand(kb, text, TODAY)
+    assert u.kind == "answer" and u.decision.entry.id == "ocop.la-gi"
+    # context first, asking nothing ("xã em ở Thoại Sơn đạt nâng cao rồi"): its first words do not answer
+    u = understand(kb, "xa em o Thoai Son dat nang cao roi, gio muon len kieu mau thi can them gi nua", TODAY)
+    assert not (u.kind == "answer" and u.decision.entry.id == "ag.thoai-son")
+
+
 def test_the_thresholds_are_also_calibrated_on_farmer_style_questions():
     """train.calibration_outcomes judges each question by what its answer must say: the first of the three best
     entries that says it is the question's entry, "?" when none does, None when the case is off-topic; small talk and
