@@ -34,7 +34,7 @@ FEATURES: tuple[str, ...] = (
     "b_score", "b_rel", "b_rank", "b_in",
     "k_cover", "k_pairs", "num_miss", "crit_match", "crit_other",
     "period_conflict", "period_agree", "period_unsaid_old", "topic_named", "q_no_topic", "t_cover",
-    "def_match", "star_match", "star_other", "name_match", "name_other", "place_outside", "local_match",
+    "def_match", "star_match", "star_other", "name_match", "name_other", "place_outside", "local_match", "star_unsaid",
 )
 # "X là gì", "X nghĩa là sao", "khái niệm X": a question asking what something is
 _DEFINITION = re.compile(r"\b(?:la gi|nghia la|la sao|la cai gi|la chuong trinh gi|khai niem|dinh nghia|hieu the nao|"
@@ -238,6 +238,7 @@ class Retriever:
                 float(bool(named) and entry_id not in named),
                 float(bool(outside_name) and outside_name not in self.places_said[entry_id]),
                 float(local and e.topic == "an-giang"),
+                float(not q_stars and bool(self.stars[entry_id])),  # an entry about one star rating, none asked
             ]
             out.append(Candidate(entry_id, row, mc.score if mc else 0.0))
         return Retrieval(reading, out)
