@@ -238,7 +238,8 @@ class Retriever:
                 float(bool(named) and entry_id not in named),
                 float(bool(outside_name) and outside_name not in self.places_said[entry_id]),
                 float(local and e.topic == "an-giang"),
-                float(not q_stars and bool(self.stars[entry_id])),  # an entry about one star rating, none asked
+                # an entry about one star rating, and the question says nothing of stars ("sao" at all)
+                float(not q_stars and "sao" not in reading.raw and bool(self.stars[entry_id])),
             ]
             out.append(Candidate(entry_id, row, mc.score if mc else 0.0))
         return Retrieval(reading, out)

@@ -198,7 +198,29 @@ def tokens(text: str) -> tuple[str, ...]:
             out.extend(exp.split())
         else:
             out.extend(_split_alnum(tok))
-    return tuple(out)
+    return _thousands(out)
+
+
+_THOUSAND = frozenset({"ngan", "nghin"})
+_NOT_THOUSAND = frozenset({"sach", "hang", "quy"})  # "ngân sách", "ngân hàng", "ngân quỹ" fold to "ngan" too
+
+
+def _thousands(out: list[str]) -> tuple[str, ...]:
+    """"100 ngàn tỷ", "423 nghìn" as the answers write them ("100.000", folded "100000")."""
+    if not _THOUSAND.intersection(out):
+        return tuple(out)
+    merged: list[str] = []
+    i = 0
+    while i < len(out):
+        w = out[i]
+        if (w.isdigit() and len(w) <= 3 and i + 1 < len(out) and out[i + 1] in _THOUSAND
+                and (i + 2 >= len(out) or out[i + 2] not in _NOT_THOUSAND)):
+            merged.append(str(int(w) * 1000))
+            i += 2
+            continue
+        merged.append(w)
+        i += 1
+    return tuple(merged)
 
 
 def _split_alnum(tok: str) -> list[str]:

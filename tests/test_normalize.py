@@ -63,3 +63,11 @@ def test_numbers_keep_their_meaning():
 def test_junk_does_not_break(junk):
     fold(junk)
     tokens(junk)
+
+
+def test_thousands_written_out_read_as_the_answers_write_them():
+    from knowledge.normalize import content_tokens
+
+    assert content_tokens("100 ngàn tỷ") == content_tokens("100.000 tỷ")
+    assert "423000" in content_tokens("vốn 423 nghìn tỷ là cho mấy năm")
+    assert content_tokens("100 ngân sách") == ("100", "ngan", "sach")  # the budget, not a thousand
