@@ -37,6 +37,15 @@ def fold(text: str) -> str:
 # Abbreviations and teencode -> folded full words. Only unambiguous ones; ambiguous short forms
 # (e.g. "kh") are left alone rather than guessed.
 ABBREVIATIONS: dict[str, str] = {
+    # what people type for the words the answers spell out
+    "cty": "cong ty",
+    "sdt": "so dien thoai",
+    "trc": "truoc",
+    "bjet": "biet",
+    "dki": "dang ky",
+    "gcn": "giay chung nhan",
+    "cccd": "can cuoc cong dan",
+    "bhxh": "bao hiem xa hoi",
     "ntm": "nong thon moi",
     "nongthonmoi": "nong thon moi",
     "mtqg": "muc tieu quoc gia",
