@@ -267,9 +267,9 @@ def _without(words: tuple[str, ...], phrases: list[tuple[str, ...]]) -> tuple[st
     return tuple(out) or words
 
 
-# The day and month of a date ("tháng 11/2025", "ngày 26/6/2025", "5/2023"; not a document number "25/2021/QH15"):
-# when, not what. Left in, "11" reads as
-# criterion 11 or a figure the question asks about; the year stays (a period, the date of a figure).
+# The day and month of a date ("tháng 11/2025", "ngày 26/6/2025", "5/2023"; not a document number "25/2021/QH15")
+# say when, not what: left in, "11" reads as criterion 11 or a figure asked about. The year stays (a period, the
+# date of a figure).
 _DATE = re.compile(r"\b(?:(\d{1,2})[/.-])?(\d{1,2})[/-]((?:19|20)\d{2})\b(?![/-])|\b(?:tháng|thang)\s*(\d{1,2})\b|"
                    r"\b(?:ngày|ngay)\s*(\d{1,2})\b")
 

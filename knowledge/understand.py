@@ -96,10 +96,9 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     # hồ sơ cần gì"): the message from each comma to its end.
     tails = [" ".join(clauses[k:]) for k in range(1, min(len(clauses), 4)) if len(fold(" ".join(clauses[k:]))) >= 12]
     # … or the question first, then why one asks ("19 tiêu chí gồm những gì kể hết ra giúp em, em cần làm báo cáo
-    # cho đoàn thanh niên…"): the message up to a comma, and its first words.
+    # cho đoàn thanh niên…"): the message up to a comma, and its first words; only when the message names the
+    # programmes (the first words of "nấu đường thốt nốt bao lâu thì kẹo lại, …" are no question about OCOP).
     words = text.split()
-    # Only when the message names the programmes (NTM, OCOP, criteria…): the first words of "nấu đường thốt nốt
-    # bao lâu thì kẹo lại, …" are not a question about OCOP products.
     if whole.reading is not None and whole.reading.topics & HEAD_TOPICS:
         heads = [" ".join(clauses[:k]) for k in range(1, min(len(clauses), 3))]
         heads += [" ".join(words[:n]) for n in HEAD_WORDS if len(words) > n + 4]
