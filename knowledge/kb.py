@@ -235,7 +235,8 @@ class KnowledgeBase:
             kind = "suggest"
         if kind == "decline" and len(probs) > 1 and probs[1] >= t.suggest:
             kind = "suggest"  # two entries are plausible and the model cannot tell which: offer both
-        elif kind == "suggest" and probs and probs[0] < t.suggest and not retrieval.reading.topics:
+        elif kind == "suggest" and probs and probs[0] < t.suggest and not retrieval.reading.topics \
+                and not self._quotes_figure(retrieval.reading, ranked[0].entry_id):
             kind = "offtopic"  # no entry is plausible and no topic of the base is named ("giá lúa hôm nay")
         score = 100.0 * decided[0] if decided else 0.0
         if kind in ("answer", "hedged"):
@@ -248,6 +249,12 @@ class KnowledgeBase:
         if kind == "offtopic" and retrieval.reading.topics:
             kind = "decline"  # it names what the bot covers ("… nông thôn mới …"): not sure, rather than off-topic
         return Decision(kind, None, [], score, ranked, retrieval.reading, decided=decided)
+
+    def _quotes_figure(self, reading: Reading, entry_id: str) -> bool:
+        """The question quotes a figure of the entry ("vốn 423 nghìn tỷ là cho mấy năm": 423.000): it is about what
+        the base covers, even with no word of its topics. Years and small numbers say too little."""
+        vocab = self.retriever.vocab[entry_id]
+        return any(w.isdigit() and len(w) >= 3 and not 1900 <= int(w) <= 2100 and w in vocab for w in reading.words)
 
     def _criterion_period(self, reading: Reading, ranked: list[Ranked]) -> tuple[list[Ranked], str, list[str]]:
         """"tiêu chí (số) N": the entry of criterion N of the period the question means. A bare number means the

@@ -108,6 +108,13 @@ def test_context_before_the_question_does_not_sink_it(kb, text, entry, whole_uns
     assert u.kind == "answer" and u.decision.entry.id == entry  # …its end confirms the entry it ranks first
 
 
+def test_a_question_quoting_a_figure_of_the_base_is_not_off_topic(kb):
+    # no word of the base's topics, but 423 nghìn tỷ is the programme's budget: suggested, not "outside what I know"
+    d = kb.decide("vốn ngân sách 423 nghìn tỷ là cho cả 10 năm 2026-2035 hay chỉ 5 năm đầu")
+    assert d.kind != "offtopic" and "ntm26.von-2026-2030" in {e.id for e in [*d.suggestions, *([d.entry] if d.entry else [])]}
+    assert kb.decide("giá lúa 6500 đồng một ký có cao không").kind == "offtopic"  # a figure the base does not have
+
+
 def test_the_question_first_then_why_one_asks(kb):
     # a long message that asks first and explains after: its first words answer, confirming the whole's first entry
     text = "ocop la gi vay bot tui ban tap hoa o cho nghe khach hoi hoai ma hong biet tra loi sao cho dung"
