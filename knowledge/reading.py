@@ -166,8 +166,8 @@ class Reader:
         out = list(words)
         fixes = []
         for i, w in enumerate(words):
-            if w.isdigit() or len(w) < 2 or (w in typed_with_marks and is_syllable(w)):
-                continue
+            if any(ch.isdigit() for ch in w) or len(w) < 2 or (w in typed_with_marks and is_syllable(w)):
+                continue  # numbers, and codes or units with a digit ("m2", "qh15", "4g"), are not typos
             left = out[i - 1] if i > 0 else None
             right = words[i + 1] if i + 1 < len(words) else None
             if self.known(w):

@@ -108,6 +108,12 @@ def test_context_before_the_question_does_not_sink_it(kb, text, entry, whole_uns
     assert u.kind == "answer" and u.decision.entry.id == entry  # …its end confirms the entry it ranks first
 
 
+def test_codes_and_units_with_a_digit_are_not_corrected_as_typos(kb):
+    r = kb.retriever.read("tách thửa đất tối thiểu bao nhiêu m2")  # "m2" is not "km2" (the province's area)
+    assert "m2" in r.words and "km2" not in r.words
+    assert "qh15" in kb.retriever.read("nghị quyết 25/2021/qh15").words
+
+
 def test_a_question_quoting_a_figure_of_the_base_is_not_off_topic(kb):
     # no word of the base's topics, but 423 nghìn tỷ is the programme's budget: suggested, not "outside what I know"
     d = kb.decide("vốn ngân sách 423 nghìn tỷ là cho cả 10 năm 2026-2035 hay chỉ 5 năm đầu")
