@@ -238,6 +238,13 @@ class KnowledgeBase:
         elif kind == "suggest" and probs and probs[0] < t.suggest and not retrieval.reading.topics \
                 and not self._quotes_figure(retrieval.reading, ranked[0].entry_id):
             kind = "offtopic"  # no entry is plausible and no topic of the base is named ("giá lúa hôm nay")
+        if kind == "suggest" and not note and not also:
+            twin = self._criterion_twin(retrieval.reading, ranked)
+            if twin is not None:
+                # "kênh mương bồi lắng hết… thuộc tiêu chí nào": the two criteria sets each have a criterion for it,
+                # and the model hesitates between them: the first is answered, saying which one the other set has
+                kind, also = "hedged", [twin]
+                note = "Mỗi bộ tiêu chí có một tiêu chí cho việc này. " + self.render(self.entries[twin]).splitlines()[0]
         score = 100.0 * decided[0] if decided else 0.0
         if kind in ("answer", "hedged"):
             return Decision("answer", self.entries[ranked[0].entry_id], [], score, ranked, retrieval.reading,
@@ -249,6 +256,21 @@ class KnowledgeBase:
         if kind == "offtopic" and retrieval.reading.topics:
             kind = "decline"  # it names what the bot covers ("… nông thôn mới …"): not sure, rather than off-topic
         return Decision(kind, None, [], score, ranked, retrieval.reading, decided=decided)
+
+    def _criterion_twin(self, reading: Reading, ranked: list[Ranked]) -> str | None:
+        """The second entry, when the two best are criteria of the two criteria sets, close to each other, and the
+        question speaks of NTM («tiêu chí», «nông thôn mới»: "coi quy hoạch đất nhà mình ở đâu" does not) and names
+        neither a period nor a criterion number (those are for `_criterion_period`)."""
+        if len(ranked) < 2 or reading.period is not None or reading.compare or criterion_number(reading.words) \
+                or "ntm" not in reading.topics:
+            return None
+        a, b = ranked[0], ranked[1]
+        sets = {s.period for s in self.facts.criteria_sets}
+        criteria = self.retriever.criteria
+        pa, pb = self.entries[a.entry_id].period, self.entries[b.entry_id].period
+        if not (criteria.get(a.entry_id) and criteria.get(b.entry_id) and pa != pb and {pa, pb} <= sets):
+            return None
+        return b.entry_id if b.prob >= a.prob * SUGGEST_SHARE else None
 
     def _quotes_figure(self, reading: Reading, entry_id: str) -> bool:
         """The question quotes a figure of the entry ("vốn 423 nghìn tỷ là cho mấy năm": 423.000): it is about what

@@ -232,6 +232,20 @@ def test_a_number_only_the_old_set_has_asked_of_todays_set_says_so(kb):
     assert old.entry.id == "ntm.tieu-chi-15" and old.note == ""  # asked of the old set: no note
 
 
+def test_two_close_criteria_of_the_two_sets_are_answered_with_the_other_named(kb):
+    from knowledge.kb import Ranked
+
+    reading = kb.retriever.read("hộ nghèo trong xã còn nhiều thì vướng tiêu chí nào")
+    pair = [Ranked("ntm26.tieu-chi-6", 0.6, 50.0), Ranked("ntm.tieu-chi-11", 0.55, 50.0)]
+    assert kb._criterion_twin(reading, pair) == "ntm.tieu-chi-11"
+    # not when a period or a number is named, nor for a question that is not about NTM, nor for two of one set
+    assert kb._criterion_twin(kb.retriever.read("hộ nghèo bây giờ vướng tiêu chí nào"), pair) is None
+    assert kb._criterion_twin(kb.retriever.read("coi quy hoạch đất nhà mình ở đâu"), pair) is None
+    same = [Ranked("ntm.tieu-chi-3", 0.6, 50.0), Ranked("ntm.tieu-chi-17", 0.55, 50.0)]
+    assert kb._criterion_twin(reading, same) is None
+    assert kb._criterion_twin(reading, [pair[0], Ranked("ntm.tieu-chi-11", 0.2, 50.0)]) is None  # not close
+
+
 def test_the_period_read_does_not_depend_on_set_order(kb):
     # "nông thôn mới cũ" is the old programme (not «mới với cũ»); both sets named read as both, whatever order a
     # set of cue kinds yields (it once depended on PYTHONHASHSEED, and so did the trained model)
