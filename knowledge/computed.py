@@ -319,10 +319,9 @@ def several_criteria(kb: "KnowledgeBase", reading: "Reading") -> Computed | None
     current = kb.facts.current_criteria_set
     if current is None:
         return None
-    criteria = kb.retriever.criteria
     lines, ids, missing = [], [], []
     for n in numbers:
-        of_n = {kb.entries[i].period: i for i in sorted(criteria) if n in criteria[i] and kb.entries[i].period in sets}
+        of_n = kb.criterion_entries(n)
         old = [i for p, i in of_n.items() if p != current.period]
         if reading.period == "old":
             chosen = old[0] if old else None
@@ -332,7 +331,7 @@ def several_criteria(kb: "KnowledgeBase", reading: "Reading") -> Computed | None
             missing.append(n)
             continue
         ids.append(chosen)
-        lines.append("• " + kb.render(kb.entries[chosen]).splitlines()[0].strip())
+        lines.append("• " + kb.first_line(chosen))
     if len(ids) < 2:
         return None
     if missing:

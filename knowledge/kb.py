@@ -244,7 +244,7 @@ class KnowledgeBase:
                 # "kênh mương bồi lắng hết… thuộc tiêu chí nào": the two criteria sets each have a criterion for it,
                 # and the model hesitates between them: the first is answered, saying which one the other set has
                 kind, also = "hedged", [twin]
-                note = "Mỗi bộ tiêu chí có một tiêu chí cho việc này. " + self.render(self.entries[twin]).splitlines()[0]
+                note = "Mỗi bộ tiêu chí có một tiêu chí cho việc này. " + self.first_line(twin)
         score = 100.0 * decided[0] if decided else 0.0
         if kind in ("answer", "hedged"):
             return Decision("answer", self.entries[ranked[0].entry_id], [], score, ranked, retrieval.reading,
@@ -278,6 +278,16 @@ class KnowledgeBase:
         vocab = self.retriever.vocab[entry_id]
         return any(w.isdigit() and len(w) >= 3 and not 1900 <= int(w) <= 2100 and w in vocab for w in reading.words)
 
+    def criterion_entries(self, n: str) -> dict[str, str]:
+        """Criterion number `n` -> its entry in each criteria set (facts.criteria_sets), by the set's period."""
+        sets = {s.period for s in self.facts.criteria_sets}
+        criteria = self.retriever.criteria
+        return {self.entries[i].period: i for i in sorted(criteria) if n in criteria[i] and self.entries[i].period in sets}
+
+    def first_line(self, entry_id: str) -> str:
+        """The first line of an entry's answer as the citizen reads it (a criterion's names the criterion)."""
+        return self.render(self.entries[entry_id]).splitlines()[0].strip()
+
     def _criterion_period(self, reading: Reading, ranked: list[Ranked]) -> tuple[list[Ranked], str, list[str]]:
         """"tiêu chí (số) N": the entry of criterion N of the period the question means. A bare number means the
         set that applies today (facts.criteria_sets, `current`), with a button to the same number in the other
@@ -287,13 +297,10 @@ class KnowledgeBase:
         n = criterion_number(reading.words)
         if n is None:
             return ranked, "", []
-        sets = {s.period: s for s in self.facts.criteria_sets}
         current = self.facts.current_criteria_set
         if current is None:
             return ranked, "", []
-        criteria = self.retriever.criteria
-        of_n = {self.entries[i].period: i for i in sorted(criteria) if n in criteria[i]
-                and self.entries[i].period in sets}
+        of_n = self.criterion_entries(n)
         if not of_n:
             return ranked, "", []
         old = [p for p in of_n if p != current.period]

@@ -8,6 +8,8 @@ from typing import Callable
 
 from aiohttp import web
 
+from bot.kernel import websec
+
 
 class AddressLimiter:
     """A token bucket per client address: `burst` pages at once, then `per_minute`. Memory is bounded (the
@@ -38,12 +40,8 @@ def client_address(request: web.Request) -> str:
     the docs describe: nginx or Caddy in front, the bot on 127.0.0.1), the last X-Forwarded-For hop, which is
     the address the proxy itself saw (anything before it was written by the client and proves nothing)."""
     peer = request.remote or ""
-    try:
-        local = ipaddress.ip_address(peer).is_loopback
-    except ValueError:
-        local = False
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if local and forwarded:
+    if forwarded and websec.from_local_proxy(request):
         last = forwarded.split(",")[-1].strip()
         try:
             return str(ipaddress.ip_address(last))
