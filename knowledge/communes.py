@@ -221,15 +221,19 @@ class CommuneFinder:
             return Found("none")
         best: dict[tuple[str, str], Candidate] = {}  # (commune code, via label) -> best candidate
         whole = " ".join(clean)
+        plain = [p for p, marked in windows if not marked]
+        after_kind = [p for p, marked in windows if marked]
         for alias in self._shortlist([p for p, _ in windows]):
+            # The best window, after a kind word counting 2 more: the short-name rule below only lowers a score
+            # that is not 100, so the best of each group, then the rule, is the best of the rule per window.
             score = 0.0
-            for phrase, marked in windows:
-                s = fuzz.ratio(phrase, alias.folded)
-                if len(alias.folded) <= 4 and s < 100:
-                    s *= 0.85  # short names ("an", "o lam") only count when typed exactly
-                if marked:
-                    s += 2
-                score = max(score, s)
+            for group, bonus in ((plain, 0), (after_kind, 2)):
+                hit = process.extractOne(alias.folded, group, scorer=fuzz.ratio) if group else None
+                if hit is not None:
+                    s = hit[1]
+                    if len(alias.folded) <= 4 and s < 100:
+                        s *= 0.85  # short names ("an", "o lam") only count when typed exactly
+                    score = max(score, s + bonus)
             if whole == alias.folded:
                 score += 3
             if kinds:

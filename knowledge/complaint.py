@@ -31,8 +31,12 @@ def _phrases(items: Iterable[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(fold(p).split()) for p in items if fold(p))
 
 
-def _has(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...]) -> tuple[str, ...] | None:
+def _has(words: tuple[str, ...], phrases: tuple[tuple[str, ...], ...],
+         present: frozenset[str] | None = None) -> tuple[str, ...] | None:
+    present = present if present is not None else frozenset(words)
     for p in phrases:
+        if p[0] not in present:
+            continue
         n = len(p)
         for i in range(len(words) - n + 1):
             if words[i : i + n] == p:
@@ -82,11 +86,12 @@ def detect(text: str, finder: "CommuneFinder | None" = None, words: ComplaintWor
     folded = tuple(fold(raw).split())
     if len(folded) < 3:
         return None
-    problem = _has(folded, words.problems) or (words.problems_exact is not None and words.problems_exact.search(raw))
+    present = frozenset(folded)
+    problem = _has(folded, words.problems, present) or (words.problems_exact is not None and words.problems_exact.search(raw))
     if not problem:
         return None
-    context = _has(folded, words.context) is not None
-    question = _has(folded, words.questions) is not None
+    context = _has(folded, words.context, present) is not None
+    question = _has(folded, words.questions, present) is not None
     commune = None
     if finder is not None:
         found = finder.find(text)
@@ -100,7 +105,7 @@ def detect(text: str, finder: "CommuneFinder | None" = None, words: ComplaintWor
         if allowed is not None and slug not in allowed:
             continue
         weight = sum(len(p) * (2 if isinstance(problem, tuple) and _has(problem, (p,)) else 1)
-                     for p in phrases if _has(folded, (p,)))
+                     for p in phrases if _has(folded, (p,), present))
         if weight > best:
             category, best = slug, weight
     strength = "weak" if question else "strong"

@@ -32,6 +32,7 @@ REAL_WORD_MAX_COUNT = 3  # … and only if the base itself uses it at most this 
 # An unknown word that is a possible syllable is corrected only into a pair the base has this often (5 turned
 # "tách thửa" into "tách chưa"; 10: calibration out of fold 74,1% right, was 73,3%).
 SYLLABLE_MIN_PAIRS = 10
+READ_MEMO = 4096  # texts whose reading is kept (cleared whole when full)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,7 @@ class Reader:
 
     def __init__(self, texts: Iterable[str], lexicon: Lexicon | None = None):
         self.lexicon = lexicon or default_lexicon()
+        self._memo: dict[str, Reading] = {}
         self.unigrams: Counter[str] = Counter()
         pairs: Counter[tuple[str, str]] = Counter()
         for text in texts:
@@ -202,6 +204,15 @@ class Reader:
 
     # -- reading
     def read(self, text: str) -> Reading:
+        """Memoised per text: a question is read by the computed answers, then again by retrieval."""
+        hit = self._memo.get(text)
+        if hit is None:
+            if len(self._memo) >= READ_MEMO:
+                self._memo.clear()
+            hit = self._memo[text] = self._read(text)
+        return hit
+
+    def _read(self, text: str) -> Reading:
         raw = tokens(text)
         words, fixes = self.correct(content_of(self._drop_address(raw)), _marked(text))
         words = _without_dates(words, text)
