@@ -47,6 +47,12 @@ class FormerUnit:
     name: str  # "Mỹ Khánh"
     district: str = ""  # disambiguation given by the resolution, e.g. "huyện Phú Tân"
     partial: bool = False  # only part of it went into this unit
+    rest: bool = False  # … the part left after another unit took its share ("phần còn lại của xã Vĩnh Châu")
+
+    @property
+    def share(self) -> str:
+        """How much of it went into the unit, as words before its label ("một phần ", "phần còn lại của ")."""
+        return "một phần " if self.partial else "phần còn lại của " if self.rest else ""
 
     @property
     def label(self) -> str:
@@ -77,8 +83,7 @@ class Candidate:
         """What a citizen is shown: "Phường Bình Đức (gồm xã Mỹ Khánh cũ)"."""
         if self.via is None:
             return self.commune.name
-        part = "một phần " if self.via.partial else ""
-        return f"{self.commune.name} (gồm {part}{self.via.label} cũ)"
+        return f"{self.commune.name} (gồm {self.via.share}{self.via.label} cũ)"
 
 
 @dataclass
@@ -115,7 +120,7 @@ def parse_former(formed_from: str) -> tuple[FormerUnit, ...]:
         share = pieces[i] or "phần còn lại"
         names = pieces[i + 1] if i + 1 < len(pieces) else ""
         i += 2
-        partial = share == "một phần"
+        partial, rest = share == "một phần", share == "phần còn lại"
         kind = ""
         for raw in re.split(r",\s*|\s+và\s+", names):
             raw = raw.strip(" ,.")
@@ -129,7 +134,7 @@ def parse_former(formed_from: str) -> tuple[FormerUnit, ...]:
             if pm:
                 raw, district = pm.group(1).strip(), pm.group(2).strip()
             if raw and kind:
-                out.append(FormerUnit(kind, raw, district, partial))
+                out.append(FormerUnit(kind, raw, district, partial, rest))
     return tuple(out)
 
 

@@ -25,11 +25,14 @@ _INTENT = re.compile(
     r"gio thuoc|nay thuoc|bay gio thuoc|hien nay thuoc|gio la xa|nay la xa|gio la phuong|nay la phuong|gio la dac khu|"
     r"nay la dac khu|la dac khu|nhap vo|vo dau|ve dau|ten la gi|ten gi|gio ten|nay ten|doi thanh|nhap lai|gop lai|"
     r"gom may|may xa cu|may phuong cu|xa cu nao|phuong cu nao|ten xa|ten phuong|ghi xa|ghi phuong|ghi la xa|"
-    r"ghi la phuong|dia chi ghi|ghi dia chi|dia chi moi|dia chi la)\b")
+    r"ghi la phuong|dia chi ghi|ghi dia chi|dia chi moi|dia chi la|"
+    # split between units, or two named in one message ("… bị chia làm 2", "giờ chung 1 xã hả, xã gì")
+    r"bi chia|chia lam|chia ve|chia ra|tach ra|nam o xa|nam o phuong|chung xa|chung 1 xa|chung mot xa|"
+    r"cung 1 xa|cung mot xa|xa gi|phuong gi)\b")
 # … but not when it is about something the knowledge base answers.
 _OTHER_SUBJECT = re.compile(
     r"\b(?:nong thon moi|ntm|ocop|tieu chi|chi tieu|dat chuan|kieu mau|nang cao|san pham|tinh nao|tinh moi|"
-    r"bao nhieu|may xa(?! cu)|may phuong(?! cu)|102|tinh kien giang|hop nhat tinh|trung tam hanh chinh|phan anh)\b")
+    r"bao nhieu|(?<!chia ve )(?<!chia lam )(?<!chia ra )may xa(?! cu)|(?<!chia ve )(?<!chia lam )(?<!chia ra )may phuong(?! cu)|102|tinh kien giang|hop nhat tinh|trung tam hanh chinh|phan anh)\b")
 _DISTRICT = re.compile(r"\b(?:huyen|thi xa|thanh pho|tp)\b")
 _COMMUNE_WORD = re.compile(r"(?<!thi )\b(?:xa|phuong|thi tran)\b")
 _QUALIFIER = r"cua|o|tai|thuoc|huyen|thi xa|thanh pho|tp|cua huyen|o huyen|thuoc huyen"
@@ -60,8 +63,7 @@ def _one(c: Candidate, asked_district: bool) -> str:
     name = c.commune.name
     lines = []
     if c.via is not None:
-        part = "Một phần " if c.via.partial else ""
-        lines.append(f"Từ 01/7/2025, {part}{c.via.label} (cũ) nay thuộc **{name}**, tỉnh An Giang.")
+        lines.append(f"Từ 01/7/2025, {c.via.share}{c.via.label} (cũ) nay thuộc **{name}**, tỉnh An Giang.")
     elif asked_district:
         lines.append(f"Từ 01/7/2025 không còn cấp huyện, thị xã. **{name}** hiện nay chỉ là một đơn vị cấp xã, "
                      "không gồm cả huyện cũ; các xã khác của huyện cũ nay thuộc các đơn vị khác (nhắn tên từng xã cũ để tra).")
@@ -70,7 +72,29 @@ def _one(c: Candidate, asked_district: bool) -> str:
     return "\n".join(lines)
 
 
+def _capital(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def _split(cands: list[Candidate]) -> str | None:
+    """One former unit divided between today's units (every candidate is a share of the same one): its parts,
+    not a choice between namesakes."""
+    vias = {c.via for c in cands}
+    units = {(v.kind, v.name, v.district) for v in vias if v is not None}
+    if len(units) != 1 or None in vias or not all(v.partial or v.rest for v in vias):
+        return None
+    first = cands[0].via
+    lines = [f"Từ 01/7/2025, {first.label} (cũ) được chia cho {len(cands)} đơn vị (Nghị quyết 1654/NQ-UBTVQH15):"]
+    lines += [f"• {_capital(c.via.share + c.via.label)} cũ → **{c.commune.name}**"
+              for c in sorted(cands, key=lambda c: (c.via.rest, c.commune.name))]
+    lines.append("Nhà ở ấp nào thuộc đơn vị nào: bà con hỏi UBND một trong các đơn vị trên (theo ấp, khóm cũ).")
+    return "\n".join(lines)
+
+
 def _choices(cands: list[Candidate]) -> str:
+    split = _split(cands)
+    if split is not None:
+        return split
     lines = ["Tên này có ở nhiều nơi. Từ 01/7/2025:"]
     lines += [f"• {c.label}" for c in cands]
     lines.append("Bà con nhắn thêm tên huyện cũ hoặc ghi rõ «xã …», «phường …», «thị trấn …» để tra đúng nơi.")
@@ -133,8 +157,8 @@ def _several(folded: str) -> list[Candidate]:
 def _many(cands: list[Candidate]) -> str:
     lines = []
     for c in cands:
-        part = "Một phần " if c.via.partial else ""
-        lines.append(f"Từ 01/7/2025, {part}{c.via.label} (cũ) nay thuộc **{c.commune.name}**, tỉnh An Giang.")
+        lines.append(f"Từ 01/7/2025, {c.via.share}{c.via.label} (cũ) nay thuộc **{c.commune.name}**, "
+                     "tỉnh An Giang.")
     units = list({c.commune.code: c.commune for c in cands}.values())
     lines += [_composition(u.code, u.name) for u in units]
     lines.append("Việc giấy tờ, thủ tục: bà con liên hệ UBND " + ", ".join(f"{u.kind.lower()} {u.bare}" for u in units) + ".")

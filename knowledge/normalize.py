@@ -253,7 +253,8 @@ SCAFFOLD: tuple[tuple[str, ...], ...] = tuple(
     nghia la sao|nhu the nao|the nao|ra sao|la sao|nhu nao|the nay|can dat|can phai|can nhung|
     co phai|phai khong|dung khong|co dung|duoc khong|co duoc|co the|cho biet|giai thich|nghia la|tim hieu|
     hoi ve|thong tin ve|noi ve|lien quan|o dau vay|la cai|cai gi|dieu gi|nhung gi|nhung cai|
-    muon hoi|can hoi|hoi thu|hoi xiu|hoi chut|xin hoi|tu van|ho tro em|giup em|giup toi|giup minh
+    muon hoi|can hoi|hoi thu|hoi xiu|hoi chut|xin hoi|tu van|ho tro em|giup em|giup toi|giup minh|
+    nghe noi|nghe nguoi ta noi|nguoi ta noi|nghe hoai|nghe hoai ma|ma khong biet|ma chua biet|thac mac
     """.replace("\n", " ").split("|")
 )
 _SCAFFOLD_MAX = max(len(p) for p in SCAFFOLD)

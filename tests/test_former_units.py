@@ -53,8 +53,20 @@ def test_several_former_units_in_one_question_are_each_answered():
 
 
 def test_a_name_used_in_several_places_gives_the_choices():
-    text = answer("xa phu hoi cu gio thuoc xa nao")  # split between two units
-    assert "Tên này có ở nhiều nơi" in text and "Xã An Phú (gồm một phần xã Phú Hội cũ)" in text and "Xã Nhơn Hội" in text
+    text = answer("xa hoa an cu gio thuoc xa nao")  # Hòa An of Chợ Mới and Hòa An of Giồng Riềng
+    assert "Tên này có ở nhiều nơi" in text
+    assert "Xã Hội An (gồm xã Hòa An (huyện Chợ Mới) cũ)" in text and "Xã Hòa Hưng (gồm xã Hòa An (huyện Giồng Riềng) cũ)" in text
+
+
+def test_a_unit_split_between_units_gives_its_parts_not_a_choice():
+    text = answer("xa phu hoi cu gio thuoc xa nao")  # khoản 1 took part of it, khoản 3 the rest
+    assert "Tên này có ở nhiều nơi" not in text and "xã Phú Hội (cũ) được chia cho 2 đơn vị" in text
+    assert "• Một phần xã Phú Hội cũ → **Xã An Phú**" in text and "• Phần còn lại của xã Phú Hội cũ → **Xã Nhơn Hội**" in text
+    text = answer("vinh chau cu tach ra thi ve phuong nao")
+    assert "**Phường Châu Đốc**" in text and "• Phần còn lại của xã Vĩnh Châu cũ → **Phường Vĩnh Tế**" in text
+    # … and two former units named together, asked whether they are one unit now
+    text = answer("xã Lê Trì với xã Lạc Quới giờ chung một xã phải không")
+    assert "xã Lê Trì (cũ) nay thuộc **Xã Ba Chúc**" in text and "xã Lạc Quới (cũ) nay thuộc **Xã Ba Chúc**" in text
 
 
 def test_a_district_is_not_answered_as_the_commune_of_the_same_name():
