@@ -31,6 +31,7 @@ FOLLOWUP_WORDS = 9  # a follow-up is short
 HEAD_WORDS = (8, 12)  # the first words of a long unpunctuated message, read as its question…
 _ASKS = re.compile(r"\b(?:gi|nao|bao nhieu|may|the nao|ra sao|o dau|ai|khi nao|bao gio|co phai|la sao)\b")
 HEAD_TOPICS = frozenset({"ntm", "ocop"})  # … when it names one of these (place and product names say too little)
+HEAD_NEAR = 3  # … and answered alone, it confirms one of the whole message's first three entries
 CONTEXT_WORDS = 14  # a message this long often tells its context before the question
 # "còn tiêu chí 5 thì sao", "vậy 4 sao thì sao", "thế giai đoạn mới?", "còn OCOP 5 sao"
 _FOLLOWUP_START = re.compile(r"^(?:con|vay con|the con|vay|the|the thi|vay thi|roi|con neu|neu|vay neu|con cai|con ve)\b")
@@ -99,23 +100,25 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     # cho đoàn thanh niên…"): the message up to a comma, and its first words; only when the message names the
     # programmes (the first words of "nấu đường thốt nốt bao lâu thì kẹo lại, …" are no question about OCOP).
     words = text.split()
+    heads: list[str] = []
     if whole.reading is not None and whole.reading.topics & HEAD_TOPICS:
         heads = [" ".join(clauses[:k]) for k in range(1, min(len(clauses), 3))]
         heads += [" ".join(words[:n]) for n in HEAD_WORDS if len(words) > n + 4]
         # … and asks something: "xã em ở Thoại Sơn đạt nâng cao rồi, …" is context, not the question
-        tails += [h for h in heads if len(fold(h)) >= 12 and _ASKS.search(fold(h))]
+        heads = [h for h in heads if len(fold(h)) >= 12 and _ASKS.search(fold(h))]
     if not long:
-        tails = []
-    if not parts and not tails:
+        tails, heads = [], []
+    if not parts and not tails and not heads:
         return whole
     rank = {"answer": 3, "suggest": 2, "decline": 1, "offtopic": 0}
     best = whole
     # A tail only confirms the entry the whole message already ranks first: alone, "…, phí bao nhiêu" would be
-    # any fee.
-    near = {r.entry_id for r in whole.ranked[:1]}
-    for part, free in [*((p, True) for p in parts), *((t, False) for t in tails)]:
+    # any fee. A head is a question of its own ("ocop là gì vậy bot, tui bán tạp hóa … khách du lịch hỏi hoài"):
+    # the context after it may put another entry first, so it confirms one of the whole's first three.
+    near = {"tail": {r.entry_id for r in whole.ranked[:1]}, "head": {r.entry_id for r in whole.ranked[:HEAD_NEAR]}}
+    for part, how in [*((p, "free") for p in parts), *((t, "tail") for t in tails), *((h, "head") for h in heads)]:
         d = kb.decide(part)
-        if not free and (d.kind != "answer" or d.entry is None or d.entry.id not in near):
+        if how != "free" and (d.kind != "answer" or d.entry is None or d.entry.id not in near[how]):
             continue
         if (rank[d.kind], d.score) > (rank[best.kind], best.score):
             best = d

@@ -122,8 +122,8 @@ def test_a_question_quoting_a_figure_of_the_base_is_not_off_topic(kb):
 
 
 def test_the_question_first_then_why_one_asks(kb):
-    # a long message that asks first and explains after: its first words answer, confirming the whole's first entry
-    text = "ocop la gi vay bot tui ban tap hoa o cho khach hoi tui hong biet tra loi sao cho dung"
+    # a long message that asks first and explains after: its first words answer, confirming one of the whole's first entries
+    text = "ocop la gi vay bot tui ban tap hoa o cho may chuc nam nay khach du lich toi mua hoi hoai ma tui hong biet tra loi sao cho dung"
     assert kb.decide(text).kind != "answer"  # the whole message alone is not sure
     u = understand(kb, text, TODAY)
     assert u.kind == "answer" and u.decision.entry.id == "ocop.la-gi"
