@@ -178,6 +178,21 @@ def _first_written(folded: str, cands: list[Candidate]) -> list[Candidate]:
     return first if len(first) == 1 else cands
 
 
+def _within(text: str) -> str | None:
+    """A long message ("alo bot, tui là nông dân ở xã Linh Huỳnh nhà có mấy công ruộng, giờ sáp nhập rồi thì xã
+    tui thuộc xã nào, làm giấy tờ ghi sao…"): the clause that asks, with the one or two before it (where the
+    name usually is)."""
+    clauses = [c for c in re.split(r"[,;.!?\n]+", text) if c.strip()]
+    for i in range(len(clauses)):
+        if not _INTENT.search(fold(clauses[i])):
+            continue
+        for back in (1, 2):  # the name may be one or two clauses before
+            window = ", ".join(clauses[max(0, i - back): i + 1])
+            if len(fold(window).split()) <= MAX_WORDS_ASKED and (found := body(window)) is not None:
+                return found
+    return None
+
+
 def answer(text: str) -> str | None:
     """The reply to a question about where a former unit is now (or what a unit is made of), with its source
     line, or None."""
@@ -190,6 +205,8 @@ def body(text: str) -> str | None:
     folded = " ".join(_PROVINCE.sub(" ", fold(text)).split())
     words = folded.split()
     intent = bool(_INTENT.search(folded))
+    if intent and len(words) > MAX_WORDS_ASKED and not _OTHER_SUBJECT.search(folded):
+        return _within(text)
     if not words or len(words) > (MAX_WORDS_ASKED if intent else MAX_WORDS) or _OTHER_SUBJECT.search(folded):
         return None
     if not intent and len(words) > 4:

@@ -145,6 +145,8 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
     for a, b in [
         (r"bao nhiu", "bao nhieu"),
         (r"la j", "la gi"),
+        # "điện cũng là 1 tiêu chí": an article, not criterion 1 (but "là 1 sao", "là 1 điểm" stay numbers)
+        (r"la 1(?= (?:tieu chi|chi tieu|chuong trinh|trong|phan|loai|dieu kien|nhom|hinh thuc))", "la mot"),
         (r"mot xa mot san pham", "moi xa mot san pham"),
         (r"(?:moi|1) xa (?:1|mot) san pham", "moi xa mot san pham"),
         (r"o cop", "ocop"),

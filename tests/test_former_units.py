@@ -105,3 +105,14 @@ async def test_on_telegram_the_lookup_comes_before_the_faq(tmp_path, fake_tg, ma
     assert "thị trấn Núi Sập (cũ) nay thuộc" in reply.text and "Nguồn: Nghị quyết 1654/NQ-UBTVQH15" in reply.text
     fake_tg.push(fake_tg.make_message(5101, "ocop 4 sao bao nhieu diem"))
     await fake_tg.wait_text(5101, "70 đến dưới 90")
+
+
+def test_a_long_message_is_read_at_the_clause_that_asks():
+    text = ("chao bot, chu lam ruong o xa Tho Son may chuc nam nay, con cai di lam xa het, gio sap nhap roi thi xa chu "
+            "thuoc xa nao vay, mai mot lam giay to cho tui nho thi ghi sao cho dung, cam on bot nhieu nha")
+    assert len(text.split()) > 34
+    reply = answer(text)
+    assert reply is not None and "xã Thổ Sơn (cũ) nay thuộc **Xã Hòn Đất**" in reply
+    # … but a long message about the programme is not a lookup
+    assert answer("xa em o Tho Son sap nhap roi thi tieu chi nong thon moi tinh sao, xa cu dat roi gio xa moi "
+                  "co phai lam lai tu dau khong, ba con trong ap hoi hoai ma can bo xa chua tra loi") is None

@@ -147,7 +147,7 @@ async def test_zalo_citizen_erases_by_typing(tmp_path, fake_tg, fake_zalo, make_
     tu = BotCitizen(fake_zalo, app, "6ede9afa66b88fe6d6a9", name="Chú Tư")
     code = await report_by_typing(tu, contact=("Nguyễn Văn Tư", "0903111222"))
     await wait_card(fake_tg, code)
-    await tu.say("xoa du lieu")
+    await tu.say("Tui muốn xóa hết dữ liệu nha")  # asked in plain words, not the command's name
     ask = await tu.expect("Xóa dữ liệu cá nhân của bạn")
     assert "1. 🗑 Xóa dữ liệu của tôi" in ask.text and "2. Không xóa" in ask.text
     await tu.say("1")

@@ -31,8 +31,14 @@ def _now_minute(ctx: Ctx) -> int:
     return int(ctx.now.timestamp() // 60)
 
 
-@command("xoadulieu", aliases=("xoa du lieu", "xoa du lieu ca nhan", "xoa du lieu cua toi", "xoa thong tin ca nhan",
-                                "xoa thong tin cua toi"), description=texts.CMD_ERASE, interrupts=True)
+# Plain words that ask for it (a message that starts with one; the reply asks to confirm before anything goes).
+ERASE_ALIASES = ("xoa du lieu", "xoa du lieu ca nhan", "xoa du lieu cua toi", "xoa thong tin ca nhan",
+                 "xoa thong tin cua toi", "xoa het du lieu", "xoa toan bo du lieu", "xoa het thong tin",
+                 "toi muon xoa du lieu", "em muon xoa du lieu", "minh muon xoa du lieu", "toi muon xoa het du lieu",
+                 "em muon xoa het du lieu", "tui muon xoa du lieu", "tui muon xoa het du lieu")
+
+
+@command("xoadulieu", aliases=ERASE_ALIASES, description=texts.CMD_ERASE, interrupts=True)
 def erase_command(ctx: Ctx) -> None:
     if not _private(ctx):
         return
