@@ -293,6 +293,13 @@ class OutsidePlace:
 
 
 @functools.lru_cache(maxsize=1)
+def inside_districts() -> frozenset[str]:
+    """The folded names of the districts, towns and cities of An Giang and Kiên Giang before 01/7/2025."""
+    with open(DISTRICTS_CSV, encoding="utf-8", newline="") as f:
+        return frozenset(fold(r["district"]) for r in csv.DictReader(f) if r["province_code"] in INSIDE_PROVINCES)
+
+
+@functools.lru_cache(maxsize=1)
 def _outside_names() -> tuple[dict[str, set[str]], dict[str, str]]:
     """(folded district name -> "tỉnh X" of the provinces outside An Giang having one, folded province name ->
     "tỉnh X"), leaving out every name that is also a place of An Giang (districts, today's and former communes)."""

@@ -13,7 +13,7 @@ import csv
 import functools
 import re
 
-from knowledge.communes import CSV_PATH, Candidate, default_finder
+from knowledge.communes import CSV_PATH, Candidate, default_finder, inside_districts
 from knowledge.normalize import fold
 
 SOURCE_LINE = "📄 Nguồn: Nghị quyết 1654/NQ-UBTVQH15 ngày 16/06/2025 của Ủy ban Thường vụ Quốc hội (hiện hành)."
@@ -228,9 +228,16 @@ def body(text: str) -> str | None:
     if not cands or (not intent and len(cands) > 1):
         return None
     named = {fold(c.via.name if c.via else c.commune.bare) for c in cands}
+    inner = {n for n in named if any(n != m and f" {n} " in f" {m} " for m in named)}  # "hòa hưng" of "mỹ hòa hưng"
+    if inner and len(named) > len(inner):
+        cands = [c for c in cands if fold(c.via.name if c.via else c.commune.bare) not in inner]
+        named -= inner
     if len(named) > 1:  # "xã Vọng Thê của Thoại Sơn": the first name, the others only saying where it was
         first = min(named, key=lambda n: padded.find(f" {n} "))
-        if all(re.search(rf"\b(?:{_QUALIFIER}) {re.escape(n)}\b", folded) for n in named - {first}):
+        # … or the former district written right after the name ("xã Vọng Thê Thoại Sơn", "Bình Sơn, Hòn Đất")
+        if all(re.search(rf"\b(?:{_QUALIFIER}) {re.escape(n)}\b", folded)
+               or (n in inside_districts() and re.search(rf"\b{re.escape(first)} {re.escape(n)}\b", folded))
+               for n in named - {first}):
             cands, named = [c for c in cands if fold(c.via.name if c.via else c.commune.bare) == first], {first}
     if len(named) > 1:
         return None  # several different names ("Thổ Châu, Kiên Hải"): the knowledge base answers those

@@ -116,3 +116,10 @@ def test_a_long_message_is_read_at_the_clause_that_asks():
     # … but a long message about the programme is not a lookup
     assert answer("xa em o Tho Son sap nhap roi thi tieu chi nong thon moi tinh sao, xa cu dat roi gio xa moi "
                   "co phai lam lai tu dau khong, ba con trong ap hoi hoai ma can bo xa chua tra loi") is None
+
+
+def test_the_former_district_written_after_the_name_only_says_where_it_was():
+    text = answer("xa Vong The Thoai Son gio thuoc xa nao")  # Thoại Sơn: a former district, and today's Xã Thoại Sơn
+    assert text is not None and "xã Vọng Thê (cũ) nay thuộc **Xã Óc Eo**" in text
+    text = answer("xa my hoa hung long xuyen gio thuoc dau")  # "hòa hưng" inside "mỹ hòa hưng" is no second name
+    assert text is not None and "**Xã Mỹ Hòa Hưng** không sắp xếp, giữ nguyên" in text
