@@ -47,7 +47,7 @@ _Q_STARS = re.compile(r"\b(\d)\s+sao\b")
 _TOKEN = re.compile(r"[^\W\d_]+|[^\w\s]|\d+", re.UNICODE)
 _CONTRAST = re.compile(r"^\W*(?:khác|đừng nhầm|không nhầm|không phải)\b", re.IGNORECASE)  # "Khác Kế hoạch 328 của tỉnh Nghệ An"
 # "tỉnh mình", "An Giang", "ở tỉnh": the question is about the province, not the whole country
-_LOCAL = re.compile(r"\b(?:an giang|tinh (?:minh|ta|nha|em|toi|tui)|o tinh|cua tinh|tinh dat|tinh co|tinh da|"
+LOCAL = re.compile(r"\b(?:an giang|tinh (?:minh|ta|nha|em|toi|tui)|o tinh|cua tinh|tinh dat|tinh co|tinh da|"
                     r"tinh muon|tinh dang|ca tinh|toan tinh|tinh an giang)\b")
 NAME_MAX_ENTRIES = 2  # a name more entries answer with ("An Giang", "Thủ tướng Chính phủ") says nothing
 
@@ -176,7 +176,7 @@ class Retriever:
         named = names_in(reading.raw, self.names, self._name_first) | names_in(words, self.names, self._name_first)
         # Another province named ("Cà Mau có bao nhiêu sản phẩm OCOP"): an entry that never names it answers for
         # An Giang or the whole country, not for it.
-        local = bool(_LOCAL.search(raw))
+        local = bool(LOCAL.search(raw))
         outside = outside_an_giang(raw)
         outside_name = f" {outside.folded} " if outside else ""
         qrow = [

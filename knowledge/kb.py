@@ -23,7 +23,7 @@ import yaml
 from pydantic import ValidationError
 
 from knowledge.decision import MODEL_PATH, DecisionModel, Thresholds, content_hash
-from knowledge.features import FEATURES, Retriever
+from knowledge.features import FEATURES, LOCAL, Retriever
 from knowledge.matcher import Matcher, _criterion_number as criterion_number
 from knowledge.normalize import normalized, tokens
 from knowledge.reading import LEXICON_PATH, Reading
@@ -92,6 +92,7 @@ class Decision:
 
 
 PLACE_OUTSIDE = FEATURES.index("place_outside")
+_WHOLE_COUNTRY = re.compile(r"\b(?:ca nuoc|toan quoc)\b")
 COMPARISON_TAG = "so-sanh"  # an entry that says how two periods, sets or things differ
 
 
@@ -233,6 +234,12 @@ class KnowledgeBase:
             # It names another province, and the entry speaks only of An Giang or the whole country ("Cà Mau có
             # bao nhiêu sản phẩm OCOP"): however sure the words, that is not an answer to it.
             kind = "suggest"
+        if kind in ("answer", "hedged") and self._country_for_province(retrieval.reading, ranked[0].entry_id):
+            # … and the province's own entries among the first three are offered first
+            kind = "suggest"
+            local = [r for r in ranked[:3] if self.entries[r.entry_id].topic == "an-giang"]
+            ranked = local + [r for r in ranked if r not in local]
+            probs = [r.prob for r in ranked]
         if kind == "decline" and len(probs) > 1 and probs[1] >= t.suggest:
             kind = "suggest"  # two entries are plausible and the model cannot tell which: offer both
         elif kind == "suggest" and probs and probs[0] < t.suggest and not retrieval.reading.topics \
@@ -256,6 +263,15 @@ class KnowledgeBase:
         if kind == "offtopic" and retrieval.reading.topics:
             kind = "decline"  # it names what the bot covers ("… nông thôn mới …"): not sure, rather than off-topic
         return Decision(kind, None, [], score, ranked, retrieval.reading, decided=decided)
+
+    def _country_for_province(self, reading: Reading, entry_id: str) -> bool:
+        """"ocop 5 sao tỉnh mình có mấy sp": the question asks about An Giang («tỉnh mình», «An Giang»), the entry
+        gives the whole country's figures and never names An Giang: offered, not answered (the mirror of another
+        province named)."""
+        e = self.entries[entry_id]
+        if e.topic == "an-giang" or not _WHOLE_COUNTRY.search(normalized(e.title)):
+            return False
+        return bool(LOCAL.search(" ".join(reading.raw))) and "an giang" not in normalized(e.answer)
 
     def _criterion_twin(self, reading: Reading, ranked: list[Ranked]) -> str | None:
         """The second entry, when the two best are criteria of the two criteria sets, close to each other, and the

@@ -206,6 +206,16 @@ def test_another_province_named_is_not_answered_from_an_entry_that_never_speaks_
     assert kb.decide("an giang co bao nhieu san pham ocop 4 sao").kind == "answer"
 
 
+def test_the_province_asked_is_not_answered_from_an_entry_of_the_whole_country(kb):
+    # the mirror: «tỉnh mình» asks about An Giang; an entry of the whole country that never names it is offered after
+    # the province's own entries, not answered
+    text = "tinh minh gio co tong cong may san pham ocop 5 sao roi"
+    assert kb.decide(text.replace("tinh minh", "ca nuoc")).kind == "answer"  # the same words, the country: answered
+    d = kb.decide(text)
+    assert d.kind == "suggest" and d.ranked[1].entry_id == "ocop.san-pham-5-sao-ca-nuoc"  # the model's first, now second
+    assert d.suggestions[0].id == "ag.ocop-5-sao" and "Cả nước" in d.suggestions[1].title
+
+
 # ---------------------------------------------------------------- periods
 def test_a_bare_criterion_number_means_the_set_in_force_with_a_button_to_the_old_one(kb):
     d = understand(kb, "tieu chi so 9 hien nay la gi", TODAY).decision
