@@ -412,3 +412,15 @@ def test_a_product_named_in_one_answer_brings_that_entry_first():
     kb = KnowledgeBase.load()
     d = kb._decide("banh hanh nhan tien anh o cho moi dc may sao", None)
     assert d.ranked[0].entry_id == "ag.ocop-san-pham-tieu-bieu"
+
+
+def test_one_suggestion_is_asked_as_a_yes_or_no_question(kb):
+    from bot.features.faq.answers import render_decision
+    from knowledge.kb import Decision
+
+    one, two = kb.entries["ocop.ai-cong-nhan"], kb.entries["ocop.diem-5-sao"]
+    text, buttons = render_decision(kb, {}, Decision("suggest", None, [one], 70.0))
+    assert text.startswith(f"Có phải bạn muốn hỏi: «{one.title.rstrip('?')}»?") and "một trong các câu" not in text
+    assert [b.label for b in buttons] == [one.title]
+    text, _ = render_decision(kb, {}, Decision("suggest", None, [one, two], 70.0))
+    assert text.startswith("Có phải bạn muốn hỏi một trong các câu sau?")

@@ -92,6 +92,8 @@ def render_decision(kb: KnowledgeBase, values: dict[str, object], d: Decision) -
         related = {e.id: e for e in [*d.also, *kb.see_also(d.entry)] if e.id != d.entry.id}
         return text, entry_buttons(list(related.values())[:3], "➕ ")
     if d.kind == "suggest" and d.suggestions:
+        if len(d.suggestions) == 1:  # one entry: a yes-or-no question, not a choice «among the following»
+            return texts.DID_YOU_MEAN_ONE.format(title=d.suggestions[0].title.rstrip("?")), entry_buttons(d.suggestions)
         return texts.DID_YOU_MEAN, entry_buttons(d.suggestions)
     if d.kind == "offtopic":
         return texts.OFF_TOPIC, topic_buttons()
