@@ -66,7 +66,8 @@ OFF_TOPIC = (
 )
 UNDERSTOOD_AS = "Tôi hiểu bạn hỏi: «{title}»"
 DID_YOU_MEAN = "Có phải bạn muốn hỏi một trong các câu sau? Chọn câu đúng ý bạn:"
-DID_YOU_MEAN_ONE = "Có phải bạn muốn hỏi: «{title}»? Bấm vào câu hỏi bên dưới để xem câu trả lời."
+DID_YOU_MEAN_ONE = ("Có phải bạn muốn hỏi: «{title}»? "
+                    + by_caps("Bấm vào câu hỏi bên dưới để xem câu trả lời.", "Gõ 1 để xem câu trả lời."))
 SEE_ALSO = "Xem thêm:"
 MENU_NTM = "Một số câu hỏi thường gặp về **nông thôn mới**. Chọn một câu hoặc gõ câu hỏi của bạn:"
 MENU_OCOP = "Một số câu hỏi thường gặp về **OCOP** (Mỗi xã một sản phẩm). Chọn một câu hoặc gõ câu hỏi của bạn:"
