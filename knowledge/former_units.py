@@ -29,10 +29,13 @@ _INTENT = re.compile(
     # split between units, or two named in one message ("… bị chia làm 2", "giờ chung 1 xã hả, xã gì")
     r"bi chia|chia lam|chia ve|chia ra|tach ra|nam o xa|nam o phuong|chung xa|chung 1 xa|chung mot xa|"
     r"cung 1 xa|cung mot xa|xa gi|phuong gi)\b")
-# … but not when it is about something the knowledge base answers.
+# … but not when it is about something the knowledge base answers ("mấy xã" counts units, unless it asks how
+# many a former unit was split into: "bị chia về mấy xã").
+_NOT_SPLIT = r"(?<!chia ve )(?<!chia lam )(?<!chia ra )"
 _OTHER_SUBJECT = re.compile(
     r"\b(?:nong thon moi|ntm|ocop|tieu chi|chi tieu|dat chuan|kieu mau|nang cao|san pham|tinh nao|tinh moi|"
-    r"bao nhieu|(?<!chia ve )(?<!chia lam )(?<!chia ra )may xa(?! cu)|(?<!chia ve )(?<!chia lam )(?<!chia ra )may phuong(?! cu)|102|tinh kien giang|hop nhat tinh|trung tam hanh chinh|phan anh)\b")
+    rf"bao nhieu|{_NOT_SPLIT}may xa(?! cu)|{_NOT_SPLIT}may phuong(?! cu)|102|tinh kien giang|hop nhat tinh|"
+    r"trung tam hanh chinh|phan anh)\b")
 _DISTRICT = re.compile(r"\b(?:huyen|thi xa|thanh pho|tp)\b")
 _COMMUNE_WORD = re.compile(r"(?<!thi )\b(?:xa|phuong|thi tran)\b")
 _QUALIFIER = r"cua|o|tai|thuoc|huyen|thi xa|thanh pho|tp|cua huyen|o huyen|thuoc huyen"
