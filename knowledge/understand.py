@@ -30,6 +30,8 @@ _CLAUSE_SPLIT = re.compile(r"\s*[,;]\s*|\s+(?=(?:cho|xin|muốn|muon)\s+(?:\w+\s
 FOLLOWUP_WORDS = 9  # a follow-up is short
 HEAD_WORDS = (8, 12)  # the first words of a long unpunctuated message, read as its question…
 _ASKS = re.compile(r"\b(?:gi|nao|bao nhieu|may|the nao|ra sao|o dau|ai|khi nao|bao gio|co phai|la sao)\b")
+_ASKS_YES_NO = re.compile(r"\b(?:khong|ko|k|hong|hok|chua|phai khong|duoc khong)(?: (?:bot|ad|admin|a|vay|ha|nhi))*$")
+ASKED_FIRST_WORDS = 3  # content words a first clause needs to be a question of its own
 HEAD_TOPICS = frozenset({"ntm", "ocop"})  # … when it names one of these (place and product names say too little)
 HEAD_NEAR = 3  # … and answered alone, it confirms one of the whole message's first three entries
 CONTEXT_WORDS = 14  # a message this long often tells its context before the question
@@ -87,8 +89,9 @@ def merge_followup(previous: Previous, text: str) -> str:
 def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     """Long messages: the question is usually one of the sentences, often the last."""
     whole = kb.decide(text)
-    if whole.kind == "answer":
-        return whole
+    asked = _asked_first(kb, text, whole)
+    if asked is not whole or whole.kind == "answer":
+        return asked
     clauses = _CLAUSE_SPLIT.split(text.strip())
     long = len(fold(text).split()) >= CONTEXT_WORDS
     sentences = [p for p in _SENTENCE_SPLIT.split(text.strip()) if len(fold(p)) >= 6]
@@ -125,6 +128,27 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     if best is whole or best.kind != "answer" or not long or len(clauses) < 2 or len(fold(clauses[-1])) < 12:
         return best
     return _against_last(best, kb.decide(clauses[-1]))
+
+
+def _asked_first(kb: "KnowledgeBase", text: str, whole: "Decision") -> "Decision":
+    """"Mai trời Tịnh Biên có mưa không bot, em tính đi phơi đường thốt nốt": the question is the first clause, the
+    rest only says why one asks and asks nothing. When that question alone is about nothing the bot covers, the
+    words of the context (a product, a place) do not make the message a question about them."""
+    clauses = [c for c in re.split(r"\s*[,;.!?]\s*", text.strip()) if c]
+    if len(clauses) < 2 or whole.kind not in ("answer", "suggest"):
+        return whole
+    first, rest = fold(clauses[0]), fold(" ".join(clauses[1:]))
+    if not (_ASKS.search(first) or _ASKS_YES_NO.search(first)) or _ASKS.search(rest) or _ASKS_YES_NO.search(rest):
+        return whole
+    # … and the rest names neither programme ("văn bản nào quy định trình tự, hồ sơ xét công nhận … nông thôn mới"
+    # goes on asking after the comma)
+    if kb.retriever.read(" ".join(clauses[1:])).topics & HEAD_TOPICS:
+        return whole
+    alone = kb.decide(clauses[0])
+    # … a question of its own (not "có được không bot, nhà em làm mắm…"), that no entry is near
+    if alone.kind in ("offtopic", "decline") and alone.reading is not None and len(alone.reading.words) >= ASKED_FIRST_WORDS:
+        return alone
+    return whole
 
 
 def _against_last(d: "Decision", last: "Decision") -> "Decision":

@@ -424,3 +424,15 @@ def test_one_suggestion_is_asked_as_a_yes_or_no_question(kb):
     assert [b.label for b in buttons] == [one.title]
     text, _ = render_decision(kb, {}, Decision("suggest", None, [one, two], 70.0))
     assert text.startswith("Có phải bạn muốn hỏi một trong các câu sau?")
+
+
+def test_an_off_topic_question_first_is_not_answered_from_the_context_after_it(kb):
+    # the question is the first clause; the rest says why one asks, naming a product the base knows
+    text = "chiều nay Tri Tôn có mưa không ad, tui định đem đường thốt nốt ra phơi"
+    assert kb.decide(text).kind in ("answer", "suggest")  # the whole message alone leans on «đường thốt nốt»
+    assert understand(kb, text, TODAY).kind in ("offtopic", "decline")
+    # … but a question that goes on after the comma, or a first clause with nothing in it, keep the whole
+    u = understand(kb, "văn bản nào quy định, hồ sơ xét công nhận xã nông thôn mới gồm những gì", TODAY)
+    assert u.kind != "offtopic"
+    u = understand(kb, "được không bot, nhà em làm đường thốt nốt ở Tri Tôn muốn làm ocop", TODAY)
+    assert u.kind in ("answer", "suggest")
