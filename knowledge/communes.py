@@ -293,25 +293,26 @@ class OutsidePlace:
 
 
 @functools.lru_cache(maxsize=1)
+def _district_rows() -> tuple[dict[str, str], ...]:
+    with open(DISTRICTS_CSV, encoding="utf-8", newline="") as f:
+        return tuple(csv.DictReader(f))
+
+
+@functools.lru_cache(maxsize=1)
 def inside_districts() -> frozenset[str]:
     """The folded names of the districts, towns and cities of An Giang and Kiên Giang before 01/7/2025."""
-    with open(DISTRICTS_CSV, encoding="utf-8", newline="") as f:
-        return frozenset(fold(r["district"]) for r in csv.DictReader(f) if r["province_code"] in INSIDE_PROVINCES)
+    return frozenset(fold(r["district"]) for r in _district_rows() if r["province_code"] in INSIDE_PROVINCES)
 
 
 @functools.lru_cache(maxsize=1)
 def _outside_names() -> tuple[dict[str, set[str]], dict[str, str]]:
     """(folded district name -> "tỉnh X" of the provinces outside An Giang having one, folded province name ->
     "tỉnh X"), leaving out every name that is also a place of An Giang (districts, today's and former communes)."""
-    inside: set[str] = {a.folded for a in default_finder().aliases}
+    rows = _district_rows()
+    inside: set[str] = {a.folded for a in default_finder().aliases} | inside_districts()
+    inside |= {fold(r["province"]) for r in rows if r["province_code"] in INSIDE_PROVINCES}
     districts: dict[str, set[str]] = {}
     provinces: dict[str, str] = {}
-    with open(DISTRICTS_CSV, encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    for r in rows:
-        if r["province_code"] in INSIDE_PROVINCES:
-            inside.add(fold(r["district"]))
-            inside.add(fold(r["province"]))
     for r in rows:
         if r["province_code"] in INSIDE_PROVINCES:
             continue

@@ -266,12 +266,12 @@ class KnowledgeBase:
 
     def _country_for_province(self, reading: Reading, entry_id: str) -> bool:
         """"ocop 5 sao tỉnh mình có mấy sp": the question asks about An Giang («tỉnh mình», «An Giang»), the entry
-        gives the whole country's figures and never names An Giang: offered, not answered (the mirror of another
-        province named)."""
+        gives the whole country's figures and never names An Giang (outside its contrast lines, as the place
+        features read it): offered, not answered (the mirror of another province named)."""
         e = self.entries[entry_id]
         if e.topic == "an-giang" or not _WHOLE_COUNTRY.search(normalized(e.title)):
             return False
-        return bool(LOCAL.search(" ".join(reading.raw))) and "an giang" not in normalized(e.answer)
+        return bool(LOCAL.search(" ".join(reading.raw))) and " an giang " not in self.retriever.places_said[entry_id]
 
     def _criterion_twin(self, reading: Reading, ranked: list[Ranked]) -> str | None:
         """The second entry, when the two best are criteria of the two criteria sets, close to each other, and the
