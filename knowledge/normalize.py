@@ -13,7 +13,7 @@ from functools import lru_cache
 _NON_WORD = re.compile(r"[^0-9a-z%]+")
 _REPEAT = re.compile(r"([a-z])\1{2,}")  # "hoiiii" -> "hoi"
 _NUM_DOT = re.compile(r"(?<=\d)[.,](?=\d{3}\b)")  # 6.084 -> 6084 (thousands separator)
-_STAR = re.compile(r"(\d)\s*(\*|⭐|★|s\b)")  # 4* / 4⭐ / 4s -> 4 sao
+_STAR = re.compile(r"(\d)\s*(\*(?!\*)|⭐|★|s\b)")  # 4* / 4⭐ / 4s -> 4 sao (not the end of a bold **79**)
 
 
 def strip_accents(text: str) -> str:

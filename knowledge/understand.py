@@ -90,7 +90,7 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     """Long messages: the question is usually one of the sentences, often the last."""
     whole = kb.decide(text)
     asked = _asked_first(kb, text, whole)
-    if asked is not whole or whole.kind == "answer":
+    if asked is not whole or (whole.kind == "answer" and not whole.hedged):
         return asked
     clauses = _CLAUSE_SPLIT.split(text.strip())
     long = len(fold(text).split()) >= CONTEXT_WORDS
@@ -114,6 +114,10 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     if not parts and not tails and not heads:
         return whole
     rank = {"answer": 3, "suggest": 2, "decline": 1, "offtopic": 0}
+
+    def level(d: "Decision") -> tuple[float, float]:  # a sure answer before a hedged one
+        return rank[d.kind] + (0.5 if d.kind == "answer" and not d.hedged else 0.0), d.score
+
     best = whole
     # A tail only confirms the entry the whole message already ranks first: alone, "…, phí bao nhiêu" would be
     # any fee. A head is a question of its own ("ocop là gì vậy bot, tui bán tạp hóa … khách du lịch hỏi hoài"):
@@ -121,9 +125,17 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
     near = {"tail": {r.entry_id for r in whole.ranked[:1]}, "head": {r.entry_id for r in whole.ranked[:HEAD_NEAR]}}
     for part, how in [*((p, "free") for p in parts), *((t, "tail") for t in tails), *((h, "head") for h in heads)]:
         d = kb.decide(part)
-        if how != "free" and (d.kind != "answer" or d.entry is None or d.entry.id not in near[how]):
+        # A tail that names the programme and is surely answered alone says what a message the bot only has
+        # suggestions for asks ("chị bán bánh pía ở chợ Mỹ Luông, muốn đưa lên OCOP, hồ sơ cần gì": not the household entry)
+        free_tail = (how == "tail" and whole.kind == "suggest" and d.kind == "answer"
+                     and not d.hedged and d.reading is not None and bool(d.reading.topics & HEAD_TOPICS))
+        if how != "free" and not free_tail and (d.kind != "answer" or d.entry is None or d.entry.id not in near[how]):
             continue
-        if (rank[d.kind], d.score) > (rank[best.kind], best.score):
+        # A hedged whole: a part may only say surely which of the whole's first entries is meant
+        if whole.hedged and not free_tail and (d.kind != "answer" or d.hedged or d.entry is None
+                                               or d.entry.id not in near["head"]):
+            continue
+        if level(d) > level(best):
             best = d
     if best is whole or best.kind != "answer" or not long or len(clauses) < 2 or len(fold(clauses[-1])) < 12:
         return best
@@ -146,7 +158,13 @@ def _asked_first(kb: "KnowledgeBase", text: str, whole: "Decision") -> "Decision
         return whole
     alone = kb.decide(clauses[0])
     # … a question of its own (not "có được không bot, nhà em làm mắm…"), that no entry is near
-    if alone.kind in ("offtopic", "decline") and alone.reading is not None and len(alone.reading.words) >= ASKED_FIRST_WORDS:
+    if alone.reading is None or len(alone.reading.words) < ASKED_FIRST_WORDS:
+        return whole
+    if alone.kind in ("offtopic", "decline"):
+        return alone
+    # … or that one entry surely answers, while the whole message is only a guess: the context's words ("hồ sơ
+    # OCOP gồm những gì, nhà chú làm mắm cá linh…": mắm) pulled it to another entry
+    if (whole.kind == "suggest" or whole.hedged) and alone.kind == "answer" and not alone.hedged:
         return alone
     return whole
 

@@ -41,6 +41,11 @@ def test_abbreviations_and_teencode(typed, expected):
     assert tokens(typed) == expected
 
 
+def test_a_bold_number_is_not_a_star_rating():
+    # answers are written in Markdown: "**79** sản phẩm" is 79 products, not "79 sao"
+    assert fold("**79** sản phẩm, 4* và 5⭐") == "79 san pham 4 sao va 5 sao"
+
+
 def test_fillers_and_emoji_do_not_count():
     a = content_tokens("Cho em hỏi ad ơi 🌾 tiêu chí nông thôn mới là gì vậy ạ???")
     b = content_tokens("tieu chi nong thon moi")
