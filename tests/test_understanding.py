@@ -451,3 +451,10 @@ def test_a_tail_naming_the_programme_says_what_an_unsure_message_asks(kb):
     text = "tui o Cho Moi lam banh phong tom ban cho khach, nam toi muon lam ocop, ho so can nhung giay to gi vay"
     u = understand(kb, text, TODAY)
     assert u.kind == "answer" and u.decision.entry.id == "ocop.ho-so-dang-ky"
+
+
+def test_a_declined_message_offers_what_its_tail_about_the_programme_suggests(kb):
+    # the market's name reads as «thương mại», the product as nothing the base knows: the whole is declined
+    text = "chị bán bánh pía ở chợ Mỹ Luông, muốn đưa lên OCOP, hồ sơ cần gì"
+    u = understand(kb, text, TODAY)
+    assert u.kind == "suggest" and u.decision.suggestions
