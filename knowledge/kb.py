@@ -93,6 +93,7 @@ class Decision:
 
 PLACE_OUTSIDE = FEATURES.index("place_outside")
 _WHOLE_COUNTRY = re.compile(r"\b(?:ca nuoc|toan quoc)\b")
+WHOLE_COUNTRY_TAG = "ca-nuoc"  # … or an entry tagged so (the national programme's targets: "OCOP 2021–2025 đặt mục tiêu gì")
 COMPARISON_TAG = "so-sanh"  # an entry that says how two periods, sets or things differ
 
 
@@ -266,10 +267,10 @@ class KnowledgeBase:
 
     def _country_for_province(self, reading: Reading, entry_id: str) -> bool:
         """"ocop 5 sao tỉnh mình có mấy sp": the question asks about An Giang («tỉnh mình», «An Giang»), the entry
-        gives the whole country's figures and never names An Giang (outside its contrast lines, as the place
+        gives the whole country's figures (its title says «cả nước», or it is tagged `ca-nuoc`) and never names An Giang (outside its contrast lines, as the place
         features read it): offered, not answered (the mirror of another province named)."""
         e = self.entries[entry_id]
-        if e.topic == "an-giang" or not _WHOLE_COUNTRY.search(normalized(e.title)):
+        if e.topic == "an-giang" or not (WHOLE_COUNTRY_TAG in e.tags or _WHOLE_COUNTRY.search(normalized(e.title))):
             return False
         return bool(LOCAL.search(" ".join(reading.raw))) and " an giang " not in self.retriever.places_said[entry_id]
 

@@ -214,6 +214,11 @@ def test_the_province_asked_is_not_answered_from_an_entry_of_the_whole_country(k
     d = kb.decide(text)
     assert d.kind == "suggest" and d.ranked[1].entry_id == "ocop.san-pham-5-sao-ca-nuoc"  # the model's first, now second
     assert d.suggestions[0].id == "ag.ocop-5-sao" and "Cả nước" in d.suggestions[1].title
+    # the national programme's targets are the whole country's too (tagged `ca-nuoc`; their titles do not say it)
+    text = "tỉnh mình đặt mục tiêu tới 2025 có bao nhiêu phần trăm chủ thể OCOP là doanh nghiệp"
+    assert "ca-nuoc" in kb.entries["ocop.muc-tieu-chu-the-2025"].tags
+    assert kb.decide(text.replace("tỉnh mình", "cả nước")).entry.id == "ocop.muc-tieu-chu-the-2025"
+    assert kb.decide(text).kind == "suggest"
 
 
 # ---------------------------------------------------------------- periods
