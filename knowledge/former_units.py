@@ -35,7 +35,7 @@ _NOT_SPLIT = r"(?<!chia ve )(?<!chia lam )(?<!chia ra )"
 _OTHER_SUBJECT = re.compile(
     r"\b(?:nong thon moi|ntm|ocop|tieu chi|chi tieu|dat chuan|kieu mau|nang cao|san pham|tinh nao|tinh moi|"
     rf"bao nhieu|{_NOT_SPLIT}may xa(?! cu)|{_NOT_SPLIT}may phuong(?! cu)|102|tinh kien giang|hop nhat tinh|"
-    r"trung tam hanh chinh|phan anh)\b")
+    r"trung tam hanh chinh|phan anh|khu vuc (?:i|ii|iii|1|2|3|may|nao)|vung dong bao|dan toc)\b")
 _DISTRICT = re.compile(r"\b(?:huyen|thi xa|thanh pho|tp)\b")
 _COMMUNE_WORD = re.compile(r"(?<!thi )\b(?:xa|phuong|thi tran)\b")
 _QUALIFIER = r"cua|o|tai|thuoc|huyen|thi xa|thanh pho|tp|cua huyen|o huyen|thuoc huyen"
@@ -71,8 +71,24 @@ def _one(c: Candidate, asked_district: bool) -> str:
         lines.append(f"Từ 01/7/2025 không còn cấp huyện, thị xã. **{name}** hiện nay chỉ là một đơn vị cấp xã, "
                      "không gồm cả huyện cũ; các xã khác của huyện cũ nay thuộc các đơn vị khác (nhắn tên từng xã cũ để tra).")
     lines.append(("Từ 01/7/2025, " if c.via is None and not asked_district else "") + _composition(c.commune.code, name))
+    count = _count(c.commune.former)
+    if count:
+        lines.append(count)
     lines.append(f"Việc giấy tờ, thủ tục: bà con liên hệ UBND {c.commune.kind.lower()} {c.commune.bare}.")
     return "\n".join(lines)
+
+
+def _count(former: tuple) -> str:
+    """"Tức là gộp 3 đơn vị cũ (1 thị trấn, 2 xã)": how many, for "gộp từ mấy xã cũ" (the clause only lists them)."""
+    if len(former) < 2:
+        return ""
+    kinds: dict[str, int] = {}
+    for f in former:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    parts = ", ".join(f"{n} {k}" for k, n in kinds.items())
+    partial = sum(1 for f in former if f.partial or f.rest)
+    tail = f"; {partial} trong số đó chỉ một phần" if partial else ""
+    return f"Tức là gộp **{len(former)} đơn vị cũ** ({parts}{tail})."
 
 
 def _capital(s: str) -> str:

@@ -44,6 +44,18 @@ def test_what_a_unit_is_made_of_and_units_kept_as_they_were():
     assert "các xã Tấn Mỹ, Mỹ Hiệp" in answer("xã cù lao giêng có mấy xã cũ nhập lại")
 
 
+def test_how_many_former_units_a_unit_was_made_of_is_said():
+    a = answer("phuong rach gia bay gio gom may phuong cu")
+    assert "9 đơn vị cũ" in a and "9 phường" in a
+    assert "1 thị trấn, 2 xã" in answer("xã Lê Trì cũ giờ thuộc xã nào")
+
+
+def test_a_question_about_the_ethnic_minority_zone_is_no_lookup_of_the_merger():
+    # «thuộc xã khu vực mấy» asks the zone (vùng đồng bào DTTS), which the knowledge base answers
+    assert answer("Ba Chúc nhà tui thuộc xã khu vực mấy") is None
+    assert answer("Ba Chúc giờ thuộc xã nào") is not None
+
+
 def test_several_former_units_in_one_question_are_each_answered():
     text = answer("nha em o Le Tri, xa Le Tri voi Lac Quoi sap nhap vao dau vay")
     assert "xã Lê Trì (cũ) nay thuộc **Xã Ba Chúc**" in text and "xã Lạc Quới (cũ) nay thuộc **Xã Ba Chúc**" in text
