@@ -111,8 +111,46 @@ def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
     if not m:
         return None
     if not _achieved(folded, m.group(1)):
-        return None  # "phần C là 40 điểm đúng không", "4 sao cần 70 điểm à": a question about the rule
-    return _band_answer(scale, _num(m.group(1)))
+        # "phần C là 40 điểm đúng không", "4 sao cần 70 điểm à": a question about the rule, checked when it asks
+        # whether a rumour is true; otherwise the knowledge base answers it
+        return _claim(scale, folded, m.group(1))
+    band = _band_answer(scale, _num(m.group(1)))
+    claimed = {int(x) for x in _STARS.findall(folded)}
+    if len(claimed) == 1 and _CHECK.search(folded) and f"**{next(iter(claimed))} sao**" not in band.text:
+        # "sp 60 điểm là 4 sao hả": the rating it says is not the one the score gives
+        return Computed(band.kind, "Chưa đúng. " + band.text, band.cite, band.see)
+    return band
+
+
+# "… đúng không", "… phải không", "… hả": asks whether what it says is true
+_CHECK = re.compile(r"\b(?:dung|phai|that|chinh xac)\s+(?:khong|ko|k|hong|hok|hk|chua|ha|a)\b|\b(?:co dung|co phai)\b|"
+                    r"\b(?:ha|a|ak|hen|nhi|ha bot|ha ad|a ad)\s*$")
+_THRESHOLD = re.compile(r"\b(?:can|chi can|phai|toi thieu|it nhat|tu|tren)\s+$")
+
+
+def _claim(scale: OcopScale, folded: str, number: str) -> Computed | None:
+    """"nghe nói chỉ cần 80 điểm là 5 sao đúng không": a rumour the scale says is wrong, corrected (the entry
+    about 5 stars does not say 80, and would only be suggested)."""
+    stars = [int(x) for x in _STARS.findall(folded)]
+    bands = {b.stars: b for b in scale.bands}
+    if len(set(stars)) != 1 or stars[0] not in bands or not _CHECK.search(folded):
+        return None
+    value, want = _num(number), bands[stars[0]]
+    n = number.replace(",", " ").replace(".", " ").split()[0]
+    at = re.search(rf"\b{re.escape(n)}\b", folded)
+    threshold = at is not None and bool(_THRESHOLD.search(folded[: at.start()][-14:]))
+    band = _band_answer(scale, value)
+    got = int(re.search(r"\*\*(\d) sao\*\*", band.text).group(1)) if value <= scale.max_points else None
+    upper = min((b.from_points for b in scale.bands if b.from_points > want.from_points), default=None)
+    rng = (f"từ {_fmt(want.from_points)} đến dưới {_fmt(upper)} điểm" if upper is not None
+           else f"từ {_fmt(want.from_points)} đến {scale.max_points} điểm")
+    if (value == want.from_points) if threshold else (got == want.stars):
+        return None  # right: the entry about that rating answers it, and says more
+    line = f"Chưa đúng: hạng **{want.stars} sao** là {rng} (tổng điểm, thang {scale.max_points} điểm)."
+    if got is not None and got != want.stars:
+        line += f" {_fmt(value)} điểm là hạng **{got} sao**."
+    see = [e for e in (want.entry, scale.entry) if e]
+    return Computed("star-band", line, [scale.entry], list(dict.fromkeys(see)))
 
 
 # A score the person got ("sp em được 68 điểm", "chấm có 25 điểm", "68 điểm là mấy sao", "45 điểm có được giấy

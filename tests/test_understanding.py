@@ -77,6 +77,20 @@ def test_answers_computed_from_the_knowledge_base_facts(kb, text, must):
 def test_a_rule_question_with_a_number_is_not_taken_as_a_score(kb):
     assert understand(kb, "nghe noi phan chat luong san pham la 40 diem dung ko", TODAY).kind != "computed"
     assert understand(kb, "ocop 4 sao can 70 diem a", TODAY).kind != "computed"
+
+
+@pytest.mark.parametrize("text, must", [
+    ("nghe đồn chỉ cần 80 điểm là lên 5 sao đúng không", ["Chưa đúng", "5 sao", "từ 90", "80 điểm là hạng 4 sao"]),
+    ("ocop 4 sao phải từ 75 điểm phải ko ad", ["Chưa đúng", "từ 70 đến dưới 90"]),
+    ("sp 60 diem la 4 sao ha", ["Chưa đúng", "60 điểm, sản phẩm xếp hạng 3 sao"]),
+])
+def test_a_wrong_rumour_about_scores_and_stars_is_corrected(kb, text, must):
+    u = understand(kb, text, TODAY)
+    assert u.kind == "computed", (u.kind, u.decision and u.decision.kind)
+    for m in must:
+        assert m in u.computed.text.replace("**", ""), u.computed.text
+    # … a right one is the entry's to answer
+    assert understand(kb, "ocop 3 sao tu 50 diem phai khong", TODAY).kind != "computed"
     assert understand(kb, "nha em co 2 dua, phan a con b hoc lop 3", TODAY).kind != "computed"
     assert understand(kb, "khách sạn 3 sao công nhận năm 2022 thì bao giờ hết hạn", TODAY).kind != "computed"
     assert understand(kb, "ruộng 12 công mà gặt được 8 công thì còn lại bao nhiêu", TODAY).kind != "computed"
