@@ -174,7 +174,9 @@ ADDRESS: frozenset[str] = frozenset("anh chi em ban bac co chu chau cau ad admin
 _LEADING = re.compile(
     r"^(?:(?:xin )?(?:cho|cko|choa) (?:em|e|toi|t|minh|chau|con|tui|anh|chi|chu|co|bac|ba|cau|ong) (?:hoi|hoi chut|hoi xiu)|"
     r"(?:ad|admin|ban|anh|chi|em|bot) oi|xin hoi|cho hoi|hoi chut|xin chao|chao (?:ad|ban|anh|chi|bot)|alo|"
-    r"em muon hoi|toi muon hoi|minh muon hoi|cho em hoi ve|cho hoi ve)\b\s*"
+    r"em muon hoi|toi muon hoi|minh muon hoi|cho em hoi ve|cho hoi ve|"
+    # "Dạ cho con hỏi…", "Dạ thưa…": the polite «dạ» (folded like «đã», which opens few questions)
+    r"da thua|da)\b\s*"
 )
 
 

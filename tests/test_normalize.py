@@ -41,6 +41,11 @@ def test_abbreviations_and_teencode(typed, expected):
     assert tokens(typed) == expected
 
 
+def test_the_polite_da_opening_a_message_is_no_word():
+    assert content_tokens("Dạ cho con hỏi OCOP là gì") == content_tokens("ocop là gì")
+    assert content_tokens("Dạ, xã em đạt chuẩn chưa ạ") == content_tokens("xã em đạt chuẩn chưa")
+
+
 def test_a_bold_number_is_not_a_star_rating():
     # answers are written in Markdown: "**79** sản phẩm" is 79 products, not "79 sao"
     assert fold("**79** sản phẩm, 4* và 5⭐") == "79 san pham 4 sao va 5 sao"
