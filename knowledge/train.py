@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import random
 import sys
@@ -64,7 +65,7 @@ SEED = 20261201
 class Query:
     text: str
     entry_id: str | None  # None: off-topic
-    group: str  # for grouped folds: the entry id, or "oos:<n>"
+    group: str  # for grouped folds: the entry id, or "oos:<the off-topic question>"
     words: tuple[str, ...] = ()  # as the retriever read them (for the domain model)
 
 
@@ -89,12 +90,10 @@ def build_examples(kb, off_topic: Sequence[str], seed: int = SEED,
     """Every training question with its candidates' feature rows."""
     from knowledge.kb import KnowledgeBase
 
-    rng = random.Random(seed)
     entries = list(kb.entries.values())
-    slots = [(e.id, q) for e in entries for q in e.questions]
-    order = list(range(len(slots)))
-    rng.shuffle(order)
-    fold_of = {slots[i]: k % HIDE_FOLDS for k, i in enumerate(order)}
+    # Each paraphrase's hidden fold and its noisy variants depend on it alone (its entry, its text, the seed), not
+    # on its place among all paraphrases: an entry added or edited changes its own rows, not every other one's.
+    fold_of = {(e.id, q): _stable(seed, e.id, q) % HIDE_FOLDS for e in entries for q in e.questions}
     queries: list[Query] = []
     rows: list[list[tuple[str, list[float]]]] = []
     for fold in range(HIDE_FOLDS):
@@ -108,17 +107,24 @@ def build_examples(kb, off_topic: Sequence[str], seed: int = SEED,
                 if fold_of[(e.id, q)] != fold:
                     continue
                 asked.append(Query(q, e.id, e.id))
+                rng = random.Random(_stable(seed, "noisy", e.id, q))
                 asked += [Query(noisy(q, rng), e.id, e.id) for _ in range(variants)]
         queries += asked
         rows += _rows(retriever, asked)
     full = Retriever(kb.entries.values(), kb.matcher)
     oos = []
-    for n, q in enumerate(off_topic):
-        oos.append(Query(q, None, f"oos:{n}"))
-        oos.append(Query(noisy(q, rng, context=False), None, f"oos:{n}"))
+    for q in off_topic:
+        oos.append(Query(q, None, f"oos:{q}"))
+        oos.append(Query(noisy(q, random.Random(_stable(seed, "oos", q)), context=False), None, f"oos:{q}"))
     queries += oos
     rows += _rows(full, oos)
     return queries, rows
+
+
+def _stable(*parts: object) -> int:
+    """A number that depends only on `parts` (not on the process's hash seed, nor on what else is trained)."""
+    h = hashlib.blake2b("\x00".join(map(str, parts)).encode("utf-8"), digest_size=8)
+    return int.from_bytes(h.digest(), "big")
 
 
 def _domain(queries: Sequence[Query]) -> DomainModel:
@@ -357,10 +363,7 @@ def train(kb, off_topic: Sequence[str] | None = None, kb_hash: str = "", log=pri
         f"{sum(map(len, rows))} dòng; {time.perf_counter() - t0:.1f} s")
     # Folds grouped by entry (and by off-topic question): the domain model's log-odds of each question comes from
     # a model that never saw it (stacking), then the decision's out-of-fold probabilities.
-    groups = sorted({q.group for q in queries})
-    rng = random.Random(SEED)
-    rng.shuffle(groups)
-    fold_of = {g: i % CV_FOLDS for i, g in enumerate(groups)}
+    fold_of = {g: _stable(SEED, "cv", g) % CV_FOLDS for g in {q.group for q in queries}}
     folds = [[i for i, q in enumerate(queries) if fold_of[q.group] == k] for k in range(CV_FOLDS)]
     for k in range(CV_FOLDS):
         dom = _domain([q for i, q in enumerate(queries) if fold_of[q.group] != k])
