@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from knowledge.communes import CommuneFinder
     from knowledge.kb import KnowledgeBase
     from knowledge.reading import Reading
-    from knowledge.schema import OcopScale
+    from knowledge.schema import OcopScale, StarBand
 
 
 @dataclass
@@ -116,7 +116,7 @@ def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
         return _claim(scale, folded, m.group(1))
     band = _band_answer(scale, _num(m.group(1)))
     claimed = {int(x) for x in _STARS.findall(folded)}
-    if len(claimed) == 1 and _CHECK.search(folded) and f"**{next(iter(claimed))} sao**" not in band.text:
+    if len(claimed) == 1 and _CHECK.search(folded) and claimed != {_band_of(scale, _num(m.group(1))).stars}:
         # "sp 60 điểm là 4 sao hả": the rating it says is not the one the score gives
         return Computed(band.kind, "Chưa đúng. " + band.text, band.cite, band.see)
     return band
@@ -129,8 +129,8 @@ _THRESHOLD = re.compile(r"\b(?:can|chi can|phai|toi thieu|it nhat|tu|tren)\s+$")
 
 
 def _claim(scale: OcopScale, folded: str, number: str) -> Computed | None:
-    """"nghe nói chỉ cần 80 điểm là 5 sao đúng không": a rumour the scale says is wrong, corrected (the entry
-    about 5 stars does not say 80, and would only be suggested)."""
+    """"có người bảo chỉ cần 85 điểm là lên 5 sao, có đúng không": a rumour the scale says is wrong, corrected (the
+    entry about 5 stars does not say 85, and would only be suggested)."""
     stars = [int(x) for x in _STARS.findall(folded)]
     bands = {b.stars: b for b in scale.bands}
     if len(set(stars)) != 1 or stars[0] not in bands or not _CHECK.search(folded):
@@ -139,8 +139,7 @@ def _claim(scale: OcopScale, folded: str, number: str) -> Computed | None:
     n = number.replace(",", " ").replace(".", " ").split()[0]
     at = re.search(rf"\b{re.escape(n)}\b", folded)
     threshold = at is not None and bool(_THRESHOLD.search(folded[: at.start()][-14:]))
-    band = _band_answer(scale, value)
-    got = int(re.search(r"\*\*(\d) sao\*\*", band.text).group(1)) if value <= scale.max_points else None
+    got = _band_of(scale, value).stars if value <= scale.max_points else None
     upper = min((b.from_points for b in scale.bands if b.from_points > want.from_points), default=None)
     rng = (f"từ {_fmt(want.from_points)} đến dưới {_fmt(upper)} điểm" if upper is not None
            else f"từ {_fmt(want.from_points)} đến {scale.max_points} điểm")
@@ -174,12 +173,18 @@ def _achieved(folded: str, number: str) -> bool:
     return False
 
 
+def _band_of(scale: OcopScale, value: float) -> StarBand:
+    """The star band a total score falls in (the lowest one below every threshold)."""
+    bands = sorted(scale.bands, key=lambda b: -b.from_points)
+    return next(b for b in bands if value >= b.from_points or b is bands[-1])
+
+
 def _band_answer(scale: OcopScale, value: float) -> Computed:
     if value > scale.max_points:
         return Computed("star-band", f"Thang điểm OCOP tối đa là **{scale.max_points} điểm**, nên {_fmt(value)} điểm là "
                         f"chưa đúng: bạn xem lại tổng điểm trên phiếu chấm.", [scale.entry], [scale.entry])
     bands = sorted(scale.bands, key=lambda b: -b.from_points)
-    band = next(b for b in bands if value >= b.from_points or b is bands[-1])
+    band = _band_of(scale, value)
     upper = next((b for b in reversed(bands) if b.from_points > band.from_points), None)
     rng = (f"từ {_fmt(band.from_points)} đến dưới {_fmt(upper.from_points)} điểm" if upper
            else f"từ {_fmt(band.from_points)} đến {scale.max_points} điểm")

@@ -267,8 +267,9 @@ class KnowledgeBase:
 
     def _country_for_province(self, reading: Reading, entry_id: str) -> bool:
         """"ocop 5 sao tỉnh mình có mấy sp": the question asks about An Giang («tỉnh mình», «An Giang»), the entry
-        gives the whole country's figures (its title says «cả nước», or it is tagged `ca-nuoc`) and never names An Giang (outside its contrast lines, as the place
-        features read it): offered, not answered (the mirror of another province named)."""
+        gives the whole country's figures (its title says «cả nước», or it is tagged `ca-nuoc`) and never names An
+        Giang (outside its contrast lines, as the place features read it): offered, not answered (the mirror of
+        another province named)."""
         e = self.entries[entry_id]
         if e.topic == "an-giang" or not (WHOLE_COUNTRY_TAG in e.tags or _WHOLE_COUNTRY.search(normalized(e.title))):
             return False

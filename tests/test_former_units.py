@@ -45,15 +45,15 @@ def test_what_a_unit_is_made_of_and_units_kept_as_they_were():
 
 
 def test_how_many_former_units_a_unit_was_made_of_is_said():
-    a = answer("phuong rach gia bay gio gom may phuong cu")
-    assert "9 đơn vị cũ" in a and "9 phường" in a
+    a = answer("phường Long Xuyên do mấy phường cũ gộp lại")
+    assert "6 đơn vị cũ" in a and "6 phường" in a
     assert "1 thị trấn, 2 xã" in answer("xã Lê Trì cũ giờ thuộc xã nào")
 
 
 def test_a_question_about_the_ethnic_minority_zone_is_no_lookup_of_the_merger():
     # «thuộc xã khu vực mấy» asks the zone (vùng đồng bào DTTS), which the knowledge base answers
-    assert answer("Ba Chúc nhà tui thuộc xã khu vực mấy") is None
-    assert answer("Ba Chúc giờ thuộc xã nào") is not None
+    assert answer("ở Lê Trì thì thuộc xã khu vực nào trong vùng đồng bào") is None
+    assert answer("Lê Trì giờ thuộc xã nào") is not None
 
 
 def test_several_former_units_in_one_question_are_each_answered():

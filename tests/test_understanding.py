@@ -80,9 +80,9 @@ def test_a_rule_question_with_a_number_is_not_taken_as_a_score(kb):
 
 
 @pytest.mark.parametrize("text, must", [
-    ("nghe đồn chỉ cần 80 điểm là lên 5 sao đúng không", ["Chưa đúng", "5 sao", "từ 90", "80 điểm là hạng 4 sao"]),
-    ("ocop 4 sao phải từ 75 điểm phải ko ad", ["Chưa đúng", "từ 70 đến dưới 90"]),
-    ("sp 60 diem la 4 sao ha", ["Chưa đúng", "60 điểm, sản phẩm xếp hạng 3 sao"]),
+    ("có người bảo chỉ cần 85 điểm là lên 5 sao, có đúng vậy không", ["Chưa đúng", "5 sao", "từ 90", "85 điểm là hạng 4 sao"]),
+    ("hạng 4 sao OCOP phải từ 75 điểm trở lên phải ko", ["Chưa đúng", "từ 70 đến dưới 90"]),
+    ("hàng của tụi em chấm được 62 điểm vậy là 4 sao hả", ["Chưa đúng", "62 điểm, sản phẩm xếp hạng 3 sao"]),
 ])
 def test_a_wrong_rumour_about_scores_and_stars_is_corrected(kb, text, must):
     u = understand(kb, text, TODAY)
@@ -229,9 +229,9 @@ def test_the_province_asked_is_not_answered_from_an_entry_of_the_whole_country(k
     assert d.kind == "suggest" and d.ranked[1].entry_id == "ocop.san-pham-5-sao-ca-nuoc"  # the model's first, now second
     assert d.suggestions[0].id == "ag.ocop-5-sao" and "Cả nước" in d.suggestions[1].title
     # the national programme's targets are the whole country's too (tagged `ca-nuoc`; their titles do not say it)
-    text = "tỉnh mình đặt mục tiêu tới 2025 có bao nhiêu phần trăm chủ thể OCOP là doanh nghiệp"
+    text = "đến 2025 tỉnh ta nhắm tới bao nhiêu phần trăm hợp tác xã trong chủ thể OCOP"
     assert "ca-nuoc" in kb.entries["ocop.muc-tieu-chu-the-2025"].tags
-    assert kb.decide(text.replace("tỉnh mình", "cả nước")).entry.id == "ocop.muc-tieu-chu-the-2025"
+    assert kb.decide(text.replace("tỉnh ta", "cả nước")).entry.id == "ocop.muc-tieu-chu-the-2025"
     assert kb.decide(text).kind == "suggest"
 
 
