@@ -93,6 +93,7 @@ class Decision:
 
 PLACE_OUTSIDE = FEATURES.index("place_outside")
 _WHOLE_COUNTRY = re.compile(r"\b(?:ca nuoc|toan quoc)\b")
+ANSWER_FLOOR = 0.3  # the best candidate's own (first-stage) probability below which nothing is answered
 WHOLE_COUNTRY_TAG = "ca-nuoc"  # … or an entry tagged so (the national programme's targets: "OCOP 2021–2025 đặt mục tiêu gì")
 COMPARISON_TAG = "so-sanh"  # an entry that says how two periods, sets or things differ
 
@@ -231,6 +232,10 @@ class KnowledgeBase:
             decided = probs
         kind = model.thresholds.kind(decided)
         t = model.thresholds
+        if kind in ("answer", "hedged") and ranked and ranked[0].prob < ANSWER_FLOOR:
+            # the second stage reads only the shape of the candidates' probabilities: it can be sure of a lone
+            # candidate the first stage itself gives less than a third of a chance; that one is offered, not answered
+            kind = "suggest"
         if kind in ("answer", "hedged") and ranked[0].entry_id == first and rows[first][PLACE_OUTSIDE]:
             # It names another province, and the entry speaks only of An Giang or the whole country ("Cà Mau có
             # bao nhiêu sản phẩm OCOP"): however sure the words, that is not an answer to it.

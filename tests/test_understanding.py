@@ -477,3 +477,19 @@ def test_a_declined_message_offers_what_its_tail_about_the_programme_suggests(kb
     text = "chị bán bánh pía ở chợ Mỹ Luông, muốn đưa lên OCOP, hồ sơ cần gì"
     u = understand(kb, text, TODAY)
     assert u.kind == "suggest" and u.decision.suggestions
+
+
+def test_no_answer_for_a_candidate_the_first_stage_gives_less_than_a_third_of_a_chance(kb):
+    import copy
+    import dataclasses
+
+    from knowledge.kb import ANSWER_FLOOR
+
+    # a second stage sure of everything (its intercept alone): only the first stage's own probability holds it back
+    c = kb.model.confidence
+    sure = dataclasses.replace(kb.model, confidence={**c, "coef": [0.0] * len(c["coef"]), "intercept": 30.0})
+    judge = copy.copy(kb).with_model(sure)
+    for text in ("giá lúa IR 504 hôm nay bao nhiêu một ký", "ocop 4 sao cần bao nhiêu điểm"):
+        d = judge.decide(text)
+        assert d.decided and d.decided[0] > 0.99 and judge.model.thresholds.kind(d.decided) == "answer"
+        assert (d.kind == "answer") == (d.ranked[0].prob >= ANSWER_FLOOR), (text, d.kind, d.ranked[0].prob)
