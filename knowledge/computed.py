@@ -114,9 +114,10 @@ def ocop_score(kb: "KnowledgeBase", text: str) -> Computed | None:
         # "phần C là 40 điểm đúng không", "4 sao cần 70 điểm à": a question about the rule, checked when it asks
         # whether a rumour is true; otherwise the knowledge base answers it
         return _claim(scale, folded, m.group(1))
-    band = _band_answer(scale, _num(m.group(1)))
+    value = _num(m.group(1))
+    band = _band_answer(scale, value)
     claimed = {int(x) for x in _STARS.findall(folded)}
-    if len(claimed) == 1 and _CHECK.search(folded) and claimed != {_band_of(scale, _num(m.group(1))).stars}:
+    if len(claimed) == 1 and _CHECK.search(folded) and claimed != {_band_of(scale, value).stars}:
         # "sp 60 điểm là 4 sao hả": the rating it says is not the one the score gives
         return Computed(band.kind, "Chưa đúng. " + band.text, band.cite, band.see)
     return band
@@ -140,9 +141,7 @@ def _claim(scale: OcopScale, folded: str, number: str) -> Computed | None:
     at = re.search(rf"\b{re.escape(n)}\b", folded)
     threshold = at is not None and bool(_THRESHOLD.search(folded[: at.start()][-14:]))
     got = _band_of(scale, value).stars if value <= scale.max_points else None
-    upper = min((b.from_points for b in scale.bands if b.from_points > want.from_points), default=None)
-    rng = (f"từ {_fmt(want.from_points)} đến dưới {_fmt(upper)} điểm" if upper is not None
-           else f"từ {_fmt(want.from_points)} đến {scale.max_points} điểm")
+    _, rng = _band_range(scale, want)
     if (value == want.from_points) if threshold else (got == want.stars):
         return None  # right: the entry about that rating answers it, and says more
     line = f"Chưa đúng: hạng **{want.stars} sao** là {rng} (tổng điểm, thang {scale.max_points} điểm)."
@@ -179,17 +178,23 @@ def _band_of(scale: OcopScale, value: float) -> StarBand:
     return next(b for b in bands if value >= b.from_points or b is bands[-1])
 
 
+def _band_range(scale: OcopScale, band: StarBand) -> tuple[StarBand | None, str]:
+    """The next band up (None for the top one) and the points of `band` in words ("từ 70 đến dưới 90 điểm")."""
+    upper = min((b for b in scale.bands if b.from_points > band.from_points), key=lambda b: b.from_points, default=None)
+    if upper is None:
+        return None, f"từ {_fmt(band.from_points)} đến {scale.max_points} điểm"
+    if band.from_points == 0:
+        return upper, f"dưới {_fmt(upper.from_points)} điểm"
+    return upper, f"từ {_fmt(band.from_points)} đến dưới {_fmt(upper.from_points)} điểm"
+
+
 def _band_answer(scale: OcopScale, value: float) -> Computed:
     if value > scale.max_points:
         return Computed("star-band", f"Thang điểm OCOP tối đa là **{scale.max_points} điểm**, nên {_fmt(value)} điểm là "
                         f"chưa đúng: bạn xem lại tổng điểm trên phiếu chấm.", [scale.entry], [scale.entry])
     bands = sorted(scale.bands, key=lambda b: -b.from_points)
     band = _band_of(scale, value)
-    upper = next((b for b in reversed(bands) if b.from_points > band.from_points), None)
-    rng = (f"từ {_fmt(band.from_points)} đến dưới {_fmt(upper.from_points)} điểm" if upper
-           else f"từ {_fmt(band.from_points)} đến {scale.max_points} điểm")
-    if band.from_points == 0 and upper:
-        rng = f"dưới {_fmt(upper.from_points)} điểm"
+    upper, rng = _band_range(scale, band)
     lines = [f"Với **{_fmt(value)} điểm**, sản phẩm xếp hạng **{band.stars} sao** (hạng {band.stars} sao: {rng})."]
     if band.stars >= scale.certified_from:
         lines.append(f"Sản phẩm từ {scale.certified_from} sao trở lên được công nhận và cấp giấy chứng nhận OCOP.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
+from collections import Counter
 
 from knowledge.communes import CSV_PATH, Candidate, default_finder, inside_districts
 from knowledge.normalize import fold
@@ -82,10 +83,7 @@ def _count(former: tuple) -> str:
     """"Tức là gộp 3 đơn vị cũ (1 thị trấn, 2 xã)": how many, for "gộp từ mấy xã cũ" (the clause only lists them)."""
     if len(former) < 2:
         return ""
-    kinds: dict[str, int] = {}
-    for f in former:
-        kinds[f.kind] = kinds.get(f.kind, 0) + 1
-    parts = ", ".join(f"{n} {k}" for k, n in kinds.items())
+    parts = ", ".join(f"{n} {k}" for k, n in Counter(f.kind for f in former).items())
     partial = sum(1 for f in former if f.partial or f.rest)
     tail = f"; {partial} trong số đó chỉ một phần" if partial else ""
     return f"Tức là gộp **{len(former)} đơn vị cũ** ({parts}{tail})."

@@ -127,12 +127,11 @@ def _decide(kb: "KnowledgeBase", text: str) -> "Decision":
         d = kb.decide(part)
         # A tail that names the programme and is surely answered alone says what a message the bot only has
         # suggestions for asks ("tui làm bánh phồng tôm…, năm tới muốn làm ocop, hồ sơ cần gì": not the household entry)
-        names = d.reading is not None and bool(d.reading.topics & HEAD_TOPICS)
-        free_tail = (how == "tail" and whole.kind == "suggest" and d.kind == "answer" and not d.hedged and names)
         # … and one the bot has suggestions for is better than nothing for a message it declines ("chị bán bánh pía
         # ở chợ Mỹ Luông, muốn đưa lên OCOP, hồ sơ cần gì")
-        if how == "tail" and whole.kind in ("decline", "offtopic") and d.kind == "suggest" and names:
-            free_tail = True
+        free_tail = (how == "tail" and d.reading is not None and bool(d.reading.topics & HEAD_TOPICS)
+                     and ((whole.kind == "suggest" and d.kind == "answer" and not d.hedged)
+                          or (whole.kind in ("decline", "offtopic") and d.kind == "suggest")))
         if how != "free" and not free_tail and (d.kind != "answer" or d.entry is None or d.entry.id not in near[how]):
             continue
         # A hedged whole: a part may only say surely which of the whole's first entries is meant
