@@ -20,9 +20,10 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from operator import mul
+from operator import add, mul
 from collections import defaultdict
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Iterable
 
 from rapidfuzz import fuzz, process
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 
 CANDIDATES = 24
 _CRITERION_TAG = re.compile(r"^(tieu-chi|tc)-(\d{1,2})$")
+DENSE_SHARE = 8  # a word in at least 1/8 of the entries is added densely
 POSTINGS_BUDGET = 800  # entries visited while shortlisting; the most common words are skipped beyond it
 # Topic words: a question that names one is about that topic, however common the word is in the base
 # (and so however low its IDF). An entry that never mentions it is penalised.
@@ -133,11 +135,27 @@ class Matcher:
         self.idf: dict[str, float] = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self.max_idf = math.log((n + 1) / 0.5)
         self.postings: dict[str, tuple[str, ...]] = {w: tuple(sorted(ids)) for w, ids in postings.items()}
+        # The same postings as positions in `ids`: a question's overlap is summed in a list, not a dict of names.
+        self.ids: list[str] = sorted(self.docs_of)
+        position = {e: i for i, e in enumerate(self.ids)}
+        self._position = position
+        self._postings_at: dict[str, tuple[int, ...]] = {w: tuple(position[e] for e in ids)
+                                                         for w, ids in self.postings.items()}
+        # A word in many entries is also kept as 1.0/0.0 per entry, added in one pass of C (x + w * 0.0 is x).
+        self._dense: dict[str, tuple[float, ...]] = {}
+        for w, at in self._postings_at.items():
+            if len(at) * DENSE_SHARE >= len(self.ids):
+                row = [0.0] * len(self.ids)
+                for i in at:
+                    row[i] = 1.0
+                self._dense[w] = tuple(row)
         self.vocabulary: list[str] = sorted(w for w in postings if len(w) >= 3 and not w.isdigit())
         for docs in self.docs_of.values():
             for d in docs:
                 d.norm = self._length(d.words)
         self.texts_of: dict[str, list[str]] = {e: [d.text for d in docs] for e, docs in self.docs_of.items()}
+        # Their words sorted: fuzz.ratio on sorted words is fuzz.token_sort_ratio, without sorting them per question.
+        self._sorted_of: dict[str, list[str]] = {e: [_sorted_words(t) for t in ts] for e, ts in self.texts_of.items()}
         self.doc_index_of: dict[str, dict[str, list[int]]] = {e: self._doc_index(docs) for e, docs in self.docs_of.items()}
         self.inv_norms_of: dict[str, list[float]] = {e: [1.0 / d.norm for d in docs] for e, docs in self.docs_of.items()}
         self.vocab_of: dict[str, frozenset[str]] = {e: self._vocab(e) for e in self.docs_of}
@@ -145,6 +163,7 @@ class Matcher:
             e: frozenset().union(*(d.pairs for d in docs)) for e, docs in self.docs_of.items()
         }
         self._inv_vocab_norm: dict[str, float] = {e: 1.0 / self._length(v) for e, v in self.vocab_of.items()}
+        self._inv_vocab_norm_at: list[float] = [self._inv_vocab_norm[e] for e in self.ids]
         # Paraphrases by their set of words: a question that says exactly one of them is always shortlisted (a short
         # exact entry with many long paraphrases has a low density and would be crowded out by common words).
         exact: dict[frozenset[str], set[str]] = defaultdict(set)
@@ -209,7 +228,7 @@ class Matcher:
         # question would get another answer after a restart).
         q_uniq = tuple(sorted(q_set))
         q_pairs = _pairs(q_words)
-        q_text = " ".join(q_words)
+        q_sorted = _sorted_words(" ".join(q_words))
         q_numbers = {w for w in q_uniq if w.isdigit()}
         q_criterion = _criterion_number(q_words) if q_numbers else None
         q_anchors = [a for a in ANCHORS if _contains(q_words, a)]
@@ -232,29 +251,38 @@ class Matcher:
 
         # Rarest words first; stop walking postings of very common words once the budget is spent (they
         # still count fully when the shortlisted candidates are scored).
-        acc: dict[str, float] = defaultdict(float)
+        acc = [0.0] * len(self.ids)  # by position in self.ids
+        walked: list[tuple[int, ...]] = []
         visited = 0
         for w in sorted(q_uniq, key=lambda x: len(self.postings.get(x, ()))):
-            ids = self.postings.get(w, ())
-            if visited and visited + len(ids) > POSTINGS_BUDGET:
+            at = self._postings_at.get(w, ())
+            if visited and visited + len(at) > POSTINGS_BUDGET:
                 break
-            visited += len(ids)
+            visited += len(at)
+            walked.append(at)
             weight = q_weight[w]
-            for entry_id in ids:
-                acc[entry_id] += weight
-        if not acc:
+            dense = self._dense.get(w)
+            if dense is not None:
+                acc = list(map(add, acc, map(mul, dense, repeat(weight))))
+                continue
+            for i in at:
+                acc[i] += weight
+        # Entries in the order they were first reached (ties in the shortlist keep that order).
+        keys = list(dict.fromkeys(chain.from_iterable(walked)))
+        if not keys:
             return MatchResult(query)
         # Shortlist by raw overlap and by overlap relative to the entry's size, so that a short, exact entry
         # ("nông thôn mới là gì") is not crowded out by long entries that merely mention the same words.
         half = CANDIDATES // 2
-        if len(acc) <= CANDIDATES:
-            by_overlap, by_density = list(acc), []
+        if len(keys) <= CANDIDATES:
+            by_overlap, by_density = keys, []
         else:
-            keys = list(acc)
-            density = dict(zip(keys, map(mul, acc.values(), map(self._inv_vocab_norm.__getitem__, keys))))
+            density = list(map(mul, acc, self._inv_vocab_norm_at))
             by_overlap = heapq.nlargest(half, keys, key=acc.__getitem__)
             by_density = heapq.nlargest(half, keys, key=density.__getitem__)
-        shortlist = list(dict.fromkeys(by_overlap + by_density + list(self.exact.get(frozenset(q_words), ()))))
+        ids = self.ids
+        shortlist = list(dict.fromkeys([ids[i] for i in by_overlap + by_density]
+                                       + list(self.exact.get(frozenset(q_words), ()))))
 
         # Per-word products for the cosine, computed once per question.
         q_idf = {w: q_weight[w] * self._weight(w) for w in q_uniq}
@@ -266,16 +294,16 @@ class Matcher:
                 docs = [d for d in self.docs_of[entry_id] if d is not skip_doc]
                 vocab = self._vocab(entry_id, skip_doc)
                 pairs = frozenset().union(*(d.pairs for d in docs))
-                texts = [d.text for d in docs]
+                texts = [_sorted_words(d.text) for d in docs]
                 doc_words = self._doc_index(docs)
                 inv_norms = [1.0 / d.norm for d in docs]
             else:
                 docs, vocab, pairs = self.docs_of[entry_id], self.vocab_of[entry_id], self.pairs_of[entry_id]
-                texts, doc_words = self.texts_of[entry_id], self.doc_index_of[entry_id]
+                texts, doc_words = self._sorted_of[entry_id], self.doc_index_of[entry_id]
                 inv_norms = self.inv_norms_of[entry_id]
             if not docs:
                 continue
-            shared = [w for w in q_uniq if w in vocab]
+            shared = sorted(q_set & vocab)  # in q_uniq's order: float sums do not depend on the hash seed
             coverage = sum(q_weight[w] for w in shared) / total
             dots = [0.0] * len(docs)
             for w in shared:  # dot products only with the paraphrases that contain the word
@@ -307,7 +335,7 @@ class Matcher:
             cutoff = 0.0
             if len(scored) >= limit and mult > 0:  # the similarity it needs to enter the top `limit` at all
                 cutoff = max(0.0, (scored[limit - 1].score / mult - base) / prm.w_fuzzy)
-            hit = process.extractOne(q_text, texts, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff)
+            hit = process.extractOne(q_sorted, texts, scorer=fuzz.ratio, score_cutoff=cutoff)  # token sort ratio
             if hit is None:
                 continue
             fuzzy = hit[1] / 100.0
@@ -315,6 +343,10 @@ class Matcher:
             scored.append(Candidate(entry_id, round(score, 2), cosine, coverage, phrase, fuzzy))
             scored.sort(key=lambda c: c.score, reverse=True)
         return MatchResult(query, scored[:limit])
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(text.split()))
 
 
 def _criterion_number(words: tuple[str, ...]) -> str | None:
