@@ -27,7 +27,7 @@ from knowledge.features import FEATURES, LOCAL, Retriever
 from knowledge.matcher import Matcher, _criterion_number as criterion_number
 from knowledge.normalize import normalized, tokens
 from knowledge.reading import LEXICON_PATH, Reading
-from knowledge.schema import PERIOD_END, PERIOD_LABELS, Entry, EntryFile, Facts, Source, years_of
+from knowledge.schema import PERIOD_END, PERIOD_LABELS, Entry, EntryFile, Facts, Source, local_today, years_of
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when available (10x faster)
@@ -150,7 +150,7 @@ class KnowledgeBase:
         every byte it depends on (content, lexicon, model, the code of this package): a process that starts on
         unchanged content (`ntm-bot ask`, a restart) reads it back instead of indexing again."""
         data_dir = Path(data_dir)
-        today = today or dt.date.today()
+        today = today or local_today()
         path = None
         if cache_dir is not None:
             path = Path(cache_dir) / f"kb-{_source_key(data_dir, today)}.pickle"
@@ -624,7 +624,7 @@ def check_entries(entries: list[Located], today: dt.date | None = None, strict: 
     FIGURE_MAX_AGE) are errors for `kb check` (strict) and warnings when the bot loads its content, so a running
     bot never refuses its knowledge base because time has passed.
     """
-    today = today or dt.date.today()
+    today = today or local_today()
     dated = "error" if strict else "warning"
     problems: list[Problem] = []
     files_of: dict[str, list[str]] = {}
@@ -685,7 +685,7 @@ def freshness_report(entries: Iterable[Entry], today: dt.date | None = None, lim
     entries reviewed longest ago."""
     import json
 
-    today = today or dt.date.today()
+    today = today or local_today()
     entries = list(entries)
     dated = sorted((e for e in entries if e.as_of), key=lambda e: (e.as_of.last_day(), e.id))
     undated = sorted((e for e in entries if not e.as_of), key=lambda e: (e.review_by or e.reviewed, e.reviewed, e.id))

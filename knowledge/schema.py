@@ -10,11 +10,22 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 # Periods an answer can speak of. "hien-hanh" = current rules not tied to a programme period.
 Period = Literal["2016-2020", "2018-2020", "2021-2025", "2026-2030", "2026-2035", "hien-hanh"]
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_today() -> dt.date:
+    """Today in Vietnam. Content dates (reviewed, review_by, as_of, a period's end) are Vietnamese dates and the
+    console stamps them so; the server's own clock zone (often UTC, seven hours behind) must not make an entry
+    reviewed this morning "reviewed in the future" between 00:00 and 07:00."""
+    return dt.datetime.now(LOCAL_TZ).date()
+
+
 PERIOD_LABELS: dict[str, str] = {
     "2016-2020": "giai đoạn 2016–2020",
     "2018-2020": "giai đoạn 2018–2020",

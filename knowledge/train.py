@@ -197,13 +197,13 @@ def _confidence(queries: Sequence[Query], outcomes, fold_of: dict[str, int],
 def _usable_calibration(kb, cases: Sequence[dict]) -> list[int]:
     """The calibration questions the decision is judged on: not a near copy of a paraphrase (it measures memory),
     not small talk or a computed answer (the decision does not see them)."""
-    import datetime as dt
 
     from knowledge.computed import compute
+    from knowledge.schema import local_today
     from knowledge.smalltalk import kind_of
 
     written_from = _paraphrase_index(kb)
-    today = dt.date.today()
+    today = local_today()
     return [n for n, case in enumerate(cases) if not written_from(case["q"]) and kind_of(case["q"]) is None
             and compute(kb, case["q"], kb.retriever.read(case["q"]), today, None) is None]
 

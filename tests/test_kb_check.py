@@ -234,3 +234,19 @@ def test_freshness_lists_the_oldest_figures_first(tmp_path):
     out = r.stdout
     assert out.index("t.cu") < out.index("t.moi") < out.index("t.khong-so")
     assert "5/2024" in out and "chưa có số mới hơn" in out and "đã ghi chú" in out
+
+
+def test_an_entry_reviewed_today_in_vietnam_is_not_in_the_future_whatever_the_server_clock_zone(tmp_path):
+    """The console stamps `reviewed` with Vietnam's date; a server clock in UTC is seven hours behind, and from
+    00:00 to 07:00 in Vietnam its date is yesterday's. Checked under two zones: at any moment one of them has
+    another date than Vietnam (UTC-12 until 19:00 in Vietnam, UTC+14 from 17:00), so the test cannot pass by the hour."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    vn_today = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date().isoformat()
+    kb_dir = _write(tmp_path, [_entry(reviewed=vn_today)])
+    for zone in ("Etc/GMT+12", "Etc/GMT-14"):
+        env = dict(os.environ, KB_DIR=str(kb_dir), TZ=zone)
+        r = subprocess.run([sys.executable, "-m", "bot.cli", "kb", "check"], capture_output=True, text=True, env=env)
+        assert "ở tương lai" not in r.stdout, (zone, r.stdout)
+        assert r.returncode == 0, (zone, r.stdout + r.stderr)
