@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-import yaml
+from knowledge import yamlload
 
 from knowledge.normalize import fold
 from knowledge.reading import LEXICON_PATH
@@ -62,7 +62,7 @@ class ComplaintWords:
 
     @classmethod
     def load(cls, path: Path | str = LEXICON_PATH) -> "ComplaintWords":
-        raw = (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("complaints") or {}
+        raw = (yamlload.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("complaints") or {}
         exact = [unicodedata.normalize("NFC", p).lower() for p in raw.get("problems_exact", [])]
         return cls(
             _phrases(raw.get("problems", [])),

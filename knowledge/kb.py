@@ -22,6 +22,7 @@ from typing import Iterable, Mapping
 import yaml
 from pydantic import ValidationError
 
+from knowledge import yamlload
 from knowledge.decision import MODEL_PATH, DecisionModel, Thresholds, content_hash
 from knowledge.features import FEATURES, LOCAL, Retriever
 from knowledge.matcher import Matcher, _criterion_number as criterion_number
@@ -30,7 +31,6 @@ from knowledge.reading import LEXICON_PATH, Reading
 from knowledge.schema import PERIOD_END, PERIOD_LABELS, Entry, EntryFile, Facts, Source, local_today, years_of
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-_YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's C parser when available (10x faster)
 # Platform text limits (characters after NFC): Telegram 4096, Zalo 2000.
 CHANNEL_LIMITS = {"telegram": 4096, "zalo": 2000}
 PHONE_BUDGET = 900  # answer + source line, in characters: one phone screen; longer -> split into "xem thêm" entries
@@ -481,7 +481,7 @@ def read_content(data_dir: Path) -> tuple[list[Located], Facts, list[Path], list
     for path in files:
         rel = path.relative_to(data_dir).as_posix()
         try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
+            raw = yamlload.safe_load(path.read_text(encoding="utf-8"))
             parsed = EntryFile.model_validate(raw)
         except yaml.YAMLError as err:
             problems.append(Problem("error", rel, f"YAML không hợp lệ: {err}"))

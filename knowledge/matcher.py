@@ -18,6 +18,7 @@ closest known word.
 from __future__ import annotations
 
 import heapq
+from array import array
 import math
 import re
 from operator import add, mul
@@ -111,7 +112,7 @@ class Matcher:
                  params: Params | None = None):
         """docs_by_entry: entry id -> texts (paraphrases, title). extra_words: entry id -> tags etc."""
         self.params = params or Params()
-        self.docs_of: dict[str, list[Doc]] = {}
+        self.docs_of: dict[str, list[Doc]] | None = {}
         self.extra_of: dict[str, frozenset[str]] = {}
         self.criteria_of: dict[str, frozenset[str]] = {}  # entry -> criterion numbers it is about (from tags)
         postings: dict[str, set[str]] = defaultdict(set)
@@ -134,21 +135,19 @@ class Matcher:
         n = max(len(self.docs_of), 1)
         self.idf: dict[str, float] = {w: math.log((n + 1) / (len(ids) + 0.5)) for w, ids in postings.items()}
         self.max_idf = math.log((n + 1) / 0.5)
-        self.postings: dict[str, tuple[str, ...]] = {w: tuple(sorted(ids)) for w, ids in postings.items()}
-        # The same postings as positions in `ids`: a question's overlap is summed in a list, not a dict of names.
+        # Postings as positions in `ids` (sorted): a question's overlap is summed in a list, not a dict of names.
         self.ids: list[str] = sorted(self.docs_of)
         position = {e: i for i, e in enumerate(self.ids)}
-        self._position = position
-        self._postings_at: dict[str, tuple[int, ...]] = {w: tuple(position[e] for e in ids)
-                                                         for w, ids in self.postings.items()}
+        self.postings: dict[str, tuple[int, ...]] = {w: tuple(sorted(position[e] for e in ids))
+                                                     for w, ids in postings.items()}
         # A word in many entries is also kept as 1.0/0.0 per entry, added in one pass of C (x + w * 0.0 is x).
-        self._dense: dict[str, tuple[float, ...]] = {}
-        for w, at in self._postings_at.items():
+        self._dense: dict[str, array[float]] = {}
+        for w, at in self.postings.items():
             if len(at) * DENSE_SHARE >= len(self.ids):
-                row = [0.0] * len(self.ids)
+                row = array("d", bytes(8 * len(self.ids)))
                 for i in at:
                     row[i] = 1.0
-                self._dense[w] = tuple(row)
+                self._dense[w] = row
         self.vocabulary: list[str] = sorted(w for w in postings if len(w) >= 3 and not w.isdigit())
         for docs in self.docs_of.values():
             for d in docs:
@@ -175,9 +174,30 @@ class Matcher:
             p for docs in self.docs_of.values() for d in docs for p in d.pairs
         )
 
+    def __getstate__(self) -> dict:
+        # The paraphrases as Doc objects are needed only to leave one out (training); a process that reads the
+        # index back from its cache rebuilds them from the texts when it does.
+        state = dict(self.__dict__)
+        state["docs_of"] = None
+        return state
+
+    def _docs(self) -> dict[str, list[Doc]]:
+        if self.docs_of is None:
+            docs_of: dict[str, list[Doc]] = {}
+            for e, texts in self.texts_of.items():
+                docs = []
+                for text in texts:
+                    words = tuple(text.split())
+                    d = Doc(e, text, frozenset(words), _pairs(words))
+                    d.norm = self._length(d.words)
+                    docs.append(d)
+                docs_of[e] = docs
+            self.docs_of = docs_of
+        return self.docs_of
+
     def _vocab(self, entry_id: str, skip: Doc | None = None) -> frozenset[str]:
         words: set[str] = set(self.extra_of.get(entry_id, ()))
-        for d in self.docs_of[entry_id]:
+        for d in self._docs()[entry_id]:
             if d is not skip:
                 words |= d.words
         return frozenset(words)
@@ -247,7 +267,7 @@ class Matcher:
         if exclude is not None:
             skip_entry = exclude[0]
             target = " ".join(content_words(exclude[1]))
-            skip_doc = next((d for d in self.docs_of.get(skip_entry, []) if d.text == target), None)
+            skip_doc = next((d for d in self._docs().get(skip_entry, []) if d.text == target), None)
 
         # Rarest words first; stop walking postings of very common words once the budget is spent (they
         # still count fully when the shortlisted candidates are scored).
@@ -255,7 +275,7 @@ class Matcher:
         walked: list[tuple[int, ...]] = []
         visited = 0
         for w in sorted(q_uniq, key=lambda x: len(self.postings.get(x, ()))):
-            at = self._postings_at.get(w, ())
+            at = self.postings.get(w, ())
             if visited and visited + len(at) > POSTINGS_BUDGET:
                 break
             visited += len(at)
@@ -291,21 +311,21 @@ class Matcher:
         partial: list[tuple[float, float, str, float, float, float, float, list[str]]] = []
         for entry_id in shortlist:
             if skip_doc is not None and entry_id == skip_entry:
-                docs = [d for d in self.docs_of[entry_id] if d is not skip_doc]
+                docs = [d for d in self._docs()[entry_id] if d is not skip_doc]
                 vocab = self._vocab(entry_id, skip_doc)
                 pairs = frozenset().union(*(d.pairs for d in docs))
                 texts = [_sorted_words(d.text) for d in docs]
                 doc_words = self._doc_index(docs)
                 inv_norms = [1.0 / d.norm for d in docs]
             else:
-                docs, vocab, pairs = self.docs_of[entry_id], self.vocab_of[entry_id], self.pairs_of[entry_id]
+                vocab, pairs = self.vocab_of[entry_id], self.pairs_of[entry_id]
                 texts, doc_words = self._sorted_of[entry_id], self.doc_index_of[entry_id]
                 inv_norms = self.inv_norms_of[entry_id]
-            if not docs:
+            if not texts:
                 continue
             shared = sorted(q_set & vocab)  # in q_uniq's order: float sums do not depend on the hash seed
             coverage = sum(q_weight[w] for w in shared) / total
-            dots = [0.0] * len(docs)
+            dots = [0.0] * len(texts)
             for w in shared:  # dot products only with the paraphrases that contain the word
                 weight = q_idf[w]
                 for i in doc_words.get(w, ()):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-import yaml
+from knowledge import yamlload
 from rapidfuzz.distance import Levenshtein
 
 from knowledge.normalize import content_of, content_tokens, fold, tokens
@@ -94,7 +94,7 @@ class Lexicon:
 
     @classmethod
     def load(cls, path: Path | str = LEXICON_PATH) -> "Lexicon":
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        raw = yamlload.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         concepts = []
         for c in raw.get("concepts", []):
             exact = [unicodedata.normalize("NFC", p).lower() for p in c.get("exact", [])]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import Counter, defaultdict
 from operator import add
 from typing import Iterable, Mapping, Sequence
@@ -64,21 +65,20 @@ class Bm25:
             for t, f in tf.items():
                 w = idf[t] * (PAIR_WEIGHT if "_" in t else 1.0)
                 impact[t].append((entry_id, w * f * (k1 + 1) / (f + norm)))
-        self.impact: dict[str, tuple[tuple[str, float], ...]] = {t: tuple(v) for t, v in impact.items()}
-        # The same impacts by the entry's position in `ids`: a question's scores are summed in a list.
+        # … by the entry's position in `ids`: a question's scores are summed in a list, not a dict of names.
         self.ids: list[str] = sorted(self.tf)
         position = {e: i for i, e in enumerate(self.ids)}
         self._impact_at: dict[str, tuple[tuple[int, float], ...]] = {
-            t: tuple((position[e], x) for e, x in v) for t, v in self.impact.items()}
+            t: tuple((position[e], x) for e, x in v) for t, v in impact.items()}
         # A term in many entries ("xã", "nông thôn") is also kept as one score per entry (0.0 where absent), added to
         # a question's scores in one pass of C (map) instead of a Python loop; x + 0.0 is x, so the sums are the same.
-        self._dense: dict[str, tuple[float, ...]] = {}
+        self._dense: dict[str, array[float]] = {}
         for t, v in self._impact_at.items():
             if len(v) * DENSE_SHARE >= len(self.ids):
-                row = [0.0] * len(self.ids)
+                row = array("d", bytes(8 * len(self.ids)))
                 for i, x in v:
                     row[i] = x
-                self._dense[t] = tuple(row)
+                self._dense[t] = row
 
     def _term_score(self, term: str, f: float, length: float) -> float:
         w = self.idf[term] * (PAIR_WEIGHT if "_" in term else 1.0)

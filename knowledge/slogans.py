@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from knowledge import yamlload
+
 SLOGANS_PATH = Path(__file__).resolve().parent / "slogans.yaml"
 KINDS = ("nguyên tắc", "phương châm", "mục tiêu", "phong trào", "khẩu hiệu")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
@@ -144,7 +146,7 @@ def parse(data: Any) -> SloganLibrary:
 
 def load(path: Path | str = SLOGANS_PATH) -> SloganLibrary:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = yamlload.safe_load(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise SloganError([f"không đọc được {path}: {err}"]) from err
     return parse(data)

@@ -53,6 +53,7 @@ from bot.storage.tickets import (
     TicketMessage,
     TicketStaffMessage,
 )
+from knowledge import yamlload
 from knowledge.normalize import fold
 
 TK_CB = CallbackPrefix("tk")  # the citizen's tickets (citizen.py): tk:mine | tk:show|add|addno:<id> | tk:rate:<id>:<n>
@@ -557,7 +558,7 @@ def is_erased(ticket: Ticket) -> bool:
 # ------------------------------------------------------------------ templates
 def shipped_templates() -> dict[str, str]:
     try:
-        data = yaml.safe_load(TEMPLATES_FILE.read_text(encoding="utf-8")) or {}
+        data = yamlload.safe_load(TEMPLATES_FILE.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         log.exception("cannot read %s", TEMPLATES_FILE)
         return {}
