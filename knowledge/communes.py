@@ -305,12 +305,20 @@ def inside_districts() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=1)
+def _inside_names() -> frozenset[str]:
+    """Folded names of An Giang's places: its communes (today's and former), districts and provinces."""
+    rows = _district_rows()
+    inside: set[str] = {a.folded for a in default_finder().aliases} | inside_districts()
+    inside |= {fold(r["province"]) for r in rows if r["province_code"] in INSIDE_PROVINCES}
+    return frozenset(inside)
+
+
+@functools.lru_cache(maxsize=1)
 def _outside_names() -> tuple[dict[str, set[str]], dict[str, str]]:
     """(folded district name -> "tỉnh X" of the provinces outside An Giang having one, folded province name ->
     "tỉnh X"), leaving out every name that is also a place of An Giang (districts, today's and former communes)."""
     rows = _district_rows()
-    inside: set[str] = {a.folded for a in default_finder().aliases} | inside_districts()
-    inside |= {fold(r["province"]) for r in rows if r["province_code"] in INSIDE_PROVINCES}
+    inside = _inside_names()
     districts: dict[str, set[str]] = {}
     provinces: dict[str, str] = {}
     for r in rows:
@@ -335,12 +343,16 @@ def _outside_starts() -> frozenset[str]:
 def outside_an_giang(text: str) -> OutsidePlace | None:
     """A place of another province named in text: a district-level name after "huyện", "quận", "thị xã",
     "thành phố" ("huyện Gò Công"), or a province's name anywhere ("Tiền Giang"); names An Giang also has
-    ("Châu Thành", "Phú Tân", "Long An") never count."""
+    ("Châu Thành", "Phú Tân", "Long An") never count, nor a name whose first word ends one of An Giang's."""
     districts, provinces = _outside_names()
     starts = _outside_starts()
     words = fold(text).split()
+    inside = _inside_names()
     for i in range(len(words)):
         if words[i] not in starts:
+            continue
+        # the word ends a name of An Giang ("Thoại Sơn là huyện…": "son la" is not Sơn La)
+        if any(" ".join(words[j : i + 1]) in inside for j in range(max(0, i - 3), i)):
             continue
         for n in (4, 3, 2):  # one-word names never count: too many are common words
             if i + n > len(words):

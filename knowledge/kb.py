@@ -38,6 +38,7 @@ FIGURE_MAX_AGE = dt.timedelta(days=365)  # figures older than this need a review
 PLACEHOLDER_STANDIN = 60  # characters counted for a {placeholder} when no configured value is given
 MIN_PARAPHRASES = 4
 MAX_ID_LEN = 48
+LOCAL_HEDGE = 0.5  # the one province entry among a whole-country answer's first three, answered from this
 DECISION_CACHE = 4096  # distinct questions whose decision is kept
 CACHE_VERSION = 1  # bump when the pickled structures change shape
 SUGGEST_SHARE = 0.5
@@ -240,12 +241,15 @@ class KnowledgeBase:
             # It names another province, and the entry speaks only of An Giang or the whole country ("Cà Mau có
             # bao nhiêu sản phẩm OCOP"): however sure the words, that is not an answer to it.
             kind = "suggest"
-        if kind in ("answer", "hedged") and self._country_for_province(retrieval.reading, ranked[0].entry_id):
-            # … and the province's own entries among the first three are offered first
+        if kind in ("answer", "hedged", "suggest") and self._country_for_province(retrieval.reading, ranked[0].entry_id):
+            # … and the province's own entries among the first three are offered first; one the first stage finds
+            # likely, well ahead of any other of them, is answered, saying how the question was understood
             kind = "suggest"
             local = [r for r in ranked[:3] if self.entries[r.entry_id].topic == "an-giang"]
             ranked = local + [r for r in ranked if r not in local]
             probs = [r.prob for r in ranked]
+            if local and local[0].prob >= LOCAL_HEDGE and (len(local) == 1 or local[1].prob < local[0].prob / 2):
+                kind = "hedged"
         if kind == "decline" and len(probs) > 1 and probs[1] >= t.suggest:
             kind = "suggest"  # two entries are plausible and the model cannot tell which: offer both
         elif kind == "suggest" and probs and probs[0] < t.suggest and not retrieval.reading.topics \
