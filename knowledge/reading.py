@@ -214,7 +214,8 @@ class Reader:
 
     def _read(self, text: str) -> Reading:
         raw = tokens(text)
-        words, fixes = self.correct(content_of(self._drop_address(raw)), _marked(text))
+        vocative = self._address_at(raw)
+        words, fixes = self.correct(content_of(tuple(w for i, w in enumerate(raw) if i not in vocative)), _marked(text))
         words = _without_dates(words, text)
         trust: dict[str, float] = {w: 1.0 for w in words}
         for _, c in fixes:
@@ -232,24 +233,28 @@ class Reader:
         period, compare = self.period_of(corrected_raw, found)
         if period is not None:  # "hiện nay", "bây giờ" say when, not what: the period is kept apart
             words = _without(words, [p for _, p, what in found if what == "only"])
-        topics = frozenset(what[6:] for _, _, what in found if what.startswith("topic:"))
+        # a word of address names no topic ("… là gì vậy bot" is not a question about the bot)
+        topics = frozenset(what[6:] for i, p, what in found if what.startswith("topic:")
+                           and not (len(p) == 1 and i in vocative))
         return Reading(text, words, trust, tuple(added), period, compare, fixes, raw, topics)
 
-    def _drop_address(self, words: tuple[str, ...]) -> tuple[str, ...]:
-        """ "bot ơi", "vậy bot", "nha anh": a word of address next to a chat particle, anywhere."""
+    def _address_at(self, words: tuple[str, ...]) -> set[int]:
+        """Positions of the words of address: "bot ơi", "vậy bot", "nha anh", one next to a chat particle, anywhere."""
         lex = self.lexicon
+        out: set[int] = set()
         if not lex.address:
-            return words
-        keep = []
+            return out
         for i, w in enumerate(words):
             if w in lex.address:
                 nxt = words[i + 1] if i + 1 < len(words) else None
                 prev = words[i - 1] if i > 0 else None
-                part_of_a_word = (prev, w) in self.pairs or (w, nxt) in self.pairs  # "tiêu chí", "chủ thể"
+                # "tiêu chí", "chủ thể"; a pair with a particle is no word ("vậy bot" is in paraphrases written
+                # the way people chat, and is still a word of address)
+                part_of_a_word = ((prev, w) in self.pairs and prev not in lex.particles) or \
+                    ((w, nxt) in self.pairs and nxt not in lex.particles)
                 if not part_of_a_word and (nxt in lex.particles or prev in lex.particles or (nxt is None and len(words) > 2)):
-                    continue
-            keep.append(w)
-        return tuple(keep)
+                    out.add(i)
+        return out
 
     def period_of(self, raw: tuple[str, ...], found: list | None = None) -> tuple[str | None, bool]:
         found = self.lexicon.phrases_in(raw) if found is None else found

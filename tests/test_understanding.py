@@ -497,3 +497,12 @@ def test_no_answer_for_a_candidate_the_first_stage_gives_less_than_a_third_of_a_
         d = judge.decide(text)
         assert d.decided and d.decided[0] > 0.99 and judge.model.thresholds.kind(d.decided) == "answer"
         assert (d.kind == "answer") == (d.ranked[0].prob >= ANSWER_FLOOR), (text, d.kind, d.ranked[0].prob)
+
+
+def test_bot_as_a_word_of_address_is_neither_a_word_nor_a_topic(kb):
+    # "… vậy bot" ends a question the way "… vậy ad" does; that people write so in the knowledge base's own
+    # paraphrases ("vậy bot" is a known pair) does not make it a word, nor the question one about the bot
+    r = kb.retriever.read("tiêu chí số 7 gồm những gì vậy bot")
+    assert "bot" not in r.words and "bot" not in r.topics
+    r = kb.retriever.read("bot giữ những gì của mình vậy bot")
+    assert r.words[0] == "bot" and "bot" in r.topics  # the bot itself is the subject
