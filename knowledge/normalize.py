@@ -11,7 +11,8 @@ import unicodedata
 from functools import lru_cache
 
 _NON_WORD = re.compile(r"[^0-9a-z%]+")
-_REPEAT = re.compile(r"([a-z])\1{2,}")  # "hoiiii" -> "hoi"
+# "hoiiii" -> "hoi"; not at the start of a word, where no Vietnamese word triples a letter but abbreviations do ("cccd")
+_REPEAT = re.compile(r"(?<=[a-z])([a-z])\1{2,}")
 _NUM_DOT = re.compile(r"(?<=\d)[.,](?=\d{3}\b)")  # 6.084 -> 6084 (thousands separator)
 _STAR = re.compile(r"(\d)\s*(\*(?!\*)|⭐|★|s\b)")  # 4* / 4⭐ / 4s -> 4 sao (not the end of a bold **79**)
 
@@ -285,9 +286,25 @@ def content_tokens(text: str) -> tuple[str, ...]:
     return content_of(tokens(text))
 
 
+_THANKS_TAIL = frozenset({"nhieu", "nhiu", "lam", "truoc"})  # "… cảm ơn bot nhiều", "… cảm ơn trước nha"
+_THANKS_WHO = frozenset({"con", "xin", "tui", "minh", "toi"})
+
+
+def _without_thanks(words: list[str]) -> list[str]:
+    """"…, hồ sơ cần gì ạ, em cảm ơn bot nhiều": thanks that close a message say nothing about the question."""
+    for i in range(len(words) - 2, 0, -1):
+        if words[i] == "cam" and words[i + 1] == "on":
+            rest = words[i + 2 :]
+            if all(w in FINAL_PARTICLES or w in FILLERS or w in ADDRESS or w in _THANKS_TAIL or w == "bot" for w in rest):
+                # … and who thanks ("em", "con cảm ơn")
+                return words[: i - 1] if words[i - 1] in ADDRESS or words[i - 1] in _THANKS_WHO else words[:i]
+            break
+    return words
+
+
 def content_of(toks: tuple[str, ...]) -> tuple[str, ...]:
     """`content_tokens` of already expanded tokens."""
-    words = list(drop_scaffold(toks))
+    words = _without_thanks(list(drop_scaffold(toks)))
     ending = FINAL_PARTICLES | FILLERS
     while words:
         if words[-1] in ending:

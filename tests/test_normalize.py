@@ -35,6 +35,9 @@ def test_d_stroke():
         ("tc15", ("tieu", "chi", "15")),
         ("KH 328", ("ke", "hoach", "328")),
         ("4*", ("4", "sao")),
+        # a tripled letter is stretched typing ("hỏiiii"), except where an abbreviation starts with it
+        ("CCCD", ("can", "cuoc", "cong", "dan")),
+        ("hỏiiii", ("hoi",)),
     ],
 )
 def test_abbreviations_and_teencode(typed, expected):
@@ -44,6 +47,13 @@ def test_abbreviations_and_teencode(typed, expected):
 def test_the_polite_da_opening_a_message_is_no_word():
     assert content_tokens("Dạ cho con hỏi OCOP là gì") == content_tokens("ocop là gì")
     assert content_tokens("Dạ, xã em đạt chuẩn chưa ạ") == content_tokens("xã em đạt chuẩn chưa")
+
+
+def test_thanks_closing_a_message_are_no_words():
+    asked = "làm giấy phép kinh doanh ở đâu"
+    for closing in (", em cảm ơn bot nhiều", " cảm ơn ad nha", ", con cảm ơn trước ạ"):
+        assert content_tokens(asked + closing) == content_tokens(asked), closing
+    assert "cam" in content_tokens("cảm ơn có phải là tiêu chí")  # not at the end: words like any other
 
 
 def test_a_bold_number_is_not_a_star_rating():
