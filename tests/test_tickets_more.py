@@ -341,3 +341,22 @@ async def test_a_citizen_who_blocked_the_bot_is_reported_once_with_the_reason(tm
     statuses = app.db.call(lambda s: [r.status for r in s.execute(
         sa.select(OutboxMessage).where(OutboxMessage.chat_id == "5501", OutboxMessage.kind == "notice")).scalars()])
     assert statuses == ["blocked", "blocked"]
+
+
+async def test_asking_in_words_how_a_report_is_doing_offers_ones_own_reports(tmp_path, fake_tg, make_app):
+    """"phản ánh của tui tới đâu rồi" is answered with how to look a report up; someone who has sent reports also
+    gets a button to their own list (the same as /tracuu alone). Someone who has sent none gets no such button."""
+    app = await make_app(ticket_settings(tmp_path, fake_tg, kb_dir=None))  # the real knowledge base
+    d = Driver(fake_tg, app)
+    farmer, neighbour = Person(d, 4301, name="Tư Hiền"), Person(d, 4302, name="Năm Lợi")
+    code = await file_report(farmer)
+    question = "phản ánh của tui gửi bữa trước giờ xử lý tới đâu rồi"
+    await farmer.say(question)
+    answer = await farmer.expect("/tracuu")
+    assert [b["text"] for b in answer.buttons if b["callback_data"] == "tk:mine"] == ["🔎 Xem 1 phản ánh bạn đã gửi"]
+    await farmer.press("tk:mine", message_id=answer.message_id)
+    mine = await farmer.expect("Các phản ánh bạn đã gửi")
+    assert code in mine.text
+    await neighbour.say(question)
+    other = await neighbour.expect("/tracuu")
+    assert not any(b["callback_data"] == "tk:mine" for b in other.buttons)  # nothing of the farmer's is offered

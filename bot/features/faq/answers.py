@@ -121,13 +121,22 @@ def render(kb: KnowledgeBase, values: dict[str, object], u: Understanding, agenc
 
 def answer_entry(ctx: Ctx, entry: Entry) -> None:
     """The entry's answer and source, with its follow-ups as buttons."""
-    ctx.reply(ctx.kb.render(entry, ctx.services.placeholder_values), buttons=entry_buttons(ctx.kb.see_also(entry)[:3], "➕ "))
+    buttons = own_buttons(ctx, entry.id) + entry_buttons(ctx.kb.see_also(entry)[:3], "➕ ")
+    ctx.reply(ctx.kb.render(entry, ctx.services.placeholder_values), buttons=buttons)
     remember(ctx, entry.title, entry.id, None)
+
+
+def own_buttons(ctx: Ctx, entry_id: str) -> list[Button]:
+    """Buttons other features put under an answer for this person ("how do I look up my report": their reports)."""
+    return [b for hook in ANSWER_BUTTONS if (b := hook(ctx, entry_id)) is not None]
 
 
 # Extra buttons under a "not sure" or "did you mean" reply: fn(ctx, logged question) -> Button | None
 # (e.g. "Gửi câu hỏi cho cán bộ", which turns the logged question into a ticket).
 UNSURE_BUTTONS: list[Callable[[Ctx, "UnansweredQuestion"], Button | None]] = []
+# Extra buttons under an answer, for the person asking: fn(ctx, entry id) -> Button | None (e.g. "your reports"
+# under the answer on how to look a report up, for someone who has sent some).
+ANSWER_BUTTONS: list[Callable[[Ctx, str], Button | None]] = []
 # How a report offer is made: fn(ctx, text, complaint) -> (text details, accept button data), set by the
 # tickets feature (it knows the categories and the wizard).
 REPORT_OFFER: list[Callable[[Ctx, str, Any], tuple[str, str]]] = []
@@ -174,6 +183,7 @@ def answer_question(ctx: Ctx) -> bool:
         if d.kind == "answer" and d.entry is not None:
             outcome["entry_id"] = d.entry.id
             remember(ctx, u.question, d.entry.id, d.entry.period)
+            buttons = own_buttons(ctx, d.entry.id) + buttons
         outcome["suggestions"] = [e.id for e in d.suggestions]
         if d.hedged:
             outcome["hedged"] = True

@@ -11,10 +11,13 @@ def register() -> None:
         import_module(f"{__name__}.{name}")  # each module's decorators register its handlers
 
     from bot.features.faq import answers as faq
-    from bot.features.tickets import question, wizard
+    from bot.features.tickets import citizen, question, wizard
 
-    # The FAQ's hooks (idempotent): "ask an officer" when unsure, "report this" when a question reads as a complaint.
+    # The FAQ's hooks (idempotent): "ask an officer" when unsure, "report this" when a question reads as a complaint,
+    # "your reports" under the answer on looking one up.
     if question.offer_question_button not in faq.UNSURE_BUTTONS:
         faq.UNSURE_BUTTONS.append(question.offer_question_button)
     if wizard.offer_report not in faq.REPORT_OFFER:
         faq.REPORT_OFFER.append(wizard.offer_report)
+    if citizen.my_reports_button not in faq.ANSWER_BUTTONS:
+        faq.ANSWER_BUTTONS.append(citizen.my_reports_button)

@@ -53,6 +53,20 @@ def track(ctx: Ctx) -> None:
     show(ctx, t)
 
 
+# The knowledge base's answer on looking a report up: under it, the person's own reports are one tap away.
+TRACKING_ENTRY = "bot.tra-cuu"
+
+
+def my_reports_button(ctx: Ctx, entry_id: str) -> Button | None:
+    """"phản ánh hôm bữa của tui tới đâu rồi": the answer says how to look one up; someone who has sent reports
+    also gets a button to their own list (the same as /tracuu alone)."""
+    if entry_id != TRACKING_ENTRY:
+        return None
+    n = ctx.session.exec(select(sa.func.count()).select_from(Ticket).where(
+        Ticket.channel == ctx.inbound.channel, Ticket.user_id == ctx.inbound.user_id)).one()
+    return Button(T.BTN_MY_REPORTS.format(n=n), TK_CB.pack("mine")) if n else None
+
+
 def _erased_note(ctx: Ctx) -> str:
     """After /xoadulieu: the person's earlier tickets were sent, then erased at their request; say so."""
     erased = erasure.erased_before(ctx.session, ctx.inbound.channel, ctx.inbound.chat_id)

@@ -173,6 +173,7 @@ TICKETS_ERASED = (
     "(/xoadulieu): chúng chỉ còn ở dạng ẩn danh để thống kê, không tra cứu được nữa."
 )
 MY_TICKETS = "**Các phản ánh bạn đã gửi** (mới nhất trước):"
+BTN_MY_REPORTS = "🔎 Xem {n} phản ánh bạn đã gửi"
 MY_TICKETS_HINT = "Gõ /tracuu kèm mã để xem chi tiết, ví dụ /tracuu {code}."
 TRACK = (
     "📄 **Phản ánh {code}**\n"

@@ -503,7 +503,7 @@ _INTENT = re.compile(
 )
 _QUESTION = re.compile(
     r"\b(?:la gi|cai gi|gi vay|gi khong|nao|the nao|ra sao|bao nhieu|bao gio|bao lau|o dau|lam sao|cach|co phai|"
-    r"duoc khong|co duoc|hay khong|nhu nao|tai sao|vi sao|la ai|hoi ai|co ai|ai tra loi)\b"
+    r"duoc khong|co duoc|hay khong|nhu nao|tai sao|vi sao|la ai|hoi ai|co ai|ai tra loi|toi dau|den dau)\b"
     r"|\b(?:khong|ko|k|chua|ha|hong|hok|sao)$"
     # "… có ai trả lời hông ad hay gửi cho vui": the particle of a question before an address or an "or"
     r"|\b(?:khong|ko|hong|hok|chua) (?:ad|bot|ban|anh|chi|a|ah|vay|v|z|ha|hay)\b"
@@ -514,7 +514,9 @@ _LEAD = re.compile(r"^(?:(?:(?:bot|ad|admin|anh|chi|em|ban|alo) oi|da|alo|xin ch
                    r"cho (?:toi|em|minh|chau|con|tui|bac|chu|co) hoi),? )+")
 _LEAVE = re.compile(r"(?:,? (?:(?:co )?(?:duoc|dc) (?:khong|ko|k|hong|hok|kg)|duoc chu|nha|nhe|nghen|a|ad)\W*)+$")
 # "em gửi phản ánh hôm bữa rồi…": about a report already sent (look it up), not a new one
-_EARLIER = re.compile(r"^(?:(?:hom|bua|tuan|thang) (?:bua|qua|truoc|kia|roi)|(?:tu )?lau roi|roi|da|hoi (?:hom|bua))\b")
+# … or one's own ("phản ánh của tui gửi bữa trước…")
+_EARLIER = re.compile(r"^(?:(?:hom|bua|tuan|thang) (?:bua|qua|truoc|kia|roi)|(?:tu )?lau roi|roi|da|hoi (?:hom|bua)|"
+                      r"cua (?:toi|em|tui|minh|con|chau|bac|chu|co|nha)\b)")
 
 
 def looks_like_question(text: str) -> bool:
