@@ -203,9 +203,10 @@ def tokens(text: str) -> tuple[str, ...]:
     out: list[str] = []
     words = s.split()
     for i, tok in enumerate(words):
-        if tok == "kh":  # "KH 328" is a plan (kế hoạch); otherwise teencode for "không"
+        if tok == "kh":  # "KH 328", "328/KH-UBND" are plans (kế hoạch); otherwise teencode for "không"
             nxt = words[i + 1] if i + 1 < len(words) else ""
-            out.extend(("ke", "hoach") if nxt[:1].isdigit() else ("khong",))
+            prev = words[i - 1] if i > 0 else ""
+            out.extend(("ke", "hoach") if nxt[:1].isdigit() or (prev.isdigit() and nxt == "ubnd") else ("khong",))
             continue
         exp = ABBREVIATIONS.get(tok)
         if exp:
@@ -244,7 +245,8 @@ def _split_alnum(tok: str) -> list[str]:
     if not m:
         return [tok]
     letters = m.group(1) if m.group(1).isalpha() else m.group(2)
-    exp = ABBREVIATIONS.get(letters)
+    # "kh328": a plan's number ("kh" alone is teencode for "không", see tokens)
+    exp = ABBREVIATIONS.get(letters) or ("ke hoach" if letters == "kh" and m.group(2).isdigit() else None)
     if exp is None:
         return [tok]
     return [p for part in m.groups() for p in (exp.split() if part == letters else [part])]

@@ -34,6 +34,9 @@ def test_d_stroke():
         ("la j", ("la", "gi")),
         ("tc15", ("tieu", "chi", "15")),
         ("KH 328", ("ke", "hoach", "328")),
+        ("kh328", ("ke", "hoach", "328")),
+        ("số 328/KH-UBND", ("so", "328", "ke", "hoach", "uy", "ban", "nhan", "dan")),
+        ("em kh hiểu", ("em", "khong", "hieu")),
         ("4*", ("4", "sao")),
         # a tripled letter is stretched typing ("hỏiiii"), except where an abbreviation starts with it
         ("CCCD", ("can", "cuoc", "cong", "dan")),
