@@ -94,6 +94,7 @@ class Decision:
 
 PLACE_OUTSIDE = FEATURES.index("place_outside")
 _WHOLE_COUNTRY = re.compile(r"\b(?:ca nuoc|toan quoc)\b")
+FIRST_SURE = 0.8  # the first stage's own probability of its best from which a hesitant second stage still answers (hedged)
 ANSWER_FLOOR = 0.3  # the best candidate's own (first-stage) probability below which nothing is answered
 WHOLE_COUNTRY_TAG = "ca-nuoc"  # … or an entry tagged so (the national programme's targets: "OCOP 2021–2025 đặt mục tiêu gì")
 COMPARISON_TAG = "so-sanh"  # an entry that says how two periods, sets or things differ
@@ -233,6 +234,13 @@ class KnowledgeBase:
             decided = probs
         kind = model.thresholds.kind(decided)
         t = model.thresholds
+        if kind == "suggest" and ranked and ranked[0].entry_id == first and ranked[0].prob >= FIRST_SURE:
+            # The second stage hesitates because another entry is plausible too (two entries of one plan, of one
+            # programme), while the first stage itself is sure of its best: that one is answered, saying how the
+            # question was understood, with the other one a tap away.
+            kind = "hedged"
+            if len(ranked) > 1 and ranked[1].prob >= ranked[0].prob * SUGGEST_SHARE and ranked[1].entry_id not in also:
+                also = [*also, ranked[1].entry_id]
         if kind in ("answer", "hedged") and ranked and ranked[0].prob < ANSWER_FLOOR:
             # the second stage reads only the shape of the candidates' probabilities: it can be sure of a lone
             # candidate the first stage itself gives less than a third of a chance; that one is offered, not answered

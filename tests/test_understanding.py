@@ -506,3 +506,29 @@ def test_bot_as_a_word_of_address_is_neither_a_word_nor_a_topic(kb):
     assert "bot" not in r.words and "bot" not in r.topics
     r = kb.retriever.read("bot giữ những gì của mình vậy bot")
     assert r.words[0] == "bot" and "bot" in r.topics  # the bot itself is the subject
+
+
+def test_a_best_candidate_the_first_stage_is_sure_of_is_answered_though_the_second_stage_hesitates(kb):
+    import copy
+    import dataclasses
+
+    from knowledge.kb import FIRST_SURE
+
+    # a second stage that hesitates over everything (P = 0,5: only suggestions by the thresholds)
+    c = kb.model.confidence
+    unsure = dataclasses.replace(kb.model, confidence={**c, "coef": [0.0] * len(c["coef"]), "intercept": 0.0})
+    judge = copy.copy(kb).with_model(unsure)
+    seen = set()
+    for text in ("ocop 4 sao cần bao nhiêu điểm", "giá lúa IR 504 hôm nay bao nhiêu một ký",
+                 "hộ nghèo có phải góp tiền làm đường không", "tiêu chí nông thôn mới"):
+        d = judge.decide(text)
+        assert judge.model.thresholds.kind(d.decided) == "suggest"
+        sure = d.ranked[0].prob >= FIRST_SURE
+        seen.add(sure)
+        assert (d.kind == "answer") == sure, (text, d.kind, d.ranked[0].prob)
+        if sure:
+            assert d.hedged  # saying how the question was understood
+            runner = d.ranked[1] if len(d.ranked) > 1 else None
+            if runner is not None and runner.prob >= d.ranked[0].prob / 2:
+                assert runner.entry_id in {e.id for e in d.also}  # the other plausible entry is a tap away
+    assert seen == {True, False}  # both cases were exercised
