@@ -38,8 +38,9 @@ _OTHER_SUBJECT = re.compile(
     rf"bao nhieu|{_NOT_SPLIT}may xa(?! cu)|{_NOT_SPLIT}may phuong(?! cu)|102|tinh kien giang|hop nhat tinh|"
     r"trung tam hanh chinh|phan anh|khu vuc (?:i|ii|iii|1|2|3|may|nao)|vung dong bao|dan toc)\b")
 _DISTRICT = re.compile(r"\b(?:huyen|thi xa|thanh pho|tp)\b")
+_DISTRICT_NAME = re.compile(r"^(?:huyen|thi xa|thanh pho|tp|quan) ")  # "huyen cho moi" -> "cho moi"
 _COMMUNE_WORD = re.compile(r"(?<!thi )\b(?:xa|phuong|thi tran)\b")
-_QUALIFIER = r"cua|o|tai|thuoc|huyen|thi xa|thanh pho|tp|cua huyen|o huyen|thuoc huyen"
+_QUALIFIER = r"cua|o|tai|thuoc|ben|o ben|huyen|thi xa|thanh pho|tp|cua huyen|o huyen|thuoc huyen|ben huyen"
 # Only at the edges of what is left: greetings before the name, question tails after it.
 _LEAD = re.compile(r"^(?:(?:cho |xin )?(?:em|minh|toi|tui|chau|con)? ?hoi|ad oi|admin oi|ban oi|oi|cho)\s+")
 _TAIL = re.compile(r"\s+(?:co|khong|ko|k|chua|ha|vay|nhe|nha|ad|oi|roi|the|ak|ah|a ad|bi|duoc|da|se)$")
@@ -258,6 +259,15 @@ def body(text: str) -> str | None:
             cands, named = [c for c in cands if fold(c.via.name if c.via else c.commune.bare) == first], {first}
     if len(named) > 1:
         return None  # several different names ("Thổ Châu, Kiên Hải"): the knowledge base answers those
+    if len(cands) > 1:
+        # namesakes the resolution tells apart by their former district ("Hòa An (huyện Chợ Mới)"): the one whose
+        # district the message names ("Hòa An bên Chợ Mới", "xã Hòa An huyện Giồng Riềng")
+        told = [c for c in cands if c.via is not None and c.via.district
+                and f" {_DISTRICT_NAME.sub('', fold(c.via.district))} " in padded]
+        if len(told) == 1:
+            cands = told
+        elif told:  # several, each with its district ("Vĩnh Phú ở Thoại Sơn với Vĩnh Phú ở Giồng Riềng"): each one
+            return _many(told)
     if not intent and not _KIND_WORD.match(folded) and folded != next(iter(named)):
         return None  # a bare message is a lookup when it is just the name, or "xã/phường … <name>"
     return _one(cands[0], asked_district) if len(cands) == 1 else _choices(cands)

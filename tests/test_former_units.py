@@ -70,6 +70,20 @@ def test_a_name_used_in_several_places_gives_the_choices():
     assert "Xã Hội An (gồm xã Hòa An (huyện Chợ Mới) cũ)" in text and "Xã Hòa Hưng (gồm xã Hòa An (huyện Giồng Riềng) cũ)" in text
 
 
+def test_namesakes_are_told_apart_by_the_former_district_the_message_names():
+    # three former communes named Vĩnh Phú (Thoại Sơn, Giồng Riềng, Giang Thành): the district written with the name,
+    # as people write it ("bên …", "ở …", or just after it), picks one
+    for text, unit in (("xã Vĩnh Phú bên Thoại Sơn giờ thuộc xã nào", "Xã Định Mỹ"),
+                       ("vinh phu giang thanh cu nay thuoc dau", "Xã Vĩnh Điều"),
+                       ("xa tan thanh o tan chau gio la xa gi", "Xã Tân An")):
+        found = answer(text)
+        assert found is not None and f"nay thuộc **{unit}**" in found and "nhiều nơi" not in found, text
+    # … both namesakes, each with its district: each answered
+    found = answer("xã Vĩnh Phú ở Thoại Sơn với xã Vĩnh Phú ở Giồng Riềng bây giờ thuộc đâu")
+    assert found is not None and "nay thuộc **Xã Định Mỹ**" in found and "nay thuộc **Xã Long Thạnh**" in found
+    assert "nhiều nơi" not in found and "Vĩnh Điều" not in found  # not the third, of Giang Thành
+
+
 def test_a_unit_split_between_units_gives_its_parts_not_a_choice():
     text = answer("xa phu hoi cu gio thuoc xa nao")  # khoản 1 took part of it, khoản 3 the rest
     assert "Tên này có ở nhiều nơi" not in text and "xã Phú Hội (cũ) được chia cho 2 đơn vị" in text
