@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from knowledge import yamlload
-
 from knowledge.normalize import fold
 from knowledge.reading import LEXICON_PATH
 

@@ -38,7 +38,7 @@ FIGURE_MAX_AGE = dt.timedelta(days=365)  # figures older than this need a review
 PLACEHOLDER_STANDIN = 60  # characters counted for a {placeholder} when no configured value is given
 MIN_PARAPHRASES = 4
 MAX_ID_LEN = 48
-LOCAL_HEDGE = 0.5  # the one province entry among a whole-country answer's first three, answered from this
+LOCAL_HEDGE = 0.5  # a province entry among a whole-country entry's first three is answered (hedged) from this first-stage probability
 DECISION_CACHE = 4096  # distinct questions whose decision is kept
 CACHE_VERSION = 1  # bump when the pickled structures change shape
 SUGGEST_SHARE = 0.5

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from knowledge import yamlload
 from rapidfuzz.distance import Levenshtein
 
+from knowledge import yamlload
 from knowledge.normalize import content_of, content_tokens, fold, tokens
 from knowledge.syllables import is_syllable
 
