@@ -37,6 +37,7 @@ eval: $(STAMP)  ## score against the development question sets (../shared/eval, 
 	$(BIN)/python ../shared/eval/run_eval.py tests/data/holdout2.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
 	$(BIN)/python ../shared/eval/run_eval.py tests/data/holdout3.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
 	$(BIN)/python ../shared/eval/run_eval.py tests/data/holdout4.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
+	$(BIN)/python ../shared/eval/run_eval.py tests/data/holdout5.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
 	$(BIN)/python ../shared/eval/run_eval.py knowledge/training/calibration.jsonl --cmd "$(BIN)/ntm-bot ask --json" --tiers
 	$(BIN)/python ../shared/eval/run_eval.py --cmd "$(BIN)/ntm-bot ask --json" --tiers
 

@@ -24,6 +24,7 @@ _INTENT = re.compile(
     r"thuoc dac khu|thuoc ve|la xa nao|la xa gi|la phuong nao|la phuong gi|thanh xa|thanh phuong|doi ten|ten moi|"
     r"gom nhung|gom xa|gom phuong|gom cac|duoc lap tu|lap tu|truoc day la|cu nay|cu gio|cu bay gio|cu hien nay|"
     r"gio thuoc|nay thuoc|bay gio thuoc|hien nay thuoc|gio la xa|nay la xa|gio la phuong|nay la phuong|gio la dac khu|"
+    r"ghep vo|ghep vao|ghep voi|ghep ve|bi ghep|ghep lai|"
     r"nay la dac khu|la dac khu|nhap vo|vo dau|ve dau|ten la gi|ten gi|gio ten|nay ten|doi thanh|nhap lai|gop lai|"
     r"gom may|may xa cu|may phuong cu|xa cu nao|phuong cu nao|ten xa|ten phuong|ghi xa|ghi phuong|ghi la xa|"
     r"ghi la phuong|dia chi ghi|ghi dia chi|dia chi moi|dia chi la|"

@@ -16,6 +16,7 @@ from tests.conftest import tg_settings
     ("xa my khanh cu nay thuoc phuong nao", "Phường Bình Đức"),
     ("Thị trấn Núi Sập giờ thuộc xã nào?", "Xã Thoại Sơn"),
     ("ad oi xa vinh khanh sap nhap vao dau a", "Xã Vĩnh Trạch"),
+    ("xã Vĩnh Khánh bị ghép vô xã nào vậy", "Xã Vĩnh Trạch"),  # «ghép», as people say it
     ("cho em hoi xa nam thai son cu nay thuoc xa nao", "Xã Hòn Đất"),  # not "Nam Thái" (Xã Đông Thái)
     ("xa hon tre cu gio thuoc dau", "Đặc khu Kiên Hải"),
     ("xã Mỹ Khánh", "Phường Bình Đức"),  # the name alone

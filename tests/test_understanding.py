@@ -532,3 +532,9 @@ def test_a_best_candidate_the_first_stage_is_sure_of_is_answered_though_the_seco
             if runner is not None and runner.prob >= d.ranked[0].prob / 2:
                 assert runner.entry_id in {e.id for e in d.also}  # the other plausible entry is a tap away
     assert seen == {True, False}  # both cases were exercised
+
+
+def test_ghep_is_said_for_a_merger(kb):
+    # «ghép xã» is how many people say «sáp nhập»: the words of the merger entries, not of «ghép» anything else
+    r = kb.retriever.read("ghép xã rồi thì danh hiệu nông thôn mới còn giữ không")
+    assert {"sap", "nhap"} <= set(r.added)
