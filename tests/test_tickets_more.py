@@ -28,7 +28,8 @@ async def test_plain_words_start_a_report_but_questions_reach_the_faq(tmp_path, 
     p = Person(d, 4701)
     # …also after a greeting, and asking leave ("… được không") to give feedback is not a question about it
     for words in ("phản ánh", "gop y", "Tôi muốn kiến nghị", "dạ em muốn góp ý được không ạ",
-                  "bot ơi em muốn góp ý về vụ làm hồ sơ ocop ở xã được ko"):
+                  "bot oi cho chu gop y ve viec xa lam giay to cham qua duoc hong",
+                  "phản ánh của em về việc ấp thu tiền làm cầu"):  # one's report about something: a new one
         await p.say(words)
         await p.expect("Bước 1/5")
         await p.say("/huy")
@@ -46,7 +47,8 @@ async def test_plain_words_start_a_report_but_questions_reach_the_faq(tmp_path, 
               # about a report sent earlier: looking it up, not a new one
               "em gui phan anh hom bua roi ma chua thay ai tra loi, gio coi lai sao",
               "tôi gửi phản ánh rồi mà chưa ai trả lời",
-              "phản ánh xong có ai trả lời hông ad hay gửi cho vui"):
+              "gửi phản ánh rồi có ai trả lời không hay gửi cho có",
+              "phản ánh của tui gửi hôm thứ hai giờ sao rồi"):
         n = len(p.inbox())
         await p.say(q)
         await eventually(lambda: len(p.inbox()) > n)

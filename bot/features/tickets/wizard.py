@@ -498,7 +498,7 @@ def accept_offer(ctx: Ctx, arg: str) -> None:
 # ------------------------------------------------------------------ plain words: "phản ánh", "góp ý", "tôi muốn báo…"
 _WHO = r"(?:(?:toi|em|minh|chau|con|tui|bac|co|chu) )?"
 _INTENT = re.compile(
-    rf"^{_WHO}(?:(?:muon|can|xin|dang|se) )?(?:gui )?(?:phan anh|gop y|kien nghi)\b"
+    rf"^(?:cho )?{_WHO}(?:(?:muon|can|xin|dang|se) )?(?:gui )?(?:phan anh|gop y|kien nghi)\b"
     rf"|^{_WHO}(?:muon|can|xin) (?:bao|bao cao|to cao|khieu nai)\b"
 )
 _QUESTION = re.compile(
@@ -514,9 +514,10 @@ _LEAD = re.compile(r"^(?:(?:(?:bot|ad|admin|anh|chi|em|ban|alo) oi|da|alo|xin ch
                    r"cho (?:toi|em|minh|chau|con|tui|bac|chu|co) hoi),? )+")
 _LEAVE = re.compile(r"(?:,? (?:(?:co )?(?:duoc|dc) (?:khong|ko|k|hong|hok|kg)|duoc chu|nha|nhe|nghen|a|ad)\W*)+$")
 # "em gửi phản ánh hôm bữa rồi…": about a report already sent (look it up), not a new one
-# … or one's own ("phản ánh của tui gửi bữa trước…")
-_EARLIER = re.compile(r"^(?:(?:hom|bua|tuan|thang) (?:bua|qua|truoc|kia|roi)|(?:tu )?lau roi|roi|da|hoi (?:hom|bua)|"
-                      r"cua (?:toi|em|tui|minh|con|chau|bac|chu|co|nha)\b)")
+_EARLIER = re.compile(r"^(?:(?:hom|bua|tuan|thang) (?:bua|qua|truoc|kia|roi)|(?:tu )?lau roi|roi|da|hoi (?:hom|bua))\b")
+# … or one's own, asked after ("phản ánh của tui gửi bữa trước giờ sao rồi"; not "phản ánh của em về việc …", a new one)
+_MINE = re.compile(r"^cua (?:toi|em|tui|minh|con|chau|bac|chu|co|nha)\b")
+_AFTER = re.compile(r"\b(?:gui|hom|bua|tuan truoc|thang truoc|toi dau|den dau|sao roi|xu ly|giai quyet|tra loi|chua)\b")
 
 
 def looks_like_question(text: str) -> bool:
@@ -535,7 +536,8 @@ def report_in_plain_words(ctx: Ctx) -> bool:
     if not m:
         return False
     rest = _LEAVE.sub("", folded) if m.group(0).split()[-1] in ("y", "nghi", "anh") else folded
-    if looks_like_question(rest) or _EARLIER.match(folded[m.end():].strip()):
+    after = folded[m.end():].strip()
+    if looks_like_question(rest) or _EARLIER.match(after) or (_MINE.match(after) and _AFTER.search(after)):
         return False
     words_after = folded[m.end():].split()
     begin(ctx, description=text if len(words_after) >= 3 else "",
