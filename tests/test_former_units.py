@@ -28,8 +28,8 @@ from tests.conftest import tg_settings
     # a long message, the province written out: "An Giang" is not a unit's name
     ("con o xa vinh khanh huyen thoai son tinh an giang nay muon hoi dia chi moi bay gio la xa gi vay", "Xã Vĩnh Trạch"),
     # longer still, with a greeting and why one asks (26 words): asked where it went, it is still a lookup
-    ("Dạ nhà con ở xã An Nông thị xã Tịnh Biên cũ, giờ làm giấy tờ thì ghi địa chỉ là xã hay phường gì ạ",
-     "Phường Tịnh Biên"),
+    ("Dạ ba má con ở xã Tân Lợi huyện Tịnh Biên cũ, bây giờ làm hồ sơ thì ghi địa chỉ là xã hay phường gì ạ",
+     "Phường Chi Lăng"),
 ])
 def test_a_former_unit_is_found_in_its_new_unit_with_the_clause(question, new_unit):
     text = answer(question)

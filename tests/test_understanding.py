@@ -58,7 +58,7 @@ def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, tex
     ("2.567 xã nâng cao trên 6.084 xã đạt chuẩn là bao nhiêu phần trăm", ["≈ **42,2%**"]),
     ("tieu chi 25 la gi", ["Không có tiêu chí số 25", "10 tiêu chí", "19 tiêu chí"]),
     # several criteria at once: each one's name, from its own entry, of the set meant (bare: in force, else the old)
-    ("tc 18 vs tc 19 là gì v", ["số 18", "hệ thống chính trị", "số 19", "quốc phòng và an ninh"]),
+    ("tc 16 vs tc 17 là gì vậy", ["số 16", "văn hóa", "số 17", "môi trường và an toàn thực phẩm"]),
     ("tiêu chí 2, 3 và 5 là gì", ["2026–2030", "hạ tầng kinh tế", "phát triển kinh tế nông thôn", "văn hóa, giáo dục, y tế"]),
     ("tieu chi 2 voi 3 giai doan 2021-2025", ["2021–2025", "giao thông", "thủy lợi"]),
     ("ocop 6 sao la sao", ["không có hạng 6 sao", "1 đến 5 sao"]),
@@ -130,7 +130,7 @@ def test_codes_and_units_with_a_digit_are_not_corrected_as_typos(kb):
 
 def test_a_question_quoting_a_figure_of_the_base_is_not_off_topic(kb):
     # no word of the base's topics, but 423 nghìn tỷ is the programme's budget: suggested, not "outside what I know"
-    d = kb.decide("vốn ngân sách 423 nghìn tỷ là cho cả 10 năm 2026-2035 hay chỉ 5 năm đầu")
+    d = kb.decide("khoản 423 nghìn tỷ là của giai đoạn nào")
     assert d.kind != "offtopic" and "ntm26.von-2026-2030" in {e.id for e in [*d.suggestions, *([d.entry] if d.entry else [])]}
     assert kb.decide("giá lúa 6500 đồng một ký có cao không").kind == "offtopic"  # a figure the base does not have
 
@@ -198,7 +198,7 @@ def test_a_syllable_typed_with_its_marks_is_not_corrected_into_another_word(kb):
     assert kb.decide("kết quả xổ số an giang hôm nay").kind != "answer"
     # without marks the same letters may be a typo and are corrected as before; a broken syllable always is
     assert ("chii", "chi") in kb.retriever.read("tiêu chii số 5").corrected
-    assert kb.decide("sảm phẩm mấy sao thì được gọi là sản phẩm OCOP").kind == "answer"
+    assert kb.decide("sảm phẩm đạt mấy sao mới được công nhận OCOP").kind == "answer"
 
 
 def test_another_province_named_is_not_answered_from_an_entry_that_never_speaks_of_it(kb):
@@ -216,7 +216,7 @@ def test_another_province_named_is_not_answered_from_an_entry_that_never_speaks_
     assert rows.get("ag.ke-hoach-328") == 1.0
     assert all(c.x[col] == 0.0 for c in kb.retriever.retrieve("An Giang có bao nhiêu sản phẩm OCOP 4 sao").candidates)
     assert kb.decide("tỉnh Cà Mau có bao nhiêu sản phẩm OCOP 4 sao").kind != "answer"
-    assert kb.decide("Đồng Tháp có kế hoạch truyền thông nông thôn mới không, số mấy").kind != "answer"
+    assert kb.decide("Vĩnh Long có kế hoạch tuyên truyền nông thôn mới hông, số mấy").kind != "answer"
     assert kb.decide("an giang co bao nhieu san pham ocop 4 sao").kind == "answer"
 
 
@@ -268,7 +268,7 @@ def test_a_number_only_the_old_set_has_asked_of_todays_set_says_so(kb):
 def test_two_close_criteria_of_the_two_sets_are_answered_with_the_other_named(kb):
     from knowledge.kb import Ranked
 
-    reading = kb.retriever.read("hộ nghèo trong xã còn nhiều thì vướng tiêu chí nào")
+    reading = kb.retriever.read("xã còn đông hộ nghèo thì rớt tiêu chí nào")
     pair = [Ranked("ntm26.tieu-chi-6", 0.6, 50.0), Ranked("ntm.tieu-chi-11", 0.55, 50.0)]
     assert kb._criterion_twin(reading, pair) == "ntm.tieu-chi-11"
     # not when a period or a number is named, nor for a question that is not about NTM, nor for two of one set
@@ -433,7 +433,7 @@ def test_rare_names_of_answers_are_read_but_not_sentence_openings_places_or_cont
 
 def test_a_product_named_in_one_answer_brings_that_entry_first():
     kb = KnowledgeBase.load()
-    d = kb._decide("banh hanh nhan tien anh o cho moi dc may sao", None)
+    d = kb._decide("sp hạnh nhân Tiến Anh đạt OCOP mấy sao vậy", None)
     assert d.ranked[0].entry_id == "ag.ocop-san-pham-tieu-bieu"
 
 
