@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Computed:
-    kind: str  # star-band | part-score | validity | criteria | no-criterion | no-stars | former-unit | unit-formed-from |
-    # arithmetic
+    kind: str  # star-band | part-score | validity | criteria | no-criterion | criteria-count | no-stars | former-unit |
+    # unit-formed-from | arithmetic
     text: str  # what the citizen reads, before the source line
     cite: list[str] = field(default_factory=list)  # entries whose sources are cited
     see: list[str] = field(default_factory=list)  # entries offered as buttons
@@ -416,6 +416,41 @@ def criterion_number(kb: "KnowledgeBase", reading: "Reading") -> Computed | None
     return Computed("no-criterion", text, ids, ids)
 
 
+# A rumour about how many criteria a set has ("nghe nói bộ mới vẫn giữ 19 tiêu chí như cũ, đúng không"): which set the
+# claim is about, by the words before the number; a commune's own count ("xã em đạt 17 tiêu chí chưa") is no claim
+_SET_NEW = re.compile(r"\b(?:bo moi|bo tieu chi moi|tieu chi moi|hien nay|bay gio|hien hanh|giai doan moi|2026)\b")
+_SET_OLD = re.compile(r"\b(?:bo cu|tieu chi cu|hoi truoc|truoc day|giai doan truoc|2021)\b")
+_COUNT_CLAIM = re.compile(r"\b(?:co|gom|giu|con|van|chi|la|tong cong|tong)\s+(\d{1,2})\s+tieu chi\b")
+_SET_OTHER = re.compile(r"\b(?:ocop|sao|diem|nang cao|kieu mau|huyen|tinh|xa em|xa minh|xa toi|xa tui|dat duoc|dat)\b")
+
+
+def criteria_count_claim(kb: "KnowledgeBase", text: str) -> Computed | None:
+    """"bộ tiêu chí mới vẫn 19 tiêu chí như cũ hả": true or not, from the criteria sets of the base."""
+    from knowledge.schema import PERIOD_LABELS
+
+    folded = fold(text)
+    m = _COUNT_CLAIM.search(folded)
+    if m is None or not _CHECK.search(folded) or _SET_OTHER.search(folded):
+        return None
+    before = folded[: m.start()]
+    sets = {s.period: s for s in kb.facts.criteria_sets}
+    new = next((s for s in sets.values() if s.current), None)
+    old = [s for s in sets.values() if not s.current]
+    if new is None or not old:
+        return None
+    subject = new if _SET_NEW.search(before) else old[0] if _SET_OLD.search(before) else None
+    if subject is None:
+        return None
+    n = int(m.group(1))
+    other = old[0] if subject is new else new
+    said = f"bộ tiêu chí xã nông thôn mới {PERIOD_LABELS[subject.period]} có **{subject.count} tiêu chí**"
+    said += " (đang áp dụng)" if subject.current else ""
+    rest = f"bộ {PERIOD_LABELS[other.period]} có {other.count} tiêu chí" + (" (đang áp dụng)" if other.current else "")
+    verdict = "Đúng" if n == subject.count else "Chưa đúng"
+    return Computed("criteria-count", f"{verdict}: {said}; {rest}.", [subject.entry, other.entry],
+                    [subject.entry, other.entry])
+
+
 # -------------------------------------------------------------- former communes
 def former_unit(kb: "KnowledgeBase", text: str) -> Computed | None:
     """"thị trấn Núi Sập cũ nay thuộc xã nào", "Cù Lao Giêng gồm những xã nào" (knowledge.former_units)."""
@@ -537,5 +572,6 @@ def compute(kb: "KnowledgeBase", text: str, reading: "Reading", today: dt.date,
             finder: "CommuneFinder | None" = None) -> Computed | None:
     """The first computed answer the question asks for, if any."""
     return (ocop_score(kb, text) or validity(kb, text, today) or ocop_stars(kb, text) or withdrawal(kb, text, today)
-            or several_criteria(kb, reading) or criterion_number(kb, reading) or former_unit(kb, text)
+            or criteria_count_claim(kb, text) or several_criteria(kb, reading) or criterion_number(kb, reading)
+            or former_unit(kb, text)
             or arithmetic(kb, text))

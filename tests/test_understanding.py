@@ -74,6 +74,23 @@ def test_answers_computed_from_the_knowledge_base_facts(kb, text, must):
         assert m.lower() in u.computed.text.lower(), u.computed.text
 
 
+@pytest.mark.parametrize("text, must", [
+    ("hiện nay vẫn là 19 tiêu chí phải ko ad", ["Chưa đúng", "2026–2030 có 10 tiêu chí", "2021–2025 có 19"]),
+    ("bộ tiêu chí hiện nay có 10 tiêu chí phải không", ["Đúng", "2026–2030 có 10 tiêu chí"]),  # not «tiêu chí số 10»
+    ("hồi trước bộ cũ có 19 tiêu chí đúng ko", ["Đúng", "2021–2025 có 19 tiêu chí"]),
+])
+def test_a_rumour_about_how_many_criteria_a_set_has_is_checked(kb, text, must):
+    u = understand(kb, text, TODAY)
+    assert u.kind == "computed" and u.computed.kind == "criteria-count", (u.kind, u.decision and u.decision.kind)
+    for m in must:
+        assert m in u.computed.text.replace("**", ""), u.computed.text
+    # a commune's own count, or another set (OCOP, nâng cao), is no such claim
+    for other in ("xã em đạt 17 tiêu chí rồi phải không", "xã nâng cao bây giờ có 19 tiêu chí hả",
+                  "ocop bây giờ có 3 phần phải không"):
+        assert understand(kb, other, TODAY).computed is None or \
+            understand(kb, other, TODAY).computed.kind != "criteria-count", other
+
+
 def test_a_rule_question_with_a_number_is_not_taken_as_a_score(kb):
     assert understand(kb, "nghe noi phan chat luong san pham la 40 diem dung ko", TODAY).kind != "computed"
     assert understand(kb, "ocop 4 sao can 70 diem a", TODAY).kind != "computed"
