@@ -376,6 +376,7 @@ def _criterion_number(words: tuple[str, ...]) -> str | None:
             j = i + 2
             if j < len(words) and words[j] in ("so", "thu"):
                 j += 1
-            if j < len(words) and words[j].isdigit() and len(words[j]) <= 2:
-                return words[j].lstrip("0") or None
+            counted = i > 0 and words[i - 1] == "bo" and words[j + 1 : j + 3] == ("tieu", "chi")
+            if j < len(words) and words[j].isdigit() and len(words[j]) <= 2 and not counted:
+                return words[j].lstrip("0") or None  # (not "bộ tiêu chí [có] 10 tiêu chí": a count)
     return None

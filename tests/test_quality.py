@@ -58,3 +58,11 @@ def test_a_criterion_named_by_number_and_period_2026_2030(kb, n):
 def test_a_number_that_counts_is_not_a_criterion_number(kb):
     assert kb.decide("bộ tiêu chí 2026 chia mấy nhóm xã").best.entry_id == "ntm26.nhom-xa"
     assert kb.decide("ocop 3 sao được bao nhiêu điểm").best.entry_id == "ocop.diem-3-sao"
+    # «bộ tiêu chí [có] 10 tiêu chí»: the number before «tiêu chí» counts them (the «có» between is a filler)
+    from knowledge.matcher import _criterion_number
+
+    assert _criterion_number(tuple("bo tieu chi 10 tieu chi gom".split())) is None
+    assert _criterion_number(tuple("tieu chi 10 la gi".split())) == "10"
+    assert _criterion_number(tuple("tieu chi so 7 tieu chi".split())) == "7"  # «tiêu chí số 7 là tiêu chí gì»
+    d = kb.decide("bộ tiêu chí mới có 10 tiêu chí gồm những gì")
+    assert d.kind == "answer" and d.entry.id == "ntm26.bo-tieu-chi"
