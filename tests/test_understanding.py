@@ -555,3 +555,10 @@ def test_ghep_is_said_for_a_merger(kb):
     # «ghép xã» is how many people say «sáp nhập»: the words of the merger entries, not of «ghép» anything else
     r = kb.retriever.read("ghép xã rồi thì danh hiệu nông thôn mới còn giữ không")
     assert {"sap", "nhap"} <= set(r.added)
+
+
+def test_when_the_new_communes_started_work_is_the_two_level_government(kb):
+    # «xã mới chính thức hoạt động từ ngày nào» was off-topic: none of its words is the entry's («chính quyền hai cấp»)
+    for text in ("xã mới chính thức hoạt động từ ngày nào", "phường mới bắt đầu làm việc từ bao giờ"):
+        d = kb.decide(text)
+        assert d.kind == "answer" and d.entry.id == "ag.chinh-quyen-hai-cap", (text, d.kind)
