@@ -237,10 +237,8 @@ class KnowledgeBase:
         if kind == "suggest" and ranked and ranked[0].entry_id == first and ranked[0].prob >= FIRST_SURE:
             # The second stage hesitates because another entry is plausible too (two entries of one plan, of one
             # programme), while the first stage itself is sure of its best: that one is answered, saying how the
-            # question was understood, with the other one a tap away.
+            # question was understood, with the other one a tap away (below, as for every hedged answer).
             kind = "hedged"
-            if len(ranked) > 1 and ranked[1].prob >= ranked[0].prob * SUGGEST_SHARE and ranked[1].entry_id not in also:
-                also = [*also, ranked[1].entry_id]
         if kind in ("answer", "hedged") and ranked and ranked[0].prob < ANSWER_FLOOR:
             # the second stage reads only the shape of the candidates' probabilities: it can be sure of a lone
             # candidate the first stage itself gives less than a third of a chance; that one is offered, not answered
@@ -271,6 +269,9 @@ class KnowledgeBase:
                 kind, also = "hedged", [twin]
                 note = "Mỗi bộ tiêu chí có một tiêu chí cho việc này. " + self.first_line(twin)
         score = 100.0 * decided[0] if decided else 0.0
+        if kind == "hedged" and len(ranked) > 1 and ranked[1].prob >= ranked[0].prob * SUGGEST_SHARE \
+                and ranked[1].entry_id not in also:
+            also = [*also, ranked[1].entry_id]  # answered saying how it was understood: the close other one a tap away
         if kind in ("answer", "hedged"):
             return Decision("answer", self.entries[ranked[0].entry_id], [], score, ranked, retrieval.reading,
                             note, [self.entries[i] for i in also], hedged=kind == "hedged", decided=decided)

@@ -29,7 +29,8 @@ async def test_plain_words_start_a_report_but_questions_reach_the_faq(tmp_path, 
     # …also after a greeting, and asking leave ("… được không") to give feedback is not a question about it
     for words in ("phản ánh", "gop y", "Tôi muốn kiến nghị", "dạ em muốn góp ý được không ạ",
                   "bot oi cho chu gop y ve viec xa lam giay to cham qua duoc hong",
-                  "phản ánh của em về việc ấp thu tiền làm cầu"):  # one's report about something: a new one
+                  "phản ánh của em về việc ấp thu tiền làm cầu",  # one's report about something: a new one
+                  "phản ánh đèn đường ấp 5 tắt mấy tuần nay"):  # "mấy tuần nay" says how long, asks nothing
         await p.say(words)
         await p.expect("Bước 1/5")
         await p.say("/huy")
@@ -48,7 +49,7 @@ async def test_plain_words_start_a_report_but_questions_reach_the_faq(tmp_path, 
               "em gui phan anh hom bua roi ma chua thay ai tra loi, gio coi lai sao",
               "tôi gửi phản ánh rồi mà chưa ai trả lời",
               "gửi phản ánh rồi có ai trả lời không hay gửi cho có",
-              "phản ánh của tui gửi hôm thứ hai giờ sao rồi"):
+              "phản ánh của tui gửi hôm thứ hai giờ sao rồi", "phản ánh mấy ngày thì có trả lời"):
         n = len(p.inbox())
         await p.say(q)
         await eventually(lambda: len(p.inbox()) > n)

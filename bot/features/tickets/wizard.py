@@ -503,7 +503,8 @@ _INTENT = re.compile(
 )
 _QUESTION = re.compile(
     r"\b(?:la gi|cai gi|gi vay|gi khong|nao|the nao|ra sao|bao nhieu|bao gio|bao lau|o dau|lam sao|cach|co phai|"
-    r"duoc khong|co duoc|hay khong|nhu nao|tai sao|vi sao|la ai|hoi ai|co ai|ai tra loi|toi dau|den dau)\b"
+    r"duoc khong|co duoc|hay khong|nhu nao|tai sao|vi sao|la ai|hoi ai|co ai|ai tra loi|toi dau|den dau|"
+    r"may (?:ngay|hom|tuan|thang|lan) (?:thi|moi|la|se|duoc))\b"  # not "… hư mấy tháng nay"
     r"|\b(?:khong|ko|k|chua|ha|hong|hok|sao)$"
     # "… có ai trả lời hông ad hay gửi cho vui": the particle of a question before an address or an "or"
     r"|\b(?:khong|ko|hong|hok|chua) (?:ad|bot|ban|anh|chi|a|ah|vay|v|z|ha|hay)\b"
