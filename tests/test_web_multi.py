@@ -65,8 +65,10 @@ async def test_a_reply_sent_by_one_instance_reaches_a_browser_on_the_other_at_on
         async with aiohttp.ClientSession() as http:
             assert await post_update(http, a.url, fake_tg.make_message(STAFF, answer, user_id=OFFICER,
                                                                         reply_to=cards[0].message_id)) == 200
-        await page.locator("#log .msg.bot", has_text=answer).wait_for(timeout=5_000)
-        assert time.monotonic() - started < 5.0
+        # well before the instance's own minute-long look: it came by NOTIFY (a bound this loose still tells them
+        # apart, and a loaded CI machine, where the whole reply path once took over 5 s, does not fail it)
+        await page.locator("#log .msg.bot", has_text=answer).wait_for(timeout=20_000)
+        assert time.monotonic() - started < 20.0
         await context.close()
     finally:
         a.stop_now()
