@@ -18,7 +18,6 @@ closest known word.
 from __future__ import annotations
 
 import heapq
-from array import array
 import math
 import re
 from operator import add, mul
@@ -30,13 +29,13 @@ from typing import TYPE_CHECKING, Iterable
 from rapidfuzz import fuzz, process
 
 from knowledge.normalize import content_tokens
+from knowledge.retrieval import dense_rows
 
 if TYPE_CHECKING:
     from knowledge.reading import Reading
 
 CANDIDATES = 24
 _CRITERION_TAG = re.compile(r"^(tieu-chi|tc)-(\d{1,2})$")
-DENSE_SHARE = 8  # a word in at least 1/8 of the entries is added densely
 POSTINGS_BUDGET = 800  # entries visited while shortlisting; the most common words are skipped beyond it
 # Topic words: a question that names one is about that topic, however common the word is in the base
 # (and so however low its IDF). An entry that never mentions it is penalised.
@@ -141,13 +140,7 @@ class Matcher:
         self.postings: dict[str, tuple[int, ...]] = {w: tuple(sorted(position[e] for e in ids))
                                                      for w, ids in postings.items()}
         # A word in many entries is also kept as 1.0/0.0 per entry, added in one pass of C (x + w * 0.0 is x).
-        self._dense: dict[str, array[float]] = {}
-        for w, at in self.postings.items():
-            if len(at) * DENSE_SHARE >= len(self.ids):
-                row = array("d", bytes(8 * len(self.ids)))
-                for i in at:
-                    row[i] = 1.0
-                self._dense[w] = row
+        self._dense = dense_rows({w: [(i, 1.0) for i in at] for w, at in self.postings.items()}, len(self.ids))
         self.vocabulary: list[str] = sorted(w for w in postings if len(w) >= 3 and not w.isdigit())
         for docs in self.docs_of.values():
             for d in docs:

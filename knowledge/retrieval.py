@@ -28,6 +28,19 @@ RESCORE = 60
 DENSE_SHARE = 8  # a term in at least 1/8 of the entries is added densely
 
 
+def dense_rows(postings: Mapping[str, Sequence[tuple[int, float]]], n: int) -> dict[str, array[float]]:
+    """The keys found in at least 1/DENSE_SHARE of n entries, as one value per entry (0.0 where absent): a question
+    adds such a row in one pass of C (map) instead of a Python loop over its postings."""
+    rows: dict[str, array[float]] = {}
+    for key, v in postings.items():
+        if len(v) * DENSE_SHARE >= n:
+            row = array("d", bytes(8 * n))
+            for i, x in v:
+                row[i] = x
+            rows[key] = row
+    return rows
+
+
 def terms(words: Sequence[str]) -> list[str]:
     """Syllables and adjacent syllable pairs ("giao", "thong", "giao_thong")."""
     return [*words, *(f"{a}_{b}" for a, b in zip(words, words[1:]))]
@@ -72,13 +85,7 @@ class Bm25:
             t: tuple((position[e], x) for e, x in v) for t, v in impact.items()}
         # A term in many entries ("xã", "nông thôn") is also kept as one score per entry (0.0 where absent), added to
         # a question's scores in one pass of C (map) instead of a Python loop; x + 0.0 is x, so the sums are the same.
-        self._dense: dict[str, array[float]] = {}
-        for t, v in self._impact_at.items():
-            if len(v) * DENSE_SHARE >= len(self.ids):
-                row = array("d", bytes(8 * len(self.ids)))
-                for i, x in v:
-                    row[i] = x
-                self._dense[t] = row
+        self._dense = dense_rows(self._impact_at, len(self.ids))
 
     def _term_score(self, term: str, f: float, length: float) -> float:
         w = self.idf[term] * (PAIR_WEIGHT if "_" in term else 1.0)
