@@ -155,9 +155,11 @@ def _claim(scale: OcopScale, folded: str, number: str) -> Computed | None:
 # chứng nhận không"), not a number in a question about the rule ("phần C là 40 điểm đúng không").
 _GOT_BEFORE = re.compile(r"\b(?:duoc|dc|dat|cham|co|chi|moi|tong|tong cong|em|tui|minh|toi|nha|tren|khoang|gan|"
                          r"roi|xong)\s+(?:\w+\s+){0,2}$")
-_GOT_AFTER = re.compile(r"^\s*(?:diem|d)\s+(?:\w+\s+){0,3}?(?:la|thi|duoc|dc|dat|du|co|xep|vay|ha|thoi|ma|nen|"
+_GOT_AFTER = re.compile(r"^\s*(?:diem|d)\s+(?:(?:\w+\s+){0,3}?(?:la|thi|duoc|dc|dat|du|co|xep|vay|ha|thoi|ma|nen|"
                         r"roi|tron)\s+(?:\w+\s+){0,3}?(?:may|bao nhieu|hang|ocop|giay|chung nhan|\d+\s*sao|sao|"
-                        r"cong nhan|dat|duoc|chua|khong|ko|k|luon|ha|a|nua)\b")
+                        r"cong nhan|dat|duoc|chua|khong|ko|k|luon|ha|a|nua)\b|"
+                        # "sp 100 điểm mấy sao", "75 điểm hạng mấy": the band asked right after the score
+                        r"(?:may sao|bao nhieu sao|hang may|hang gi|xep hang|may sao vay)\b)")
 _RULE_Q = re.compile(r"\b(?:la|co phai|phai|can|toi thieu|it nhat|tu)\s+\d+(?:[.,]\d+)?\s*(?:diem|d)\b")
 
 
@@ -227,6 +229,8 @@ def _parts_given(folded: str, parts: dict[str, int]) -> dict[str, float]:
 
 
 _STARS = re.compile(r"\b(\d{1,2})\s*sao\b")
+# "3,5 sao", "4.5 sao", "4 sao rưỡi" (not "3,4 sao", a list)
+_HALF_STARS = re.compile(r"\b(\d)[.,]5\s*sao\b|\b(\d)\s*sao\s*(?:rưỡi|ruoi)\b")
 
 
 def ocop_stars(kb: "KnowledgeBase", text: str) -> Computed | None:
@@ -236,11 +240,17 @@ def ocop_stars(kb: "KnowledgeBase", text: str) -> Computed | None:
     folded = fold(text)
     if "ocop" not in folded and "san pham" not in folded:
         return None
+    stars = sorted(b.stars for b in scale.bands)
+    half = _HALF_STARS.search(_lower(text)) or _HALF_STARS.search(folded)
+    if half:  # "ocop 3,5 sao", "4 sao rưỡi": the stars are whole
+        said = f"{half.group(1)},5 sao" if half.group(1) else f"{half.group(2)} sao rưỡi"
+        return Computed("no-stars", f"OCOP không có hạng {said}: hạng sao là số nguyên, từ **{stars[0]} đến "
+                        f"{stars[-1]} sao**, theo tổng điểm (thang {scale.max_points} điểm); từ {scale.certified_from} "
+                        f"sao trở lên mới được chứng nhận.", [scale.entry], [scale.entry])
     m = _STARS.search(folded)
     if not m:
         return None
     n = int(m.group(1))
-    stars = sorted(b.stars for b in scale.bands)
     if n in stars:
         return None
     return Computed("no-stars", f"OCOP không có hạng {n} sao: sản phẩm được xếp từ **{stars[0]} đến {stars[-1]} sao** "
@@ -288,8 +298,10 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     if m:
         try:
             start = dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-        except ValueError:
-            return None
+        except ValueError:  # "31/4/2024": no such day; the person reads the date again rather than get a guess
+            return Computed("validity", f"Ngày {int(m.group(1))}/{int(m.group(2))}/{m.group(3)} không có trong lịch: bạn "
+                            f"xem lại ngày ghi trên quyết định công nhận. Giấy chứng nhận OCOP có giá trị **{v.months} "
+                            f"tháng** kể từ ngày quyết định công nhận.", [v.entry], [e for e in (v.entry, v.renew_entry) if e])
         pos = m.start()
     else:
         m2 = _DATE_MONTH.search(fold(raw.replace("/", " / ")).replace(" / ", "/"))

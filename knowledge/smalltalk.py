@@ -47,6 +47,8 @@ def kind_of(text: str) -> str | None:
             return "laugh"
         if any(ch in raw for ch in _EMOJI_ACK) or any(unicodedata.category(ch) == "So" for ch in raw):
             return "ack"
+        if any(unicodedata.category(ch).startswith("P") for ch in raw):
+            return "ack"  # "?", "...", "!!": a short «what do you need?», not the off-topic reply
         return None
     if len(folded.split()) > 8:
         return None

@@ -32,6 +32,7 @@ def real_kb(tmp_path, fake_tg, **kw):
 @pytest.mark.parametrize("text, kind", [
     ("👍", "ack"), ("hihi", "laugh"), ("alo alo", "greeting"), ("dạ vâng", "ack"), ("bot ngu vl", "insult"),
     ("xin chào", "greeting"), ("cảm ơn ad nhiều nha", "thanks"), ("bạn là ai", "who"), ("ok", "ack"),
+    ("?", "ack"), ("...", "ack"),  # punctuation alone: «what do you need?», not the off-topic reply
 ])
 def test_small_talk_gets_a_short_human_reply(kb, text, kind):
     u = understand(kb, text, TODAY)
@@ -62,6 +63,11 @@ def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, tex
     ("tiêu chí 2, 3 và 5 là gì", ["2026–2030", "hạ tầng kinh tế", "phát triển kinh tế nông thôn", "văn hóa, giáo dục, y tế"]),
     ("tieu chi 2 voi 3 giai doan 2021-2025", ["2021–2025", "giao thông", "thủy lợi"]),
     ("ocop 6 sao la sao", ["không có hạng 6 sao", "1 đến 5 sao"]),
+    ("sp ocop cua chu 3,5 sao thi duoc thuong ko", ["không có hạng 3,5 sao", "số nguyên"]),  # not 5 stars, nor a reward
+    ("khô cá nhà tui được ocop 4 sao rưỡi hả", ["không có hạng 4 sao rưỡi"]),
+    ("sp 100 điểm mấy sao", ["100 điểm", "5 sao"]),  # the band asked right after the score, no «được/là»
+    ("bánh pía 104 diem hang may", ["tối đa là **100 điểm**"]),
+    ("ocop 4 sao cong nhan ngay 31/4/2024 con han ko", ["31/4/2024 không có trong lịch", "36 tháng"]),  # no such day
     ("xa em rot 7 tieu chi trong do co thu nhap, co bi thu hoi ntm ko", ["7/19", "bị thu hồi"]),
     ("thị trấn Cái Dầu cũ nay là xã nào vậy bot", ["Cái Dầu", "Xã Châu Phú"]),
     ("hợp tác xã em chấm được a 30 b 20 c 25, vậy hạng gì", ["= **75 điểm**", "4 sao"]),

@@ -456,3 +456,17 @@ async def test_a_message_kind_zalo_adds_later_is_answered_not_ignored(tmp_path, 
     assert await fake_zalo.post_webhook(hook_url(app), other, secret=ZALO_SECRET) == 200
     await asyncio.sleep(0.3)
     assert fake_zalo.to("g" * 20) == []
+
+
+async def test_invisible_characters_or_punctuation_alone_get_a_short_reply(tmp_path, fake_zalo, make_app):
+    """Zero-width spaces pasted from a web page are an empty message; «?» alone is «what do you need?», not the
+    off-topic reply."""
+    app = await make_app(zalo_settings(tmp_path, fake_zalo))
+    assert await fake_zalo.post_webhook(hook_url(app), fake_zalo.text(CHAT, "\u200b\u200b\ufeff"),
+                                        secret=ZALO_SECRET) == 200
+    reply = await fake_zalo.wait_text(CHAT, "chưa đọc được nội dung")
+    assert "gõ câu hỏi bằng chữ" in reply.text
+    await app.wait_quiet(f"zalo:{CHAT}")
+    assert await fake_zalo.post_webhook(hook_url(app), fake_zalo.text(CHAT, "??"), secret=ZALO_SECRET) == 200
+    reply = await fake_zalo.wait_text(CHAT, "cần hỏi gì")
+    assert "ngoài những gì tôi biết" not in reply.text and len(reply.text) < 80

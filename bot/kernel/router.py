@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import unicodedata
 
 from sqlmodel import select
 
@@ -180,8 +181,8 @@ def route(ctx: Ctx) -> None:
         run_command(ctx, *alias)
         return
 
-    # 7. free text
-    if not text.strip():
+    # 7. free text (only spaces or invisible format characters, e.g. zero-width spaces pasted from the web: none)
+    if not any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text):
         if inbound.chat_type == "group":
             # Photos, joins… in a group are not addressed to the bot; early handlers (e.g. a staff answer
             # with a photo, replying to a ticket) may still take them. The FAQ (order 100) never does.
