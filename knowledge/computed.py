@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from knowledge.normalize import fold, tokens
+from knowledge.normalize import fold, strip_accents, tokens
 from knowledge.numbers import vn_number, vn_percent
 
 if TYPE_CHECKING:
@@ -260,10 +260,14 @@ def ocop_stars(kb: "KnowledgeBase", text: str) -> Computed | None:
 
 # -------------------------------------------------------------- validity of a recognition
 _DATE_FULL = re.compile(r"\b(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(20\d{2})\b")
-_DATE_MONTH = re.compile(r"\b(?:thang|th)\s*(\d{1,2})\s*(?:[/.-]|nam|\s)\s*(20\d{2})\b|\b(\d{1,2})\s*/\s*(20\d{2})\b")
+# "tháng 8/2024", "th8 2024", "t8/2024", "8/2024", "tháng 8 năm 24" (two digits only after «năm»)
+_DATE_MONTH = re.compile(r"\b(?:thang|th|t)\s*(\d{1,2})\s*(?:[/.-]|nam|\s)\s*(20\d{2})\b|\b(\d{1,2})\s*/\s*(20\d{2})\b|"
+                         r"\bthang\s*(\d{1,2})\s*nam\s*(\d{2})\b")
 _YEAR = re.compile(r"\bnam\s*(20\d{2})\b")
+# "năm ngoái", "năm kia", "2 năm trước", "cách đây 3 năm": a year counted back from today
+_YEARS_AGO = re.compile(r"\bnam (ngoai|truoc|roi|kia)\b|\b(\d)\s*nam (?:truoc|ve truoc)\b|\bcach day\s*(\d)\s*nam\b")
 _VALIDITY_Q = re.compile(r"\b(het han|con han|con hieu luc|gia tri (?:den|toi)|den khi nao|toi khi nao|khi nao het|"
-                         r"bao gio het|con dung duoc|con xai duoc|den bao gio|toi bao gio|bao lau|truoc ngay nao|truoc khi nao|"
+                         r"bao gio het|con (?:dung|xai|sai) (?:duoc|dc)|den bao gio|toi bao gio|bao lau|truoc ngay nao|truoc khi nao|"
                          r"cham nhat (?:la )?(?:ngay|khi|luc) nao|"
                          # "còn (được) dán tem / in logo OCOP không": the label needs a certificate in force
                          r"con (?:duoc )?(?:dan|in|ghi|dung|xai|sai) (?:tem|logo|nhan|chu|bieu trung))\b")
@@ -285,8 +289,6 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     if v is None:
         return None
     folded = fold(text.replace("/", " / "))
-    f2 = " ".join(_lower(text).split())
-    f2 = fold(f2.replace("/", " / ").replace("-", " / "))
     if "ocop" not in folded and "chung nhan" not in folded and "giay cn" not in folded and not (
             _RATED_PRODUCT.search(folded) and not _OTHER_STARS.search(folded)):
         return None
@@ -304,24 +306,36 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
                             f"tháng** kể từ ngày quyết định công nhận.", [v.entry], [e for e in (v.entry, v.renew_entry) if e])
         pos = m.start()
     else:
-        m2 = _DATE_MONTH.search(fold(raw.replace("/", " / ")).replace(" / ", "/"))
+        m2 = _DATE_MONTH.search(re.sub(r"\s*/\s*", "/", strip_accents(_lower(raw))))  # the slash kept: "5/2023"
         if m2:
-            month, year = (m2.group(1), m2.group(2)) if m2.group(1) else (m2.group(3), m2.group(4))
+            month, year = next((m2.group(i), m2.group(i + 1)) for i in (1, 3, 5) if m2.group(i))
+            year = f"20{year}" if len(year) == 2 else year
             if not 1 <= int(month) <= 12:
                 return None
             start, precision = dt.date(int(year), int(month), 1), "month"
             pos = m2.start()
         else:
             m3 = _YEAR.search(folded)
-            if not m3:
+            ago = _YEARS_AGO.search(folded) if not m3 else None
+            if m3:
+                start = dt.date(int(m3.group(1)), 1, 1)
+            elif ago and _RECOGNISED.search(folded[max(0, ago.start() - 25):ago.start()]) \
+                    and not re.match(r"\s*(?:thi |la |da |bi )?het han", folded[ago.end():]):  # not "năm trước hết hạn"
+                back = {"ngoai": 1, "truoc": 1, "roi": 1, "kia": 2}.get(ago.group(1) or "") or int(ago.group(2) or ago.group(3))
+                start = dt.date(today.year - back, 1, 1)
+            else:
                 return None
-            start, precision = dt.date(int(m3.group(1)), 1, 1), "year"
-            pos = m3.start()
+            precision = "year"
+            pos = (m3 or ago).start()
     before = fold(raw)[: max(pos, 0)]
     if re.search(r"\bhet han\s*(?:ngay|vao|tu|luc)?\s*$", before):
         return None  # the date given is the expiry itself, not the recognition
-    if start > today:
-        return None
+    if start > today:  # "công nhận 5/2027": not yet; the person reads the date again
+        said = f"{start:%d/%m/%Y}" if precision == "day" else f"tháng {start.month}/{start.year}" \
+            if precision == "month" else f"năm {start.year}"
+        return Computed("validity", f"Ngày công nhận {said} là sau hôm nay ({today:%d/%m/%Y}): bạn xem lại ngày ghi "
+                        f"trên quyết định công nhận. Giấy chứng nhận OCOP có giá trị **{v.months} tháng** kể từ ngày "
+                        f"quyết định công nhận.", [v.entry], [e for e in (v.entry, v.renew_entry) if e])
     end = _add_months(start, v.months)
     if precision == "day":
         shown, until = f"{start:%d/%m/%Y}", f"**{end:%d/%m/%Y}**"
@@ -337,7 +351,10 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     if expired:
         lines.append(f"Tính đến hôm nay ({today:%d/%m/%Y}), giấy chứng nhận **đã hết hạn**. Muốn giữ hạng sao, chủ thể "
                      f"đăng ký để được đánh giá lại.")
-    elif precision != "year" or end.year > today.year:
+    elif precision == "year" and end.year > today.year:  # only the year is known: so is only the year it ends
+        lines.append(f"Tính đến hôm nay ({today:%d/%m/%Y}), giấy chứng nhận **còn hạn**; hết hạn trong năm {end.year}, "
+                     f"đúng ngày theo quyết định công nhận.")
+    elif precision != "year":
         left = (end.year - today.year) * 12 + end.month - today.month
         lines.append(f"Tính đến hôm nay ({today:%d/%m/%Y}), giấy chứng nhận **còn hạn**" +
                      (f", còn khoảng {left} tháng." if left > 0 else ", nhưng sắp hết hạn trong tháng này."))

@@ -68,6 +68,12 @@ def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, tex
     ("sp 100 điểm mấy sao", ["100 điểm", "5 sao"]),  # the band asked right after the score, no «được/là»
     ("bánh pía 104 diem hang may", ["tối đa là **100 điểm**"]),
     ("ocop 4 sao cong nhan ngay 31/4/2024 con han ko", ["31/4/2024 không có trong lịch", "36 tháng"]),  # no such day
+    ("mam ca linh ocop 3 sao cong nhan t9/2023 gio con dung dc ko", ["tháng 9/2026", "đã hết hạn"]),  # «t9» = tháng 9
+    ("ocop 4 sao duoc cong nhan thang 10 nam 25 bao gio het han", ["tháng 10/2028", "còn hạn"]),  # a two-digit year
+    # a year counted back from today: only the year is known, so only the year it ends is said
+    ("sp ocop nha chu duoc cong nhan 2 nam truoc, gio con han ko", ["năm 2024", "hết hạn trong năm 2027"]),
+    ("ocop cua em cong nhan nam ngoai thi toi khi nao het han", ["năm 2025", "năm 2028"]),
+    ("giay chung nhan ocop cap 3/2027 con han ko", ["sau hôm nay", "36 tháng"]),  # a date still to come
     ("xa em rot 7 tieu chi trong do co thu nhap, co bi thu hoi ntm ko", ["7/19", "bị thu hồi"]),
     ("thị trấn Cái Dầu cũ nay là xã nào vậy bot", ["Cái Dầu", "Xã Châu Phú"]),
     ("hợp tác xã em chấm được a 30 b 20 c 25, vậy hạng gì", ["= **75 điểm**", "4 sao"]),
@@ -119,6 +125,9 @@ def test_a_wrong_rumour_about_scores_and_stars_is_corrected(kb, text, must):
     assert understand(kb, "ruộng 12 công mà gặt được 8 công thì còn lại bao nhiêu", TODAY).kind != "computed"
     assert understand(kb, "quán ăn trên app được đánh giá 8 điểm có ngon không", TODAY).kind != "computed"
     assert understand(kb, "tiêu chí 17 năm 2024 xã em đạt chưa", TODAY).kind != "computed"  # one criterion, a year
+    # "năm trước hết hạn": the year it expired, not the year it was recognised
+    u = understand(kb, "ocop 3 sao nam truoc het han roi thi lam sao", TODAY)
+    assert u.kind != "computed" or "năm 2025 thì có giá trị" not in u.computed.text
 
 
 # ---------------------------------------------------------------- reading a whole message
