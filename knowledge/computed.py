@@ -365,7 +365,7 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
 
 
 # -------------------------------------------------------------- several criteria at once
-_JOIN = frozenset({"va", "voi", "vs", "hay", "hoac", "cung", "so", "thu", "tieu", "chi"})
+_JOIN = frozenset({"va", "voi", "vs", "hay", "hoac", "cung", "so", "thu", "tieu", "chi", "tu"})
 MAX_CRITERIA = 5
 
 
@@ -375,10 +375,18 @@ def criteria_named(raw: tuple[str, ...]) -> list[str]:
         if raw[i] != "tieu" or raw[i + 1] != "chi":
             continue
         found: list[str] = []
+        upto = False  # "tiêu chí 1 đến 5", "tc 2 tới tc 4": a range
         for w in raw[i + 2:]:
             if w.isdigit() and len(w) <= 2:
-                if w.lstrip("0") and w.lstrip("0") not in found:
-                    found.append(w.lstrip("0"))
+                n = w.lstrip("0")
+                if upto and n and int(n) > int(found[-1]):
+                    found += [str(k) for k in range(int(found[-1]) + 1, min(int(n), int(found[-1]) + 20) + 1)
+                              if str(k) not in found]
+                elif n and n not in found:
+                    found.append(n)
+                upto = False
+            elif w in ("den", "toi") and found:
+                upto = True
             elif w not in _JOIN:
                 break
         if found:
@@ -390,12 +398,18 @@ def several_criteria(kb: "KnowledgeBase", reading: "Reading") -> Computed | None
     """"tc 18 vs tc 19 là gì": what each of the criteria named is, from each criterion's own entry (its first line
     names it), of the set the question means (a bare number: the set in force, else the set that has it)."""
     numbers = criteria_named(reading.raw)
-    if not 2 <= len(numbers) <= MAX_CRITERIA:
+    if len(numbers) < 2:
         return None
     sets = {s.period: s for s in kb.facts.criteria_sets}
     current = kb.facts.current_criteria_set
     if current is None:
         return None
+    if len(numbers) > MAX_CRITERIA:  # "tiêu chí 1 tới 10": the whole set, as its own entry lists it
+        chosen_set = next((s for s in sets.values() if s.period != current.period), None) \
+            if reading.period == "old" else current
+        if chosen_set is None or not chosen_set.entry or chosen_set.entry not in kb.entries:
+            return None
+        return Computed("criteria", kb.entries[chosen_set.entry].answer.strip(), [chosen_set.entry], [chosen_set.entry])
     lines, ids, missing = [], [], []
     for n in numbers:
         of_n = kb.criterion_entries(n)
@@ -421,6 +435,9 @@ def several_criteria(kb: "KnowledgeBase", reading: "Reading") -> Computed | None
 
 
 # -------------------------------------------------------------- criteria that do not exist
+_CRITERION_ZERO = re.compile(r"\btieu chi (?:so |thu )?0+(?! \d)\b")  # "tiêu chí 0" (the matcher's number ignores it)
+
+
 def criterion_number(kb: "KnowledgeBase", reading: "Reading") -> Computed | None:
     """"tiêu chí 25": no set has it. (A number one set has is for the ranking to resolve.)"""
     from knowledge.matcher import _criterion_number
@@ -429,12 +446,12 @@ def criterion_number(kb: "KnowledgeBase", reading: "Reading") -> Computed | None
     if not sets:
         return None
     n = _criterion_number(reading.words)
-    if n is None:
+    if n is None and not _CRITERION_ZERO.search(" ".join(reading.words)):
         return None
-    k = int(n)
+    k = int(n or 0)
     wanted = [s for s in sets if (reading.period == "old" and s.period != "2026-2030")
               or (reading.period == "new" and s.current) or reading.period in (None, "both")]
-    if any(k <= s.count for s in wanted) or not wanted:
+    if (k >= 1 and any(k <= s.count for s in wanted)) or not wanted:
         return None
     from knowledge.schema import PERIOD_LABELS
 

@@ -62,6 +62,9 @@ def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, tex
     ("tc 16 vs tc 17 là gì vậy", ["số 16", "văn hóa", "số 17", "môi trường và an toàn thực phẩm"]),
     ("tiêu chí 2, 3 và 5 là gì", ["2026–2030", "hạ tầng kinh tế", "phát triển kinh tế nông thôn", "văn hóa, giáo dục, y tế"]),
     ("tieu chi 2 voi 3 giai doan 2021-2025", ["2021–2025", "giao thông", "thủy lợi"]),
+    ("cho chu hoi tc 2 toi tc 4 la nhung gi", ["số 2", "số 3", "số 4", "nguồn nhân lực"]),  # a range
+    ("tieu chi tu 1 den 10 gom nhung gi vay", ["10 tiêu chí", "1. Quy hoạch", "10. Tiếp cận pháp luật"]),  # the whole set
+    ("tiêu chí số 0 là gì", ["Không có tiêu chí số 0", "10 tiêu chí"]),
     ("ocop 6 sao la sao", ["không có hạng 6 sao", "1 đến 5 sao"]),
     ("sp ocop cua chu 3,5 sao thi duoc thuong ko", ["không có hạng 3,5 sao", "số nguyên"]),  # not 5 stars, nor a reward
     ("khô cá nhà tui được ocop 4 sao rưỡi hả", ["không có hạng 4 sao rưỡi"]),
