@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
+import unicodedata
 from collections import Counter
 
 from knowledge.communes import CSV_PATH, Candidate, default_finder, inside_districts
@@ -271,4 +272,58 @@ def body(text: str) -> str | None:
             return _many(told)
     if not intent and not _KIND_WORD.match(folded) and folded != next(iter(named)):
         return None  # a bare message is a lookup when it is just the name, or "xã/phường … <name>"
+    if len(cands) == 1 and (longer := _longer_name(text, folded, next(iter(named)))):
+        # "xã Tân Hội Trung" (of Đồng Tháp) is not "xã Tân Hội": the name typed goes on past the one found
+        return (f"Tôi không tìm thấy «{longer}» trong các xã, phường, thị trấn cũ của tỉnh An Giang và tỉnh Kiên "
+                f"Giang (Nghị quyết 1654/NQ-UBTVQH15). Tên gần nhất: {cands[0].label}.\nNếu là nơi khác, bà con "
+                "nhắn đúng tên xã cũ và tên huyện cũ để tra.")
     return _one(cands[0], asked_district) if len(cands) == 1 else _choices(cands)
+
+
+_KIND_BEFORE = re.compile(r"\b(?:xa|phuong|thi tran|tt|dac khu)\s+$")
+# Where a typed name stops: the question goes on ("… trung giờ nhập vô đâu", "… cũ nay thuộc …")
+_NAME_STOP = frozenset({"cu", "nay", "gio", "bay", "hien", "truoc", "sau", "thi", "la", "co", "da", "bi", "duoc",
+                        "dc", "con", "ko", "khong", "k", "ha", "vay", "a", "ad", "oi", "nhap", "gop", "thuoc", "o", "moi",
+                        "minh", "em", "tui", "toi", "nha", "ben", "day", "do", "kia", "luon", "may", "gom"})
+
+
+@functools.lru_cache(maxsize=1)
+def _places() -> frozenset[str]:
+    return frozenset(a.folded for a in default_finder().aliases) | inside_districts()
+
+
+@functools.lru_cache(maxsize=1)
+def _name_syllables() -> frozenset[str]:
+    return frozenset(w for a in default_finder().aliases for w in a.folded.split())
+
+
+def _longer_name(text: str, folded: str, name: str) -> str:
+    """The name as typed after a kind word when it runs on past `name` with words that are not a place of the
+    province, a qualifier or the rest of the question ("xã Tân Hội Trung giờ nhập vô đâu" -> "xã Tân Hội Trung"),
+    else ""."""
+    for piece in _INTENT.split(folded):
+        piece = f" {(piece or '').strip()} "
+        at = piece.find(f" {name} ")
+        kind = _KIND_BEFORE.search(piece[: at + 1]) if at >= 0 else None
+        if kind is None:
+            continue
+        after = f"{piece[at + len(name) + 2:].strip()} "
+        if any(after.startswith(f"{place} ") for place in _places()):
+            return ""  # the district it was in, or another unit, follows: "xã Kiến Thành Chợ Mới"
+        rest: list[str] = []
+        for w in after.split():
+            if w in _NAME_STOP:
+                break
+            rest.append(w)
+        more = " ".join(rest)
+        # one or two more syllables of the kind place names are made of, then the question: another name
+        if not 1 <= len(rest) <= 2 or not set(rest) <= _name_syllables() or re.match(rf"(?:{_QUALIFIER})\b", more):
+            return ""
+        typed = f"{kind.group(0).strip()} {name} {more}".split()
+        words = re.findall(r"\w+", unicodedata.normalize("NFC", text))
+        folded_words = [fold(w) for w in words]
+        for i in range(len(words) - len(typed) + 1):
+            if folded_words[i:i + len(typed)] == typed:
+                return " ".join(words[i:i + len(typed)])
+        return " ".join(typed)
+    return ""

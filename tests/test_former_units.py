@@ -150,3 +150,18 @@ def test_the_former_district_written_after_the_name_only_says_where_it_was():
     assert text is not None and "xã Vọng Thê (cũ) nay thuộc **Xã Óc Eo**" in text
     text = answer("xa my hoa hung long xuyen gio thuoc dau")  # "hòa hưng" inside "mỹ hòa hưng" is no second name
     assert text is not None and "**Xã Mỹ Hòa Hưng** không sắp xếp, giữ nguyên" in text
+
+
+@pytest.mark.parametrize("question, typed, nearest", [
+    ("nha em o xã Tân Hội Trung cũ giờ thuộc xã nào", "xã Tân Hội Trung", "Xã Tân Hội"),  # a commune of Đồng Tháp
+    ("phuong My Binh Tay gio thuoc phuong nao", "phuong My Binh Tay", "Mỹ Bình"),
+])
+def test_a_longer_name_than_the_one_found_is_not_answered_as_it(question, typed, nearest):
+    text = answer(question)
+    assert text is not None and f"Tôi không tìm thấy «{typed}»" in text and nearest in text
+    assert "nay thuộc **" not in text  # no unit is claimed for it
+    # … while the name itself, or followed by its district or the question, is answered
+    for same in ("xa tan hoi gio nhap vo dau", "xa Tan Hoi huyen Tan Hiep cu gio la xa nao",
+                 "xa Vong The Thoai Son gio thuoc xa nao", "phuong My Binh cu gio thuoc phuong nao",
+                 "nha ngoai o xa Kien An Cho Moi gio thuoc xa nao"):  # its district (two syllables) follows
+        assert "Tôi không tìm thấy" not in (answer(same) or ""), same
