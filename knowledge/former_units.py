@@ -245,6 +245,11 @@ def body(text: str) -> str | None:
              if f" {fold(c.via.name if c.via else c.commune.bare)} " in padded]
     if intent and len(cands) == 1:
         cands = _first_written(folded, cands)
+    if not cands and intent and _HAMLET.search(folded) and not _COMMUNE_NAMED.search(folded):
+        # "ấp Hòa Long giờ thuộc xã nào": hamlets are not in the resolution, which moves whole communes
+        return ("Nghị quyết 1654/NQ-UBTVQH15 sắp xếp theo xã, phường, thị trấn, không ghi từng ấp, khóm, nên tôi chưa "
+                "tra được theo tên ấp. Bà con nhắn tên **xã (cũ)** của ấp đó (ví dụ «xã Vĩnh Khánh cũ giờ thuộc xã "
+                "nào»), tôi cho biết nay thuộc xã, phường nào; hoặc hỏi UBND xã đang ở.")
     if not cands or (not intent and len(cands) > 1):
         return None
     named = {fold(c.via.name if c.via else c.commune.bare) for c in cands}
@@ -280,6 +285,8 @@ def body(text: str) -> str | None:
     return _one(cands[0], asked_district) if len(cands) == 1 else _choices(cands)
 
 
+_HAMLET = re.compile(r"\b(?:ap|khom)\s+(?!dung\b|luc\b|suat\b|thap\b|cao\b|tran\b)\w+")  # not "áp dụng", "áp lực"
+_COMMUNE_NAMED = re.compile(r"\b(?:xa|phuong|thi tran)\s+(?!em\b|minh\b|toi\b|tui\b|nha\b|nao\b|gi\b|j\b|moi\b|cu\b)\w+")
 _KIND_BEFORE = re.compile(r"\b(?:xa|phuong|thi tran|tt|dac khu)\s+$")
 # Where a typed name stops: the question goes on ("… trung giờ nhập vô đâu", "… cũ nay thuộc …")
 _NAME_STOP = frozenset({"cu", "nay", "gio", "bay", "hien", "truoc", "sau", "thi", "la", "co", "da", "bi", "duoc",

@@ -165,3 +165,12 @@ def test_a_longer_name_than_the_one_found_is_not_answered_as_it(question, typed,
                  "xa Vong The Thoai Son gio thuoc xa nao", "phuong My Binh cu gio thuoc phuong nao",
                  "nha ngoai o xa Kien An Cho Moi gio thuoc xa nao"):  # its district (two syllables) follows
         assert "Tôi không tìm thấy" not in (answer(same) or ""), same
+
+
+def test_a_hamlet_is_not_in_the_resolution_and_the_reply_says_what_to_send():
+    for question in ("ap hoa long xa em gio thuoc xa nao", "khóm 5 giờ nhập vô phường nào vậy"):
+        text = answer(question)
+        assert text is not None and "không ghi từng ấp, khóm" in text and "xã (cũ)" in text, question
+    # a hamlet with its commune is the commune's lookup; «áp dụng» is no hamlet
+    assert "nay thuộc **Xã Vĩnh Trạch**" in answer("ap 3 xa vinh khanh gio thuoc xa nao")
+    assert answer("bo tieu chi moi ap dung gio thuoc xa nao") is None
