@@ -266,6 +266,13 @@ class CommuneFinder:
                 unique.append(c)
         top = unique[0]
         close = [c for c in unique if c.score >= top.score - 6]
+        if len(close) > 1 and top.score >= SURE:
+            # "xã Mỹ Hòa Hưng" also holds "Hòa Hưng": a name written out in full wins over the names inside it
+            padded = f" {' '.join(words)} "
+            name = fold(top.via.name if top.via else top.commune.bare)
+            inner = [fold(c.via.name if c.via else c.commune.bare) for c in close[1:]]
+            if f" {name} " in padded and all(n != name and f" {n} " in f" {name} " for n in inner):
+                close = [top]
         if top.score >= SURE and len(close) == 1:
             exact = {a.folded for a in self.aliases if a.commune.code == top.commune.code and
                      (a.via == top.via or a.via is None)}

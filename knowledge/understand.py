@@ -216,6 +216,9 @@ def understand(kb: "KnowledgeBase", text: str, today: dt.date, previous: Previou
         complaint = detect_complaint(text, finder, categories=categories)
         if complaint is not None:
             u.complaint = complaint  # answered, with a button to report it
+            if complaint.strength == "strong" and u.kind == "answer" and u.decision is not None and u.decision.hedged:
+                # "đèn đường ấp 2 hư mấy tháng rồi tối thui": a report, and the base was only guessing at a question
+                u.kind = "report-offer"
         return u
     complaint = detect_complaint(text, finder, categories=categories)
     if complaint is not None:

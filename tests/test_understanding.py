@@ -359,6 +359,18 @@ def test_follow_ups_are_read_with_the_previous_question(kb):
     assert u.followup and u.answered and u.decision.entry.id == "ocop.diem-5-sao"
 
 
+def test_a_complaint_the_base_only_guesses_a_question_for_is_offered_as_a_report(kb):
+    """«đèn đường … hư mấy tháng rồi»: the base's hedged guess (criterion 2, roads) is not what the person wants;
+    the commune is the one written out in full, not a shorter name inside it (Hòa Hưng in Mỹ Hòa Hưng)."""
+    from knowledge.communes import default_finder
+
+    u = understand(kb, "den duong ap 2 xa my hoa hung hu may thang roi toi thui", TODAY, finder=default_finder())
+    assert u.kind == "report-offer" and u.complaint.commune_name == "Xã Mỹ Hòa Hưng", (u.kind, u.complaint)
+    # a complaint inside a question the base is sure of keeps the answer, with the report a button away
+    u = understand(kb, "đường ấp lầy lội quá thì thuộc tiêu chí nào", TODAY, finder=default_finder())
+    assert u.kind == "answer" and u.complaint is not None
+
+
 # ---------------------------------------------------------------- through Telegram
 async def test_telegram_small_talk_follow_up_and_period(tmp_path, fake_tg, make_app):
     app = await make_app(real_kb(tmp_path, fake_tg))
