@@ -206,10 +206,14 @@ def understand(kb: "KnowledgeBase", text: str, today: dt.date, previous: Previou
     if kind is not None:
         return Understanding("smalltalk", text, smalltalk=kind)
     u = _understand_question(kb, text, today, finder)
-    if previous is not None and not u.answered and looks_like_followup(text):
+    hedged = u.decision is not None and u.decision.hedged
+    if previous is not None and (not u.answered or hedged) and looks_like_followup(text):
         merged = merge_followup(previous, text)
         m = _understand_question(kb, merged, today, finder)
-        if m.answered or (m.kind == "suggest" and u.kind != "suggest"):
+        sure = m.answered and not (m.decision is not None and m.decision.hedged)
+        # "vậy 4 sao thì sao" after "ocop 3 sao là bao nhiêu điểm": a guess on its own, sure with the previous
+        # question (and then remembered merged, so "còn 5 sao" reads as well)
+        if sure or (not u.answered and (m.answered or (m.kind == "suggest" and u.kind != "suggest"))):
             m.followup = True
             u = m
     if u.kind in ("answer", "computed"):

@@ -357,6 +357,14 @@ def test_follow_ups_are_read_with_the_previous_question(kb):
     assert not alone.answered  # "5 sao" of what?
     u = understand(kb, "vậy 5 sao thì sao", TODAY, Previous("ocop 4 sao cần bao nhiêu điểm", "ocop.diem-4-sao"))
     assert u.followup and u.answered and u.decision.entry.id == "ocop.diem-5-sao"
+    # a follow-up the base only guesses at alone (hedged) is read with the previous question when that is sure,
+    # and the merged question is what a next follow-up builds on
+    prev = Previous("ocop 3 sao la bao nhieu diem", "ocop.diem-3-sao")
+    alone = understand(kb, "vay 4 sao thi sao", TODAY)
+    u = understand(kb, "vay 4 sao thi sao", TODAY, prev)
+    assert u.followup and u.decision.entry.id == "ocop.diem-4-sao" and not u.decision.hedged, (alone.kind, u.question)
+    u = understand(kb, "con 5 sao", TODAY, Previous(u.question, "ocop.diem-4-sao"))
+    assert u.followup and u.decision.entry.id == "ocop.diem-5-sao"
 
 
 def test_a_complaint_the_base_only_guesses_a_question_for_is_offered_as_a_report(kb):
