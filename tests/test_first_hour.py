@@ -145,6 +145,9 @@ async def test_help_texts_list_every_registered_command(tmp_path, fake_tg, make_
         if not c.staff:
             assert f"/{name}" in help_text, name
     assert "/khauhieu" in help_text and "/huy" in help_text and "/inbox" not in help_text
+    assert "/help_staff" not in help_text
+    await officer.say("/help")  # an officer's /help points to the officers' commands
+    assert "gõ /help_staff" in (await officer.expect("Các lệnh")).text
     await officer.say("/help_staff")
     staff_text = plain((await officer.expect("Lệnh cho cán bộ")).text)
     for name, c in REGISTRY.commands.items():

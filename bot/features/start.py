@@ -5,6 +5,7 @@ from bot.kernel import texts
 from bot.kernel.callbacks import CallbackPrefix
 from bot.kernel.messages import Button
 from bot.kernel.registry import Ctx, command, menu_item
+from bot.kernel.router import in_staff_place, is_staff
 
 MENU_CB = CallbackPrefix("menu")  # handled by bot.features.faq.answers
 HELP_CB = CallbackPrefix("help")
@@ -23,7 +24,10 @@ def start(ctx: Ctx) -> None:
 @command("help", aliases=("huong dan", "tro giup", "giup do", "help"), description=texts.CMD_HELP)
 def help_(ctx: Ctx) -> None:
     """What the bot does and every citizen command, from the command registry (nothing can be left out)."""
-    ctx.reply(texts.HELP.format(commands="\n".join(ctx.registry.command_lines(staff=False)), agency=ctx.settings.agency_name))
+    text = texts.HELP.format(commands="\n".join(ctx.registry.command_lines(staff=False)), agency=ctx.settings.agency_name)
+    if "help_staff" in ctx.registry.commands and in_staff_place(ctx) and is_staff(ctx):
+        text += "\n\n" + texts.HELP_STAFF_HINT  # an officer typing /help wants the inbox commands too
+    ctx.reply(text)
 
 
 @command(

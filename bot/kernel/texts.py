@@ -76,6 +76,7 @@ BTN_ASK_NTM = "🏡 Hỏi về nông thôn mới"
 BTN_ASK_OCOP = "⭐ Hỏi về OCOP"
 BTN_ASK_AG = "📍 An Giang"
 BTN_HELP = "❓ Hướng dẫn"
+HELP_STAFF_HINT = "👮 Bạn là cán bộ: gõ /help_staff để xem các lệnh xử lý phản ánh (/inbox, /reply …)."
 
 # Small talk: short and human, never the knowledge base
 THANKS_REPLY = "Dạ không có gì ạ! Bạn cần hỏi thêm gì cứ nhắn nhé. 🌾"
