@@ -72,7 +72,11 @@ async def test_citizen_erases_their_data_tickets_stay_anonymised(tmp_path, fake_
     stale = int(dt.datetime.now(dt.timezone.utc).timestamp() // 60) - 24 * 60
     await ba.press(f"priv:yes:{stale}", message_id=ask.message_id)
     await ba.expect("quá 30 phút")
-    await ba.say("xoa du lieu")  # the words work too, as on Zalo
+    await ba.say("Xoá hết thông tin của em đi ad")  # the words work too, as on Zalo, however a person puts it
+    ask = await ba.expect("Xóa dữ liệu cá nhân của bạn")
+    await ba.press("priv:no", message_id=ask.message_id)
+    await ba.expect("Chưa xóa gì")
+    await ba.say("xoa du lieu")
     ask = await ba.expect("Xóa dữ liệu cá nhân của bạn")
     await ba.press(button(ask, "priv:yes:"), message_id=ask.message_id)
     await ba.expect("Đã xóa dữ liệu cá nhân của bạn (2 phản ánh đã chuyển thành ẩn danh)")

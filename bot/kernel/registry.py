@@ -247,6 +247,23 @@ class Registry:
     # (hook, when): outcome hooks (bot.kernel.outbox), `when` selecting the messages the hook sees
     outcome_hooks: list[tuple[OutcomeHook, Callable[[dict[str, Any]], bool] | None]] = field(default_factory=list)
 
+    _aliases: tuple[tuple[str, ...], dict[str, list[tuple[str, Command]]]] | None = field(
+        default=None, init=False, repr=False, compare=False)
+
+    def aliases_by_first_word(self) -> dict[str, list[tuple[str, Command]]]:
+        """first word -> (alias, command), longest alias first: a message is checked only against the aliases
+        its first word can start (a command may have many: /xoadulieu's are every way of asking)."""
+        key = tuple(self.commands)
+        if self._aliases is None or self._aliases[0] != key:
+            index: dict[str, list[tuple[str, Command]]] = {}
+            for cmd in self.commands.values():
+                for alias in cmd.aliases:
+                    index.setdefault(alias.split(" ", 1)[0], []).append((alias, cmd))
+            for entries in index.values():
+                entries.sort(key=lambda ac: -len(ac[0]))
+            self._aliases = (key, index)
+        return self._aliases[1]
+
     def copy(self) -> "Registry":
         """A registry of its own holding what this one holds now (later registrations go to one of them only)."""
         return Registry(dict(self.commands), dict(self.callbacks), set(self.staff_callbacks), dict(self.steps),

@@ -38,13 +38,10 @@ def find_alias(registry: Registry, text: str) -> tuple[Command, str] | None:
     folded = fold(text)
     if not folded or len(folded) > 200:
         return None
-    best: tuple[Command, str] | None = None
-    best_len = 0
-    for cmd in registry.commands.values():
-        for alias in cmd.aliases:
-            if (folded == alias or folded.startswith(alias + " ")) and len(alias) > best_len:
-                best, best_len = (cmd, _args_after(text, alias)), len(alias)
-    return best
+    for alias, cmd in registry.aliases_by_first_word().get(folded.split(" ", 1)[0], ()):  # longest first
+        if folded == alias or folded.startswith(alias + " "):
+            return cmd, _args_after(text, alias)
+    return None
 
 
 def _args_after(text: str, alias: str) -> str:

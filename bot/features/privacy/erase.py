@@ -32,10 +32,14 @@ def _now_minute(ctx: Ctx) -> int:
 
 
 # Plain words that ask for it (a message that starts with one; the reply asks to confirm before anything goes).
-ERASE_ALIASES = ("xoa du lieu", "xoa du lieu ca nhan", "xoa du lieu cua toi", "xoa thong tin ca nhan",
-                 "xoa thong tin cua toi", "xoa het du lieu", "xoa toan bo du lieu", "xoa het thong tin",
-                 "toi muon xoa du lieu", "em muon xoa du lieu", "minh muon xoa du lieu", "toi muon xoa het du lieu",
-                 "em muon xoa het du lieu", "tui muon xoa du lieu", "tui muon xoa het du lieu")
+# "xóa dữ liệu", "xoá hết thông tin của em", "em muốn xóa dữ liệu cá nhân", "cho tui xóa tài khoản": every way of
+# asking, as the words people use (the command still asks for confirmation before anything is erased)
+_WHO = ("toi", "em", "minh", "tui", "con", "chau")
+_ERASE = ("xoa", "xoa het", "xoa toan bo", "xoa giup", "xoa dum", "xoa bo")
+_WHAT = ("du lieu", "thong tin", "tai khoan")
+_WHOSE = ("", " ca nhan", *(f" cua {w}" for w in _WHO))
+_ASKING = ("", *(f"{w} muon " for w in _WHO), *(f"cho {w} " for w in _WHO))
+ERASE_ALIASES = tuple(f"{a}{e} {w}{o}" for a in _ASKING for e in _ERASE for w in _WHAT for o in _WHOSE)
 
 
 @command("xoadulieu", aliases=ERASE_ALIASES, description=texts.CMD_ERASE, interrupts=True)
