@@ -363,3 +363,19 @@ async def test_asking_in_words_how_a_report_is_doing_offers_ones_own_reports(tmp
     await neighbour.say(question)
     other = await neighbour.expect("/tracuu")
     assert not any(b["callback_data"] == "tk:mine" for b in other.buttons)  # nothing of the farmer's is offered
+
+
+async def test_a_report_code_typed_alone_shows_the_report_to_its_owner_only(tmp_path, fake_tg, make_app):
+    """Told «Bạn giữ mã này để tra cứu», people type the code itself, not /tracuu."""
+    app = await make_app(ticket_settings(tmp_path, fake_tg))
+    d = Driver(fake_tg, app)
+    farmer, other = Person(d, 3101), Person(d, 3102)
+    code = await file_report(farmer)
+    await farmer.say(code)
+    shown = await farmer.expect(f"Phản ánh {code}")
+    assert "Trạng thái" in plain(shown.text)
+    await farmer.say(f"mã {code.replace('-', '')} sao rồi ad")
+    await farmer.expect(f"Phản ánh {code}")
+    await other.say(code)  # someone else's code: the same «not found» as for a code that does not exist
+    reply = await other.expect(code)
+    assert "Trạng thái" not in plain(reply.text) and "Đường ấp 3" not in reply.text

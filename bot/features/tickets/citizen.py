@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from typing import Iterable
 
 import sqlalchemy as sa
@@ -22,10 +23,12 @@ from bot.kernel.messages import Attachment, Button
 from bot.kernel.metrics import GaugeMetricFamily, db_gauge
 from bot.kernel.registry import Ctx, Services, callback, command, menu_item, step, text_handler
 from bot.storage.tickets import CLOSED, NEED_INFO, STATUS_LABELS, Ticket, TicketMessage, format_code, parse_code
+from knowledge.normalize import fold
 
 S_ADD_INFO = "tickets.add_info"
 S_CONFIRM_ADD_INFO = "tickets.confirm_add_info"  # "is this the addition the officers asked for?" (asked once)
 ADDITION_ORDER = 20  # free text: after small talk ("cảm ơn" is not an addition), before reports and the FAQ
+CODE_ORDER = 30  # a code alone: after an awaited addition (which may quote it), before reports and the FAQ
 MY_LIST = 10
 
 
@@ -46,6 +49,26 @@ def track(ctx: Ctx) -> None:
     if ticket_id is None:
         list_mine(ctx)
         return
+    _show_code(ctx, ticket_id)
+
+
+# A report's code typed on its own, as people do after being told to keep it ("PA-000123", "mã PA000123 sao rồi")
+_CODE_ALONE = re.compile(r"^\W*(?:(?:ma|ma so|phan anh|tra cuu|cho hoi|xem)\s+)*pa[\s\-_.:#]*0*(\d{1,9})\b"
+                         r"(?:\s+(?:sao roi|toi dau roi|den dau roi|the nao roi|ra sao|nhu the nao|a|ad|nhe|voi|giup))*\W*$")
+
+
+@text_handler(CODE_ORDER)
+def code_alone(ctx: Ctx) -> bool:
+    if ctx.inbound.chat_type != "private" or ticketing.in_staff_chat(ctx.settings, ctx.inbound):
+        return False
+    m = _CODE_ALONE.match(fold(ctx.inbound.text or ""))
+    if m is None:
+        return False
+    _show_code(ctx, int(m.group(1)))
+    return True
+
+
+def _show_code(ctx: Ctx, ticket_id: int) -> None:
     t = own_ticket(ctx, ticket_id)
     if t is None:
         ctx.reply(T.NOT_FOUND.format(code=format_code(ticket_id)) + _erased_note(ctx))
