@@ -33,13 +33,20 @@ def real_kb(tmp_path, fake_tg, **kw):
     ("👍", "ack"), ("hihi", "laugh"), ("alo alo", "greeting"), ("dạ vâng", "ack"), ("bot ngu vl", "insult"),
     ("xin chào", "greeting"), ("cảm ơn ad nhiều nha", "thanks"), ("bạn là ai", "who"), ("ok", "ack"),
     ("?", "ack"), ("...", "ack"),  # punctuation alone: «what do you need?», not the off-topic reply
+    ("ad oi cho hoi", "greeting"), ("cho em hỏi chút", "greeting"),  # asking leave to ask
+    ("dc roi cam on nha", "thanks"), ("hỏi cái khác", "ack"),
+    ("ko hieu gi het", "confused"), ("khó hiểu quá", "confused"),
+    ("bot tra loi sai roi", "wrong"), ("không phải câu đó", "wrong"),
+    ("gặp cán bộ", "human"), ("cho em noi chuyen voi nguoi that", "human"),
 ])
 def test_small_talk_gets_a_short_human_reply(kb, text, kind):
     u = understand(kb, text, TODAY)
     assert (u.kind, u.smalltalk) == ("smalltalk", kind)
 
 
-@pytest.mark.parametrize("text", ["ngũ cốc là gì", "mất điện rồi", "cảm ơn, cho hỏi thêm ocop là gì"])
+@pytest.mark.parametrize("text", ["ngũ cốc là gì", "mất điện rồi", "cảm ơn, cho hỏi thêm ocop là gì",
+                                  "cho em hoi ocop la gi", "khong phai ocop", "ko hieu tieu chi 5 la gi",
+                                  "sai o dau"])
 def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, text):
     assert understand(kb, text, TODAY).kind != "smalltalk"
 
@@ -386,6 +393,9 @@ async def test_telegram_small_talk_follow_up_and_period(tmp_path, fake_tg, make_
     await p.say("👍")
     ack = await p.expect("Bạn cần hỏi gì thêm")
     assert len(ack.text) < 80  # not the long "not sure" block
+    await p.say("cho em nói chuyện với người thật")  # how to reach an officer, with the words of this channel
+    human = await p.expect("máy trả lời tự động")
+    assert "bấm «🙋 Gửi câu hỏi cho cán bộ»" in human.text and "/phananh" in human.text
     await p.say("tieu chi so 3 la gi")
     m = await p.expect("Phát triển kinh tế nông thôn")
     assert any("Tiêu chí số 3" in b["text"] for b in m.buttons), m.buttons  # the old set's criterion 3

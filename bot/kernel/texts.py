@@ -83,6 +83,20 @@ THANKS_REPLY = "Dạ không có gì ạ! Bạn cần hỏi thêm gì cứ nhắn
 GREETING_REPLY = "Xin chào! Bạn muốn hỏi gì về nông thôn mới hay OCOP? Gõ câu hỏi, hoặc /start để xem menu."
 BYE_REPLY = "Chúc bạn một ngày tốt lành! Khi cần cứ nhắn cho tôi nhé. 🌾"
 ACK_REPLY = "👍 Bạn cần hỏi gì thêm cứ nhắn nhé."
+CONFUSED_REPLY = (
+    "Xin lỗi bạn, tôi nói chưa rõ. 🙏 Bạn hỏi lại bằng lời của mình, từng ý một (ví dụ «ocop 4 sao là bao nhiêu "
+    "điểm», «tiêu chí số 5 là gì»), hoặc gõ /start để chọn trong menu."
+)
+WRONG_REPLY = (
+    "Xin lỗi bạn, tôi hiểu chưa đúng. 🙏 Bạn gõ lại câu hỏi bằng lời khác, nói rõ hơn một chút (chương trình nào, "
+    "giai đoạn nào); nếu tôi vẫn chưa trả lời được, " + by_caps("bấm", "chọn") + " «🙋 Gửi câu hỏi cho cán bộ» ở câu trả "
+    "lời để cán bộ trả lời."
+)
+HUMAN_REPLY = (
+    "Tôi là máy trả lời tự động của **{agency}**. Để cán bộ trả lời bạn: gõ câu hỏi, rồi " + by_caps("bấm", "chọn") +
+    " «🙋 Gửi câu hỏi cho cán bộ» dưới câu trả lời; muốn báo một việc ở địa phương thì gõ /phananh. Câu trả lời của "
+    "cán bộ đến ngay tại đây."
+)
 LAUGH_REPLY = "😄 Bạn cần hỏi gì về nông thôn mới, OCOP cứ nhắn nhé."
 INSULT_REPLY = (
     "Xin lỗi nếu tôi chưa giúp được bạn. 🙏 Bạn thử hỏi lại ngắn gọn hơn, hoặc gửi câu hỏi cho cán bộ "

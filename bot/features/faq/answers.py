@@ -46,7 +46,8 @@ MENU_SIZE = 5
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FOLLOWUP_MINUTES = 30  # a follow-up is read with the previous question for this long
 SMALLTALK = {"greeting": texts.GREETING_REPLY, "thanks": texts.THANKS_REPLY, "bye": texts.BYE_REPLY,
-             "ack": texts.ACK_REPLY, "laugh": texts.LAUGH_REPLY, "insult": texts.INSULT_REPLY}
+             "ack": texts.ACK_REPLY, "laugh": texts.LAUGH_REPLY, "insult": texts.INSULT_REPLY,
+             "confused": texts.CONFUSED_REPLY, "wrong": texts.WRONG_REPLY}
 
 
 def decide(kb: KnowledgeBase, settings: "Settings", question: str) -> Decision:
@@ -104,6 +105,10 @@ def render(kb: KnowledgeBase, values: dict[str, object], u: Understanding, agenc
     if u.kind == "smalltalk":
         if u.smalltalk == "who":
             return texts.WHO_REPLY.format(agency=agency), []
+        if u.smalltalk == "human":
+            return texts.HUMAN_REPLY.format(agency=agency), []
+        if u.smalltalk in ("confused", "wrong"):
+            return SMALLTALK[u.smalltalk], topic_buttons()
         return SMALLTALK.get(u.smalltalk or "", texts.ACK_REPLY), []
     if u.kind == "computed" and u.computed is not None:
         c = u.computed
