@@ -79,3 +79,19 @@ def kind_of(text: str) -> str | None:
     if len(words) <= 6 and _INSULT.search(folded) and not _NOT_INSULT.search(raw.lower()):
         return "insult"
     return None
+
+
+# "mình ở Tri Tôn muốn hỏi về OCOP", "cho em tìm hiểu chương trình nông thôn mới": a topic, the question still to come
+_PEOPLE = r"(?:em|toi|minh|tui|chau|con|bac|chu|co|anh|chi)"
+_TOPIC_ASKED = re.compile(
+    rf"^(?:{_PEOPLE} )?(?:o (?:\w+ ){{1,4}}?)?(?:(?:cho|xin) )?(?:{_PEOPLE} )?(?:muon |can |dang can |dang muon )?"
+    rf"(?:hoi|tim hieu|biet|xem)(?: (?:them|chut|xiu|thu|qua))? (?:ve |thong tin (?:ve )?|cac thong tin (?:ve )?)?"
+    rf"(?:chuong trinh )?(ocop|mot xa mot san pham|nong thon moi|ntm|an giang)"
+    rf"(?: (?:a|nhe|nha|ad|voi|di|bot|duoc khong|dc ko|dc khong|duoc ko))*$")
+_TOPIC_OF = {"ocop": "ocop", "mot xa mot san pham": "ocop", "nong thon moi": "ntm", "ntm": "ntm", "an giang": "an-giang"}
+
+
+def topic_asked(text: str) -> str | None:
+    """ntm | ocop | an-giang when the message only says which programme the person wants to ask about."""
+    m = _TOPIC_ASKED.match(fold(unicodedata.normalize("NFC", text or "")))
+    return _TOPIC_OF[m.group(1)] if m else None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable
 from knowledge.complaint import Complaint, detect as detect_complaint
 from knowledge.computed import Computed, compute
 from knowledge.normalize import fold
-from knowledge.smalltalk import kind_of as smalltalk_kind
+from knowledge.smalltalk import kind_of as smalltalk_kind, topic_asked
 
 if TYPE_CHECKING:
     from knowledge.communes import CommuneFinder
@@ -52,7 +52,7 @@ class Previous:
 
 @dataclass
 class Understanding:
-    kind: str  # smalltalk | computed | answer | suggest | decline | offtopic | report-offer
+    kind: str  # smalltalk | topic | computed | answer | suggest | decline | offtopic | report-offer
     question: str  # the question as understood (a follow-up merged with the previous one)
     decision: "Decision | None" = None
     computed: Computed | None = None
@@ -60,6 +60,7 @@ class Understanding:
     complaint: Complaint | None = None
     followup: bool = False
     sources: list[str] = field(default_factory=list)
+    topic: str | None = None  # kind "topic": ntm | ocop | an-giang
 
     @property
     def answered(self) -> bool:
@@ -205,6 +206,9 @@ def understand(kb: "KnowledgeBase", text: str, today: dt.date, previous: Previou
     kind = smalltalk_kind(text)
     if kind is not None:
         return Understanding("smalltalk", text, smalltalk=kind)
+    topic = topic_asked(text)
+    if topic is not None:  # "mình muốn hỏi về OCOP": the topic's common questions, not one entry's answer
+        return Understanding("topic", text, topic=topic)
     u = _understand_question(kb, text, today, finder)
     hedged = u.decision is not None and u.decision.hedged
     if previous is not None and (not u.answered or hedged) and looks_like_followup(text):

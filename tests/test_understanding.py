@@ -51,6 +51,16 @@ def test_words_that_look_social_inside_a_real_message_are_not_small_talk(kb, tex
     assert understand(kb, text, TODAY).kind != "smalltalk"
 
 
+@pytest.mark.parametrize("text, topic", [
+    ("mình ở Tri Tôn muốn hỏi về OCOP", "ocop"), ("cho em tim hieu chuong trinh nong thon moi", "ntm"),
+    ("tui muốn biết về an giang", "an-giang"), ("hỏi về ntm nhé ad", "ntm"),
+])
+def test_naming_only_the_topic_one_wants_to_ask_about_gets_its_common_questions(kb, text, topic):
+    u = understand(kb, text, TODAY)
+    assert (u.kind, u.topic) == ("topic", topic)
+    assert understand(kb, "muốn hỏi về ocop 4 sao", TODAY).kind == "answer"  # a question in it: answered
+
+
 # ---------------------------------------------------------------- computed answers
 @pytest.mark.parametrize("text, must", [
     ("sp nha em dc 83 diem la may sao", ["83 điểm", "4 sao", "7 điểm"]),
@@ -393,6 +403,9 @@ async def test_telegram_small_talk_follow_up_and_period(tmp_path, fake_tg, make_
     await p.say("👍")
     ack = await p.expect("Bạn cần hỏi gì thêm")
     assert len(ack.text) < 80  # not the long "not sure" block
+    await p.say("mình ở Tri Tôn muốn hỏi về OCOP")  # the topic only: its common questions as buttons
+    menu = await p.expect("câu hỏi thường gặp về OCOP")
+    assert len(menu.buttons) >= 3 and all(b["callback_data"].startswith("faq") for b in menu.buttons), menu.buttons
     await p.say("cho em nói chuyện với người thật")  # how to reach an officer, with the words of this channel
     human = await p.expect("máy trả lời tự động")
     assert "bấm «🙋 Gửi câu hỏi cho cán bộ»" in human.text and "/phananh" in human.text

@@ -120,6 +120,8 @@ def render(kb: KnowledgeBase, values: dict[str, object], u: Understanding, agenc
         return text, entry_buttons(see[:3], "➕ ")
     if u.kind == "report-offer":
         return texts.REPORT_OFFER.format(details=""), []
+    if u.kind == "topic":  # the topic's common questions are added by the caller, which knows the menus
+        return TOPIC_INTROS.get(u.topic or "", texts.MENU_NTM), []
     assert u.decision is not None
     return render_decision(kb, values, u.decision)
 
@@ -178,7 +180,10 @@ def answer_question(ctx: Ctx) -> bool:
     reply_text, buttons = render(ctx.kb, ctx.services.placeholder_values, u, ctx.settings.agency_name)
     d = u.decision
     outcome: dict[str, Any] = {"kind": u.kind, "followup": u.followup}
-    if u.kind == "smalltalk":
+    if u.kind == "topic" and u.topic in TOPIC_INTROS:
+        reply_text, buttons = TOPIC_INTROS[u.topic], entry_buttons(menu_entries(ctx, u.topic))
+        outcome["topic"] = u.topic
+    elif u.kind == "smalltalk":
         outcome["smalltalk"] = u.smalltalk
     elif u.kind == "computed" and u.computed is not None:
         outcome["computed"] = u.computed.kind
@@ -244,10 +249,13 @@ def show_entry(ctx: Ctx) -> None:
     answer_entry(ctx, entry)
 
 
+TOPIC_INTROS = {"ntm": texts.MENU_NTM, "ocop": texts.MENU_OCOP, "an-giang": texts.MENU_AG}
+
+
 @callback(MENU_CB)
 def show_menu(ctx: Ctx) -> None:
     topic = ctx.callback_data.rest(0)
-    intro = {"ntm": texts.MENU_NTM, "ocop": texts.MENU_OCOP, "an-giang": texts.MENU_AG}.get(topic)
+    intro = TOPIC_INTROS.get(topic)
     if intro is None:
         ctx.reply(texts.STALE_BUTTON)
         return
