@@ -33,7 +33,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 UPDATES = Counter("ntm_updates_received", "Platform updates accepted by this process", ["channel", "result"],
                   registry=REGISTRY)  # result: stored | duplicate | flood_dropped | busy
 ANSWERS = Counter("ntm_answers", "Free-text questions by outcome", ["outcome"],
-                  registry=REGISTRY)  # matched | computed | suggested | unmatched | offtopic | smalltalk | report_offer
+                  registry=REGISTRY)  # matched | computed | suggested | unmatched | offtopic | smalltalk | report_offer | topic
 SENT = Counter("ntm_messages_sent", "Messages delivered to a platform", ["channel"], registry=REGISTRY)
 SEND_ERRORS = Counter("ntm_send_errors", "Failed send attempts by channel and code", ["channel", "code"],
                       registry=REGISTRY)
@@ -60,7 +60,7 @@ def answer_outcome(kind: str) -> None:
 
 
 _OUTCOMES = {"answer": "matched", "computed": "computed", "suggest": "suggested", "decline": "unmatched",
-             "offtopic": "offtopic", "smalltalk": "smalltalk", "report-offer": "report_offer"}
+             "offtopic": "offtopic", "smalltalk": "smalltalk", "report-offer": "report_offer", "topic": "topic"}
 
 
 def error_code(result: Any) -> str:
