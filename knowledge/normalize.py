@@ -151,6 +151,8 @@ PHRASES: list[tuple[re.Pattern[str], str]] = [
         (r"mot xa mot san pham", "moi xa mot san pham"),
         (r"(?:moi|1) xa (?:1|mot) san pham", "moi xa mot san pham"),
         (r"o cop", "ocop"),
+        # "nhà ở" (housing, a criterion) before what asks about it, not "nhà ở ấp 3" (where one lives)
+        (r"nha o(?= (?:la|thi|co|dat|the|ra|nhu|phai|can|gom|duoc|yeu cau|tieu chi|khong|ko|k|ha|hk|a|vay)\b|$)", "nha o dan cu"),
         (r"ki", "ky"),
     ]
 ]
@@ -308,10 +310,17 @@ def content_of(toks: tuple[str, ...]) -> tuple[str, ...]:
     """`content_tokens` of already expanded tokens."""
     words = _without_thanks(list(drop_scaffold(toks)))
     ending = FINAL_PARTICLES | FILLERS
+    # The particles at the very end only: once a filler that is no particle ends the message, what is before
+    # it stays ("tiêu chí nhà ở là gì": «nhà», before «ở là gì», is no particle; fillers go below anyway).
+    behind_filler = False  # a filler that is no particle was dropped: particles before it are words
     while words:
-        if words[-1] in ending:
+        w = words[-1]
+        if w in FINAL_PARTICLES and not behind_filler:
             words.pop()
-        elif words[-1] in ADDRESS and len(words) > 1 and words[-2] in ending | ADDRESS:
+        elif w in FILLERS:
+            behind_filler = behind_filler or w not in FINAL_PARTICLES
+            words.pop()
+        elif w in ADDRESS and not behind_filler and len(words) > 1 and words[-2] in ending | ADDRESS:
             words.pop()
         else:
             break

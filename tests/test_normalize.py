@@ -94,3 +94,14 @@ def test_thousands_written_out_read_as_the_answers_write_them():
     assert content_tokens("100 ngàn tỷ") == content_tokens("100.000 tỷ")
     assert "423000" in content_tokens("vốn 423 nghìn tỷ là cho mấy năm")
     assert content_tokens("100 ngân sách") == ("100", "ngan", "sach")  # the budget, not a thousand
+
+
+def test_a_word_before_trailing_fillers_is_no_sentence_final_particle():
+    """«tiêu chí nhà ở là gì»: «nhà» ended the message only once «ở là gì» was dropped; it was then taken for the
+    particle «nha» and the question read as «tiêu chí». «nhà ở» asked about is the criterion's «nhà ở dân cư»;
+    where one lives («nhà ở ấp 3») is not."""
+    assert content_tokens("tieu chi nha o la gi") == ("tieu", "chi", "nha", "dan", "cu")
+    assert content_tokens("xã còn nhà tạm thì có đạt tiêu chí nhà ở không") [-3:] == ("nha", "dan", "cu")
+    assert "dan" not in content_tokens("nha o ap 3 bi ngap")
+    assert content_tokens("mtqg la chu gi vay") == ("muc", "tieu", "quoc", "gia", "chu")  # «chữ», not «chú»
+    assert content_tokens("ocop la gi vay nha") == ("ocop",) and content_tokens("ocop la gi vay ad oi") == ("ocop",)
