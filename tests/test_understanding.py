@@ -424,14 +424,14 @@ async def test_telegram_a_complaint_becomes_a_prefilled_report(tmp_path, fake_tg
     assert "Giao thông" in offer.text and "Xã Vĩnh Trạch" in offer.text
     data = next(b["callback_data"] for b in offer.buttons if b["text"].startswith("📝"))
     await p.press(data, message_id=offer.message_id)
-    await p.expect("Bước 4/5")  # category, description and commune are filled: the hamlet is next
+    await p.expect("Bước 5/5")  # category, description, commune and hamlet («ấp 3») are filled: the contact is next
     from sqlmodel import select
 
     from bot.storage.models import Chat
 
     chat = await app.db.run(lambda s: s.exec(select(Chat).where(Chat.chat_id == "6302")).one())
     assert chat.state_data["description"].startswith("đường ấp 3") and chat.state_data["category"] == "giao-thong"
-    assert chat.state_data["commune_name"] == "Xã Vĩnh Trạch"
+    assert chat.state_data["commune_name"] == "Xã Vĩnh Trạch" and chat.state_data["hamlet"] == "ấp 3"
 
 
 async def test_telegram_a_forged_offer_button_starts_nothing(tmp_path, fake_tg, make_app):

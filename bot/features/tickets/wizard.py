@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 
 from sqlmodel import Session, select
@@ -489,10 +490,32 @@ def accept_offer(ctx: Ctx, arg: str) -> None:
     if not offer or offer.get("digest") != arg:
         ctx.reply(texts.OFFER_GONE)
         return
-    prefill = {"category": offer.get("category")}
+    prefill = {"category": offer.get("category"), "hamlet": hamlet_in(offer.get("text", ""))}
     if offer.get("commune_code"):
         prefill.update(commune_code=offer["commune_code"], commune_name=offer.get("commune_name"))
     begin(ctx, description=offer.get("text", ""), prefill=prefill)
+
+
+_HAMLET_WORDS = {"ap": "ấp", "khom": "khóm"}
+_NOT_HAMLET = frozenset({"dung", "luc", "suat", "thap", "cao", "tran"})  # «áp dụng», «áp lực», «áp thấp»…
+# Where a hamlet's name stops: the commune, or the problem ("ấp 2 xã Mỹ Hòa Hưng", "ấp Hòa Long bị ngập")
+_HAMLET_STOP = frozenset("""xa phuong thi huyen tinh bi hu da co khong ko k sut ngap mat cup nuoc duong cau kenh den
+    rac tu may thang nam roi nay o cua em toi minh tui nha va voi gan ben canh truoc sau la thi dang cho bo lo""".split())
+
+
+def hamlet_in(text: str) -> str:
+    """The hamlet a complaint names, as typed ("ấp 2", "ấp Hòa Long", "khóm 5"), for the report's place; "" when
+    there is none (the person is asked, as before)."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFC", text or ""))
+    folded = [fold(w) for w in words]
+    for i, w in enumerate(folded):
+        if w not in _HAMLET_WORDS or i + 1 >= len(folded) or folded[i + 1] in _NOT_HAMLET | _HAMLET_STOP:
+            continue
+        j = i + 1
+        while j < len(folded) and j - i <= 3 and folded[j] not in _HAMLET_STOP:
+            j += 1
+        return " ".join([_HAMLET_WORDS[w] if words[i].islower() else _HAMLET_WORDS[w].capitalize(), *words[i + 1:j]])
+    return ""
 
 
 # ------------------------------------------------------------------ plain words: "phản ánh", "góp ý", "tôi muốn báo…"
