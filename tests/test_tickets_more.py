@@ -379,3 +379,14 @@ async def test_a_report_code_typed_alone_shows_the_report_to_its_owner_only(tmp_
     await other.say(code)  # someone else's code: the same «not found» as for a code that does not exist
     reply = await other.expect(code)
     assert "Trạng thái" not in plain(reply.text) and "Đường ấp 3" not in reply.text
+
+
+@pytest.mark.parametrize("text, hamlet", [
+    ("den duong ap 2 xa my hoa hung hu may thang roi", "ấp 2"), ("Ấp Hòa Long bị ngập nửa tháng nay", "Ấp Hòa Long"),
+    ("cống khóm 5 phường Châu Phú A nghẹt", "khóm 5"), ("bo tieu chi moi ap dung tu khi nao", ""),
+    ("đường xã em hư mấy tháng rồi", ""),
+])
+def test_the_hamlet_a_complaint_names_is_read_for_its_place(text, hamlet):
+    from bot.features.tickets.wizard import hamlet_in
+
+    assert hamlet_in(text) == hamlet
