@@ -434,6 +434,25 @@ async def test_telegram_a_complaint_becomes_a_prefilled_report(tmp_path, fake_tg
     assert chat.state_data["commune_name"] == "Xã Vĩnh Trạch" and chat.state_data["hamlet"] == "ấp 3"
 
 
+async def test_telegram_yes_or_no_to_a_single_did_you_mean(tmp_path, fake_tg, make_app):
+    """«Có phải bạn muốn hỏi: «X»?» is a yes-or-no question: «đúng rồi ad» opens X, «không phải» apologises."""
+    app = await make_app(real_kb(tmp_path, fake_tg))
+    p = Person(Driver(fake_tg, app), 6304)
+    question = "5 sao thi ai cham"  # (a lone suggestion with the model of 12/2026; pick another if it is answered)
+    await p.say(question)
+    ask = await p.expect("Có phải bạn muốn hỏi: «")
+    title = ask.text.split("«", 1)[1].split("»", 1)[0]
+    await p.say("đúng rồi ad")
+    shown = await p.expect("Nguồn")
+    assert "Có phải" not in shown.text and "Bạn cần hỏi gì thêm" not in shown.text, shown.text
+    await p.say(question)
+    await p.expect(f"«{title}»")
+    await p.say("không phải")
+    await p.expect("hiểu chưa đúng")
+    await p.say("ok")  # nothing pending any more: an ordinary «ok»
+    await p.expect("Bạn cần hỏi gì thêm")
+
+
 async def test_telegram_a_forged_offer_button_starts_nothing(tmp_path, fake_tg, make_app):
     app = await make_app(real_kb(tmp_path, fake_tg))
     p = Person(Driver(fake_tg, app), 6303)

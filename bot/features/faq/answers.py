@@ -212,9 +212,58 @@ def answer_question(ctx: Ctx) -> bool:
         outcome["report_offer"] = True
     elif u.kind == "report-offer":  # no tickets feature in this process (tests): say what it would be
         reply_text, buttons = texts.NOT_SURE, topic_buttons()
+    if ctx.inbound.chat_type == "private":  # «Có phải bạn muốn hỏi: «…»?» asks yes or no: remember about what
+        c = dict(ctx.chat.context or {})
+        one = d is not None and d.kind == "suggest" and len(d.suggestions) == 1 and u.kind == "suggest"
+        if one or "did_you_mean" in c:
+            if one:
+                c["did_you_mean"] = {"entry": d.suggestions[0].id, "at": ctx.now.isoformat()}
+            else:
+                c.pop("did_you_mean", None)
+            ctx.chat.context = c or None
     ctx.outcome = outcome
     ctx.reply(reply_text, buttons=buttons)
     metrics.answer_outcome(u.kind)
+    return True
+
+
+DID_YOU_MEAN_MINUTES = 10
+_YES = frozenset("""dung|dung roi|dung vay|dung a|phai|phai roi|da phai|da dung|u|uh|um|uk|co|co a|vang|da|da vang|ok|oke|
+    okie|oki|chinh xac|yes|y|1|cau do|cau 1|xem|xem di|dung cau do|phai cau do""".replace("\n", "").split("|"))
+_NO = frozenset("""khong|ko|k|hong|hok|khong phai|ko phai|hong phai|khong dung|ko dung|sai|sai roi|khong a|ko a""".split("|"))
+_TAIL_WORDS = frozenset({"ad", "admin", "bot", "a", "ah", "nhe", "nha", "oi", "roi", "ban"})
+
+
+@text_handler(15)
+def did_you_mean_reply(ctx: Ctx) -> bool:
+    """«đúng rồi», «ừ», «phải» to «Có phải bạn muốn hỏi: «X»?» open X (the button or «1» did; typing yes
+    got «Bạn cần hỏi gì thêm»); «không phải» gets the apology and how to ask again."""
+    c = ctx.chat.context or {}
+    pending = c.get("did_you_mean")
+    if not pending or ctx.inbound.chat_type != "private":
+        return False
+    words = fold(ctx.inbound.text or "").split()
+    while len(words) > 1 and words[-1] in _TAIL_WORDS:
+        words.pop()
+    said = " ".join(words)
+    if said not in _YES and said not in _NO:
+        return False
+    rest = dict(c)
+    rest.pop("did_you_mean", None)
+    ctx.chat.context = rest or None
+    try:
+        at = dt.datetime.fromisoformat(pending["at"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    entry = ctx.kb.entries.get(str(pending.get("entry")))
+    if ctx.now - at > dt.timedelta(minutes=DID_YOU_MEAN_MINUTES) or entry is None:
+        return False
+    if said in _NO:
+        ctx.reply(texts.WRONG_REPLY, buttons=topic_buttons())
+        return True
+    answer_entry(ctx, entry)
     return True
 
 
