@@ -384,7 +384,8 @@ async def test_a_report_code_typed_alone_shows_the_report_to_its_owner_only(tmp_
 @pytest.mark.parametrize("text, hamlet", [
     ("den duong ap 2 xa my hoa hung hu may thang roi", "ấp 2"), ("Ấp Hòa Long bị ngập nửa tháng nay", "Ấp Hòa Long"),
     ("cống khóm 5 phường Châu Phú A nghẹt", "khóm 5"), ("bo tieu chi moi ap dung tu khi nao", ""),
-    ("đường xã em hư mấy tháng rồi", ""),
+    ("đường xã em hư mấy tháng rồi", ""), ("kenh ap 5 boi lap nuoc khong chay", "ấp 5"),  # a number ends it
+    ("ap binh hoa sat lo bo kenh", "ấp binh hoa"),  # … and so does the problem
 ])
 def test_the_hamlet_a_complaint_names_is_read_for_its_place(text, hamlet):
     from bot.features.tickets.wizard import hamlet_in
