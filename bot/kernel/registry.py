@@ -247,13 +247,13 @@ class Registry:
     # (hook, when): outcome hooks (bot.kernel.outbox), `when` selecting the messages the hook sees
     outcome_hooks: list[tuple[OutcomeHook, Callable[[dict[str, Any]], bool] | None]] = field(default_factory=list)
 
-    _aliases: tuple[tuple[str, ...], dict[str, list[tuple[str, Command]]]] | None = field(
+    _aliases: tuple[tuple[tuple[str, int], ...], dict[str, list[tuple[str, Command]]]] | None = field(
         default=None, init=False, repr=False, compare=False)
 
     def aliases_by_first_word(self) -> dict[str, list[tuple[str, Command]]]:
         """first word -> (alias, command), longest alias first: a message is checked only against the aliases
         its first word can start (a command may have many: /xoadulieu's are every way of asking)."""
-        key = tuple(self.commands)
+        key = tuple((name, id(cmd)) for name, cmd in self.commands.items())  # a command re-registered: rebuilt
         if self._aliases is None or self._aliases[0] != key:
             index: dict[str, list[tuple[str, Command]]] = {}
             for cmd in self.commands.values():
