@@ -149,18 +149,21 @@ ANSWER_BUTTONS: list[Callable[[Ctx, str], Button | None]] = []
 REPORT_OFFER: list[Callable[[Ctx, str, Any], tuple[str, str]]] = []
 
 
+def _recent(ctx: Ctx, stored: dict, minutes: int) -> bool:
+    """Was `stored["at"]` (an ISO time kept in the chat's context) less than `minutes` ago? False if unreadable."""
+    try:
+        at = dt.datetime.fromisoformat(stored["at"])
+    except (KeyError, ValueError, TypeError):
+        return False
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=dt.timezone.utc)
+    return ctx.now - at <= dt.timedelta(minutes=minutes)
+
+
 def previous_question(ctx: Ctx) -> Previous | None:
     c = ctx.chat.context or {}
     last = c.get("last")
-    if not last or ctx.inbound.chat_type != "private":
-        return None
-    try:
-        at = dt.datetime.fromisoformat(last["at"])
-    except (KeyError, ValueError, TypeError):
-        return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone.utc)
-    if ctx.now - at > dt.timedelta(minutes=FOLLOWUP_MINUTES):
+    if not last or ctx.inbound.chat_type != "private" or not _recent(ctx, last, FOLLOWUP_MINUTES):
         return None
     return Previous(str(last.get("q", ""))[:1000], last.get("entry"), last.get("period"))
 
@@ -251,14 +254,8 @@ def did_you_mean_reply(ctx: Ctx) -> bool:
     rest = dict(c)
     rest.pop("did_you_mean", None)
     ctx.chat.context = rest or None
-    try:
-        at = dt.datetime.fromisoformat(pending["at"])
-    except (KeyError, TypeError, ValueError):
-        return False
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=dt.timezone.utc)
     entry = ctx.kb.entries.get(str(pending.get("entry")))
-    if ctx.now - at > dt.timedelta(minutes=DID_YOU_MEAN_MINUTES) or entry is None:
+    if not _recent(ctx, pending, DID_YOU_MEAN_MINUTES) or entry is None:
         return False
     if said in _NO:
         ctx.reply(texts.WRONG_REPLY, buttons=topic_buttons())
