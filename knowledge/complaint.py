@@ -109,3 +109,36 @@ def detect(text: str, finder: "CommuneFinder | None" = None, words: ComplaintWor
             category, best = slug, weight
     strength = "weak" if question else "strong"
     return Complaint(strength, category, commune.code if commune else None, commune.name if commune else None)
+
+
+# ------------------------------------------------------------------ the hamlet a message names
+_HAMLET_WORDS = {"ap": "ấp", "khom": "khóm"}
+NOT_A_HAMLET = frozenset({"dung", "luc", "suat", "thap", "cao", "tran"})  # after «ap»: «áp dụng», «áp lực», «áp thấp»…
+# Where a hamlet's name stops: the commune, or the problem ("ấp 2 xã Mỹ Hòa Hưng", "ấp Hòa Long bị ngập")
+_HAMLET_STOP = frozenset("""xa phuong thi huyen tinh bi hu da co khong ko k sut ngap mat cup nuoc duong cau kenh den
+    rac tu may thang nam roi nay o cua em toi minh tui nha va voi gan ben canh truoc sau la thi dang cho bo lo""".split())
+
+
+@functools.lru_cache(maxsize=1)
+def _problem_words() -> frozenset[str]:
+    """The first words of the problems the complaint reader knows ("bồi lấp", "sạt lở", "hư…")."""
+    return frozenset(p[0] for p in default_words().problems)
+
+
+def hamlet_in(text: str) -> str:
+    """The hamlet a message names, as typed ("ấp 2", "ấp Hòa Long", "khóm 5"), for a report's place; "" when
+    there is none (the person is asked, as before)."""
+    words = re.findall(r"\w+", unicodedata.normalize("NFC", text or ""))
+    folded = [fold(w) for w in words]
+    for i, w in enumerate(folded):
+        if w not in _HAMLET_WORDS or i + 1 >= len(folded) or folded[i + 1] in NOT_A_HAMLET | _HAMLET_STOP:
+            continue
+        j = i + 1
+        if folded[j].isdigit():  # "ấp 5", "ấp 3 A": a number, and a letter after it
+            j += 1 + (j + 1 < len(folded) and len(folded[j + 1]) == 1 and words[j + 1].isupper())
+        else:  # "ấp Hòa Long": up to three words, to the commune or the problem
+            stop = _HAMLET_STOP | _problem_words()
+            while j < len(folded) and j - i <= 3 and folded[j] not in stop:
+                j += 1
+        return " ".join([_HAMLET_WORDS[w] if words[i].islower() else _HAMLET_WORDS[w].capitalize(), *words[i + 1:j]])
+    return ""

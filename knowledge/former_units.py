@@ -16,6 +16,7 @@ import unicodedata
 from collections import Counter
 
 from knowledge.communes import CSV_PATH, Candidate, default_finder, inside_districts
+from knowledge.complaint import NOT_A_HAMLET
 from knowledge.normalize import fold
 
 SOURCE_LINE = "📄 Nguồn: Nghị quyết 1654/NQ-UBTVQH15 ngày 16/06/2025 của Ủy ban Thường vụ Quốc hội (hiện hành)."
@@ -285,7 +286,7 @@ def body(text: str) -> str | None:
     return _one(cands[0], asked_district) if len(cands) == 1 else _choices(cands)
 
 
-_HAMLET = re.compile(r"\b(?:ap|khom)\s+(?!dung\b|luc\b|suat\b|thap\b|cao\b|tran\b)\w+")  # not "áp dụng", "áp lực"
+_HAMLET = re.compile(rf"\b(?:ap|khom)\s+(?!(?:{'|'.join(sorted(NOT_A_HAMLET))})\b)\w+")  # not "áp dụng", "áp lực"
 _COMMUNE_NAMED = re.compile(r"\b(?:xa|phuong|thi tran)\s+(?!em\b|minh\b|toi\b|tui\b|nha\b|nao\b|gi\b|j\b|moi\b|cu\b)\w+")
 _KIND_BEFORE = re.compile(r"\b(?:xa|phuong|thi tran|tt|dac khu)\s+$")
 # Where a typed name stops: the question goes on ("… trung giờ nhập vô đâu", "… cũ nay thuộc …")

@@ -388,6 +388,6 @@ async def test_a_report_code_typed_alone_shows_the_report_to_its_owner_only(tmp_
     ("ap binh hoa sat lo bo kenh", "ấp binh hoa"),  # … and so does the problem
 ])
 def test_the_hamlet_a_complaint_names_is_read_for_its_place(text, hamlet):
-    from bot.features.tickets.wizard import hamlet_in
+    from knowledge.complaint import hamlet_in
 
     assert hamlet_in(text) == hamlet
