@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from knowledge.communes import CommuneFinder
     from knowledge.kb import KnowledgeBase
     from knowledge.reading import Reading
-    from knowledge.schema import OcopScale, StarBand
+    from knowledge.schema import OcopScale, StarBand, Validity
 
 
 @dataclass
@@ -284,6 +284,13 @@ def _add_months(d: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
 
 
+def _reread(v: "Validity", why: str) -> Computed:
+    """A recognition date that cannot be right: say why, ask to read the decision again, and give the rule."""
+    return Computed("validity", f"{why}: bạn xem lại ngày ghi trên quyết định công nhận. Giấy chứng nhận OCOP có giá "
+                    f"trị **{v.months} tháng** kể từ ngày quyết định công nhận.", [v.entry],
+                    [e for e in (v.entry, v.renew_entry) if e])
+
+
 def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     v = kb.facts.ocop_validity
     if v is None:
@@ -301,9 +308,7 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
         try:
             start = dt.date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
         except ValueError:  # "31/4/2024": no such day; the person reads the date again rather than get a guess
-            return Computed("validity", f"Ngày {int(m.group(1))}/{int(m.group(2))}/{m.group(3)} không có trong lịch: bạn "
-                            f"xem lại ngày ghi trên quyết định công nhận. Giấy chứng nhận OCOP có giá trị **{v.months} "
-                            f"tháng** kể từ ngày quyết định công nhận.", [v.entry], [e for e in (v.entry, v.renew_entry) if e])
+            return _reread(v, f"Ngày {int(m.group(1))}/{int(m.group(2))}/{m.group(3)} không có trong lịch")
         pos = m.start()
     else:
         m2 = _DATE_MONTH.search(re.sub(r"\s*/\s*", "/", strip_accents(_lower(raw))))  # the slash kept: "5/2023"
@@ -333,9 +338,7 @@ def validity(kb: "KnowledgeBase", text: str, today: dt.date) -> Computed | None:
     if start > today:  # "công nhận 5/2027": not yet; the person reads the date again
         said = f"{start:%d/%m/%Y}" if precision == "day" else f"tháng {start.month}/{start.year}" \
             if precision == "month" else f"năm {start.year}"
-        return Computed("validity", f"Ngày công nhận {said} là sau hôm nay ({today:%d/%m/%Y}): bạn xem lại ngày ghi "
-                        f"trên quyết định công nhận. Giấy chứng nhận OCOP có giá trị **{v.months} tháng** kể từ ngày "
-                        f"quyết định công nhận.", [v.entry], [e for e in (v.entry, v.renew_entry) if e])
+        return _reread(v, f"Ngày công nhận {said} là sau hôm nay ({today:%d/%m/%Y})")
     end = _add_months(start, v.months)
     if precision == "day":
         shown, until = f"{start:%d/%m/%Y}", f"**{end:%d/%m/%Y}**"

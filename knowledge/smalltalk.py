@@ -10,7 +10,8 @@ import unicodedata
 
 from knowledge.normalize import fold
 
-_ASK_LEAVE = r"(?:(?:cho|xin) )?(?:(?:em|toi|minh|tui|chau|con|bac|chu|co|anh|chi) )?(?:muon )?hoi(?: (?:chut|xiu|ti|cai|thu|it|1 chut|mot chut))?"
+_PEOPLE = r"(?:em|toi|minh|tui|chau|con|bac|chu|co|anh|chi)"
+_ASK_LEAVE = rf"(?:(?:cho|xin) )?(?:{_PEOPLE} )?(?:muon )?hoi(?: (?:chut|xiu|ti|cai|thu|it|1 chut|mot chut))?"
 _ADDRESS = r"(?: (?:ban|ad|admin|bot|anh|chi|em|co|chu|bac|con|moi nguoi|mn|nha|nhe|nhen|nghen|a|ah|nhieu|lam|qua|ne|oi|vay|roi|nha ad|ha))*"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("greeting", re.compile(rf"^(?:(?:(?:xin )?chao|hello|helo|hi|hey|alo+|a lo|allo|co ai (?:o day |do )?khong|"
@@ -82,7 +83,6 @@ def kind_of(text: str) -> str | None:
 
 
 # "mình ở Tri Tôn muốn hỏi về OCOP", "cho em tìm hiểu chương trình nông thôn mới": a topic, the question still to come
-_PEOPLE = r"(?:em|toi|minh|tui|chau|con|bac|chu|co|anh|chi)"
 _TOPIC_ASKED = re.compile(
     rf"^(?:{_PEOPLE} )?(?:o (?:\w+ ){{1,4}}?)?(?:(?:cho|xin) )?(?:{_PEOPLE} )?(?:muon |can |dang can |dang muon )?"
     rf"(?:hoi|tim hieu|biet|xem)(?: (?:them|chut|xiu|thu|qua))? (?:ve |thong tin (?:ve )?|cac thong tin (?:ve )?)?"

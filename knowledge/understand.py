@@ -66,6 +66,11 @@ class Understanding:
     def answered(self) -> bool:
         return self.kind in ("answer", "computed")
 
+    @property
+    def hedged(self) -> bool:
+        """Answered saying how it was understood («Tôi hiểu bạn hỏi…»): a guess, not a sure answer."""
+        return self.decision is not None and self.decision.hedged
+
 
 def looks_like_followup(text: str) -> bool:
     words = fold(text).split()
@@ -210,11 +215,10 @@ def understand(kb: "KnowledgeBase", text: str, today: dt.date, previous: Previou
     if topic is not None:  # "mình muốn hỏi về OCOP": the topic's common questions, not one entry's answer
         return Understanding("topic", text, topic=topic)
     u = _understand_question(kb, text, today, finder)
-    hedged = u.decision is not None and u.decision.hedged
-    if previous is not None and (not u.answered or hedged) and looks_like_followup(text):
+    if previous is not None and (not u.answered or u.hedged) and looks_like_followup(text):
         merged = merge_followup(previous, text)
         m = _understand_question(kb, merged, today, finder)
-        sure = m.answered and not (m.decision is not None and m.decision.hedged)
+        sure = m.answered and not m.hedged
         # "vậy 4 sao thì sao" after "ocop 3 sao là bao nhiêu điểm": a guess on its own, sure with the previous
         # question (and then remembered merged, so "còn 5 sao" reads as well)
         if sure or (not u.answered and (m.answered or (m.kind == "suggest" and u.kind != "suggest"))):
@@ -224,7 +228,7 @@ def understand(kb: "KnowledgeBase", text: str, today: dt.date, previous: Previou
         complaint = detect_complaint(text, finder, categories=categories)
         if complaint is not None:
             u.complaint = complaint  # answered, with a button to report it
-            if complaint.strength == "strong" and u.kind == "answer" and u.decision is not None and u.decision.hedged:
+            if complaint.strength == "strong" and u.kind == "answer" and u.hedged:
                 # "đèn đường ấp 2 hư mấy tháng rồi tối thui": a report, and the base was only guessing at a question
                 u.kind = "report-offer"
         return u
